@@ -1,0 +1,49 @@
+"""`python -m bot`: load settings (one clear line if one is wrong), then run the bot."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from pydantic import ValidationError
+
+
+def settings_error_line(error: ValidationError) -> str:
+    first = error.errors()[0]
+    name = "_".join(str(part) for part in first["loc"]).upper() or "settings"
+    if first["type"] == "missing":
+        return f"Setting {name} is missing: set it in the environment or in .env (see .env.example)."
+    return f"Setting {name} is invalid: {first['msg']}."
+
+
+async def _run() -> None:
+    from bot.app import BotApp
+    from bot.logs import setup_logging
+    from bot.settings import Settings
+
+    settings = Settings()  # type: ignore[call-arg]  # values come from the environment
+    setup_logging(settings.log_level, settings.log_json)
+    app = await BotApp.create(settings)
+    try:
+        await app.run_polling()
+    finally:
+        await app.close()
+
+
+def main() -> int:
+    from bot.settings import Settings
+
+    try:
+        Settings()  # type: ignore[call-arg]
+    except ValidationError as exc:
+        print(settings_error_line(exc), file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(_run())
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

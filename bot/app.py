@@ -1,0 +1,107 @@
+"""Factories: settings -> bot, dispatcher and the app that runs them. Nothing happens at import."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+
+from bot import errors
+from bot.commands import set_commands
+from bot.context import AppContext
+from bot.i18n import Translator
+from bot.middlewares import SignInGateMiddleware, UnitOfWorkMiddleware
+from bot.scheduler import Scheduler
+from bot.settings import Settings
+from bot.sms import HttpSmsSender, LogSmsSender
+from handlers import get_routers
+from services.clock import Clock, SystemClock
+from services.signin import SmsSender
+from storage.db import create_engine, create_sessionmaker, upgrade_to_head
+
+log = logging.getLogger(__name__)
+
+
+def create_bot(settings: Settings) -> Bot:
+    session = None
+    if settings.telegram_api_url:
+        session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url.rstrip("/")))
+    return Bot(
+        settings.bot_token.get_secret_value(),
+        session=session,
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
+    )
+
+
+def create_sms_sender(settings: Settings) -> SmsSender:
+    return HttpSmsSender(settings.sms_sender_url) if settings.sms_sender_url else LogSmsSender()
+
+
+def create_dispatcher(ctx: AppContext, scheduler: Scheduler) -> Dispatcher:
+    dp = Dispatcher(ctx=ctx, settings=ctx.settings, translator=ctx.translator, clock=ctx.clock, scheduler=scheduler)
+    dp.update.outer_middleware(UnitOfWorkMiddleware(ctx))
+    dp.message.middleware(SignInGateMiddleware())
+    dp.callback_query.middleware(SignInGateMiddleware())
+    dp.include_router(errors.router())
+    dp.include_routers(*get_routers())
+    return dp
+
+
+class BotApp:
+    """The whole process: build with `create()`, then `run_polling()`; `close()` releases everything."""
+
+    def __init__(self, ctx: AppContext, bot: Bot, dp: Dispatcher, scheduler: Scheduler) -> None:
+        self.ctx = ctx
+        self.bot = bot
+        self.dp = dp
+        self.scheduler = scheduler
+        dp.startup.register(self._on_startup)
+        dp.shutdown.register(self._on_shutdown)
+
+    @classmethod
+    async def create(
+        cls,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        sms: SmsSender | None = None,
+    ) -> BotApp:
+        engine = create_engine(settings.database_url, search_path=settings.database_schema)
+        if settings.migrate_on_start:
+            await upgrade_to_head(engine)
+        ctx = AppContext(
+            settings=settings,
+            clock=clock or SystemClock(),
+            engine=engine,
+            sessionmaker=create_sessionmaker(engine),
+            translator=Translator(),
+            sms=sms or create_sms_sender(settings),
+        )
+        scheduler = Scheduler()
+        return cls(ctx, create_bot(settings), create_dispatcher(ctx, scheduler), scheduler)
+
+    async def _on_startup(self, bot: Bot) -> None:
+        me = await bot.me()
+        log.info("bot @%s started", me.username)
+        await set_commands(bot, self.ctx.translator)
+        self.scheduler.start()
+
+    async def _on_shutdown(self) -> None:
+        self.scheduler.shutdown()
+
+    async def run_polling(self, **kwargs: Any) -> None:
+        await self.bot.delete_webhook(drop_pending_updates=False)
+        await self.dp.start_polling(self.bot, close_bot_session=False, **kwargs)
+
+    async def close(self) -> None:
+        self.scheduler.shutdown()
+        close = getattr(self.ctx.sms, "close", None)
+        if close is not None:
+            await close()
+        await self.bot.session.close()
+        await self.ctx.engine.dispose()

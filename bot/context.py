@@ -1,0 +1,58 @@
+"""Long-lived objects built once at start-up, and the per-update services built from them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.i18n import Translator
+from bot.settings import Settings
+from services.clock import Clock
+from services.events import EventRecorder, EventTypes
+from services.invites import InviteService
+from services.signin import SignInService, SmsSender
+from services.users import UserDirectory
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    clock: Clock
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    translator: Translator
+    sms: SmsSender
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def event_recorder(self, session: AsyncSession) -> EventRecorder:
+        s = self.settings
+        types = EventTypes(registration=s.gmfy_event_registration, referral=s.gmfy_event_referral)
+        return EventRecorder(session, self.clock, enabled=s.gmfy_enabled, types=types)
+
+    def services(self, session: AsyncSession) -> dict[str, Any]:
+        """Everything a handler may ask for by name (`invites: InviteService`, ...)."""
+        s = self.settings
+        events = self.event_recorder(session)
+        invites = InviteService(
+            session,
+            self.clock,
+            events,
+            code_ttl=timedelta(days=s.invite_code_ttl_days),
+            page_size=s.referrals_page_size,
+        )
+        signin = SignInService(
+            session,
+            self.clock,
+            events,
+            invites,
+            self.sms,
+            default_region=s.default_region,
+            code_ttl=timedelta(seconds=s.phone_code_ttl_seconds),
+            max_attempts=s.phone_code_max_attempts,
+            cooldown=timedelta(seconds=s.phone_code_cooldown_seconds),
+        )
+        users = UserDirectory(session, default_region=s.default_region)
+        return {"events": events, "invites": invites, "signin": signin, "users": users}

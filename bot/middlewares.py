@@ -1,0 +1,71 @@
+"""Per-update wiring: one unit of work (session + services + current user + texts), sign-in gate."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.dispatcher.flags import get_flag
+from aiogram.types import CallbackQuery, Message, TelegramObject
+from aiogram.types import User as TgUser
+
+from bot.context import AppContext
+from handlers.keyboards import contact_keyboard
+from services.errors import DomainError
+from services.signin import SignInService, TelegramProfile
+from storage.models import User
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+
+class UnitOfWorkMiddleware(BaseMiddleware):
+    """Opens one transaction per update; commits on success or on a domain refusal, else rolls back."""
+
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        ctx = self.ctx
+        async with ctx.sessionmaker() as session:
+            data["session"] = session
+            data.update(ctx.services(session))
+            tg_user: TgUser | None = data.get("event_from_user")
+            user: User | None = None
+            if tg_user is not None and not tg_user.is_bot:
+                signin: SignInService = data["signin"]
+                user = await signin.ensure_user(
+                    TelegramProfile(tg_user.id, tg_user.username, tg_user.first_name, tg_user.language_code)
+                )
+            data["user"] = user
+            data["is_admin"] = tg_user is not None and tg_user.id in ctx.settings.admin_ids
+            locale = ctx.translator.pick(user.language if user else None, tg_user.language_code if tg_user else None)
+            data["t"] = ctx.translator.texts(locale)
+            try:
+                result = await handler(event, data)
+            except DomainError:
+                await session.commit()
+                raise
+            except BaseException:
+                await session.rollback()
+                raise
+            await session.commit()
+            return result
+
+
+class SignInGateMiddleware(BaseMiddleware):
+    """Until signed in, every handler not flagged `public` answers with the sign-in prompt instead."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        user: User | None = data.get("user")
+        if get_flag(data, "public") or (user is not None and user.signed_in):
+            return await handler(event, data)
+        t = data["t"]
+        if isinstance(event, Message):
+            await event.answer(t("signin-required"), reply_markup=contact_keyboard(t))
+        elif isinstance(event, CallbackQuery):
+            await event.answer(t.plain("signin-required-short"), show_alert=True)
+        return None

@@ -1,0 +1,88 @@
+"""Settings from the environment or `.env` (names as in SPEC.md), validated at start-up."""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./bot.db"
+BOT_TOKEN_RE = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{20,}$")
+
+
+class Settings(BaseSettings):
+    """Every knob of the bot. Built once in `main()` and passed down; never a module global."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    bot_token: SecretStr
+    database_url: str = DEFAULT_DATABASE_URL
+    database_schema: str | None = None  # PostgreSQL only: search_path (one schema per test run or tenant)
+    redis_url: str | None = None
+    admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    admin_chat_id: int | None = None
+    telegram_api_url: str | None = None
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    web_host: str = "0.0.0.0"
+    web_port: int = 8080
+    migrate_on_start: bool = True
+    log_level: str = "INFO"
+    log_json: bool = False
+
+    # Sign-in (SPEC 1)
+    default_region: str = "RU"
+    sms_sender_url: str | None = None
+    phone_code_ttl_seconds: int = Field(300, gt=0)
+    phone_code_max_attempts: int = Field(3, gt=0)
+    phone_code_cooldown_seconds: int = Field(60, ge=0)
+
+    # Invite codes (SPEC 2)
+    invite_code_ttl_days: int = Field(30, gt=0)
+    referrals_page_size: int = Field(10, gt=0, le=50)
+
+    # GMFY (SPEC 7): event type names are settings
+    gmfy_api_key: SecretStr | None = None
+    gmfy_url: str = "https://api.gmfy.io/"
+    gmfy_event_registration: str = "registration"
+    gmfy_event_referral: str = "referral"
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr) -> SecretStr:
+        if not BOT_TOKEN_RE.match(value.get_secret_value().strip()):
+            raise ValueError("expected the form 123456:ABC... given by @BotFather")
+        return SecretStr(value.get_secret_value().strip())
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [int(part) for part in re.split(r"[,\s]+", value.strip()) if part]
+        if isinstance(value, int):
+            return [value]
+        return value
+
+    @field_validator("gmfy_url")
+    @classmethod
+    def _trailing_slash(cls, value: str) -> str:
+        return value if value.endswith("/") else value + "/"
+
+    @property
+    def gmfy_enabled(self) -> bool:
+        return self.gmfy_api_key is not None and bool(self.gmfy_api_key.get_secret_value())
+
+
+def database_url_from_env() -> str:
+    """DATABASE_URL for tools (Alembic CLI) that must not require BOT_TOKEN."""
+    if url := os.environ.get("DATABASE_URL"):
+        return url
+    try:
+        from dotenv import dotenv_values
+
+        return dotenv_values(".env").get("DATABASE_URL") or DEFAULT_DATABASE_URL
+    except ImportError:
+        return DEFAULT_DATABASE_URL

@@ -1,0 +1,12 @@
+"""Routers, one per feature, built fresh by `get_routers()` so every dispatcher gets its own."""
+
+from __future__ import annotations
+
+from aiogram import Router
+
+from handlers import fallback, invites, signin
+
+
+def get_routers() -> list[Router]:
+    """Feature routers in order; the catch-all fallback router is always last."""
+    return [signin.router(), invites.router(), fallback.router()]

@@ -1,0 +1,39 @@
+"""Keyboards and callback-data factories shared by several features."""
+
+from __future__ import annotations
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardButton, KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.i18n import Texts
+
+REMOVE_KEYBOARD = ReplyKeyboardRemove()
+
+
+def contact_keyboard(t: Texts) -> ReplyKeyboardMarkup:
+    return ReplyKeyboardMarkup(
+        keyboard=[[KeyboardButton(text=t.plain("signin-share-button"), request_contact=True)]],
+        resize_keyboard=True,
+        one_time_keyboard=True,
+    )
+
+
+class Page(CallbackData, prefix="pg"):
+    """A page button of a paged list; `list` names the list (`ref` = referrals, ...)."""
+
+    list: str
+    page: int
+
+
+def pager(builder: InlineKeyboardBuilder, list_name: str, page: int, pages: int) -> None:
+    """Adds a row ◀ n/m ▶ when there is more than one page."""
+    if pages <= 1:
+        return
+    row: list[InlineKeyboardButton] = []
+    if page > 0:
+        row.append(InlineKeyboardButton(text="◀", callback_data=Page(list=list_name, page=page - 1).pack()))
+    row.append(InlineKeyboardButton(text=f"{page + 1}/{pages}", callback_data=Page(list=list_name, page=page).pack()))
+    if page < pages - 1:
+        row.append(InlineKeyboardButton(text="▶", callback_data=Page(list=list_name, page=page + 1).pack()))
+    builder.row(*row)

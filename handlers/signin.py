@@ -1,0 +1,152 @@
+"""/start, sign-in by contact or SMS code, /me, /forget_me, /help."""
+
+from __future__ import annotations
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.i18n import Texts, Translator
+from handlers.filters import SignedOut
+from handlers.keyboards import REMOVE_KEYBOARD, contact_keyboard
+from handlers.notify import notify_telegram_id, notify_user
+from services.invites import InviteService, RedeemResult
+from services.phones import mask_phone
+from services.signin import SignInResult, SignInService
+from storage.models import User
+
+PHONE_CODE_PATTERN = r"^\s*\d{4}\s*$"
+
+
+class ForgetMe(CallbackData, prefix="fm"):
+    confirm: bool
+
+
+def router() -> Router:
+    r = Router(name="signin")
+    r.message.register(start, CommandStart(), flags={"public": True})
+    r.message.register(contact, F.contact, flags={"public": True})
+    r.message.register(phone, Command("phone"), flags={"public": True})
+    r.message.register(phone_code, SignedOut(), F.text.regexp(PHONE_CODE_PATTERN), flags={"public": True})
+    r.message.register(help_, Command("help"), flags={"public": True})
+    r.message.register(me, Command("me"))
+    r.message.register(forget_me, Command("forget_me"))
+    r.callback_query.register(forget_me_answer, ForgetMe.filter())
+    return r
+
+
+async def start(
+    message: Message,
+    command: CommandObject,
+    user: User,
+    signin: SignInService,
+    invites: InviteService,
+    t: Texts,
+    bot: Bot,
+    translator: Translator,
+) -> None:
+    payload = (command.args or "").strip()
+    if not user.signed_in:
+        if payload:
+            await signin.remember_invite_code(user, payload)
+        await message.answer(t("start-welcome", has_code=1 if payload else 0), reply_markup=contact_keyboard(t))
+        return
+    if payload:
+        result = await invites.redeem(user, payload)
+        await _announce_redeem(message, result, user, t, bot, translator)
+        return
+    await message.answer(t("start-welcome-back", name=user.display_name), reply_markup=REMOVE_KEYBOARD)
+
+
+async def contact(
+    message: Message, user: User, signin: SignInService, t: Texts, bot: Bot, translator: Translator
+) -> None:
+    assert message.contact is not None
+    result = await signin.sign_in_with_contact(user, message.contact.user_id, message.contact.phone_number)
+    await _announce_sign_in(message, result, t, bot, translator)
+
+
+async def phone(message: Message, command: CommandObject, user: User, signin: SignInService, t: Texts) -> None:
+    if user.signed_in:
+        await message.answer(t("signin-already", phone=mask_phone(user.phone)))
+        return
+    if not command.args:
+        await message.answer(t("signin-phone-usage"))
+        return
+    sent = await signin.request_phone_code(user, command.args)
+    minutes = max(1, int(sent.expires_in.total_seconds() // 60))
+    await message.answer(t("signin-code-sent", phone=mask_phone(sent.phone), minutes=minutes))
+
+
+async def phone_code(
+    message: Message, user: User, signin: SignInService, t: Texts, bot: Bot, translator: Translator
+) -> None:
+    result = await signin.verify_phone_code(user, message.text or "")
+    await _announce_sign_in(message, result, t, bot, translator)
+
+
+async def _announce_sign_in(message: Message, result: SignInResult, t: Texts, bot: Bot, translator: Translator) -> None:
+    user = result.user
+    key = "signin-done-first" if result.first_time else "signin-done"
+    await message.answer(t(key, phone=mask_phone(user.phone), name=user.display_name), reply_markup=REMOVE_KEYBOARD)
+    if result.code is not None and result.first_time:
+        await message.answer(t("signin-your-code", code=result.code.code))
+    if result.taken_over_from is not None:
+        await notify_telegram_id(bot, translator, result.taken_over_from, user.language, "signin-taken-over")
+    if result.redeemed is not None:
+        await _announce_redeem(message, result.redeemed, user, t, bot, translator)
+    elif result.redeem_error is not None:
+        await message.answer(t("signin-pending-code-failed", reason=t(result.redeem_error.key)))
+
+
+async def _announce_redeem(
+    message: Message, result: RedeemResult, user: User, t: Texts, bot: Bot, translator: Translator
+) -> None:
+    await message.answer(t("invite-redeemed", inviter=result.inviter.display_name))
+    await notify_user(bot, translator, result.inviter, "invite-inviter-notice", name=user.display_name)
+
+
+async def help_(message: Message, user: User, t: Texts) -> None:
+    await message.answer(t("help-text" if user.signed_in else "help-text-signed-out"))
+
+
+async def me(message: Message, user: User, invites: InviteService, t: Texts) -> None:
+    code = await invites.current_code(user)
+    inviter = await invites.inviter_of(user)
+    await message.answer(
+        t(
+            "me-card",
+            name=user.display_name,
+            phone=mask_phone(user.phone),
+            code=code.code if code else "—",
+            inviter=inviter.display_name if inviter else "—",
+            invited=await invites.invited_count(user),
+        )
+    )
+
+
+def _forget_keyboard(t: Texts) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    kb.button(text=t.plain("forget-yes"), callback_data=ForgetMe(confirm=True))
+    kb.button(text=t.plain("forget-no"), callback_data=ForgetMe(confirm=False))
+    return kb.as_markup()
+
+
+async def forget_me(message: Message, t: Texts) -> None:
+    await message.answer(t("forget-confirm"), reply_markup=_forget_keyboard(t))
+
+
+async def forget_me_answer(
+    query: CallbackQuery, callback_data: ForgetMe, user: User, signin: SignInService, t: Texts
+) -> None:
+    if callback_data.confirm:
+        await signin.forget(user)
+        text = t("forget-done")
+    else:
+        text = t("forget-cancelled")
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.edit_text(text)
+

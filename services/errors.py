@@ -1,0 +1,89 @@
+"""Domain errors: expected refusals, each mapped to one user-facing text by its `key`.
+
+A service raises one of these *before* changing anything, except where the change is the
+point (a wrong sign-in code counts an attempt); the unit of work commits on a DomainError
+and rolls back on any other exception.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class DomainError(Exception):
+    key: ClassVar[str] = "error-generic"
+
+    def __init__(self, **args: Any) -> None:
+        super().__init__(self.key, args)
+        self.args_map: dict[str, Any] = args
+
+
+# Sign-in
+class NotSignedIn(DomainError):
+    key = "signin-required"
+
+
+class ForeignContact(DomainError):
+    key = "signin-foreign-contact"
+
+
+class InvalidPhone(DomainError):
+    key = "signin-invalid-phone"
+
+
+class PhoneCodeCooldown(DomainError):
+    key = "signin-code-cooldown"
+
+
+class NoPendingPhoneCode(DomainError):
+    key = "signin-code-none"
+
+
+class PhoneCodeExpired(DomainError):
+    key = "signin-code-expired"
+
+
+class PhoneCodeWrong(DomainError):
+    key = "signin-code-wrong"
+
+
+class PhoneCodeAttemptsExhausted(DomainError):
+    key = "signin-code-attempts"
+
+
+# Invite codes
+class InviteCodeUnknown(DomainError):
+    key = "invite-unknown"
+
+
+class InviteCodeExpired(DomainError):
+    key = "invite-expired"
+
+
+class InviteCodeInactive(DomainError):
+    key = "invite-inactive"
+
+
+class InviteCodeOwn(DomainError):
+    key = "invite-own"
+
+
+class AlreadyRedeemed(DomainError):
+    key = "invite-already-redeemed"
+
+
+class ReferralCycle(DomainError):
+    key = "invite-cycle"
+
+
+class InviteButtonStale(DomainError):
+    key = "invite-button-stale"
+
+
+# Users
+class UserNotFound(DomainError):
+    key = "user-not-found"
+
+
+class NotAllowed(DomainError):
+    key = "error-unknown-command"

@@ -1,0 +1,42 @@
+"""Finding users the way admins name them: Telegram id, @username, phone or invite code."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.errors import InvalidPhone, UserNotFound
+from services.invites import looks_like_code
+from services.phones import normalize_phone
+from storage.models import User
+from storage.repositories.users import InviteCodeRepo, UserRepo
+
+
+class UserDirectory:
+    def __init__(self, session: AsyncSession, *, default_region: str) -> None:
+        self.users = UserRepo(session)
+        self.codes = InviteCodeRepo(session)
+        self.default_region = default_region
+
+    async def resolve(self, ref: str) -> User:
+        """`12345` (Telegram id), `#7` (account id), `@name`, `+7916...` or an invite code. Raises UserNotFound."""
+        ref = ref.strip()
+        user: User | None = None
+        if ref.startswith("@") and len(ref) > 1:
+            user = await self.users.by_username(ref[1:])
+        elif ref.startswith("#") and ref[1:].isdigit():
+            user = await self.users.by_id(int(ref[1:]))
+        elif ref.startswith("+"):
+            try:
+                user = await self.users.by_phone(normalize_phone(ref, self.default_region))
+            except InvalidPhone:
+                user = None
+        elif ref.isdigit() and len(ref) != 6:
+            user = await self.users.by_telegram_id(int(ref))
+        if user is None and looks_like_code(ref):
+            code = await self.codes.by_code(ref)
+            user = await self.users.by_id(code.owner_id) if code is not None else None
+        if user is None and ref.isdigit():
+            user = await self.users.by_telegram_id(int(ref))
+        if user is None:
+            raise UserNotFound(ref=ref[:64])
+        return user

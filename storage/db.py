@@ -1,0 +1,63 @@
+"""Engine, session factory and schema migrations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+SQLITE_BUSY_TIMEOUT_SECONDS = 30
+
+
+def create_engine(url: str, *, search_path: str | None = None, echo: bool = False) -> AsyncEngine:
+    """Build the async engine; SQLite gets WAL and a busy timeout so concurrent updates wait, not fail."""
+    connect_args: dict[str, Any] = {}
+    if url.startswith("sqlite"):
+        connect_args["timeout"] = SQLITE_BUSY_TIMEOUT_SECONDS
+    elif search_path:
+        connect_args["server_settings"] = {"search_path": search_path}
+    engine = create_async_engine(url, echo=echo, connect_args=connect_args, pool_pre_ping=not url.startswith("sqlite"))
+    if url.startswith("sqlite"):
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+async def upgrade_to_head(engine: AsyncEngine) -> None:
+    """Run `alembic upgrade head` on the engine's database (also at start-up)."""
+
+    def _upgrade(connection: Connection) -> None:
+        command.upgrade(alembic_config(connection), "head")
+
+    async with engine.begin() as conn:
+        await conn.run_sync(_upgrade)

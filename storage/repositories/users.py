@@ -1,0 +1,126 @@
+"""Users, invite codes, referrals and sign-in codes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import InviteCode, PhoneCode, Referral, User
+
+
+class UserRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def by_id(self, user_id: int) -> User | None:
+        return await self.session.get(User, user_id)
+
+    async def by_telegram_id(self, telegram_id: int) -> User | None:
+        return await self.session.scalar(select(User).where(User.telegram_id == telegram_id))
+
+    async def by_phone(self, phone: str) -> User | None:
+        return await self.session.scalar(select(User).where(User.phone == phone))
+
+    async def by_username(self, username: str) -> User | None:
+        return await self.session.scalar(select(User).where(func.lower(User.username) == username.lower()))
+
+    async def add(self, user: User) -> User:
+        self.session.add(user)
+        await self.session.flush()
+        return user
+
+    async def delete(self, user: User) -> None:
+        await self.session.delete(user)
+        await self.session.flush()
+
+    async def mark_inactive(self, telegram_id: int) -> None:
+        await self.session.execute(update(User).where(User.telegram_id == telegram_id).values(is_active=False))
+
+    async def count_signed_in(self) -> int:
+        return await self.session.scalar(select(func.count()).select_from(User).where(User.phone.is_not(None))) or 0
+
+
+class InviteCodeRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def current_for(self, owner_id: int) -> InviteCode | None:
+        """The owner's one non-revoked code (it may have expired)."""
+        return await self.session.scalar(
+            select(InviteCode).where(InviteCode.owner_id == owner_id, InviteCode.revoked_at.is_(None))
+        )
+
+    async def by_code(self, code: str) -> InviteCode | None:
+        return await self.session.scalar(select(InviteCode).where(InviteCode.code == code))
+
+    async def by_id(self, code_id: int) -> InviteCode | None:
+        return await self.session.get(InviteCode, code_id)
+
+    async def exists(self, code: str) -> bool:
+        return await self.session.scalar(select(InviteCode.id).where(InviteCode.code == code)) is not None
+
+    async def revoke(self, code: InviteCode, now: datetime) -> None:
+        code.revoked_at = now
+        await self.session.flush()
+
+
+class ReferralRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def of_invitee(self, invitee_id: int) -> Referral | None:
+        return await self.session.scalar(select(Referral).where(Referral.invitee_id == invitee_id))
+
+    async def inviter_of(self, invitee_id: int) -> User | None:
+        return await self.session.scalar(
+            select(User).join(Referral, Referral.inviter_id == User.id).where(Referral.invitee_id == invitee_id)
+        )
+
+    async def count_invited_by(self, inviter_id: int) -> int:
+        query = select(func.count()).select_from(Referral).where(Referral.inviter_id == inviter_id)
+        return await self.session.scalar(query) or 0
+
+    async def page_invited_by(self, inviter_id: int, offset: int, limit: int) -> list[tuple[Referral, User]]:
+        rows = await self.session.execute(
+            select(Referral, User)
+            .join(User, User.id == Referral.invitee_id)
+            .where(Referral.inviter_id == inviter_id)
+            .order_by(Referral.created_at.desc(), Referral.id.desc())
+            .offset(offset)
+            .limit(limit)
+        )
+        return [(ref, user) for ref, user in rows.tuples()]
+
+    async def add(self, referral: Referral) -> Referral:
+        self.session.add(referral)
+        await self.session.flush()
+        return referral
+
+
+class PhoneCodeRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def latest_for(self, telegram_id: int) -> PhoneCode | None:
+        return await self.session.scalar(
+            select(PhoneCode).where(PhoneCode.telegram_id == telegram_id).order_by(PhoneCode.id.desc()).limit(1)
+        )
+
+    async def latest_for_phone(self, phone: str) -> PhoneCode | None:
+        return await self.session.scalar(
+            select(PhoneCode).where(PhoneCode.phone == phone).order_by(PhoneCode.id.desc()).limit(1)
+        )
+
+    async def close_open_for(self, telegram_id: int, now: datetime) -> None:
+        await self.session.execute(
+            update(PhoneCode)
+            .where(PhoneCode.telegram_id == telegram_id, PhoneCode.closed_at.is_(None))
+            .values(closed_at=now)
+        )
+
+    async def add(self, code: PhoneCode) -> PhoneCode:
+        self.session.add(code)
+        await self.session.flush()
+        return code

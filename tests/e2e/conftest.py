@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from tests.conftest import DbTarget
+from tests.e2e.harness import Harness, start_harness, stop_harness
+
+
+@pytest.fixture
+def bot_settings() -> dict[str, object]:
+    """Override in a test module (or parametrize) to change settings for that module's bot."""
+    return {}
+
+
+@pytest.fixture
+async def tg(db: DbTarget, bot_settings: dict[str, object]) -> AsyncIterator[Harness]:
+    harness = await start_harness(db.url, db.schema, **bot_settings)
+    try:
+        yield harness
+    finally:
+        await stop_harness(harness)

@@ -1,0 +1,108 @@
+"""The end-to-end harness: the production app (same factories) polling a fake Bot API."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.app import BotApp
+from bot.settings import Settings
+from bot.sms import LogSmsSender
+from services.clock import FakeClock
+from tests.fakes.telegram import TOKEN, FakeTelegram, FakeUser
+
+ADMIN_ID = 42
+
+
+@dataclass
+class Person:
+    """A scripted user plus the shortcuts tests keep needing."""
+
+    fake: FakeUser
+    harness: Harness
+    phone: str | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.fake, name)
+
+    async def signed_in(self, phone: str | None = None) -> Person:
+        self.phone = phone or self.harness.new_phone()
+        await self.fake.send("/start")
+        await self.fake.send_contact(self.phone)
+        assert self.fake.received("signed in"), self.fake.texts()[-3:]
+        return self
+
+    async def invite_code(self) -> str:
+        from sqlalchemy import select
+
+        from storage.models import InviteCode, User
+
+        async with self.harness.app.ctx.sessionmaker() as session:
+            code = await session.scalar(
+                select(InviteCode.code)
+                .join(User, User.id == InviteCode.owner_id)
+                .where(User.telegram_id == self.fake.id, InviteCode.revoked_at.is_(None))
+            )
+        assert code is not None, f"{self.fake.first_name} has no invite code"
+        return code
+
+
+@dataclass
+class Harness:
+    tg: FakeTelegram
+    app: BotApp
+    clock: FakeClock
+    sms: LogSmsSender
+    polling: asyncio.Task[None] | None = None
+    _phones: itertools.count[int] = field(default_factory=lambda: itertools.count(1_000_001))
+
+    def user(self, name: str, **kwargs: Any) -> Person:
+        return Person(self.tg.user(name, **kwargs), self)
+
+    def admin(self, name: str = "Admin") -> Person:
+        return Person(self.tg.user(name, user_id=ADMIN_ID), self)
+
+    def new_phone(self) -> str:
+        return f"+7916{next(self._phones):07d}"[:12]
+
+    async def run_jobs(self) -> None:
+        await self.app.scheduler.run_all_once()
+
+
+def make_settings(fake_url: str, database_url: str, schema: str | None, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "bot_token": TOKEN,
+        "database_url": database_url,
+        "database_schema": schema,
+        "telegram_api_url": fake_url,
+        "admin_ids": [ADMIN_ID],
+        "gmfy_api_key": "test-gmfy-key",
+        "gmfy_url": "http://127.0.0.1:9/",
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+async def start_harness(database_url: str, schema: str | None, **overrides: Any) -> Harness:
+    tg = FakeTelegram()
+    await tg.start()
+    clock = FakeClock()
+    sms = LogSmsSender()
+    app = await BotApp.create(make_settings(tg.url, database_url, schema, **overrides), clock=clock, sms=sms)
+    harness = Harness(tg, app, clock, sms)
+    harness.polling = asyncio.create_task(
+        app.run_polling(handle_signals=False, handle_as_tasks=False, polling_timeout=5)
+    )
+    await tg.wait_until(lambda: tg.polls > 0, what="the bot to start polling")
+    return harness
+
+
+async def stop_harness(harness: Harness) -> None:
+    await harness.app.dp.stop_polling()
+    await harness.tg.release_pollers()
+    if harness.polling is not None:
+        await asyncio.wait_for(harness.polling, 10)
+    await harness.app.close()
+    await harness.tg.stop()

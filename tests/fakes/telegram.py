@@ -1,0 +1,561 @@
+"""A fake Telegram Bot API server (aiohttp) that a real aiogram bot talks to.
+
+It keeps every chat's history as Telegram would (message ids per chat, edits, deletions),
+serves `getUpdates` long polling with updates the tests inject, records every call, and can
+be told to fail (403 for a user who blocked the bot, 429 floods, 5xx) through hooks.
+Scripted users (`FakeUser`) send texts, commands, contacts and button presses and read
+what their chat received.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from typing import Any
+
+from aiohttp import web
+
+BOT_ID = 7000000001
+BOT_USERNAME = "community_test_bot"
+TOKEN = f"{BOT_ID}:AAFakeTokenForTests_abcdefghijklmnop"
+PROCESS_TIMEOUT = 10.0
+
+# Values kept as strings even when they look like JSON (a text "123" stays "123").
+STRING_FIELDS = {
+    "text", "caption", "callback_query_id", "question", "title", "description", "url",
+    "secret_token", "phone_number", "first_name", "last_name", "emoji", "performer",
+}
+
+Hook = Callable[[str, dict[str, Any]], "dict[str, Any] | None"]
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    at: float
+
+
+@dataclass
+class ChatMessage:
+    """A message in a chat as the fake knows it (sent by a user or by the bot)."""
+
+    chat_id: int
+    message_id: int
+    from_bot: bool
+    data: dict[str, Any]
+    deleted: bool = False
+    edits: int = 0
+
+    @property
+    def text(self) -> str | None:
+        return self.data.get("text") or self.data.get("caption")
+
+    @property
+    def reply_markup(self) -> dict[str, Any] | None:
+        return self.data.get("reply_markup")
+
+    @property
+    def keyboard(self) -> dict[str, Any] | None:
+        """The reply keyboard sent with this message (not part of Telegram's Message object)."""
+        return self.data.get("_keyboard")
+
+    @property
+    def buttons(self) -> list[dict[str, Any]]:
+        markup = self.reply_markup or self.keyboard or {}
+        rows = markup.get("inline_keyboard") or markup.get("keyboard") or []
+        return [button for row in rows for button in row]
+
+    @property
+    def kind(self) -> str:
+        for key in ("text", "photo", "video", "voice", "audio", "document", "sticker", "animation",
+                    "video_note", "location", "poll", "contact"):
+            if key in self.data:
+                return key
+        return "unknown"
+
+
+ALLOWED_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
+                "tg-spoiler", "span", "blockquote", "tg-emoji"}
+
+
+class _EntityParser(HTMLParser):
+    """Telegram's HTML parse mode: known tags only, properly nested; gives back the plain text."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.stack: list[str] = []
+        self.problem: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in ALLOWED_TAGS:
+            self.problem = self.problem or f"unsupported start tag \"{tag}\""
+        self.stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.stack or self.stack[-1] != tag:
+            self.problem = self.problem or f"unexpected end tag \"{tag}\""
+        else:
+            self.stack.pop()
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def parse_html(text: str) -> str:
+    """Plain text of an HTML-formatted message, or ValueError as Telegram's 400 would say."""
+    parser = _EntityParser()
+    parser.feed(text)
+    parser.close()
+    if parser.problem or parser.stack:
+        raise ValueError(f"Bad Request: can't parse entities: {parser.problem or 'unclosed tag'}")
+    return "".join(parser.parts)
+
+
+def ok(result: Any) -> dict[str, Any]:
+    return {"ok": True, "result": result}
+
+
+def error(code: int, description: str, **parameters: Any) -> dict[str, Any]:
+    answer: dict[str, Any] = {"ok": False, "error_code": code, "description": description}
+    if parameters:
+        answer["parameters"] = parameters
+    return answer
+
+
+class FakeTelegram:
+    def __init__(self, token: str = TOKEN) -> None:
+        self.token = token
+        self.bot_user = {"id": BOT_ID, "is_bot": True, "first_name": "Community", "username": BOT_USERNAME,
+                         "can_join_groups": False, "can_read_all_group_messages": False,
+                         "supports_inline_queries": False}
+        self.calls: list[Call] = []
+        self.chats: dict[int, list[ChatMessage]] = {}
+        self.callback_answers: dict[str, dict[str, Any]] = {}
+        self.hooks: list[Hook] = []
+        self.blocked: set[int] = set()
+        self.commands: dict[tuple[str, str | None], list[dict[str, Any]]] = {}
+        self.webhook: dict[str, Any] | None = None
+        self._updates: list[dict[str, Any]] = []
+        self._update_ids = itertools.count(1)
+        self._callback_ids = itertools.count(1)
+        self._user_ids = itertools.count(100_001)
+        self._message_ids: dict[int, itertools.count[int]] = {}
+        self._confirmed = 0  # every update with id < this was confirmed by the bot (getUpdates offset)
+        self._changed = asyncio.Condition()
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+        self.polls = 0
+        self.closing = False  # set before stopping the bot: long polls return at once
+
+    # --- server -------------------------------------------------------------------------
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        sockets = site._server.sockets  # type: ignore[union-attr]
+        self.url = f"http://{host}:{sockets[0].getsockname()[1]}"
+        return self.url
+
+    async def release_pollers(self) -> None:
+        async with self._changed:
+            self.closing = True
+            self._changed.notify_all()
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return web.json_response(error(401, "Unauthorized"), status=401)
+        method = request.match_info["method"]
+        params = await self._params(request)
+        answer = await self.dispatch(method, params)
+        status = 200 if answer.get("ok") else int(answer.get("error_code", 400))
+        return web.json_response(answer, status=status)
+
+    @staticmethod
+    async def _params(request: web.Request) -> dict[str, Any]:
+        params: dict[str, Any] = dict(request.query)
+        if request.content_type == "application/json":
+            params.update(await request.json())
+        elif request.can_read_body:
+            form = await request.post()
+            for key, value in form.items():
+                if hasattr(value, "file"):
+                    params[key] = {"file_name": value.filename, "size": len(value.file.read())}
+                else:
+                    params[key] = value
+        for key, value in list(params.items()):
+            if isinstance(value, str) and key not in STRING_FIELDS:
+                try:
+                    params[key] = json.loads(value)
+                except ValueError:
+                    pass
+        return params
+
+    async def dispatch(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        self.calls.append(Call(method, params, time.monotonic()))
+        async with self._changed:
+            self._changed.notify_all()
+        if method != "getUpdates":
+            for hook in self.hooks:
+                answer = hook(method, params)
+                if answer is not None:
+                    return answer
+            chat_id = params.get("chat_id")
+            if isinstance(chat_id, int) and chat_id in self.blocked and method.startswith(("send", "copy", "forward")):
+                return error(403, "Forbidden: bot was blocked by the user")
+        handler = getattr(self, f"api_{method}", None)
+        if handler is None:
+            return error(404, "Not Found: method not found")
+        try:
+            answer: dict[str, Any] = await handler(params)
+        finally:
+            async with self._changed:
+                self._changed.notify_all()
+        return answer
+
+    # --- updates ------------------------------------------------------------------------
+    def new_update_id(self) -> int:
+        return next(self._update_ids)
+
+    async def push_update(self, update: dict[str, Any]) -> int:
+        update.setdefault("update_id", self.new_update_id())
+        async with self._changed:
+            self._updates.append(update)
+            self._changed.notify_all()
+        return int(update["update_id"])
+
+    async def wait_processed(self, update_id: int, timeout: float = PROCESS_TIMEOUT) -> None:
+        """Wait until the bot confirmed `update_id` (asked for a later offset), i.e. handled it."""
+        await self.wait_until(lambda: self._confirmed > update_id, timeout, f"update {update_id} not processed")
+
+    async def wait_until(self, predicate: Callable[[], bool], timeout: float = PROCESS_TIMEOUT, what: str = "") -> None:
+        async def _wait() -> None:
+            async with self._changed:
+                await self._changed.wait_for(predicate)
+
+        try:
+            await asyncio.wait_for(_wait(), timeout)
+        except TimeoutError:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}") from None
+
+    async def api_getUpdates(self, params: dict[str, Any]) -> dict[str, Any]:
+        self.polls += 1
+        offset = int(params.get("offset") or 0)
+        timeout = float(params.get("timeout") or 0)
+        async with self._changed:
+            if offset:
+                self._confirmed = max(self._confirmed, offset)
+                self._updates = [u for u in self._updates if u["update_id"] >= offset]
+            self._changed.notify_all()
+            if not self._updates and timeout and not self.closing:
+                try:
+                    await asyncio.wait_for(
+                        self._changed.wait_for(lambda: bool(self._updates) or self.closing), timeout
+                    )
+                except TimeoutError:
+                    pass
+            batch = list(self._updates[: int(params.get("limit") or 100)])
+        return ok(batch)
+
+    # --- chats --------------------------------------------------------------------------
+    def next_message_id(self, chat_id: int) -> int:
+        return next(self._message_ids.setdefault(chat_id, itertools.count(1)))
+
+    def add_message(self, chat_id: int, from_bot: bool, data: dict[str, Any]) -> ChatMessage:
+        message_id = self.next_message_id(chat_id)
+        data = {"message_id": message_id, "date": int(time.time()), "chat": {"id": chat_id, "type": "private"}, **data}
+        if from_bot:
+            data["from"] = self.bot_user
+        record = ChatMessage(chat_id, message_id, from_bot, data)
+        self.chats.setdefault(chat_id, []).append(record)
+        return record
+
+    @staticmethod
+    def public(record: ChatMessage) -> dict[str, Any]:
+        return {k: v for k, v in record.data.items() if not k.startswith("_")}
+
+    def find(self, chat_id: int, message_id: int) -> ChatMessage | None:
+        for record in self.chats.get(chat_id, []):
+            if record.message_id == message_id:
+                return record
+        return None
+
+    def bot_messages(self, chat_id: int, include_deleted: bool = False) -> list[ChatMessage]:
+        return [m for m in self.chats.get(chat_id, []) if m.from_bot and (include_deleted or not m.deleted)]
+
+    def calls_to(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    @staticmethod
+    def _formatted(params: dict[str, Any], name: str) -> str:
+        """The text as a user sees it (HTML parsed when parse_mode says so); ValueError if malformed."""
+        value = str(params.get(name) or "")
+        if str(params.get("parse_mode") or "").upper() == "HTML":
+            return parse_html(value)
+        return value
+
+    def _reply_fields(self, params: dict[str, Any]) -> dict[str, Any]:
+        fields: dict[str, Any] = {}
+        reply_to = params.get("reply_to_message_id")
+        reply_parameters = params.get("reply_parameters")
+        if isinstance(reply_parameters, dict):
+            reply_to = reply_parameters.get("message_id")
+        if reply_to:
+            original = self.find(int(params["chat_id"]), int(reply_to))
+            if original is not None:
+                fields["reply_to_message"] = self.public(original)
+        markup = params.get("reply_markup")
+        if isinstance(markup, dict) and "inline_keyboard" in markup:
+            fields["reply_markup"] = markup  # Telegram returns only inline keyboards in a Message
+        elif isinstance(markup, dict):
+            fields["_keyboard"] = markup  # kept by the fake so tests can press reply-keyboard buttons
+        return fields
+
+    def _check_chat(self, params: dict[str, Any]) -> dict[str, Any] | None:
+        chat_id = params.get("chat_id")
+        if not isinstance(chat_id, int):
+            return error(400, "Bad Request: chat not found")
+        return None
+
+    async def api_getMe(self, params: dict[str, Any]) -> dict[str, Any]:
+        return ok(self.bot_user)
+
+    async def api_deleteWebhook(self, params: dict[str, Any]) -> dict[str, Any]:
+        self.webhook = None
+        return ok(True)
+
+    async def api_setWebhook(self, params: dict[str, Any]) -> dict[str, Any]:
+        self.webhook = params
+        return ok(True)
+
+    async def api_setMyCommands(self, params: dict[str, Any]) -> dict[str, Any]:
+        scope = params.get("scope") or {"type": "default"}
+        key = (json.dumps(scope, sort_keys=True), params.get("language_code"))
+        self.commands[key] = list(params.get("commands") or [])
+        return ok(True)
+
+    async def api_deleteMyCommands(self, params: dict[str, Any]) -> dict[str, Any]:
+        scope = params.get("scope") or {"type": "default"}
+        self.commands.pop((json.dumps(scope, sort_keys=True), params.get("language_code")), None)
+        return ok(True)
+
+    async def api_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
+        if (bad := self._check_chat(params)) is not None:
+            return bad
+        try:
+            text = self._formatted(params, "text")
+        except ValueError as exc:
+            return error(400, str(exc))
+        if not text.strip():
+            return error(400, "Bad Request: message text is empty")
+        if len(text) > 4096:
+            return error(400, "Bad Request: message is too long")
+        record = self.add_message(params["chat_id"], True, {"text": text, **self._reply_fields(params)})
+        return ok(self.public(record))
+
+    async def _send_media(self, kind: str, params: dict[str, Any]) -> dict[str, Any]:
+        if (bad := self._check_chat(params)) is not None:
+            return bad
+        media = params.get(kind)
+        body: dict[str, Any] = {kind: media if media is not None else True, **self._reply_fields(params)}
+        if params.get("caption"):
+            try:
+                caption = self._formatted(params, "caption")
+            except ValueError as exc:
+                return error(400, str(exc))
+            if len(caption) > 1024:
+                return error(400, "Bad Request: message caption is too long")
+            body["caption"] = caption
+        record = self.add_message(params["chat_id"], True, body)
+        return ok(self.public(record))
+
+    async def api_sendPhoto(self, params: dict[str, Any]) -> dict[str, Any]:
+        return await self._send_media("photo", params)
+
+    async def api_sendDocument(self, params: dict[str, Any]) -> dict[str, Any]:
+        return await self._send_media("document", params)
+
+    async def api_sendChatAction(self, params: dict[str, Any]) -> dict[str, Any]:
+        return ok(True)
+
+    async def api_copyMessage(self, params: dict[str, Any]) -> dict[str, Any]:
+        if (bad := self._check_chat(params)) is not None:
+            return bad
+        original = self.find(int(params.get("from_chat_id") or 0), int(params.get("message_id") or 0))
+        if original is None or original.deleted:
+            return error(400, "Bad Request: message to copy not found")
+        body = {k: v for k, v in original.data.items() if k not in {"message_id", "date", "chat", "from",
+                                                                      "reply_to_message", "reply_markup", "edit_date",
+                                                                      "_keyboard"}}
+        if "caption" in params:
+            try:
+                body["caption"] = self._formatted(params, "caption")
+            except ValueError as exc:
+                return error(400, str(exc))
+        body.update(self._reply_fields(params))
+        body["copied_from"] = [original.chat_id, original.message_id]
+        record = self.add_message(params["chat_id"], True, body)
+        return ok({"message_id": record.message_id})
+
+    async def api_editMessageText(self, params: dict[str, Any]) -> dict[str, Any]:
+        return self._edit(params, "text")
+
+    async def api_editMessageCaption(self, params: dict[str, Any]) -> dict[str, Any]:
+        return self._edit(params, "caption")
+
+    async def api_editMessageReplyMarkup(self, params: dict[str, Any]) -> dict[str, Any]:
+        return self._edit(params, None)
+
+    def _edit(self, params: dict[str, Any], field_name: str | None) -> dict[str, Any]:
+        record = self.find(int(params.get("chat_id") or 0), int(params.get("message_id") or 0))
+        if record is None or record.deleted:
+            return error(400, "Bad Request: message to edit not found")
+        new_markup = params.get("reply_markup")
+        if field_name is not None:
+            try:
+                new_value = self._formatted(params, field_name)
+            except ValueError as exc:
+                return error(400, str(exc))
+            if record.data.get(field_name) == new_value and record.reply_markup == new_markup:
+                return error(400, "Bad Request: message is not modified")
+            record.data[field_name] = new_value
+        record.data.pop("reply_markup", None)
+        if new_markup:
+            record.data["reply_markup"] = new_markup
+        record.data["edit_date"] = int(time.time())
+        record.edits += 1
+        return ok(self.public(record))
+
+    async def api_deleteMessage(self, params: dict[str, Any]) -> dict[str, Any]:
+        record = self.find(int(params.get("chat_id") or 0), int(params.get("message_id") or 0))
+        if record is None or record.deleted:
+            return error(400, "Bad Request: message to delete not found")
+        record.deleted = True
+        return ok(True)
+
+    async def api_answerCallbackQuery(self, params: dict[str, Any]) -> dict[str, Any]:
+        query_id = str(params.get("callback_query_id"))
+        if query_id in self.callback_answers:
+            return error(400, "Bad Request: query is too old and response timeout expired or query ID is invalid")
+        self.callback_answers[query_id] = params
+        return ok(True)
+
+    # --- users --------------------------------------------------------------------------
+    def user(self, first_name: str, *, user_id: int | None = None, username: str | None = None,
+             language_code: str = "en") -> FakeUser:
+        return FakeUser(self, user_id or next(self._user_ids), first_name, username, language_code)
+
+
+@dataclass
+class FakeUser:
+    """A scripted Telegram user in a private chat with the bot."""
+
+    tg: FakeTelegram
+    id: int
+    first_name: str
+    username: str | None = None
+    language_code: str = "en"
+    last_answer: dict[str, Any] | None = field(default=None, repr=False)
+
+    @property
+    def profile(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"id": self.id, "is_bot": False, "first_name": self.first_name,
+                                "language_code": self.language_code}
+        if self.username:
+            data["username"] = self.username
+        return data
+
+    # sending
+    async def send_message(self, body: dict[str, Any], *, wait: bool = True) -> ChatMessage:
+        record = self.tg.add_message(self.id, False, {"from": self.profile, **body})
+        update_id = await self.tg.push_update({"message": record.data})
+        if wait:
+            await self.tg.wait_processed(update_id)
+        return record
+
+    async def send(self, text: str, *, reply_to: ChatMessage | None = None, wait: bool = True) -> ChatMessage:
+        body: dict[str, Any] = {"text": text}
+        if text.startswith("/"):
+            command = text.split()[0]
+            body["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+        if reply_to is not None:
+            body["reply_to_message"] = self.tg.public(reply_to)
+        return await self.send_message(body, wait=wait)
+
+    async def send_contact(self, phone: str, *, user_id: int | None = None, first_name: str | None = None) -> ChatMessage:
+        contact = {"phone_number": phone, "first_name": first_name or self.first_name,
+                   "user_id": self.id if user_id is None else user_id}
+        return await self.send_message({"contact": contact})
+
+    async def edit(self, message: ChatMessage, text: str) -> None:
+        message.data["text"] = text
+        message.data["edit_date"] = int(time.time())
+        update_id = await self.tg.push_update({"edited_message": self.tg.public(message)})
+        await self.tg.wait_processed(update_id)
+
+    async def press(self, label: str, message: ChatMessage | None = None) -> dict[str, Any]:
+        """Press the inline button whose text contains `label` (on the newest message that has one)."""
+        candidates = [message] if message is not None else list(reversed(self.messages))
+        for candidate in candidates:
+            for button in candidate.buttons:
+                if label in button.get("text", "") and "callback_data" in button:
+                    return await self.press_data(button["callback_data"], candidate)
+        raise AssertionError(f"{self.first_name}: no button {label!r} in {[m.buttons for m in candidates[:3]]}")
+
+    async def press_data(self, data: str, message: ChatMessage) -> dict[str, Any]:
+        """Send a callback query with any data (also forged data) from `message`."""
+        query_id = f"cq{next(self.tg._callback_ids)}"
+        query = {"id": query_id, "from": self.profile, "chat_instance": str(self.id), "data": data,
+                 "message": self.tg.public(message)}
+        update_id = await self.tg.push_update({"callback_query": query})
+        await self.tg.wait_processed(update_id)
+        self.last_answer = self.tg.callback_answers.get(query_id)
+        return self.last_answer or {}
+
+    def block_bot(self) -> None:
+        self.tg.blocked.add(self.id)
+
+    def unblock_bot(self) -> None:
+        self.tg.blocked.discard(self.id)
+
+    # reading
+    @property
+    def messages(self) -> list[ChatMessage]:
+        return self.tg.bot_messages(self.id)
+
+    def texts(self) -> list[str]:
+        return [m.text or "" for m in self.messages]
+
+    def last(self) -> ChatMessage:
+        if not self.messages:
+            raise AssertionError(f"{self.first_name} received nothing")
+        return self.messages[-1]
+
+    def last_text(self) -> str:
+        return self.last().text or ""
+
+    def received(self, fragment: str) -> bool:
+        return any(fragment in text for text in self.texts())
+
+    def mark(self) -> int:
+        """A position; `since(mark)` gives what arrived after it."""
+        return len(self.messages)
+
+    def since(self, mark: int) -> list[ChatMessage]:
+        return self.messages[mark:]
+
+    def texts_since(self, mark: int) -> list[str]:
+        return [m.text or "" for m in self.since(mark)]

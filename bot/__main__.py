@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 
 from pydantic import ValidationError
@@ -21,7 +22,7 @@ async def _run() -> None:
     from bot.logs import setup_logging
     from bot.settings import Settings
 
-    settings = Settings()  # type: ignore[call-arg]  # values come from the environment
+    settings = Settings()  # values come from the environment
     setup_logging(settings.log_level, settings.log_json)
     app = await BotApp.create(settings)
     try:
@@ -34,14 +35,12 @@ def main() -> int:
     from bot.settings import Settings
 
     try:
-        Settings()  # type: ignore[call-arg]
+        Settings()
     except ValidationError as exc:
         print(settings_error_line(exc), file=sys.stderr)
         return 2
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_run())
-    except KeyboardInterrupt:
-        pass
     return 0
 
 

@@ -43,7 +43,8 @@ async def domain_error(event: ErrorEvent, t: Texts | None = None) -> None:
 
 async def unexpected_error(event: ErrorEvent, t: Texts | None = None) -> None:
     update = event.update
-    user = update.event.from_user.id if getattr(update.event, "from_user", None) else None  # type: ignore[union-attr]
+    from_user = getattr(update.event, "from_user", None)
+    user = from_user.id if from_user is not None else None
     log.error(
         "handler failed: update=%s type=%s user=%s",
         update.update_id,
@@ -53,5 +54,3 @@ async def unexpected_error(event: ErrorEvent, t: Texts | None = None) -> None:
     )
     if t is not None:
         await _reply(event, t("error-apology"), t.plain("error-apology"))
-
-

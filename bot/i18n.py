@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from fluent.runtime import FluentBundle, FluentResource
+from fluent.syntax.ast import Junk
+from fluent.syntax.ast import Message as FluentMessage
 
 log = logging.getLogger(__name__)
 
@@ -32,11 +34,10 @@ class Translator:
             for path in sorted(folder.glob("*.ftl")):
                 resource = FluentResource(path.read_text(encoding="utf-8"))
                 for entry in resource.body:
-                    identifier = getattr(getattr(entry, "id", None), "name", None)
-                    if identifier:
-                        keys.add(identifier)
-                    if type(entry).__name__ == "Junk":
-                        raise ValueError(f"syntax error in {path}: {entry.content[:80]!r}")
+                    if isinstance(entry, Junk):
+                        raise ValueError(f"syntax error in {path}: {str(entry.content)[:80]!r}")
+                    if isinstance(entry, FluentMessage):
+                        keys.add(entry.id.name)
                 bundle.add_resource(resource)
             self.bundles[folder.name] = bundle
             self.keys[folder.name] = keys
@@ -79,7 +80,9 @@ class Texts:
         self.locale = locale
 
     def __call__(self, key: str, **args: Any) -> str:
-        safe = {name: html.escape(value, quote=False) if isinstance(value, str) else value for name, value in args.items()}
+        safe = {
+            name: html.escape(value, quote=False) if isinstance(value, str) else value for name, value in args.items()
+        }
         return self.translator.format(self.locale, key, safe)
 
     def plain(self, key: str, **args: Any) -> str:

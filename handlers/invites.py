@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 import io
+from urllib.parse import quote
 
 import segno
 from aiogram import Bot, F, Router
@@ -139,7 +138,12 @@ def _referrals_view(t: Texts, page: ReferralPage) -> tuple[str, InlineKeyboardMa
     lines = [t("referrals-title", total=page.total, page=page.page + 1, pages=page.pages)]
     for entry in page.entries:
         lines.append(
-            t("referrals-line", name=entry.name, phone=mask_phone(entry.phone), date=entry.joined_at.strftime("%Y-%m-%d"))
+            t(
+                "referrals-line",
+                name=entry.name,
+                phone=mask_phone(entry.phone),
+                date=entry.joined_at.strftime("%Y-%m-%d"),
+            )
         )
     kb = InlineKeyboardBuilder()
     pager(kb, REFERRALS_LIST, page.page, page.pages)
@@ -151,7 +155,9 @@ async def referrals(message: Message, user: User, invites: InviteService, t: Tex
     await message.answer(text, reply_markup=markup)
 
 
-async def referrals_page(query: CallbackQuery, callback_data: Page, user: User, invites: InviteService, t: Texts) -> None:
+async def referrals_page(
+    query: CallbackQuery, callback_data: Page, user: User, invites: InviteService, t: Texts
+) -> None:
     text, markup = _referrals_view(t, await invites.referrals_page(user, callback_data.page))
     await query.answer()
     if isinstance(query.message, Message) and query.message.text != text:
@@ -189,5 +195,11 @@ async def admin_who_invited(
         await message.answer(t("admin-invited-by-nobody", user=target.display_name, id=target.id))
     else:
         await message.answer(
-            t("admin-invited-by", user=target.display_name, id=target.id, inviter=inviter.display_name, inviter_id=inviter.id)
+            t(
+                "admin-invited-by",
+                user=target.display_name,
+                id=target.id,
+                inviter=inviter.display_name,
+                inviter_id=inviter.id,
+            )
         )

@@ -149,4 +149,3 @@ async def forget_me_answer(
     await query.answer()
     if isinstance(query.message, Message):
         await query.message.edit_text(text)
-

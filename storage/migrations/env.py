@@ -35,7 +35,9 @@ connection = context.config.attributes.get("connection")
 if connection is not None:
     _run(connection)
 elif context.is_offline_mode():
-    context.configure(url=os.environ.get("DATABASE_URL", "sqlite+aiosqlite:///./bot.db"), target_metadata=target_metadata)
+    context.configure(
+        url=os.environ.get("DATABASE_URL", "sqlite+aiosqlite:///./bot.db"), target_metadata=target_metadata
+    )
     with context.begin_transaction():
         context.run_migrations()
 else:

@@ -38,6 +38,7 @@ class User(Base):
     def display_name(self) -> str:
         return self.nickname or self.anon_name
 
+
 class InviteCode(Base):
     """Invite codes are never deleted, only revoked, so a code is never issued twice."""
 
@@ -59,6 +60,7 @@ class InviteCode(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+
 class Referral(Base):
     """Who redeemed whose code; `invitee_id` is unique: a user redeems at most one code ever."""
 
@@ -69,6 +71,7 @@ class Referral(Base):
     invitee_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
     code_id: Mapped[int] = mapped_column(ForeignKey("invite_codes.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
 
 class PhoneCode(Base):
     """A one-time sign-in code sent by SMS; only its salted hash is stored."""
@@ -84,6 +87,7 @@ class PhoneCode(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
 
 class GmfyEvent(Base):
     """Transactional outbox of GMFY events, sent in batches by a scheduler job."""

@@ -130,5 +130,5 @@ async def test_unknown_command_and_help(tg: Harness) -> None:
 async def test_commands_menu_in_two_languages(tg: Harness) -> None:
     menus = {lang: cmds for (scope, lang), cmds in tg.tg.commands.items()}
     assert {c["command"] for c in menus["ru"]} >= {"start", "invite", "referrals"}
-    assert any("Мой профиль" == c["description"] for c in menus["ru"])
-    assert any("My profile" == c["description"] for c in menus["en"])
+    assert any(c["description"] == "Мой профиль" for c in menus["ru"])
+    assert any(c["description"] == "My profile" for c in menus["en"])

@@ -10,6 +10,7 @@ what their chat received.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import time
@@ -27,8 +28,19 @@ PROCESS_TIMEOUT = 10.0
 
 # Values kept as strings even when they look like JSON (a text "123" stays "123").
 STRING_FIELDS = {
-    "text", "caption", "callback_query_id", "question", "title", "description", "url",
-    "secret_token", "phone_number", "first_name", "last_name", "emoji", "performer",
+    "text",
+    "caption",
+    "callback_query_id",
+    "question",
+    "title",
+    "description",
+    "url",
+    "secret_token",
+    "phone_number",
+    "first_name",
+    "last_name",
+    "emoji",
+    "performer",
 }
 
 Hook = Callable[[str, dict[str, Any]], "dict[str, Any] | None"]
@@ -73,15 +85,43 @@ class ChatMessage:
 
     @property
     def kind(self) -> str:
-        for key in ("text", "photo", "video", "voice", "audio", "document", "sticker", "animation",
-                    "video_note", "location", "poll", "contact"):
+        for key in (
+            "text",
+            "photo",
+            "video",
+            "voice",
+            "audio",
+            "document",
+            "sticker",
+            "animation",
+            "video_note",
+            "location",
+            "poll",
+            "contact",
+        ):
             if key in self.data:
                 return key
         return "unknown"
 
 
-ALLOWED_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
-                "tg-spoiler", "span", "blockquote", "tg-emoji"}
+ALLOWED_TAGS = {
+    "b",
+    "strong",
+    "i",
+    "em",
+    "u",
+    "ins",
+    "s",
+    "strike",
+    "del",
+    "a",
+    "code",
+    "pre",
+    "tg-spoiler",
+    "span",
+    "blockquote",
+    "tg-emoji",
+}
 
 
 class _EntityParser(HTMLParser):
@@ -95,12 +135,12 @@ class _EntityParser(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag not in ALLOWED_TAGS:
-            self.problem = self.problem or f"unsupported start tag \"{tag}\""
+            self.problem = self.problem or f'unsupported start tag "{tag}"'
         self.stack.append(tag)
 
     def handle_endtag(self, tag: str) -> None:
         if not self.stack or self.stack[-1] != tag:
-            self.problem = self.problem or f"unexpected end tag \"{tag}\""
+            self.problem = self.problem or f'unexpected end tag "{tag}"'
         else:
             self.stack.pop()
 
@@ -132,9 +172,15 @@ def error(code: int, description: str, **parameters: Any) -> dict[str, Any]:
 class FakeTelegram:
     def __init__(self, token: str = TOKEN) -> None:
         self.token = token
-        self.bot_user = {"id": BOT_ID, "is_bot": True, "first_name": "Community", "username": BOT_USERNAME,
-                         "can_join_groups": False, "can_read_all_group_messages": False,
-                         "supports_inline_queries": False}
+        self.bot_user = {
+            "id": BOT_ID,
+            "is_bot": True,
+            "first_name": "Community",
+            "username": BOT_USERNAME,
+            "can_join_groups": False,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
         self.calls: list[Call] = []
         self.chats: dict[int, list[ChatMessage]] = {}
         self.callback_answers: dict[str, dict[str, Any]] = {}
@@ -198,10 +244,8 @@ class FakeTelegram:
                     params[key] = value
         for key, value in list(params.items()):
             if isinstance(value, str) and key not in STRING_FIELDS:
-                try:
+                with contextlib.suppress(ValueError):
                     params[key] = json.loads(value)
-                except ValueError:
-                    pass
         return params
 
     async def dispatch(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -261,12 +305,8 @@ class FakeTelegram:
                 self._updates = [u for u in self._updates if u["update_id"] >= offset]
             self._changed.notify_all()
             if not self._updates and timeout and not self.closing:
-                try:
-                    await asyncio.wait_for(
-                        self._changed.wait_for(lambda: bool(self._updates) or self.closing), timeout
-                    )
-                except TimeoutError:
-                    pass
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._changed.wait_for(lambda: bool(self._updates) or self.closing), timeout)
             batch = list(self._updates[: int(params.get("limit") or 100)])
         return ok(batch)
 
@@ -397,9 +437,12 @@ class FakeTelegram:
         original = self.find(int(params.get("from_chat_id") or 0), int(params.get("message_id") or 0))
         if original is None or original.deleted:
             return error(400, "Bad Request: message to copy not found")
-        body = {k: v for k, v in original.data.items() if k not in {"message_id", "date", "chat", "from",
-                                                                      "reply_to_message", "reply_markup", "edit_date",
-                                                                      "_keyboard"}}
+        body = {
+            k: v
+            for k, v in original.data.items()
+            if k
+            not in {"message_id", "date", "chat", "from", "reply_to_message", "reply_markup", "edit_date", "_keyboard"}
+        }
         if "caption" in params:
             try:
                 body["caption"] = self._formatted(params, "caption")
@@ -454,8 +497,9 @@ class FakeTelegram:
         return ok(True)
 
     # --- users --------------------------------------------------------------------------
-    def user(self, first_name: str, *, user_id: int | None = None, username: str | None = None,
-             language_code: str = "en") -> FakeUser:
+    def user(
+        self, first_name: str, *, user_id: int | None = None, username: str | None = None, language_code: str = "en"
+    ) -> FakeUser:
         return FakeUser(self, user_id or next(self._user_ids), first_name, username, language_code)
 
 
@@ -472,8 +516,12 @@ class FakeUser:
 
     @property
     def profile(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"id": self.id, "is_bot": False, "first_name": self.first_name,
-                                "language_code": self.language_code}
+        data: dict[str, Any] = {
+            "id": self.id,
+            "is_bot": False,
+            "first_name": self.first_name,
+            "language_code": self.language_code,
+        }
         if self.username:
             data["username"] = self.username
         return data
@@ -495,9 +543,14 @@ class FakeUser:
             body["reply_to_message"] = self.tg.public(reply_to)
         return await self.send_message(body, wait=wait)
 
-    async def send_contact(self, phone: str, *, user_id: int | None = None, first_name: str | None = None) -> ChatMessage:
-        contact = {"phone_number": phone, "first_name": first_name or self.first_name,
-                   "user_id": self.id if user_id is None else user_id}
+    async def send_contact(
+        self, phone: str, *, user_id: int | None = None, first_name: str | None = None
+    ) -> ChatMessage:
+        contact = {
+            "phone_number": phone,
+            "first_name": first_name or self.first_name,
+            "user_id": self.id if user_id is None else user_id,
+        }
         return await self.send_message({"contact": contact})
 
     async def edit(self, message: ChatMessage, text: str) -> None:
@@ -518,8 +571,13 @@ class FakeUser:
     async def press_data(self, data: str, message: ChatMessage) -> dict[str, Any]:
         """Send a callback query with any data (also forged data) from `message`."""
         query_id = f"cq{next(self.tg._callback_ids)}"
-        query = {"id": query_id, "from": self.profile, "chat_instance": str(self.id), "data": data,
-                 "message": self.tg.public(message)}
+        query = {
+            "id": query_id,
+            "from": self.profile,
+            "chat_instance": str(self.id),
+            "data": data,
+            "message": self.tg.public(message),
+        }
         update_id = await self.tg.push_update({"callback_query": query})
         await self.tg.wait_processed(update_id)
         self.last_answer = self.tg.callback_answers.get(query_id)

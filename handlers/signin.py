@@ -98,7 +98,9 @@ async def _announce_sign_in(message: Message, result: SignInResult, t: Texts, bo
     if result.redeemed is not None:
         await _announce_redeem(message, result.redeemed, user, t, bot, translator)
     elif result.redeem_error is not None:
-        await message.answer(t("signin-pending-code-failed", reason=t(result.redeem_error.key)))
+        await message.answer(
+            t("signin-pending-code-failed", reason=t.plain(result.redeem_error.key, **result.redeem_error.args_map))
+        )
 
 
 async def _announce_redeem(

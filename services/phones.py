@@ -7,17 +7,23 @@ import phonenumbers
 from services.errors import InvalidPhone
 
 
-def normalize_phone(raw: str, default_region: str = "RU") -> str:
-    """Return `raw` as E.164 (`+79161234567`); Telegram sends contacts with or without `+`.
+def normalize_phone(raw: str, default_region: str = "RU", *, international: bool = False) -> str:
+    """Return `raw` as E.164 (`+79161234567`).
 
+    `international=True` for Telegram contacts, whose digits are always international with or
+    without `+`; typed numbers are read in `default_region` first, then as international.
     Raises InvalidPhone when the text is not a valid number.
     """
     text = raw.strip()
     if not text or len(text) > 32:
         raise InvalidPhone()
     digits = "".join(ch for ch in text if ch.isdigit())
-    # Contacts arrive as bare international digits ("79161234567"): try that reading first.
-    candidates = [text] if text.startswith("+") else ["+" + digits, text]
+    if text.startswith("+"):
+        candidates = [text]
+    elif international:
+        candidates = ["+" + digits]
+    else:
+        candidates = [text, "+" + digits]
     for candidate in candidates:
         try:
             number = phonenumbers.parse(candidate, None if candidate.startswith("+") else default_region)

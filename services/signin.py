@@ -129,7 +129,7 @@ class SignInService:
         """Bind the shared phone to this Telegram account. Raises ForeignContact or InvalidPhone."""
         if contact_user_id is None or contact_user_id != user.telegram_id:
             raise ForeignContact()
-        return await self._bind_phone(user, normalize_phone(phone, self.default_region))
+        return await self._bind_phone(user, normalize_phone(phone, self.default_region, international=True))
 
     async def request_phone_code(self, user: User, raw_phone: str) -> PhoneCodeSent:
         """Send a 4-digit code to the phone. Raises InvalidPhone or PhoneCodeCooldown."""

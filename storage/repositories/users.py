@@ -91,7 +91,7 @@ class ReferralRepo:
             .offset(offset)
             .limit(limit)
         )
-        return [(ref, user) for ref, user in rows.tuples()]
+        return [(ref, user) for ref, user in rows.all()]
 
     async def add(self, referral: Referral) -> Referral:
         self.session.add(referral)

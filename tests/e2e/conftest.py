@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
@@ -12,6 +12,14 @@ from tests.e2e.harness import Harness, start_harness, stop_harness
 def bot_settings() -> dict[str, object]:
     """Override in a test module (or parametrize) to change settings for that module's bot."""
     return {}
+
+
+@pytest.fixture(autouse=True)
+def _no_broken_texts(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """A text rendered with a missing argument is a bug even when the user still gets an answer."""
+    yield
+    broken = [r.getMessage() for r in caplog.records if r.name == "bot.i18n" and r.levelname == "ERROR"]
+    assert not broken, broken
 
 
 @pytest.fixture

@@ -237,11 +237,18 @@ class FakeTelegram:
             params.update(await request.json())
         elif request.can_read_body:
             form = await request.post()
+            uploads: dict[str, dict[str, Any]] = {}
             for key, value in form.items():
                 if hasattr(value, "file"):
-                    params[key] = {"file_name": value.filename, "size": len(value.file.read())}
+                    content = value.file.read()
+                    uploads[key] = {"file_name": value.filename, "size": len(content), "head": content[:8]}
                 else:
                     params[key] = value
+            for key, value in list(params.items()):  # "attach://<name>" refers to an uploaded part
+                if isinstance(value, str) and value.startswith("attach://"):
+                    params[key] = uploads.get(value.removeprefix("attach://"), {"file_name": None, "size": 0})
+            for key, upload in uploads.items():
+                params.setdefault(key, upload)
         for key, value in list(params.items()):
             if isinstance(value, str) and key not in STRING_FIELDS:
                 with contextlib.suppress(ValueError):
@@ -410,7 +417,11 @@ class FakeTelegram:
         if (bad := self._check_chat(params)) is not None:
             return bad
         media = params.get(kind)
-        body: dict[str, Any] = {kind: media if media is not None else True, **self._reply_fields(params)}
+        file_id = media if isinstance(media, str) else f"fake-{kind}-{len(self.calls)}"
+        upload = media if isinstance(media, dict) else {}
+        described = {"file_id": file_id, "file_unique_id": file_id[-16:], "file_size": upload.get("size", 0)}
+        value: Any = [{**described, "width": 512, "height": 512}] if kind == "photo" else described
+        body: dict[str, Any] = {kind: value, "_upload": upload, **self._reply_fields(params)}
         if params.get("caption"):
             try:
                 caption = self._formatted(params, "caption")

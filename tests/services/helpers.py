@@ -1,0 +1,46 @@
+"""Building services on a real session, as the unit-of-work middleware does."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.sms import LogSmsSender
+from services.clock import FakeClock
+from services.events import EventRecorder, EventTypes
+from services.invites import InviteService, generate_code
+from services.signin import SignInService, TelegramProfile
+from storage.models import User
+
+_telegram_ids = itertools.count(500_000)
+_phones = itertools.count(2_000_001)
+
+
+def services(
+    session: AsyncSession, clock: FakeClock, generate: Callable[[], str] = generate_code
+) -> tuple[SignInService, InviteService, LogSmsSender]:
+    events = EventRecorder(session, clock, enabled=True, types=EventTypes())
+    invites = InviteService(session, clock, events, code_ttl=timedelta(days=30), generate=generate)
+    sms = LogSmsSender()
+    signin = SignInService(
+        session,
+        clock,
+        events,
+        invites,
+        sms,
+        default_region="RU",
+        code_ttl=timedelta(minutes=5),
+        max_attempts=3,
+        cooldown=timedelta(seconds=60),
+    )
+    return signin, invites, sms
+
+
+async def signed_in_user(session: AsyncSession, clock: FakeClock, generate: Callable[[], str] = generate_code) -> User:
+    signin, _, _ = services(session, clock, generate)
+    user = await signin.ensure_user(TelegramProfile(next(_telegram_ids)))
+    result = await signin.sign_in_with_contact(user, user.telegram_id, f"+7916{next(_phones):07d}")
+    return result.user

@@ -1,0 +1,29 @@
+# Small image running the bot with uv-managed dependencies, as a non-root user.
+FROM python:3.11-slim AS base
+
+COPY --from=ghcr.io/astral-sh/uv:0.13.9 /uv /usr/local/bin/uv
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    UV_COMPILE_BYTECODE=1 \
+    UV_LINK_MODE=copy \
+    UV_PROJECT_ENVIRONMENT=/app/.venv
+
+WORKDIR /app
+COPY pyproject.toml uv.lock ./
+RUN uv sync --frozen --no-dev --no-install-project
+
+COPY alembic.ini ./
+COPY bot ./bot
+COPY handlers ./handlers
+COPY services ./services
+COPY storage ./storage
+COPY locales ./locales
+
+RUN useradd --create-home --uid 10001 bot && mkdir -p /app/data && chown bot /app/data
+USER bot
+
+ENV PATH="/app/.venv/bin:$PATH" \
+    DATABASE_URL=sqlite+aiosqlite:////app/data/bot.db
+EXPOSE 8080
+CMD ["python", "-m", "bot"]

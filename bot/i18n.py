@@ -73,7 +73,7 @@ class Translator:
 
 
 class Texts:
-    """`t("key", name=...)` renders HTML-safe text: string arguments are escaped."""
+    """`t("start-welcome-back", name=...)` renders HTML-safe text: string arguments are escaped."""
 
     def __init__(self, translator: Translator, locale: str) -> None:
         self.translator = translator

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from aiogram import Bot
-from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
+from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat
 
 from bot.i18n import Translator
 
 # Command name -> text key of its description (locales/*/commands.ftl).
-USER_COMMANDS: list[str] = ["start", "help", "me", "invite", "redeem", "referrals", "forget_me"]
+USER_COMMANDS: list[str] = ["start", "help", "me", "invite", "redeem", "referrals", "lang", "forget_me"]
 
 
 def command_list(translator: Translator, locale: str, names: list[str]) -> list[BotCommand]:
@@ -21,3 +21,10 @@ async def set_commands(bot: Bot, translator: Translator, names: list[str] = USER
     await bot.set_my_commands(command_list(translator, translator.default, names), scope=scope)
     for locale in translator.locales:
         await bot.set_my_commands(command_list(translator, locale, names), scope=scope, language_code=locale)
+
+
+async def set_chat_commands(
+    bot: Bot, translator: Translator, chat_id: int, locale: str, names: list[str] = USER_COMMANDS
+) -> None:
+    """The menu of one chat, in the language its user chose with /lang (or their role's commands)."""
+    await bot.set_my_commands(command_list(translator, locale, names), scope=BotCommandScopeChat(chat_id=chat_id))

@@ -13,6 +13,7 @@ from bot.settings import Settings
 from services.clock import Clock
 from services.events import EventRecorder, EventTypes
 from services.invites import InviteService
+from services.profile import ProfileService
 from services.signin import SignInService, SmsSender
 from services.users import UserDirectory
 
@@ -55,4 +56,5 @@ class AppContext:
             cooldown=timedelta(seconds=s.phone_code_cooldown_seconds),
         )
         users = UserDirectory(session, default_region=s.default_region)
-        return {"events": events, "invites": invites, "signin": signin, "users": users}
+        profile = ProfileService(self.translator.locales)
+        return {"events": events, "invites": invites, "signin": signin, "users": users, "profile": profile}

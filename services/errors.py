@@ -87,3 +87,7 @@ class UserNotFound(DomainError):
 
 class NotAllowed(DomainError):
     key = "error-unknown-command"
+
+
+class UnknownLanguage(DomainError):
+    key = "lang-unknown"

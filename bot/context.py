@@ -29,7 +29,16 @@ class AppContext:
 
     def event_recorder(self, session: AsyncSession) -> EventRecorder:
         s = self.settings
-        types = EventTypes(registration=s.gmfy_event_registration, referral=s.gmfy_event_referral)
+        types = EventTypes(
+            registration=s.gmfy_event_registration,
+            referral=s.gmfy_event_referral,
+            message_sent=s.gmfy_event_message_sent,
+            report_confirmed=s.gmfy_event_report_confirmed,
+            ban=s.gmfy_event_ban,
+            room_created=s.gmfy_event_room_created,
+            room_joined=s.gmfy_event_room_joined,
+            invite_created=s.gmfy_event_invite_created,
+        )
         return EventRecorder(session, self.clock, enabled=s.gmfy_enabled, types=types)
 
     def services(self, session: AsyncSession) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from bot.i18n import Translator
 from bot.settings import Settings
 from services.clock import Clock
 from services.events import EventRecorder, EventTypes
+from services.gmfy.service import GmfyService, GmfyState
 from services.invites import InviteService
 from services.signin import SignInService, SmsSender
 from services.users import UserDirectory
@@ -25,6 +26,7 @@ class AppContext:
     sessionmaker: async_sessionmaker[AsyncSession]
     translator: Translator
     sms: SmsSender
+    gmfy: GmfyState | None = None  # None: GMFY is off (no GMFY_API_KEY)
     extras: dict[str, Any] = field(default_factory=dict)
 
     def event_recorder(self, session: AsyncSession) -> EventRecorder:
@@ -64,4 +66,12 @@ class AppContext:
             cooldown=timedelta(seconds=s.phone_code_cooldown_seconds),
         )
         users = UserDirectory(session, default_region=s.default_region)
-        return {"events": events, "invites": invites, "signin": signin, "users": users}
+        gmfy = GmfyService(
+            session,
+            self.gmfy,
+            default_rating_id=s.gmfy_default_rating_id,
+            default_challenge_id=s.gmfy_default_challenge_id,
+            page_size=s.gmfy_top_page_size,
+            sort=s.gmfy_top_sort,
+        )
+        return {"events": events, "invites": invites, "signin": signin, "users": users, "gmfy": gmfy}

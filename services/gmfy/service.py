@@ -180,11 +180,11 @@ class GmfyService:
             return GmfyUser(user_id=str(user.id))
 
     async def top(self, user: User, rating_id: str | None, page: int = 0) -> TopPage:
+        client = self._state().client
         rating_id = (rating_id or self.default_rating_id or "").strip()
         if not rating_id:
             raise GmfyNoDefault()
         page = max(0, page)
-        client = self._state().client
         offset = page * self.page_size
         rows = await self._read(
             ("top", rating_id, offset, self.sort),
@@ -211,10 +211,10 @@ class GmfyService:
         return TopPage(rating_id, title, entries, page, len(rows) > self.page_size, my_place)
 
     async def challenge(self, user: User, challenge_id: str | None) -> ChallengeView:
+        client = self._state().client
         challenge_id = (challenge_id or self.default_challenge_id or "").strip()
         if not challenge_id:
             raise GmfyNoDefault()
-        client = self._state().client
         rows = await self._read(
             ("challenge", challenge_id),
             lambda: client.get_challenge_top(challenge_id, limit=self.page_size),

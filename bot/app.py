@@ -14,6 +14,7 @@ from aiogram.enums import ParseMode
 from bot import errors
 from bot.commands import set_commands
 from bot.context import AppContext
+from bot.gmfy import BotOutgoingMessages, create_gmfy_state, register_gmfy_jobs
 from bot.i18n import Translator
 from bot.middlewares import SignInGateMiddleware, UnitOfWorkMiddleware
 from bot.scheduler import Scheduler
@@ -74,16 +75,21 @@ class BotApp:
         engine = create_engine(settings.database_url, search_path=settings.database_schema)
         if settings.migrate_on_start:
             await upgrade_to_head(engine)
+        clock = clock or SystemClock()
         ctx = AppContext(
             settings=settings,
-            clock=clock or SystemClock(),
+            clock=clock,
             engine=engine,
             sessionmaker=create_sessionmaker(engine),
             translator=Translator(),
             sms=sms or create_sms_sender(settings),
+            gmfy=create_gmfy_state(settings, clock),
         )
         scheduler = Scheduler()
-        return cls(ctx, create_bot(settings), create_dispatcher(ctx, scheduler), scheduler)
+        bot = create_bot(settings)
+        # GMFY notifications go out through BotOutgoingMessages until the delivery queue is bound here.
+        register_gmfy_jobs(ctx, scheduler, BotOutgoingMessages(bot))
+        return cls(ctx, bot, create_dispatcher(ctx, scheduler), scheduler)
 
     async def _on_startup(self, bot: Bot) -> None:
         me = await bot.me()
@@ -103,5 +109,7 @@ class BotApp:
         close = getattr(self.ctx.sms, "close", None)
         if close is not None:
             await close()
+        if self.ctx.gmfy is not None:
+            await self.ctx.gmfy.client.close()
         await self.bot.session.close()
         await self.ctx.engine.dispose()

@@ -8,7 +8,19 @@ from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats, BotCommand
 from bot.i18n import Translator
 
 # Command name -> text key of its description (locales/*/commands.ftl).
-USER_COMMANDS: list[str] = ["start", "help", "me", "invite", "redeem", "referrals", "lang", "forget_me"]
+USER_COMMANDS: list[str] = [
+    "start",
+    "help",
+    "me",
+    "invite",
+    "redeem",
+    "referrals",
+    "profile",
+    "top",
+    "challenge",
+    "lang",
+    "forget_me",
+]
 
 
 def command_list(translator: Translator, locale: str, names: list[str]) -> list[BotCommand]:

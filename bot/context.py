@@ -12,6 +12,7 @@ from bot.i18n import Translator
 from bot.settings import Settings
 from services.clock import Clock
 from services.events import EventRecorder, EventTypes
+from services.gmfy.service import GmfyService, GmfyState
 from services.invites import InviteService
 from services.profile import ProfileService
 from services.signin import SignInService, SmsSender
@@ -26,11 +27,21 @@ class AppContext:
     sessionmaker: async_sessionmaker[AsyncSession]
     translator: Translator
     sms: SmsSender
+    gmfy: GmfyState | None = None  # None: GMFY is off (no GMFY_API_KEY)
     extras: dict[str, Any] = field(default_factory=dict)
 
     def event_recorder(self, session: AsyncSession) -> EventRecorder:
         s = self.settings
-        types = EventTypes(registration=s.gmfy_event_registration, referral=s.gmfy_event_referral)
+        types = EventTypes(
+            registration=s.gmfy_event_registration,
+            referral=s.gmfy_event_referral,
+            message_sent=s.gmfy_event_message_sent,
+            report_confirmed=s.gmfy_event_report_confirmed,
+            ban=s.gmfy_event_ban,
+            room_created=s.gmfy_event_room_created,
+            room_joined=s.gmfy_event_room_joined,
+            invite_created=s.gmfy_event_invite_created,
+        )
         return EventRecorder(session, self.clock, enabled=s.gmfy_enabled, types=types)
 
     def services(self, session: AsyncSession) -> dict[str, Any]:
@@ -56,5 +67,19 @@ class AppContext:
             cooldown=timedelta(seconds=s.phone_code_cooldown_seconds),
         )
         users = UserDirectory(session, default_region=s.default_region)
-        profile = ProfileService(self.translator.locales)
-        return {"events": events, "invites": invites, "signin": signin, "users": users, "profile": profile}
+        gmfy = GmfyService(
+            session,
+            self.gmfy,
+            default_rating_id=s.gmfy_default_rating_id,
+            default_challenge_id=s.gmfy_default_challenge_id,
+            page_size=s.gmfy_top_page_size,
+            sort=s.gmfy_top_sort,
+        )
+        return {
+            "events": events,
+            "invites": invites,
+            "signin": signin,
+            "users": users,
+            "profile": ProfileService(self.translator.locales),
+            "gmfy": gmfy,
+        }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -49,6 +49,27 @@ class Settings(BaseSettings):
     gmfy_url: str = "https://api.gmfy.io/"
     gmfy_event_registration: str = "registration"
     gmfy_event_referral: str = "referral"
+    gmfy_event_message_sent: str = "message_sent"
+    gmfy_event_report_confirmed: str = "report_confirmed"
+    gmfy_event_ban: str = "ban"
+    gmfy_event_room_created: str = "room_created"
+    gmfy_event_room_joined: str = "room_joined"
+    gmfy_event_invite_created: str = "invite_created"
+    gmfy_timeout_seconds: float = Field(10.0, gt=0)
+    gmfy_verify_tls: bool = True
+    gmfy_outbox_interval_seconds: float = Field(5.0, gt=0)
+    gmfy_outbox_batch_size: int = Field(100, gt=0, le=100)
+    gmfy_outbox_max_batches_per_run: int = Field(50, gt=0)
+    gmfy_outbox_backoff_base_seconds: float = Field(5.0, gt=0)
+    gmfy_outbox_backoff_max_seconds: float = Field(600.0, gt=0)
+    gmfy_outbox_lease_seconds: float = Field(60.0, gt=0)  # > gmfy_timeout_seconds: a crashed sender's rows return
+    gmfy_notifications_interval_seconds: float = Field(30.0, gt=0)
+    gmfy_notification_window_minutes: float = Field(10.0, gt=0)
+    gmfy_cache_ttl_seconds: float = Field(60.0, ge=0)
+    gmfy_default_rating_id: str | None = None
+    gmfy_default_challenge_id: str | None = None
+    gmfy_top_page_size: int = Field(10, gt=0, le=50)
+    gmfy_top_sort: Literal["ASC", "DESC"] = "ASC"
 
     @field_validator("bot_token")
     @classmethod

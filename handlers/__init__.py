@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import fallback, invites, preferences, signin
+from handlers import fallback, gmfy, invites, preferences, signin
 
 
 def get_routers() -> list[Router]:
     """Feature routers in order; the catch-all fallback router is always last."""
-    return [signin.router(), invites.router(), preferences.router(), fallback.router()]
+    return [
+        signin.router(),
+        invites.router(),
+        preferences.router(),
+        gmfy.router(),
+        fallback.router(),  # catch-all: always last
+    ]

@@ -4,6 +4,7 @@ A feature adds its own module next to these and one import line below.
 """
 
 from storage.models.base import Base, UTCDateTime
+from storage.models.gmfy import GmfyNotification
 from storage.models.users import GmfyEvent, InviteCode, PhoneCode, Referral, User
 
-__all__ = ["Base", "GmfyEvent", "InviteCode", "PhoneCode", "Referral", "UTCDateTime", "User"]
+__all__ = ["Base", "GmfyEvent", "GmfyNotification", "InviteCode", "PhoneCode", "Referral", "UTCDateTime", "User"]

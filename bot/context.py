@@ -13,6 +13,13 @@ from bot.settings import Settings
 from services.clock import Clock
 from services.events import EventRecorder, EventTypes
 from services.invites import InviteService
+from services.moderation import (
+    LookupFactory,
+    ModerationService,
+    NoMessageRemover,
+    NoRelayedMessages,
+    RemoverFactory,
+)
 from services.signin import SignInService, SmsSender
 from services.users import UserDirectory
 
@@ -26,11 +33,29 @@ class AppContext:
     translator: Translator
     sms: SmsSender
     extras: dict[str, Any] = field(default_factory=dict)
+    # Seams the relay binds (per session): who wrote a relayed message, and deleting one everywhere.
+    relay_lookup: LookupFactory = NoRelayedMessages
+    message_remover: RemoverFactory = NoMessageRemover
 
     def event_recorder(self, session: AsyncSession) -> EventRecorder:
         s = self.settings
         types = EventTypes(registration=s.gmfy_event_registration, referral=s.gmfy_event_referral)
         return EventRecorder(session, self.clock, enabled=s.gmfy_enabled, types=types)
+
+    def moderation(self, session: AsyncSession) -> ModerationService:
+        s = self.settings
+        return ModerationService(
+            session,
+            self.clock,
+            admin_ids=frozenset(s.admin_ids),
+            warnings_to_ban=s.warnings_to_ban,
+            ban_duration=s.ban_duration,
+            ban_escalation=s.ban_escalation,
+            report_cooldown=s.report_cooldown,
+            page_size=s.moderation_page_size,
+            lookup=self.relay_lookup(session),
+            remover=self.message_remover(session),
+        )
 
     def services(self, session: AsyncSession) -> dict[str, Any]:
         """Everything a handler may ask for by name (`invites: InviteService`, ...)."""
@@ -54,5 +79,6 @@ class AppContext:
             max_attempts=s.phone_code_max_attempts,
             cooldown=timedelta(seconds=s.phone_code_cooldown_seconds),
         )
-        users = UserDirectory(session, default_region=s.default_region)
-        return {"events": events, "invites": invites, "signin": signin, "users": users}
+        moderation = self.moderation(session)
+        users = UserDirectory(session, default_region=s.default_region, lookup=moderation.lookup)
+        return {"events": events, "invites": invites, "signin": signin, "users": users, "moderation": moderation}

@@ -4,6 +4,20 @@ A feature adds its own module next to these and one import line below.
 """
 
 from storage.models.base import Base, UTCDateTime
+from storage.models.moderation import AuditEntry, Ban, Moderator, Report, WarningEntry
 from storage.models.users import GmfyEvent, InviteCode, PhoneCode, Referral, User
 
-__all__ = ["Base", "GmfyEvent", "InviteCode", "PhoneCode", "Referral", "UTCDateTime", "User"]
+__all__ = [
+    "AuditEntry",
+    "Ban",
+    "Base",
+    "GmfyEvent",
+    "InviteCode",
+    "Moderator",
+    "PhoneCode",
+    "Referral",
+    "Report",
+    "UTCDateTime",
+    "User",
+    "WarningEntry",
+]

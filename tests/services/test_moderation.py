@@ -69,7 +69,7 @@ Run = Callable[..., Awaitable[Any]]
 
 
 @pytest.fixture
-async def run(sessionmaker: async_sessionmaker[AsyncSession], clock: FakeClock) -> AsyncIterator[Run]:
+async def run(sessionmaker: async_sessionmaker[AsyncSession], clock: FakeClock) -> Run:
     """`await run(lambda mod: mod.something(...))` in its own committed transaction, like one update."""
     lookup = DictLookup()
     remover = RecordingRemover()
@@ -88,7 +88,7 @@ async def run(sessionmaker: async_sessionmaker[AsyncSession], clock: FakeClock) 
 
     _run.lookup = lookup  # type: ignore[attr-defined]
     _run.remover = remover  # type: ignore[attr-defined]
-    yield _run
+    return _run
 
 
 @pytest.fixture
@@ -117,14 +117,17 @@ async def test_three_reports_ban_then_lift(run: Run, make_user: Any, clock: Fake
     target = await make_user("Target")
     reporters = [await make_user(f"R{i}") for i in range(3)]
     first = await run(lambda m: m.report(reporters[0], target, "spam"))
-    assert first.warnings == 1 and first.ban is None
+    assert first.warnings == 1
+    assert first.ban is None
     assert first.notices[0].key == "moderation-warned-report"
     assert first.notices[0].telegram_id == target.telegram_id
     assert all(reporters[0].anon_name not in str(n.args) for n in first.notices)  # never who reported
     second = await run(lambda m: m.report(reporters[1], target, "abuse"))
-    assert second.warnings == 2 and second.ban is None
+    assert second.warnings == 2
+    assert second.ban is None
     third = await run(lambda m: m.report(reporters[2], target, "other"))
-    assert third.ban is not None and third.warnings == 0
+    assert third.ban is not None
+    assert third.warnings == 0
     assert third.ban.until == clock.now() + timedelta(hours=4)
     assert third.notices[0].key == "moderation-banned-auto"
 
@@ -216,12 +219,14 @@ async def test_handle_report_once(run: Run, make_user: Any, sessionmaker: Any) -
 
     second = (await run(lambda m: m.report(r2, target, "abuse"))).report
     banned = await run(lambda m: m.handle_report(admin, second.id, "ban"))
-    assert banned.ban is not None and banned.report.status == "confirmed"
+    assert banned.ban is not None
+    assert banned.report.status == "confirmed"
     with pytest.raises(ReportAlreadyHandled):
         await run(lambda m: m.handle_report(admin, second.id, "warn"))
     async with sessionmaker() as session:
         stored = await session.get(Report, second.id)
-        assert stored is not None and stored.handled_by == admin.id
+        assert stored is not None
+        assert stored.handled_by == admin.id
     assert await audit_actions(sessionmaker) == ["report", "dismiss", "report", "ban"]
 
 
@@ -234,7 +239,8 @@ async def test_report_message_evidence_and_delete(run: Run, make_user: Any, sess
     outcome = await run(lambda m: m.report_message(reader, 7, "spam"))
     report = outcome.report
     assert (report.target_id, report.relay_message_id, report.origin_message_id) == (author.id, 7, 3)
-    assert report.excerpt is not None and len(report.excerpt) == 200
+    assert report.excerpt is not None
+    assert len(report.excerpt) == 200
     await run(lambda m: m.delete_reported_message(admin, report.id))
     assert run.remover.deleted == {7}  # type: ignore[attr-defined]
     with pytest.raises(MessageAlreadyDeleted):
@@ -265,7 +271,8 @@ async def test_moderators_cards_stats_pages(run: Run, make_user: Any, clock: Fak
         await run(lambda m, r=reporter: m.report(r, target, "spam"), warnings_to_ban=100)
     page = await run(lambda m: m.complaints_page(0), page_size=5)
     assert (page.total, page.pages, len(page.entries)) == (12, 3, 5)
-    assert page.entries[0].reporter is not None and page.entries[0].reporter.anon_name == "R11"  # newest first
+    assert page.entries[0].reporter is not None
+    assert page.entries[0].reporter.anon_name == "R11"
     last = await run(lambda m: m.complaints_page(99), page_size=5)
     assert (last.page, len(last.entries)) == (2, 2)
 
@@ -278,9 +285,12 @@ async def test_moderators_cards_stats_pages(run: Run, make_user: Any, clock: Fak
     stats = await run(lambda m: m.stats())
     assert (stats.open_reports, stats.reports_24h, stats.warnings_24h, stats.banned_now) == (12, 12, 13, 0)
     audit = await run(lambda m: m.audit_page(0), page_size=4)
-    assert audit.total == 15 and audit.pages == 4
-    assert audit.entries[0].entry.action == "warn" and audit.entries[0].actor is not None
-    assert audit.entries[0].target is not None and audit.entries[0].target.anon_name == "Target"
+    assert audit.total == 15
+    assert audit.pages == 4
+    assert audit.entries[0].entry.action == "warn"
+    assert audit.entries[0].actor is not None
+    assert audit.entries[0].target is not None
+    assert audit.entries[0].target.anon_name == "Target"
 
 
 def test_durations() -> None:

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import logging
+
 from aiogram import Bot
-from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat
 
 from bot.i18n import Translator
 
 # Command name -> text key of its description (locales/*/commands.ftl).
-USER_COMMANDS: list[str] = ["start", "help", "me", "invite", "redeem", "referrals", "forget_me"]
+USER_COMMANDS: list[str] = ["start", "help", "me", "invite", "redeem", "referrals", "report", "forget_me"]
+# Shown (with the user commands) only in the chats of moderators and admins; admins also see ADMIN_COMMANDS.
+STAFF_COMMANDS: list[str] = ["ban", "unban", "warn", "complaints", "user", "stats", "audit"]
+ADMIN_COMMANDS: list[str] = ["mod", "unmod", "code", "whoinvited"]
+
+log = logging.getLogger(__name__)
 
 
 def command_list(translator: Translator, locale: str, names: list[str]) -> list[BotCommand]:
@@ -21,3 +29,28 @@ async def set_commands(bot: Bot, translator: Translator, names: list[str] = USER
     await bot.set_my_commands(command_list(translator, translator.default, names), scope=scope)
     for locale in translator.locales:
         await bot.set_my_commands(command_list(translator, locale, names), scope=scope, language_code=locale)
+
+
+async def set_staff_commands(bot: Bot, translator: Translator, chat_id: int, *, admin: bool) -> bool:
+    """The command menu of one moderator's (or admin's) private chat: user commands plus staff commands."""
+    names = USER_COMMANDS + STAFF_COMMANDS + (ADMIN_COMMANDS if admin else [])
+    scope = BotCommandScopeChat(chat_id=chat_id)
+    try:
+        await bot.set_my_commands(command_list(translator, translator.default, names), scope=scope)
+        for locale in translator.locales:
+            await bot.set_my_commands(command_list(translator, locale, names), scope=scope, language_code=locale)
+    except TelegramAPIError as exc:  # a chat the bot never saw: the menu comes at the next start
+        log.info("could not set staff commands for %s: %s", chat_id, exc)
+        return False
+    return True
+
+
+async def clear_staff_commands(bot: Bot, translator: Translator, chat_id: int) -> None:
+    """Back to the user menu for this chat (after /unmod)."""
+    scope = BotCommandScopeChat(chat_id=chat_id)
+    try:
+        await bot.delete_my_commands(scope=scope)
+        for locale in translator.locales:
+            await bot.delete_my_commands(scope=scope, language_code=locale)
+    except TelegramAPIError as exc:
+        log.info("could not clear staff commands for %s: %s", chat_id, exc)

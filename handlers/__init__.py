@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import fallback, invites, signin
+from handlers import admin, fallback, invites, reports, signin
 
 
 def get_routers() -> list[Router]:
     """Feature routers in order; the catch-all fallback router is always last."""
-    return [signin.router(), invites.router(), fallback.router()]
+    return [signin.router(), invites.router(), reports.router(), admin.router(), fallback.router()]

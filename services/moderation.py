@@ -41,6 +41,7 @@ from services.errors import (
     ReportNotFound,
     ReportReasonUnknown,
     ReportSelf,
+    UserNotFound,
 )
 from storage.models import AuditEntry, Ban, Moderator, Report, User, WarningEntry
 from storage.repositories.moderation import (
@@ -325,6 +326,13 @@ class ModerationService:
         if found is None:
             raise NotARelayedMessage()
         return found
+
+    async def member(self, user_id: int) -> User:
+        """The account with this id. Raises UserNotFound."""
+        user = await self.users.by_id(user_id)
+        if user is None:
+            raise UserNotFound(ref=f"#{user_id}")
+        return user
 
     async def author_of(self, message: RelayedMessage) -> User:
         author = await self.users.by_id(message.author_id)

@@ -387,6 +387,7 @@ def _audit_view(t: Texts, page: AuditPage) -> tuple[str, InlineKeyboardMarkup | 
                 "admin-audit-line",
                 date=entry.created_at.strftime("%Y-%m-%d %H:%M"),
                 actor=line.actor.display_name if line.actor else t.plain("admin-audit-bot"),
+                actor_id=entry.actor_id or 0,
                 action=entry.action,
                 target=line.target.display_name if line.target else "—",
                 target_id=str(entry.target_id or "—"),

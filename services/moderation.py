@@ -436,7 +436,14 @@ class ModerationService:
             notices = [Notice.to(target, "moderation-banned-auto", until=format_moment(ban.until))]
         else:
             notices = [
-                Notice.to(target, "moderation-warned", reason=reason or "—", count=warnings, max=self.warnings_to_ban)
+                Notice.to(
+                    target,
+                    "moderation-warned",
+                    reason=reason or "",
+                    has_reason=1 if reason else 0,
+                    count=warnings,
+                    max=self.warnings_to_ban,
+                )
             ]
         return WarnOutcome(target, warnings, ban, notices)
 

@@ -128,7 +128,10 @@ admin-stats =
 admin-audit-empty = The moderation log is empty.
 admin-audit-title = <b>Moderation log: { $total }</b> (page { $page }/{ $pages })
 admin-audit-bot = bot
-admin-audit-line = { $date } · { $actor } { $action ->
+admin-audit-line = { $date } · { $actor }{ $actor_id ->
+    [0] {""}
+   *[other] {" "}(#{ $actor_id })
+} { $action ->
     [report] reported
     [warn] warned
     [ban] banned

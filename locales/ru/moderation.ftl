@@ -128,7 +128,10 @@ admin-stats =
 admin-audit-empty = Журнал модерации пуст.
 admin-audit-title = <b>Журнал модерации: { $total }</b> (страница { $page }/{ $pages })
 admin-audit-bot = бот
-admin-audit-line = { $date } · { $actor }: { $action ->
+admin-audit-line = { $date } · { $actor }{ $actor_id ->
+    [0] {""}
+   *[other] {" "}(#{ $actor_id })
+}: { $action ->
     [report] жалоба на
     [warn] предупреждение
     [ban] бан

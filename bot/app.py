@@ -12,6 +12,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 
 from bot import errors
+from bot import moderation as moderation_wiring
 from bot.commands import set_commands
 from bot.context import AppContext
 from bot.gmfy import BotOutgoingMessages, create_gmfy_state, register_gmfy_jobs
@@ -63,6 +64,7 @@ class BotApp:
         self.scheduler = scheduler
         dp.startup.register(self._on_startup)
         dp.shutdown.register(self._on_shutdown)
+        moderation_wiring.install(self)
 
     @classmethod
     async def create(

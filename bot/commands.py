@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
 from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError
 from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat
 
 from bot.i18n import Translator
@@ -18,9 +21,15 @@ USER_COMMANDS: list[str] = [
     "profile",
     "top",
     "challenge",
+    "report",
     "lang",
     "forget_me",
 ]
+# Shown (with the user commands) only in the chats of moderators and admins; admins also see ADMIN_COMMANDS.
+STAFF_COMMANDS: list[str] = ["ban", "unban", "warn", "complaints", "user", "stats", "audit"]
+ADMIN_COMMANDS: list[str] = ["mod", "unmod", "code", "whoinvited"]
+
+log = logging.getLogger(__name__)
 
 
 def command_list(translator: Translator, locale: str, names: list[str]) -> list[BotCommand]:
@@ -40,3 +49,28 @@ async def set_chat_commands(
 ) -> None:
     """The menu of one chat, in the language its user chose with /lang (or their role's commands)."""
     await bot.set_my_commands(command_list(translator, locale, names), scope=BotCommandScopeChat(chat_id=chat_id))
+
+
+async def set_staff_commands(bot: Bot, translator: Translator, chat_id: int, *, admin: bool) -> bool:
+    """The command menu of one moderator's (or admin's) private chat: user commands plus staff commands."""
+    names = USER_COMMANDS + STAFF_COMMANDS + (ADMIN_COMMANDS if admin else [])
+    scope = BotCommandScopeChat(chat_id=chat_id)
+    try:
+        await bot.set_my_commands(command_list(translator, translator.default, names), scope=scope)
+        for locale in translator.locales:
+            await bot.set_my_commands(command_list(translator, locale, names), scope=scope, language_code=locale)
+    except TelegramAPIError as exc:  # a chat the bot never saw: the menu comes at the next start
+        log.info("could not set staff commands for %s: %s", chat_id, exc)
+        return False
+    return True
+
+
+async def clear_staff_commands(bot: Bot, translator: Translator, chat_id: int) -> None:
+    """Back to the user menu for this chat (after /unmod)."""
+    scope = BotCommandScopeChat(chat_id=chat_id)
+    try:
+        await bot.delete_my_commands(scope=scope)
+        for locale in translator.locales:
+            await bot.delete_my_commands(scope=scope, language_code=locale)
+    except TelegramAPIError as exc:
+        log.info("could not clear staff commands for %s: %s", chat_id, exc)

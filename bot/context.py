@@ -14,6 +14,13 @@ from services.clock import Clock
 from services.events import EventRecorder, EventTypes
 from services.gmfy.service import GmfyService, GmfyState
 from services.invites import InviteService
+from services.moderation import (
+    LookupFactory,
+    ModerationService,
+    NoMessageRemover,
+    NoRelayedMessages,
+    RemoverFactory,
+)
 from services.profile import ProfileService
 from services.signin import SignInService, SmsSender
 from services.users import UserDirectory
@@ -29,6 +36,9 @@ class AppContext:
     sms: SmsSender
     gmfy: GmfyState | None = None  # None: GMFY is off (no GMFY_API_KEY)
     extras: dict[str, Any] = field(default_factory=dict)
+    # Seams the relay binds (per session): who wrote a relayed message, and deleting one everywhere.
+    relay_lookup: LookupFactory = NoRelayedMessages
+    message_remover: RemoverFactory = NoMessageRemover
 
     def event_recorder(self, session: AsyncSession) -> EventRecorder:
         s = self.settings
@@ -43,6 +53,21 @@ class AppContext:
             invite_created=s.gmfy_event_invite_created,
         )
         return EventRecorder(session, self.clock, enabled=s.gmfy_enabled, types=types)
+
+    def moderation(self, session: AsyncSession) -> ModerationService:
+        s = self.settings
+        return ModerationService(
+            session,
+            self.clock,
+            admin_ids=frozenset(s.admin_ids),
+            warnings_to_ban=s.warnings_to_ban,
+            ban_duration=s.ban_duration,
+            ban_escalation=s.ban_escalation,
+            report_cooldown=s.report_cooldown,
+            page_size=s.moderation_page_size,
+            lookup=self.relay_lookup(session),
+            remover=self.message_remover(session),
+        )
 
     def services(self, session: AsyncSession) -> dict[str, Any]:
         """Everything a handler may ask for by name (`invites: InviteService`, ...)."""
@@ -66,7 +91,8 @@ class AppContext:
             max_attempts=s.phone_code_max_attempts,
             cooldown=timedelta(seconds=s.phone_code_cooldown_seconds),
         )
-        users = UserDirectory(session, default_region=s.default_region)
+        moderation = self.moderation(session)
+        users = UserDirectory(session, default_region=s.default_region, lookup=moderation.lookup)
         gmfy = GmfyService(
             session,
             self.gmfy,
@@ -82,4 +108,5 @@ class AppContext:
             "users": users,
             "profile": ProfileService(self.translator.locales),
             "gmfy": gmfy,
+            "moderation": moderation,
         }

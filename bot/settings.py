@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import timedelta
 from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
@@ -43,6 +44,15 @@ class Settings(BaseSettings):
     # Invite codes (SPEC 2)
     invite_code_ttl_days: int = Field(30, gt=0)
     referrals_page_size: int = Field(10, gt=0, le=50)
+
+    # Complaints and bans (SPEC 6); durations as `30m`, `4h`, `2d` (or seconds)
+    warnings_to_ban: int = Field(3, gt=0)
+    ban_duration: timedelta = timedelta(hours=4)
+    ban_escalation: bool = False  # each repeat ban doubles
+    report_cooldown: timedelta = timedelta(hours=24)  # one report per reporter and target per this
+    ban_check_seconds: int = Field(30, gt=0)  # how often the scheduler lifts bans that are over
+    moderation_page_size: int = Field(10, gt=0, le=50)
+    admin_chat_language: str | None = None  # texts in the admin chat; default: the default locale
 
     # GMFY (SPEC 7): event type names are settings
     gmfy_api_key: SecretStr | None = None
@@ -86,6 +96,19 @@ class Settings(BaseSettings):
         if isinstance(value, int):
             return [value]
         return value
+
+    @field_validator("ban_duration", "report_cooldown", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> object:
+        if not isinstance(value, str) or value.strip().upper().startswith("P"):
+            return value  # timedelta, seconds as a number, or ISO 8601 (PT4H): pydantic parses them
+        if value.strip().isdigit():
+            return timedelta(seconds=int(value))
+        from services.moderation import looks_like_duration, parse_duration
+
+        if not looks_like_duration(value):
+            raise ValueError("expected a duration such as 30m, 4h or 2d")
+        return parse_duration(value)
 
     @field_validator("gmfy_url")
     @classmethod

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import fallback, gmfy, invites, preferences, signin
+from handlers import admin, fallback, gmfy, invites, preferences, reports, signin
 
 
 def get_routers() -> list[Router]:
@@ -14,5 +14,7 @@ def get_routers() -> list[Router]:
         invites.router(),
         preferences.router(),
         gmfy.router(),
+        reports.router(),
+        admin.router(),
         fallback.router(),  # catch-all: always last
     ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiogram.filters import Filter
 from aiogram.types import TelegramObject
 
+from services.moderation import ModerationService
 from storage.models import User
 
 
@@ -18,3 +19,18 @@ class IsAdmin(Filter):
 class SignedOut(Filter):
     async def __call__(self, event: TelegramObject, user: User | None = None) -> bool:
         return user is not None and not user.signed_in
+
+
+class IsModerator(Filter):
+    """Admins (ADMIN_IDS) and moderators (/mod). Everyone else falls through to the unknown-command answer."""
+
+    async def __call__(
+        self,
+        event: TelegramObject,
+        is_admin: bool = False,
+        user: User | None = None,
+        moderation: ModerationService | None = None,
+    ) -> bool:
+        if is_admin:
+            return True
+        return user is not None and moderation is not None and await moderation.is_moderator(user)

@@ -37,3 +37,10 @@ def pager(builder: InlineKeyboardBuilder, list_name: str, page: int, pages: int)
     if page < pages - 1:
         row.append(InlineKeyboardButton(text="▶", callback_data=Page(list=list_name, page=page + 1).pack()))
     builder.row(*row)
+
+
+class MessageAction(CallbackData, prefix="msg"):
+    """A button under a relayed copy (`report`, and the relay's own actions); `message_id` is the relay's id."""
+
+    action: str
+    message_id: int

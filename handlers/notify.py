@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
 
 from bot.i18n import Translator
+from services.moderation import Notice
 from storage.models import User
 
 log = logging.getLogger(__name__)
@@ -30,3 +32,11 @@ async def notify_telegram_id(
         log.info("could not notify %s: %s", telegram_id, exc)
         return False
     return True
+
+
+async def send_notices(bot: Bot, translator: Translator, notices: Iterable[Notice]) -> None:
+    """Tell each user their notice in their language: the one place moderation talks to users.
+    The delivery queue takes this over when it lands (blocked users are skipped, not retried, here)."""
+    for notice in notices:
+        if notice.telegram_id is not None:
+            await notify_telegram_id(bot, translator, notice.telegram_id, notice.language, notice.key, **notice.args)

@@ -8,8 +8,9 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.commands import set_chat_commands
+from bot.commands import ADMIN_COMMANDS, STAFF_COMMANDS, USER_COMMANDS, set_chat_commands
 from bot.i18n import Texts, Translator
+from services.moderation import ModerationService
 from services.profile import ProfileService
 from storage.models import User
 
@@ -39,10 +40,15 @@ async def set_language(
     profile: ProfileService,
     translator: Translator,
     bot: Bot,
+    moderation: ModerationService,
+    is_admin: bool = False,
 ) -> None:
     code = await profile.set_language(user, callback_data.code)
     t = translator.texts(code)
     await query.answer(t.plain("lang-set"))
     if isinstance(query.message, Message):
         await query.message.edit_text(t("lang-set"))
-    await set_chat_commands(bot, translator, query.from_user.id, code)
+    names = USER_COMMANDS
+    if is_admin or await moderation.is_moderator(user):
+        names = USER_COMMANDS + STAFF_COMMANDS + (ADMIN_COMMANDS if is_admin else [])
+    await set_chat_commands(bot, translator, query.from_user.id, code, names)

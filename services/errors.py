@@ -7,6 +7,7 @@ and rolls back on any other exception.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, ClassVar
 
 
@@ -91,3 +92,78 @@ class NotAllowed(DomainError):
 
 class UnknownLanguage(DomainError):
     key = "lang-unknown"
+
+
+# Moderation (SPEC 6)
+class Banned(DomainError):
+    """The user is banned; `until` is when the ban ends (the relay refuses to relay until then)."""
+
+    key = "moderation-you-are-banned"
+
+    def __init__(self, *, until: datetime) -> None:
+        super().__init__(until=until.strftime("%Y-%m-%d %H:%M UTC"))
+        self.until = until
+
+
+class ReportSelf(DomainError):
+    key = "moderation-report-self"
+
+
+class ReportDuplicate(DomainError):
+    key = "moderation-report-duplicate"
+
+
+class ReportReasonUnknown(DomainError):
+    key = "moderation-report-reason-unknown"
+
+
+class NotARelayedMessage(DomainError):
+    key = "moderation-not-relayed"
+
+
+class ReportNotFound(DomainError):
+    key = "moderation-report-not-found"
+
+
+class ReportAlreadyHandled(DomainError):
+    key = "moderation-report-handled"
+
+
+class CannotModerate(DomainError):
+    key = "moderation-cannot-moderate"
+
+
+class AlreadyBanned(DomainError):
+    key = "moderation-already-banned"
+
+
+class NotBanned(DomainError):
+    key = "moderation-not-banned"
+
+
+class InvalidDuration(DomainError):
+    key = "moderation-invalid-duration"
+
+
+class AlreadyModerator(DomainError):
+    key = "moderation-already-moderator"
+
+
+class NotAModerator(DomainError):
+    key = "moderation-not-moderator"
+
+
+class NothingToDelete(DomainError):
+    key = "moderation-nothing-to-delete"
+
+
+class DeleteUnavailable(DomainError):
+    key = "moderation-delete-unavailable"
+
+
+class MessageAlreadyDeleted(DomainError):
+    key = "moderation-message-already-deleted"
+
+
+class CardOutdated(DomainError):
+    key = "moderation-card-outdated"

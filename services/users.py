@@ -4,18 +4,31 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.errors import InvalidPhone, UserNotFound
+from services.errors import InvalidPhone, NotARelayedMessage, UserNotFound
 from services.invites import looks_like_code
+from services.moderation import NoRelayedMessages, RelayedMessageLookup
 from services.phones import normalize_phone
 from storage.models import User
 from storage.repositories.users import InviteCodeRepo, UserRepo
 
 
 class UserDirectory:
-    def __init__(self, session: AsyncSession, *, default_region: str) -> None:
+    def __init__(
+        self, session: AsyncSession, *, default_region: str, lookup: RelayedMessageLookup | None = None
+    ) -> None:
         self.users = UserRepo(session)
         self.codes = InviteCodeRepo(session)
         self.default_region = default_region
+        self.lookup: RelayedMessageLookup = lookup or NoRelayedMessages(session)
+
+    async def resolve_reply(self, chat_id: int, message_id: int) -> User:
+        """The author of the relayed message whose copy is `message_id` in `chat_id` (an admin's reply).
+        Raises NotARelayedMessage."""
+        found = await self.lookup.find_by_copy(chat_id, message_id)
+        user = await self.users.by_id(found.author_id) if found is not None else None
+        if user is None:
+            raise NotARelayedMessage()
+        return user
 
     async def resolve(self, ref: str) -> User:
         """`12345` (Telegram id), `#7` (account id), `@name`, `+7916...` or an invite code. Raises UserNotFound."""

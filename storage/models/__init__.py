@@ -5,6 +5,21 @@ A feature adds its own module next to these and one import line below.
 
 from storage.models.base import Base, UTCDateTime
 from storage.models.gmfy import GmfyNotification
+from storage.models.moderation import AuditEntry, Ban, Moderator, Report, WarningEntry
 from storage.models.users import GmfyEvent, InviteCode, PhoneCode, Referral, User
 
-__all__ = ["Base", "GmfyEvent", "GmfyNotification", "InviteCode", "PhoneCode", "Referral", "UTCDateTime", "User"]
+__all__ = [
+    "AuditEntry",
+    "Ban",
+    "Base",
+    "GmfyEvent",
+    "GmfyNotification",
+    "InviteCode",
+    "Moderator",
+    "PhoneCode",
+    "Referral",
+    "Report",
+    "UTCDateTime",
+    "User",
+    "WarningEntry",
+]

@@ -1,0 +1,414 @@
+"""Moderator and admin commands: /ban /unban /warn /complaints /user /stats /audit, and /mod /unmod.
+
+Every handler here is behind IsModerator (or IsAdmin): for anyone else the filters fail and the
+fallback router answers exactly as it answers an unknown command or a stale button.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.commands import clear_staff_commands, set_staff_commands
+from bot.i18n import Texts, Translator
+from handlers.filters import IsAdmin, IsModerator
+from handlers.keyboards import Page, pager
+from handlers.notify import notify_user, send_notices
+from handlers.reports import edit_or_log, report_card
+from services.errors import NotARelayedMessage
+from services.moderation import (
+    AuditPage,
+    ComplaintPage,
+    ModerationService,
+    UserCard,
+    format_duration,
+    format_moment,
+    looks_like_duration,
+    parse_duration,
+)
+from services.users import UserDirectory
+from storage.models import User
+
+COMPLAINTS_LIST = "cmp"
+AUDIT_LIST = "aud"
+
+
+class ComplaintOpen(CallbackData, prefix="co"):
+    report_id: int
+
+
+class UserAction(CallbackData, prefix="ua"):
+    """A button on a /user card; `n` is the user's warning count when the card was drawn."""
+
+    action: str  # ban | unban | warn | mod | unmod
+    user_id: int
+    n: int = 0
+
+
+def router() -> Router:
+    r = Router(name="admin")
+    staff = IsModerator()
+    r.message.register(ban, Command("ban"), staff)
+    r.message.register(unban, Command("unban"), staff)
+    r.message.register(warn, Command("warn"), staff)
+    r.message.register(complaints, Command("complaints"), staff)
+    r.message.register(user_card, Command("user"), staff)
+    r.message.register(stats, Command("stats"), staff)
+    r.message.register(audit, Command("audit"), staff)
+    r.message.register(mod, Command("mod"), IsAdmin())
+    r.message.register(unmod, Command("unmod"), IsAdmin())
+    r.callback_query.register(complaints_page, Page.filter(F.list == COMPLAINTS_LIST), staff)
+    r.callback_query.register(audit_page, Page.filter(F.list == AUDIT_LIST), staff)
+    r.callback_query.register(complaint_open, ComplaintOpen.filter(), staff)
+    r.callback_query.register(user_card_role, UserAction.filter(F.action.in_(("mod", "unmod"))), IsAdmin())
+    r.callback_query.register(user_card_action, UserAction.filter(F.action.in_(("ban", "unban", "warn"))), staff)
+    return r
+
+
+async def _target(message: Message, command: CommandObject, users: UserDirectory) -> tuple[User, list[str]] | None:
+    """`<user> rest...`, or a reply to a relayed message and `rest...`; None when no user is named."""
+    args = (command.args or "").split()
+    if message.reply_to_message is not None:
+        try:
+            return await users.resolve_reply(message.chat.id, message.reply_to_message.message_id), args
+        except NotARelayedMessage:
+            if not args:
+                raise
+    if not args:
+        return None
+    return await users.resolve(args[0]), args[1:]
+
+
+def _reason(words: list[str]) -> str | None:
+    return " ".join(words)[:500] or None
+
+
+async def ban(
+    message: Message,
+    command: CommandObject,
+    user: User,
+    users: UserDirectory,
+    moderation: ModerationService,
+    t: Texts,
+    bot: Bot,
+    translator: Translator,
+) -> None:
+    found = await _target(message, command, users)
+    if found is None:
+        await message.answer(t("admin-ban-usage"))
+        return
+    target, rest = found
+    duration: timedelta | None = None
+    if rest and looks_like_duration(rest[0]):
+        duration = parse_duration(rest.pop(0))
+    outcome = await moderation.ban(user, target, duration, _reason(rest))
+    await message.answer(
+        t(
+            "admin-banned",
+            name=target.display_name,
+            id=target.id,
+            until=format_moment(outcome.ban.until),
+            duration=format_duration(outcome.ban.until - outcome.ban.created_at),
+        )
+    )
+    await send_notices(bot, translator, outcome.notices)
+
+
+async def unban(
+    message: Message,
+    command: CommandObject,
+    user: User,
+    users: UserDirectory,
+    moderation: ModerationService,
+    t: Texts,
+    bot: Bot,
+    translator: Translator,
+) -> None:
+    found = await _target(message, command, users)
+    if found is None:
+        await message.answer(t("admin-user-usage", command="unban"))
+        return
+    target, rest = found
+    outcome = await moderation.unban(user, target, _reason(rest))
+    await message.answer(t("admin-unbanned", name=target.display_name, id=target.id))
+    await send_notices(bot, translator, outcome.notices)
+
+
+async def warn(
+    message: Message,
+    command: CommandObject,
+    user: User,
+    users: UserDirectory,
+    moderation: ModerationService,
+    t: Texts,
+    bot: Bot,
+    translator: Translator,
+) -> None:
+    found = await _target(message, command, users)
+    if found is None:
+        await message.answer(t("admin-user-usage", command="warn"))
+        return
+    target, rest = found
+    outcome = await moderation.warn(user, target, _reason(rest))
+    if outcome.ban is not None:
+        await message.answer(
+            t("admin-warned-banned", name=target.display_name, id=target.id, until=format_moment(outcome.ban.until))
+        )
+    else:
+        await message.answer(
+            t(
+                "admin-warned",
+                name=target.display_name,
+                id=target.id,
+                count=outcome.warnings,
+                max=moderation.warnings_to_ban,
+            )
+        )
+    await send_notices(bot, translator, outcome.notices)
+
+
+# --- /complaints ------------------------------------------------------------------------------
+def _complaints_view(t: Texts, page: ComplaintPage) -> tuple[str, InlineKeyboardMarkup | None]:
+    if page.total == 0:
+        return t("admin-complaints-empty"), None
+    lines = [t("admin-complaints-title", total=page.total, page=page.page + 1, pages=page.pages)]
+    kb = InlineKeyboardBuilder()
+    for entry in page.entries:
+        report = entry.report
+        lines.append(
+            t(
+                "admin-complaints-line",
+                id=report.id,
+                target=entry.target.display_name if entry.target else "—",
+                target_id=report.target_id,
+                reason=t.plain(f"report-reason-{report.reason}"),
+                date=report.created_at.strftime("%Y-%m-%d %H:%M"),
+            )
+        )
+        kb.button(text=f"#{report.id}", callback_data=ComplaintOpen(report_id=report.id))
+    kb.adjust(5)
+    pager(kb, COMPLAINTS_LIST, page.page, page.pages)
+    return "\n".join(lines), kb.as_markup()
+
+
+async def complaints(message: Message, moderation: ModerationService, t: Texts) -> None:
+    text, markup = _complaints_view(t, await moderation.complaints_page(0))
+    await message.answer(text, reply_markup=markup)
+
+
+async def complaints_page(query: CallbackQuery, callback_data: Page, moderation: ModerationService, t: Texts) -> None:
+    text, markup = _complaints_view(t, await moderation.complaints_page(callback_data.page))
+    await query.answer()
+    if isinstance(query.message, Message) and query.message.text != text:
+        await edit_or_log(query, text, markup)
+
+
+async def complaint_open(
+    query: CallbackQuery, callback_data: ComplaintOpen, moderation: ModerationService, t: Texts, bot: Bot
+) -> None:
+    text, markup = report_card(t, await moderation.complaint(callback_data.report_id))
+    await query.answer()
+    await bot.send_message(query.from_user.id, text, reply_markup=markup)
+
+
+# --- /user -------------------------------------------------------------------------------------
+def _card_view(t: Texts, card: UserCard, viewer_is_admin: bool, max_warnings: int) -> tuple[str, InlineKeyboardMarkup]:
+    u = card.user
+    role = "admin" if card.is_admin else "moderator" if card.is_moderator else "member"
+    text = t(
+        "admin-user-card",
+        name=u.display_name,
+        id=u.id,
+        telegram_id=str(u.telegram_id or "—"),
+        username=f"@{u.username}" if u.username else "—",
+        phone=u.phone or "—",
+        role=t.plain(f"admin-role-{role}"),
+        warnings=card.warnings,
+        max=max_warnings,
+        warnings_total=card.warnings_total,
+        reports=card.reports_against,
+        bans=card.bans_total,
+        ban=format_moment(card.ban.until) if card.ban else "—",
+    )
+    kb = InlineKeyboardBuilder()
+    if card.ban is None:
+        kb.button(text=t.plain("admin-btn-ban"), callback_data=UserAction(action="ban", user_id=u.id))
+    else:
+        kb.button(text=t.plain("admin-btn-unban"), callback_data=UserAction(action="unban", user_id=u.id))
+    kb.button(
+        text=t.plain("admin-btn-warn"), callback_data=UserAction(action="warn", user_id=u.id, n=card.warnings_total)
+    )
+    if viewer_is_admin and not card.is_admin:
+        action = "unmod" if card.is_moderator else "mod"
+        kb.button(text=t.plain(f"admin-btn-{action}"), callback_data=UserAction(action=action, user_id=u.id))
+    kb.adjust(3)
+    return text, kb.as_markup()
+
+
+async def user_card(
+    message: Message,
+    command: CommandObject,
+    users: UserDirectory,
+    moderation: ModerationService,
+    t: Texts,
+    is_admin: bool,
+) -> None:
+    found = await _target(message, command, users)
+    if found is None:
+        await message.answer(t("admin-user-usage", command="user"))
+        return
+    card = await moderation.user_card(found[0])
+    text, markup = _card_view(t, card, is_admin, moderation.warnings_to_ban)
+    await message.answer(text, reply_markup=markup)
+
+
+async def user_card_action(
+    query: CallbackQuery,
+    callback_data: UserAction,
+    user: User,
+    moderation: ModerationService,
+    t: Texts,
+    bot: Bot,
+    translator: Translator,
+    is_admin: bool,
+) -> None:
+    target = await moderation.member(callback_data.user_id)
+    if callback_data.action == "ban":
+        notices = (await moderation.ban(user, target, None, None)).notices
+    elif callback_data.action == "unban":
+        notices = (await moderation.unban(user, target)).notices
+    else:
+        notices = (await moderation.warn_from_card(user, target, callback_data.n)).notices
+    await query.answer(t.plain(f"admin-done-{callback_data.action}", name=target.display_name))
+    text, markup = _card_view(t, await moderation.user_card(target), is_admin, moderation.warnings_to_ban)
+    await edit_or_log(query, text, markup)
+    await send_notices(bot, translator, notices)
+
+
+async def user_card_role(
+    query: CallbackQuery,
+    callback_data: UserAction,
+    user: User,
+    moderation: ModerationService,
+    t: Texts,
+    bot: Bot,
+    translator: Translator,
+) -> None:
+    target = await moderation.member(callback_data.user_id)
+    await _set_role(bot, translator, moderation, user, target, grant=callback_data.action == "mod")
+    await query.answer(t.plain(f"admin-done-{callback_data.action}", name=target.display_name))
+    text, markup = _card_view(t, await moderation.user_card(target), True, moderation.warnings_to_ban)
+    await edit_or_log(query, text, markup)
+
+
+# --- /mod /unmod ----------------------------------------------------------------------------
+async def _set_role(
+    bot: Bot, translator: Translator, moderation: ModerationService, actor: User, target: User, *, grant: bool
+) -> None:
+    if grant:
+        await moderation.grant_moderator(actor, target)
+        if target.telegram_id is not None:
+            await set_staff_commands(bot, translator, target.telegram_id, admin=False)
+        await notify_user(bot, translator, target, "admin-you-are-moderator")
+    else:
+        await moderation.revoke_moderator(actor, target)
+        if target.telegram_id is not None:
+            await clear_staff_commands(bot, translator, target.telegram_id)
+        await notify_user(bot, translator, target, "admin-you-are-not-moderator")
+
+
+async def mod(
+    message: Message,
+    command: CommandObject,
+    user: User,
+    users: UserDirectory,
+    moderation: ModerationService,
+    t: Texts,
+    bot: Bot,
+    translator: Translator,
+) -> None:
+    found = await _target(message, command, users)
+    if found is None:
+        await message.answer(t("admin-user-usage", command="mod"))
+        return
+    await _set_role(bot, translator, moderation, user, found[0], grant=True)
+    await message.answer(t("admin-mod-granted", name=found[0].display_name, id=found[0].id))
+
+
+async def unmod(
+    message: Message,
+    command: CommandObject,
+    user: User,
+    users: UserDirectory,
+    moderation: ModerationService,
+    t: Texts,
+    bot: Bot,
+    translator: Translator,
+) -> None:
+    found = await _target(message, command, users)
+    if found is None:
+        await message.answer(t("admin-user-usage", command="unmod"))
+        return
+    await _set_role(bot, translator, moderation, user, found[0], grant=False)
+    await message.answer(t("admin-mod-revoked", name=found[0].display_name, id=found[0].id))
+
+
+# --- /stats /audit ----------------------------------------------------------------------------
+async def stats(message: Message, moderation: ModerationService, t: Texts) -> None:
+    s = await moderation.stats()
+    await message.answer(
+        t(
+            "admin-stats",
+            users=s.users,
+            signed_in=s.signed_in,
+            banned=s.banned_now,
+            open=s.open_reports,
+            reports=s.reports_24h,
+            warnings=s.warnings_24h,
+            moderators=s.moderators,
+        )
+    )
+
+
+def _audit_view(t: Texts, page: AuditPage) -> tuple[str, InlineKeyboardMarkup | None]:
+    if page.total == 0:
+        return t("admin-audit-empty"), None
+    lines = [t("admin-audit-title", total=page.total, page=page.page + 1, pages=page.pages)]
+    for line in page.entries:
+        entry = line.entry
+        details = entry.details or {}
+        lines.append(
+            t(
+                "admin-audit-line",
+                date=entry.created_at.strftime("%Y-%m-%d %H:%M"),
+                actor=line.actor.display_name if line.actor else t.plain("admin-audit-bot"),
+                actor_id=entry.actor_id or 0,
+                action=entry.action,
+                target=line.target.display_name if line.target else "—",
+                target_id=str(entry.target_id or "—"),
+                reason=entry.reason or "",
+                has_reason=1 if entry.reason else 0,
+                duration=str(details.get("duration", "")),
+                has_duration=1 if details.get("duration") else 0,
+            )
+        )
+    kb = InlineKeyboardBuilder()
+    pager(kb, AUDIT_LIST, page.page, page.pages)
+    return "\n".join(lines), kb.as_markup() if page.pages > 1 else None
+
+
+async def audit(message: Message, moderation: ModerationService, t: Texts) -> None:
+    text, markup = _audit_view(t, await moderation.audit_page(0))
+    await message.answer(text, reply_markup=markup)
+
+
+async def audit_page(query: CallbackQuery, callback_data: Page, moderation: ModerationService, t: Texts) -> None:
+    text, markup = _audit_view(t, await moderation.audit_page(callback_data.page))
+    await query.answer()
+    if isinstance(query.message, Message) and query.message.text != text:
+        await edit_or_log(query, text, markup)

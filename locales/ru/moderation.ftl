@@ -1,0 +1,151 @@
+## Жалобы и баны (SPEC 6)
+
+cmd-report = Пожаловаться (ответом на сообщение)
+cmd-ban = Бан: /ban пользователь [30m|4h|2d] [причина]
+cmd-unban = Снять бан
+cmd-warn = Вынести предупреждение
+cmd-complaints = Открытые жалобы
+cmd-user = Карточка участника
+cmd-stats = Статистика
+cmd-audit = Журнал модерации
+cmd-mod = Назначить модератора
+cmd-unmod = Снять права модератора
+cmd-code = Код приглашения участника
+cmd-whoinvited = Кто пригласил участника
+
+# Тот, кто жалуется
+report-usage = Ответьте <code>/report</code> на сообщение участника, чтобы пожаловаться, или отправьте <code>/report @username</code>.
+report-choose-reason = На что жалуетесь? Модераторы увидят сообщение; участник не узнает, кто пожаловался.
+report-reason-spam = 🗑 Спам
+report-reason-abuse = 🤬 Оскорбления
+report-reason-other = ❓ Другое
+report-reason-cancel = Отмена
+report-accepted = Спасибо — жалоба передана модераторам.
+report-cancelled = Жалоба отменена.
+
+# Тот, на кого пожаловались (никогда не узнаёт, кто именно)
+moderation-warned-report = ⚠️ На ваше сообщение пожаловались ({ $reason ->
+    [spam] спам
+    [abuse] оскорбления
+   *[other] другое
+}). Это предупреждение { $count } из { $max }; после { $max } вы на время не сможете писать.
+moderation-warned = ⚠️ Модератор вынес вам предупреждение{ $has_reason ->
+    [0] {""}
+   *[other] : { $reason }
+}. Это предупреждение { $count } из { $max }; после { $max } вы на время не сможете писать.
+moderation-banned-auto = ⛔ У вас слишком много предупреждений: вы не можете отправлять сообщения до { $until }.
+moderation-banned = ⛔ Модератор заблокировал вас до { $until }. Причина: { $reason }.
+moderation-unbanned = ✅ Модератор снял с вас бан. Вы снова можете писать.
+moderation-ban-over = ✅ Бан закончился. Вы снова можете писать.
+
+# Отказы
+moderation-you-are-banned = Вы заблокированы и не можете отправлять сообщения до { $until }.
+moderation-report-self = Нельзя пожаловаться на самого себя.
+moderation-report-duplicate = Вы уже жаловались на этого участника за последние 24 часа. Снова можно будет через { $hours } ч.
+moderation-report-reason-unknown = Выберите причину: спам, оскорбления или другое.
+moderation-not-relayed = Это не сообщение участника (или оно уже недоступно). Ответьте на сообщение из чата.
+moderation-report-not-found = Такой жалобы больше нет.
+moderation-report-handled = Эта жалоба уже рассмотрена ({ $status ->
+    [confirmed] подтверждена
+    [dismissed] отклонена
+   *[other] { $status }
+}, { $by }). Ничего не изменилось.
+moderation-cannot-moderate = Это действие нельзя применить к этому участнику (к себе или к администратору).
+moderation-already-banned = Участник уже заблокирован до { $until }. Ничего не изменилось.
+moderation-not-banned = Участник не заблокирован. Ничего не изменилось.
+moderation-invalid-duration = «{ $value }» — не срок. Используйте 30m, 4h, 2d или 1w.
+moderation-already-moderator = { $name } уже модератор (или администратор).
+moderation-not-moderator = { $name } не модератор.
+moderation-nothing-to-delete = В этой жалобе нет сообщения, которое можно удалить.
+moderation-delete-unavailable = Удаление сообщений пока недоступно.
+moderation-message-already-deleted = Это сообщение уже удалено. Ничего не изменилось.
+moderation-card-outdated = Карточка устарела (кто-то уже принял меры). Ничего не изменилось; откройте /user заново.
+
+# Карточки жалоб (чат админов, /complaints)
+report-card =
+    🚩 <b>Жалоба #{ $id }</b> · { $reason }
+    На кого: <b>{ $target }</b> (#{ $target_id })
+    От кого: { $reporter } (#{ $reporter_id })
+    Когда: { $date }
+report-card-excerpt = Сообщение: <i>{ $excerpt }</i>
+report-card-warnings = Действующих предупреждений: { $count }
+report-card-auto-ban = ⛔ Автоматически заблокирован до { $until }
+report-card-handled = { $status ->
+    [confirmed] ✅ Подтверждена
+    [dismissed] ✖️ Отклонена
+   *[other] { $status }
+}: { $by }
+report-btn-ban = ⛔ Бан
+report-btn-warn = ⚠️ Предупредить
+report-btn-dismiss = ✖️ Отклонить
+report-btn-del = 🗑 Удалить сообщение
+report-done-ban = { $name } заблокирован.
+report-done-warn = { $name } получил предупреждение.
+report-done-dismiss = Жалоба отклонена.
+report-done-del = Сообщение удалено у всех.
+
+# Команды администраторов
+admin-ban-usage = Как использовать: /ban &lt;пользователь&gt; [30m | 4h | 2d] [причина] — или ответьте /ban на сообщение участника.
+admin-banned = ⛔ { $name } (#{ $id }) заблокирован на { $duration }, до { $until }.
+admin-unbanned = ✅ { $name } (#{ $id }) больше не заблокирован.
+admin-warned = ⚠️ { $name } (#{ $id }) получил предупреждение: { $count } из { $max }.
+admin-warned-banned = ⚠️ { $name } (#{ $id }) получил предупреждение и потому заблокирован до { $until }.
+admin-complaints-empty = Открытых жалоб нет. 🎉
+admin-complaints-title = <b>Открытые жалобы: { $total }</b> (страница { $page }/{ $pages })
+admin-complaints-line = #{ $id } · { $target } (#{ $target_id }) · { $reason } · { $date }
+admin-user-card =
+    👤 <b>{ $name }</b> (#{ $id })
+    Telegram: { $telegram_id } · { $username }
+    Телефон: { $phone }
+    Роль: { $role }
+    Предупреждения: { $warnings } из { $max } (всего { $warnings_total })
+    Жалоб на участника: { $reports } · Банов: { $bans }
+    Заблокирован до: { $ban }
+admin-role-admin = администратор
+admin-role-moderator = модератор
+admin-role-member = участник
+admin-btn-ban = ⛔ Бан
+admin-btn-unban = ✅ Снять бан
+admin-btn-warn = ⚠️ Предупредить
+admin-btn-mod = 🛡 Сделать модератором
+admin-btn-unmod = Снять модератора
+admin-done-ban = { $name } заблокирован.
+admin-done-unban = { $name } больше не заблокирован.
+admin-done-warn = { $name } получил предупреждение.
+admin-done-mod = { $name } теперь модератор.
+admin-done-unmod = { $name } больше не модератор.
+admin-mod-granted = 🛡 { $name } (#{ $id }) теперь модератор.
+admin-mod-revoked = { $name } (#{ $id }) больше не модератор.
+admin-you-are-moderator = 🛡 Теперь вы модератор. В меню команд появились команды модерации.
+admin-you-are-not-moderator = Вы больше не модератор.
+admin-stats =
+    📊 <b>Статистика</b>
+    Участников: { $users } (вошли: { $signed_in })
+    Сейчас заблокированы: { $banned }
+    Открытых жалоб: { $open }
+    За 24 часа: жалоб { $reports }, предупреждений { $warnings }
+    Модераторов: { $moderators }
+admin-audit-empty = Журнал модерации пуст.
+admin-audit-title = <b>Журнал модерации: { $total }</b> (страница { $page }/{ $pages })
+admin-audit-bot = бот
+admin-audit-line = { $date } · { $actor }{ $actor_id ->
+    [0] {""}
+   *[other] {" "}(#{ $actor_id })
+}: { $action ->
+    [report] жалоба на
+    [warn] предупреждение
+    [ban] бан
+    [unban] снятие бана
+    [ban_expired] бан истёк у
+    [dismiss] жалоба отклонена, на
+    [delete_message] удалено сообщение
+    [mod] назначен модератор
+    [unmod] снят модератор
+   *[other] { $action }
+} { $target } (#{ $target_id }){ $has_duration ->
+    [0] {""}
+   *[other] {" "}на { $duration }
+}{ $has_reason ->
+    [0] {""}
+   *[other] {" "}— { $reason }
+}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from aiogram import Bot, Dispatcher
@@ -10,11 +12,13 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
+from sqlalchemy.orm import Session
 
 from bot import errors
 from bot import moderation as moderation_wiring
 from bot.commands import set_commands
 from bot.context import AppContext
+from bot.delivery import ChatPacer, DeliveryWorker, SpacingLimiter, Waker
 from bot.gmfy import BotOutgoingMessages, create_gmfy_state, register_gmfy_jobs
 from bot.i18n import Translator
 from bot.middlewares import SignInGateMiddleware, UnitOfWorkMiddleware
@@ -23,8 +27,10 @@ from bot.settings import Settings
 from bot.sms import HttpSmsSender, LogSmsSender
 from handlers import get_routers
 from services.clock import Clock, SystemClock
+from services.delivery import WAKE_FLAG
 from services.signin import SmsSender
 from storage.db import create_engine, create_sessionmaker, upgrade_to_head
+from storage.repositories.delivery import OutgoingRepo
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +48,39 @@ def create_bot(settings: Settings) -> Bot:
 
 def create_sms_sender(settings: Settings) -> SmsSender:
     return HttpSmsSender(settings.sms_sender_url) if settings.sms_sender_url else LogSmsSender()
+
+
+def wake_after_enqueue(waker: Waker) -> Callable[[Session], None]:
+    def on_commit(session: Session) -> None:
+        if session.info.pop(WAKE_FLAG, False):
+            waker.wake()
+
+    return on_commit
+
+
+def create_delivery_worker(ctx: AppContext, bot: Bot, waker: Waker) -> DeliveryWorker:
+    s = ctx.settings
+    return DeliveryWorker(
+        ctx.sessionmaker,
+        bot,
+        ctx.clock,
+        limiter=SpacingLimiter(s.delivery_rate),
+        pacer=ChatPacer(s.delivery_per_chat_rate, s.delivery_per_chat_burst),
+        waker=waker,
+        batch_size=s.delivery_batch_size,
+        concurrency=s.delivery_concurrency,
+        max_attempts=s.delivery_max_attempts,
+    )
+
+
+def register_delivery_jobs(ctx: AppContext, scheduler: Scheduler) -> None:
+    retention = timedelta(days=ctx.settings.delivery_retention_days)
+
+    async def purge_delivered() -> None:
+        async with ctx.sessionmaker() as session, session.begin():
+            await OutgoingRepo(session).purge_finished_before(ctx.clock.now() - retention)
+
+    scheduler.every(3600, "purge_delivered", purge_delivered)
 
 
 def create_dispatcher(ctx: AppContext, scheduler: Scheduler) -> Dispatcher:
@@ -62,6 +101,7 @@ class BotApp:
         self.bot = bot
         self.dp = dp
         self.scheduler = scheduler
+        self.delivery: DeliveryWorker | None = None
         dp.startup.register(self._on_startup)
         dp.shutdown.register(self._on_shutdown)
         moderation_wiring.install(self)
@@ -78,11 +118,12 @@ class BotApp:
         if settings.migrate_on_start:
             await upgrade_to_head(engine)
         clock = clock or SystemClock()
+        waker = Waker()
         ctx = AppContext(
             settings=settings,
             clock=clock,
             engine=engine,
-            sessionmaker=create_sessionmaker(engine),
+            sessionmaker=create_sessionmaker(engine, on_commit=wake_after_enqueue(waker)),
             translator=Translator(),
             sms=sms or create_sms_sender(settings),
             gmfy=create_gmfy_state(settings, clock),
@@ -91,16 +132,23 @@ class BotApp:
         bot = create_bot(settings)
         # GMFY notifications go out through BotOutgoingMessages until the delivery queue is bound here.
         register_gmfy_jobs(ctx, scheduler, BotOutgoingMessages(bot))
-        return cls(ctx, bot, create_dispatcher(ctx, scheduler), scheduler)
+        app = cls(ctx, bot, create_dispatcher(ctx, scheduler), scheduler)
+        app.delivery = create_delivery_worker(ctx, bot, waker)
+        register_delivery_jobs(ctx, scheduler)
+        return app
 
     async def _on_startup(self, bot: Bot) -> None:
         me = await bot.me()
         log.info("bot @%s started", me.username)
         await set_commands(bot, self.ctx.translator)
         self.scheduler.start()
+        if self.delivery is not None and self.ctx.settings.delivery_worker:
+            self.delivery.start()
 
     async def _on_shutdown(self) -> None:
         self.scheduler.shutdown()
+        if self.delivery is not None:
+            await self.delivery.stop()
 
     async def run_polling(self, **kwargs: Any) -> None:
         await self.bot.delete_webhook(drop_pending_updates=False)
@@ -108,6 +156,8 @@ class BotApp:
 
     async def close(self) -> None:
         self.scheduler.shutdown()
+        if self.delivery is not None:
+            await self.delivery.stop()
         close = getattr(self.ctx.sms, "close", None)
         if close is not None:
             await close()

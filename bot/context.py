@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.i18n import Translator
 from bot.settings import Settings
 from services.clock import Clock
+from services.delivery import Outbox
 from services.events import EventRecorder, EventTypes
 from services.gmfy.service import GmfyService, GmfyState
 from services.invites import InviteService
@@ -53,6 +54,9 @@ class AppContext:
             invite_created=s.gmfy_event_invite_created,
         )
         return EventRecorder(session, self.clock, enabled=s.gmfy_enabled, types=types)
+
+    def outbox(self, session: AsyncSession) -> Outbox:
+        return Outbox(session, self.clock)
 
     def moderation(self, session: AsyncSession) -> ModerationService:
         s = self.settings
@@ -109,4 +113,5 @@ class AppContext:
             "profile": ProfileService(self.translator.locales),
             "gmfy": gmfy,
             "moderation": moderation,
+            "outbox": self.outbox(session),
         }

@@ -24,7 +24,7 @@ async def lift_bans(ctx: AppContext, bot: Bot) -> int:
     """Scheduler tick: lift every ban whose time is over and tell the users. Returns how many were told."""
     async with ctx.sessionmaker() as session, session.begin():
         notices = await ctx.moderation(session).lift_expired_bans(ctx.clock.now())
-    await send_notices(bot, ctx.translator, notices)
+        await send_notices(ctx.outbox(session), ctx.translator, notices)
     return len(notices)
 
 

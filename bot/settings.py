@@ -41,6 +41,16 @@ class Settings(BaseSettings):
     phone_code_max_attempts: int = Field(3, gt=0)
     phone_code_cooldown_seconds: int = Field(60, ge=0)
 
+    # Outgoing delivery (SPEC 8)
+    delivery_rate: float = Field(30.0, gt=0, le=1000)  # messages per second for the whole bot
+    delivery_per_chat_rate: float = Field(1.0, gt=0)  # messages per second to one chat...
+    delivery_per_chat_burst: float = Field(3.0, ge=1)  # ...after a short burst of this many
+    delivery_batch_size: int = Field(500, gt=0, le=5000)
+    delivery_concurrency: int = Field(64, gt=0, le=1000)  # requests in flight at once
+    delivery_max_attempts: int = Field(8, gt=0)  # for 5xx/network failures
+    delivery_retention_days: int = Field(7, gt=0)  # sent rows kept this long (replies/edits map through them)
+    delivery_worker: bool = True  # run the worker in this process
+
     # Invite codes (SPEC 2)
     invite_code_ttl_days: int = Field(30, gt=0)
     referrals_page_size: int = Field(10, gt=0, le=50)

@@ -20,6 +20,7 @@ from handlers.filters import IsAdmin, IsModerator
 from handlers.keyboards import Page, pager
 from handlers.notify import notify_user, send_notices
 from handlers.reports import edit_or_log, report_card
+from services.delivery import Outbox
 from services.errors import NotARelayedMessage
 from services.moderation import (
     AuditPage,
@@ -90,6 +91,7 @@ def _reason(words: list[str]) -> str | None:
 
 async def ban(
     message: Message,
+    outbox: Outbox,
     command: CommandObject,
     user: User,
     users: UserDirectory,
@@ -116,11 +118,12 @@ async def ban(
             duration=format_duration(outcome.ban.until - outcome.ban.created_at),
         )
     )
-    await send_notices(bot, translator, outcome.notices)
+    await send_notices(outbox, translator, outcome.notices)
 
 
 async def unban(
     message: Message,
+    outbox: Outbox,
     command: CommandObject,
     user: User,
     users: UserDirectory,
@@ -136,11 +139,12 @@ async def unban(
     target, rest = found
     outcome = await moderation.unban(user, target, _reason(rest))
     await message.answer(t("admin-unbanned", name=target.display_name, id=target.id))
-    await send_notices(bot, translator, outcome.notices)
+    await send_notices(outbox, translator, outcome.notices)
 
 
 async def warn(
     message: Message,
+    outbox: Outbox,
     command: CommandObject,
     user: User,
     users: UserDirectory,
@@ -169,7 +173,7 @@ async def warn(
                 max=moderation.warnings_to_ban,
             )
         )
-    await send_notices(bot, translator, outcome.notices)
+    await send_notices(outbox, translator, outcome.notices)
 
 
 # --- /complaints ------------------------------------------------------------------------------
@@ -269,6 +273,7 @@ async def user_card(
 
 async def user_card_action(
     query: CallbackQuery,
+    outbox: Outbox,
     callback_data: UserAction,
     user: User,
     moderation: ModerationService,
@@ -287,11 +292,12 @@ async def user_card_action(
     await query.answer(t.plain(f"admin-done-{callback_data.action}", name=target.display_name))
     text, markup = _card_view(t, await moderation.user_card(target), is_admin, moderation.warnings_to_ban)
     await edit_or_log(query, text, markup)
-    await send_notices(bot, translator, notices)
+    await send_notices(outbox, translator, notices)
 
 
 async def user_card_role(
     query: CallbackQuery,
+    outbox: Outbox,
     callback_data: UserAction,
     user: User,
     moderation: ModerationService,
@@ -300,7 +306,7 @@ async def user_card_role(
     translator: Translator,
 ) -> None:
     target = await moderation.member(callback_data.user_id)
-    await _set_role(bot, translator, moderation, user, target, grant=callback_data.action == "mod")
+    await _set_role(outbox, bot, translator, moderation, user, target, grant=callback_data.action == "mod")
     await query.answer(t.plain(f"admin-done-{callback_data.action}", name=target.display_name))
     text, markup = _card_view(t, await moderation.user_card(target), True, moderation.warnings_to_ban)
     await edit_or_log(query, text, markup)
@@ -308,22 +314,30 @@ async def user_card_role(
 
 # --- /mod /unmod ----------------------------------------------------------------------------
 async def _set_role(
-    bot: Bot, translator: Translator, moderation: ModerationService, actor: User, target: User, *, grant: bool
+    outbox: Outbox,
+    bot: Bot,
+    translator: Translator,
+    moderation: ModerationService,
+    actor: User,
+    target: User,
+    *,
+    grant: bool,
 ) -> None:
     if grant:
         await moderation.grant_moderator(actor, target)
         if target.telegram_id is not None:
             await set_staff_commands(bot, translator, target.telegram_id, admin=False)
-        await notify_user(bot, translator, target, "admin-you-are-moderator")
+        await notify_user(outbox, translator, target, "admin-you-are-moderator")
     else:
         await moderation.revoke_moderator(actor, target)
         if target.telegram_id is not None:
             await clear_staff_commands(bot, translator, target.telegram_id)
-        await notify_user(bot, translator, target, "admin-you-are-not-moderator")
+        await notify_user(outbox, translator, target, "admin-you-are-not-moderator")
 
 
 async def mod(
     message: Message,
+    outbox: Outbox,
     command: CommandObject,
     user: User,
     users: UserDirectory,
@@ -336,12 +350,13 @@ async def mod(
     if found is None:
         await message.answer(t("admin-user-usage", command="mod"))
         return
-    await _set_role(bot, translator, moderation, user, found[0], grant=True)
+    await _set_role(outbox, bot, translator, moderation, user, found[0], grant=True)
     await message.answer(t("admin-mod-granted", name=found[0].display_name, id=found[0].id))
 
 
 async def unmod(
     message: Message,
+    outbox: Outbox,
     command: CommandObject,
     user: User,
     users: UserDirectory,
@@ -354,7 +369,7 @@ async def unmod(
     if found is None:
         await message.answer(t("admin-user-usage", command="unmod"))
         return
-    await _set_role(bot, translator, moderation, user, found[0], grant=False)
+    await _set_role(outbox, bot, translator, moderation, user, found[0], grant=False)
     await message.answer(t("admin-mod-revoked", name=found[0].display_name, id=found[0].id))
 
 

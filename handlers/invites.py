@@ -16,6 +16,7 @@ from bot.i18n import Texts, Translator
 from handlers.filters import IsAdmin
 from handlers.keyboards import Page, pager
 from handlers.notify import notify_user
+from services.delivery import Outbox
 from services.errors import InviteButtonStale
 from services.invites import InviteService, ReferralPage
 from services.phones import mask_phone
@@ -117,6 +118,7 @@ async def invite_qr(
 
 async def redeem(
     message: Message,
+    outbox: Outbox,
     command: CommandObject,
     user: User,
     invites: InviteService,
@@ -129,7 +131,7 @@ async def redeem(
         return
     result = await invites.redeem(user, command.args)
     await message.answer(t("invite-redeemed", inviter=result.inviter.display_name))
-    await notify_user(bot, translator, result.inviter, "invite-inviter-notice", name=user.display_name)
+    await notify_user(outbox, translator, result.inviter, "invite-inviter-notice", name=user.display_name)
 
 
 def _referrals_view(t: Texts, page: ReferralPage) -> tuple[str, InlineKeyboardMarkup | None]:

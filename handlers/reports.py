@@ -17,6 +17,7 @@ from bot.settings import Settings
 from handlers.filters import IsModerator
 from handlers.keyboards import MessageAction
 from handlers.notify import send_notices
+from services.delivery import Outbox
 from services.moderation import REASONS, ComplaintLine, ModerationService, RelayedMessage, ReportOutcome
 from services.users import UserDirectory
 from storage.models import User
@@ -92,6 +93,7 @@ async def report_button(
 
 async def report_command(
     message: Message,
+    outbox: Outbox,
     command: CommandObject,
     user: User,
     moderation: ModerationService,
@@ -119,11 +121,12 @@ async def report_command(
         return
     outcome = await moderation.report(user, target, reason, relayed)
     await message.answer(t("report-accepted"))
-    await _after_report(bot, translator, settings, moderation, outcome)
+    await _after_report(outbox, bot, translator, settings, moderation, outcome)
 
 
 async def report_reason(
     query: CallbackQuery,
+    outbox: Outbox,
     callback_data: ReportReason,
     user: User,
     moderation: ModerationService,
@@ -142,13 +145,18 @@ async def report_reason(
         outcome = await moderation.report(user, await moderation.member(callback_data.target), callback_data.reason)
     await query.answer(t.plain("report-accepted"))
     await edit_or_log(query, t("report-accepted"), None)
-    await _after_report(bot, translator, settings, moderation, outcome)
+    await _after_report(outbox, bot, translator, settings, moderation, outcome)
 
 
 async def _after_report(
-    bot: Bot, translator: Translator, settings: Settings, moderation: ModerationService, outcome: ReportOutcome
+    outbox: Outbox,
+    bot: Bot,
+    translator: Translator,
+    settings: Settings,
+    moderation: ModerationService,
+    outcome: ReportOutcome,
 ) -> None:
-    await send_notices(bot, translator, outcome.notices)
+    await send_notices(outbox, translator, outcome.notices)
     line = ComplaintLine(outcome.report, outcome.reporter, outcome.target)
     chats = [settings.admin_chat_id] if settings.admin_chat_id else await _staff_chats(settings, moderation)
     await post_report(bot, admin_texts(translator, settings), chats, line, outcome)
@@ -240,6 +248,7 @@ async def edit_or_log(query: CallbackQuery, text: str, markup: InlineKeyboardMar
 
 async def report_card_action(
     query: CallbackQuery,
+    outbox: Outbox,
     callback_data: ReportAction,
     user: User,
     moderation: ModerationService,
@@ -251,7 +260,7 @@ async def report_card_action(
     await query.answer(t.plain(f"report-done-{callback_data.action}", name=handled.target.display_name))
     text, markup = report_card(t, await moderation.complaint(handled.report.id), with_excerpt=True)
     await edit_or_log(query, text, markup)
-    await send_notices(bot, translator, handled.notices)
+    await send_notices(outbox, translator, handled.notices)
 
 
 async def report_card_delete(

@@ -12,6 +12,7 @@ from bot.i18n import Texts, Translator
 from handlers.filters import SignedOut
 from handlers.keyboards import REMOVE_KEYBOARD, contact_keyboard
 from handlers.notify import notify_telegram_id, notify_user
+from services.delivery import Outbox
 from services.invites import InviteService, RedeemResult
 from services.phones import mask_phone
 from services.signin import SignInResult, SignInService
@@ -39,6 +40,7 @@ def router() -> Router:
 
 async def start(
     message: Message,
+    outbox: Outbox,
     command: CommandObject,
     user: User,
     signin: SignInService,
@@ -55,17 +57,17 @@ async def start(
         return
     if payload:
         result = await invites.redeem(user, payload)
-        await _announce_redeem(message, result, user, t, bot, translator)
+        await _announce_redeem(message, outbox, result, user, t, bot, translator)
         return
     await message.answer(t("start-welcome-back", name=user.display_name), reply_markup=REMOVE_KEYBOARD)
 
 
 async def contact(
-    message: Message, user: User, signin: SignInService, t: Texts, bot: Bot, translator: Translator
+    message: Message, outbox: Outbox, user: User, signin: SignInService, t: Texts, bot: Bot, translator: Translator
 ) -> None:
     assert message.contact is not None
     result = await signin.sign_in_with_contact(user, message.contact.user_id, message.contact.phone_number)
-    await _announce_sign_in(message, result, t, bot, translator)
+    await _announce_sign_in(message, outbox, result, t, bot, translator)
 
 
 async def phone(message: Message, command: CommandObject, user: User, signin: SignInService, t: Texts) -> None:
@@ -81,22 +83,24 @@ async def phone(message: Message, command: CommandObject, user: User, signin: Si
 
 
 async def phone_code(
-    message: Message, user: User, signin: SignInService, t: Texts, bot: Bot, translator: Translator
+    message: Message, outbox: Outbox, user: User, signin: SignInService, t: Texts, bot: Bot, translator: Translator
 ) -> None:
     result = await signin.verify_phone_code(user, message.text or "")
-    await _announce_sign_in(message, result, t, bot, translator)
+    await _announce_sign_in(message, outbox, result, t, bot, translator)
 
 
-async def _announce_sign_in(message: Message, result: SignInResult, t: Texts, bot: Bot, translator: Translator) -> None:
+async def _announce_sign_in(
+    message: Message, outbox: Outbox, result: SignInResult, t: Texts, bot: Bot, translator: Translator
+) -> None:
     user = result.user
     key = "signin-done-first" if result.first_time else "signin-done"
     await message.answer(t(key, phone=mask_phone(user.phone), name=user.display_name), reply_markup=REMOVE_KEYBOARD)
     if result.code is not None and result.first_time:
         await message.answer(t("signin-your-code", code=result.code.code))
     if result.taken_over_from is not None:
-        await notify_telegram_id(bot, translator, result.taken_over_from, user.language, "signin-taken-over")
+        await notify_telegram_id(outbox, translator, result.taken_over_from, user.language, "signin-taken-over")
     if result.redeemed is not None:
-        await _announce_redeem(message, result.redeemed, user, t, bot, translator)
+        await _announce_redeem(message, outbox, result.redeemed, user, t, bot, translator)
     elif result.redeem_error is not None:
         await message.answer(
             t("signin-pending-code-failed", reason=t.plain(result.redeem_error.key, **result.redeem_error.args_map))
@@ -104,10 +108,10 @@ async def _announce_sign_in(message: Message, result: SignInResult, t: Texts, bo
 
 
 async def _announce_redeem(
-    message: Message, result: RedeemResult, user: User, t: Texts, bot: Bot, translator: Translator
+    message: Message, outbox: Outbox, result: RedeemResult, user: User, t: Texts, bot: Bot, translator: Translator
 ) -> None:
     await message.answer(t("invite-redeemed", inviter=result.inviter.display_name))
-    await notify_user(bot, translator, result.inviter, "invite-inviter-notice", name=user.display_name)
+    await notify_user(outbox, translator, result.inviter, "invite-inviter-notice", name=user.display_name)
 
 
 async def help_(message: Message, user: User, t: Texts) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
@@ -41,8 +43,17 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+def create_sessionmaker(
+    engine: AsyncEngine, on_commit: Callable[[Session], None] | None = None
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions for this engine; `on_commit` runs after each commit (it wakes the delivery worker)."""
+
+    class AppSession(Session):
+        pass
+
+    if on_commit is not None:
+        event.listen(AppSession, "after_commit", on_commit)
+    return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=AppSession)
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

@@ -4,6 +4,7 @@ A feature adds its own module next to these and one import line below.
 """
 
 from storage.models.base import Base, UTCDateTime
+from storage.models.delivery import Outgoing
 from storage.models.gmfy import GmfyNotification
 from storage.models.moderation import AuditEntry, Ban, Moderator, Report, WarningEntry
 from storage.models.users import GmfyEvent, InviteCode, PhoneCode, Referral, User
@@ -16,6 +17,7 @@ __all__ = [
     "GmfyNotification",
     "InviteCode",
     "Moderator",
+    "Outgoing",
     "PhoneCode",
     "Referral",
     "Report",

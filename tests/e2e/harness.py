@@ -69,6 +69,14 @@ class Harness:
 
     async def run_jobs(self) -> None:
         await self.app.scheduler.run_all_once()
+        await self.deliver()
+
+    async def deliver(self) -> int:
+        """Send everything due in the outgoing queue (what the background worker does in production)."""
+        assert self.app.delivery is not None
+        if self.app.ctx.settings.delivery_worker:
+            return 0
+        return await self.app.delivery.drain()
 
 
 def make_settings(fake_url: str, database_url: str, schema: str | None, **overrides: Any) -> Settings:
@@ -80,6 +88,9 @@ def make_settings(fake_url: str, database_url: str, schema: str | None, **overri
         "admin_ids": [ADMIN_ID],
         "gmfy_api_key": "test-gmfy-key",
         "gmfy_url": "http://127.0.0.1:9/",
+        # The queue is drained by the harness after each update (deterministic); tests of the
+        # background worker itself turn it back on.
+        "delivery_worker": False,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
@@ -92,6 +103,7 @@ async def start_harness(database_url: str, schema: str | None, **overrides: Any)
     sms = LogSmsSender()
     app = await BotApp.create(make_settings(tg.url, database_url, schema, **overrides), clock=clock, sms=sms)
     harness = Harness(tg, app, clock, sms)
+    tg.after_processed = harness.deliver
     harness.polling = asyncio.create_task(
         app.run_polling(handle_signals=False, handle_as_tasks=False, polling_timeout=5)
     )

@@ -14,7 +14,7 @@ import contextlib
 import itertools
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
@@ -199,6 +199,8 @@ class FakeTelegram:
         self.url = ""
         self.polls = 0
         self.closing = False  # set before stopping the bot: long polls return at once
+        # Awaited after each update is handled (the e2e harness drains the delivery queue here).
+        self.after_processed: Callable[[], Awaitable[object]] | None = None
 
     # --- server -------------------------------------------------------------------------
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
@@ -291,6 +293,8 @@ class FakeTelegram:
     async def wait_processed(self, update_id: int, timeout: float = PROCESS_TIMEOUT) -> None:
         """Wait until the bot confirmed `update_id` (asked for a later offset), i.e. handled it."""
         await self.wait_until(lambda: self._confirmed > update_id, timeout, f"update {update_id} not processed")
+        if self.after_processed is not None:
+            await self.after_processed()
 
     async def wait_until(self, predicate: Callable[[], bool], timeout: float = PROCESS_TIMEOUT, what: str = "") -> None:
         async def _wait() -> None:

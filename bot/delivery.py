@@ -1,0 +1,344 @@
+"""The delivery worker: sends the outgoing queue at the global rate, paced per chat, in order.
+
+Each round claims the due head of every chat's queue (a lease, and SKIP LOCKED on PostgreSQL,
+so several workers and processes share the queue), sends the rows concurrently over the bot's
+pooled HTTP session, then records every outcome in one transaction. Sends already on the wire
+are never cancelled: a stop or cancel lets them finish and records them, and rows not yet sent
+are released at once, so a restart neither loses nor repeats a delivery.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Protocol, cast
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramNotFound,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from aiogram.types import InlineKeyboardMarkup, ReplyParameters
+from sqlalchemy import Table, bindparam, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.clock import Clock
+from storage.models import Outgoing
+from storage.repositories.delivery import Claimed, Outcome, OutgoingRepo
+
+log = logging.getLogger(__name__)
+
+# Telegram: ~30 messages/s per bot (up to 1000/s with paid broadcasts), ~1/s per private chat.
+TELEGRAM_FREE_RATE = 30.0
+TELEGRAM_MAX_RATE = 1000.0
+PER_CHAT_RATE = 1.0
+NOT_MODIFIED = "message is not modified"
+
+
+class RateLimiter(Protocol):
+    async def acquire(self) -> None: ...
+
+    def pause(self, seconds: float) -> None: ...
+
+
+class SpacingLimiter:
+    """Global rate without bursts: sends are spaced 1/rate apart, so no one-second window ever holds
+    more than `rate` of them (a token bucket's burst would provoke Telegram's flood control)."""
+
+    def __init__(self, rate: float, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.interval = 1.0 / rate
+        self.monotonic = monotonic
+        self.next_slot = 0.0
+
+    async def acquire(self) -> None:
+        now = self.monotonic()
+        slot = max(now, self.next_slot)
+        self.next_slot = slot + self.interval
+        if slot > now:
+            await asyncio.sleep(slot - now)
+
+    def pause(self, seconds: float) -> None:
+        self.next_slot = max(self.next_slot, self.monotonic() + seconds)
+
+
+class ChatPacer:
+    """Per-chat token buckets (1/s, short bursts tolerated); idle buckets are forgotten."""
+
+    def __init__(
+        self, rate: float = PER_CHAT_RATE, burst: float = 3.0, monotonic: Callable[[], float] = time.monotonic
+    ):
+        self.rate = rate
+        self.burst = burst
+        self.monotonic = monotonic
+        self.buckets: dict[int, tuple[float, float]] = {}  # chat -> (tokens, at)
+
+    def delay(self, chat_id: int) -> float:
+        """Take a token for `chat_id`; returns how long to wait before using it."""
+        now = self.monotonic()
+        tokens, at = self.buckets.get(chat_id, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - at) * self.rate) - 1.0
+        self.buckets[chat_id] = (tokens, now)
+        if len(self.buckets) > 50_000:
+            self._forget_idle(now)
+        return 0.0 if tokens >= 0 else -tokens / self.rate
+
+    def _forget_idle(self, now: float) -> None:
+        full = self.burst / self.rate
+        self.buckets = {c: (t, at) for c, (t, at) in self.buckets.items() if now - at < full}
+
+
+class Waker:
+    """Set after a transaction that enqueued something commits (see storage.db.create_sessionmaker)."""
+
+    def __init__(self) -> None:
+        self.event = asyncio.Event()
+
+    def wake(self) -> None:
+        self.event.set()
+
+
+@dataclass
+class DeliveryStats:
+    sent: int = 0
+    retried: int = 0
+    rate_limited: int = 0
+    blocked: int = 0
+    failed: int = 0
+
+
+class DeliveryWorker:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        bot: Bot,
+        clock: Clock,
+        *,
+        limiter: RateLimiter,
+        pacer: ChatPacer | None = None,
+        waker: Waker | None = None,
+        batch_size: int = 500,
+        concurrency: int = 64,
+        lease: timedelta = timedelta(seconds=60),
+        max_attempts: int = 8,
+        idle_seconds: float = 1.0,
+        on_outcomes: Callable[[list[Outcome]], None] | None = None,
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.bot = bot
+        self.clock = clock
+        self.limiter = limiter
+        self.pacer = pacer or ChatPacer()
+        self.waker = waker or Waker()
+        self.batch_size = batch_size
+        self.concurrency = concurrency
+        self.lease = lease
+        self.max_attempts = max_attempts
+        self.idle_seconds = idle_seconds
+        self.on_outcomes = on_outcomes
+        self.stats = DeliveryStats()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+        self._rng = random.Random()
+
+    # --- lifecycle -----------------------------------------------------------------------
+    def start(self) -> None:
+        if self._task is None or self._task.done():
+            self._stopping = False
+            self._task = asyncio.create_task(self.run(), name="delivery-worker")
+
+    async def stop(self) -> None:
+        """Finish the round in progress, then stop."""
+        self._stopping = True
+        self.waker.wake()
+        if self._task is not None:
+            await self._task
+            self._task = None
+
+    async def run(self) -> None:
+        while not self._stopping:
+            self.waker.event.clear()
+            try:
+                handled = await self.run_once()
+            except Exception:
+                log.exception("delivery round failed")
+                handled = 0
+            if handled == 0 and not self._stopping:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.waker.event.wait(), self.idle_seconds)
+
+    async def drain(self, max_rounds: int = 10_000) -> int:
+        """Run rounds until nothing is due (tests and benchmarks); returns rows handled."""
+        total = 0
+        for _ in range(max_rounds):
+            handled = await self.run_once()
+            if handled == 0:
+                break
+            total += handled
+        return total
+
+    # --- one round -----------------------------------------------------------------------
+    async def run_once(self) -> int:
+        token = secrets.token_hex(8)
+        now = self.clock.now()
+        async with self.sessionmaker() as session, session.begin():
+            claimed = await OutgoingRepo(session).claim(now, self.batch_size, now + self.lease, token)
+        if not claimed:
+            return 0
+        outcomes: dict[int, Outcome] = {}
+        inflight: set[asyncio.Future[None]] = set()
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def send(item: Claimed) -> None:
+            outcomes[item.id] = await self._send(item)
+
+        async def one(item: Claimed) -> None:
+            async with gate:
+                delay = self.pacer.delay(item.chat_id)
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                await self.limiter.acquire()
+                future = asyncio.ensure_future(send(item))
+                inflight.add(future)
+                await asyncio.shield(future)  # once on the wire, a send is never cancelled
+
+        tasks = [asyncio.create_task(one(item)) for item in claimed]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.shield(self._settle(claimed, outcomes, inflight, token))
+        return len(claimed)
+
+    async def _settle(
+        self, claimed: list[Claimed], outcomes: dict[int, Outcome], inflight: set[asyncio.Future[None]], token: str
+    ) -> None:
+        if inflight:
+            await asyncio.gather(*inflight, return_exceptions=True)
+        done = [outcomes[c.id] for c in claimed if c.id in outcomes]
+        unsent = [c.id for c in claimed if c.id not in outcomes]
+        blocked = {c.chat_id for c in claimed if c.id in outcomes and outcomes[c.id].error == "blocked"}
+        now = self.clock.now()
+        async with self.sessionmaker() as session, session.begin():
+            repo = OutgoingRepo(session)
+            sent = [o for o in done if o.status == "sent"]
+            if sent:
+                table = cast(Table, Outgoing.__table__)
+                await session.execute(  # one executemany for the whole round (Core, not per-row ORM)
+                    update(table)
+                    .where(table.c.id == bindparam("oid"), table.c.claim_token == token)
+                    .values(
+                        status="sent", message_id=bindparam("mid"), sent_at=now, claimed_until=None, claim_token=None
+                    ),
+                    [{"oid": o.id, "mid": o.message_id} for o in sent],
+                )
+            await repo.finish([o for o in done if o.status != "sent"], now, token)
+            await repo.release(unsent, token)
+            for chat_id in blocked:
+                await repo.drop_chat(chat_id, "blocked: bot was blocked by the user")
+        if self.on_outcomes is not None:
+            self.on_outcomes(done)
+
+    # --- one send ------------------------------------------------------------------------
+    async def _send(self, item: Claimed) -> Outcome:
+        try:
+            message_id = await self._call(item)
+        except TelegramRetryAfter as exc:
+            self.stats.rate_limited += 1
+            log.warning("429 for chat %s: retry after %ss", item.chat_id, exc.retry_after)
+            return Outcome(item.id, None, not_before=self.clock.now() + timedelta(seconds=exc.retry_after))
+        except TelegramForbiddenError as exc:
+            self.stats.blocked += 1
+            log.info("chat %s blocked the bot: %s", item.chat_id, exc.message)
+            return Outcome(item.id, "dropped", error="blocked", attempts=item.attempts + 1)
+        except TelegramBadRequest as exc:
+            if NOT_MODIFIED in exc.message:
+                self.stats.sent += 1
+                return Outcome(item.id, "sent", message_id=item.target_message_id)
+            self.stats.failed += 1
+            return Outcome(item.id, "failed", error=f"400: {exc.message}", attempts=item.attempts + 1)
+        except TelegramNotFound as exc:
+            self.stats.failed += 1
+            return Outcome(item.id, "failed", error=f"404: {exc.message}", attempts=item.attempts + 1)
+        except (TelegramServerError, TelegramNetworkError, OSError, TimeoutError) as exc:
+            return self._retry(item, f"{type(exc).__name__}: {exc}")
+        except _Unsendable as exc:
+            self.stats.failed += 1
+            return Outcome(item.id, "failed", error=str(exc), attempts=item.attempts)
+        self.stats.sent += 1
+        return Outcome(item.id, "sent", message_id=message_id)
+
+    def _retry(self, item: Claimed, error: str) -> Outcome:
+        attempts = item.attempts + 1
+        if attempts >= self.max_attempts:
+            self.stats.failed += 1
+            return Outcome(item.id, "failed", error=error, attempts=attempts)
+        self.stats.retried += 1
+        backoff = min(300.0, 2.0**attempts) * (0.5 + self._rng.random() / 2)
+        return Outcome(
+            item.id, None, not_before=self.clock.now() + timedelta(seconds=backoff), error=error, attempts=attempts
+        )
+
+    async def _call(self, item: Claimed) -> int | None:
+        p = item.payload
+        markup = InlineKeyboardMarkup.model_validate(p["reply_markup"]) if p.get("reply_markup") else None
+        reply = self._reply_parameters(item)
+        if item.kind == "text":
+            sent = await self.bot.send_message(item.chat_id, p["text"], reply_markup=markup, reply_parameters=reply)
+            return sent.message_id
+        if item.kind == "copy":
+            kwargs: dict[str, Any] = {}
+            if "caption" in p:
+                kwargs["caption"] = p["caption"]
+            copied = await self.bot.copy_message(
+                item.chat_id, p["from_chat_id"], p["message_id"], reply_markup=markup, reply_parameters=reply, **kwargs
+            )
+            return copied.message_id
+        if item.kind == "album":
+            ids = await self.bot.copy_messages(item.chat_id, p["from_chat_id"], p["message_ids"])
+            return ids[0].message_id if ids else None
+        target = self._target(item)
+        if item.kind == "edit_text":
+            await self.bot.edit_message_text(p["text"], chat_id=item.chat_id, message_id=target, reply_markup=markup)
+            return target
+        if item.kind == "edit_caption":
+            await self.bot.edit_message_caption(
+                chat_id=item.chat_id, message_id=target, caption=p["caption"], reply_markup=markup
+            )
+            return target
+        if item.kind == "delete":
+            await self.bot.delete_message(item.chat_id, target)
+            return target
+        raise _Unsendable(f"unknown outgoing kind {item.kind}")
+
+    @staticmethod
+    def _reply_parameters(item: Claimed) -> ReplyParameters | None:
+        reply_to = item.payload.get("reply_to_message_id")
+        if reply_to is None and item.kind in {"text", "copy"} and item.target_id is not None:
+            reply_to = item.target_message_id
+        if reply_to is None:
+            return None
+        return ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
+
+    @staticmethod
+    def _target(item: Claimed) -> int:
+        target = item.payload.get("message_id") if item.target_id is None else item.target_message_id
+        if target is None:
+            raise _Unsendable("the message to act on was never sent")
+        return int(target)
+
+
+class _Unsendable(Exception):
+    """A row that can never be sent (its target message was never delivered, an unknown kind)."""

@@ -1,0 +1,129 @@
+"""Enqueueing outgoing messages (SPEC 8), in the caller's transaction.
+
+Services describe *what* to send; the worker in `bot/delivery.py` sends it later, at the
+global rate, paced per chat, retrying and keeping each recipient's order. A row that must
+act on a message this queue sent before (edit, delete, reply) names that row; the worker
+resolves its Telegram message id when the time comes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.clock import Clock
+from storage.models import Outgoing
+from storage.repositories.delivery import OutgoingRepo
+
+WAKE_FLAG = "delivery_enqueued"
+Markup = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ReplyTo:
+    """Reply to a message in the recipient's chat: a known Telegram id, or a row of this queue."""
+
+    message_id: int | None = None
+    outgoing_id: int | None = None
+
+
+class Outbox:
+    def __init__(self, session: AsyncSession, clock: Clock) -> None:
+        self.session = session
+        self.clock = clock
+        self.repo = OutgoingRepo(session)
+
+    def _row(self, chat_id: int, kind: str, payload: dict[str, Any], **extra: Any) -> Outgoing:
+        now = self.clock.now()
+        self.session.info[WAKE_FLAG] = True  # the worker is woken after this transaction commits
+        return Outgoing(
+            chat_id=chat_id,
+            kind=kind,
+            payload=payload,
+            status="pending",
+            attempts=0,
+            not_before=now,
+            created_at=now,
+            **extra,
+        )
+
+    @staticmethod
+    def _reply(payload: dict[str, Any], reply_to: ReplyTo | None) -> int | None:
+        if reply_to is None:
+            return None
+        if reply_to.message_id is not None:
+            payload["reply_to_message_id"] = reply_to.message_id
+            return None
+        return reply_to.outgoing_id
+
+    async def send_text(
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        reply_markup: Markup | None = None,
+        reply_to: ReplyTo | None = None,
+        batch_key: str | None = None,
+    ) -> Outgoing:
+        payload: dict[str, Any] = {"text": text}
+        if reply_markup:
+            payload["reply_markup"] = reply_markup
+        target = self._reply(payload, reply_to)
+        return await self.repo.add(self._row(chat_id, "text", payload, target_id=target, batch_key=batch_key))
+
+    async def send_texts(self, messages: list[tuple[int, str]], *, batch_key: str | None = None) -> None:
+        """Many plain texts at once (a broadcast, notices): one flush."""
+        await self.repo.add_many(
+            [self._row(chat_id, "text", {"text": text}, batch_key=batch_key) for chat_id, text in messages]
+        )
+
+    def copy_row(
+        self,
+        chat_id: int,
+        from_chat_id: int,
+        message_id: int,
+        *,
+        caption: str | None = None,
+        reply_markup: Markup | None = None,
+        reply_to: ReplyTo | None = None,
+        batch_key: str | None = None,
+    ) -> Outgoing:
+        """A `copyMessage` row, not yet added: relays build thousands and add them in one go."""
+        payload: dict[str, Any] = {"from_chat_id": from_chat_id, "message_id": message_id}
+        if caption is not None:
+            payload["caption"] = caption
+        if reply_markup:
+            payload["reply_markup"] = reply_markup
+        target = self._reply(payload, reply_to)
+        return self._row(chat_id, "copy", payload, target_id=target, batch_key=batch_key)
+
+    def album_row(
+        self, chat_id: int, from_chat_id: int, message_ids: list[int], *, batch_key: str | None = None
+    ) -> Outgoing:
+        payload = {"from_chat_id": from_chat_id, "message_ids": message_ids}
+        return self._row(chat_id, "album", payload, batch_key=batch_key)
+
+    async def add_rows(self, rows: list[Outgoing]) -> None:
+        await self.repo.add_many(rows)
+
+    async def edit_text(self, chat_id: int, target_outgoing_id: int, text: str, reply_markup: Markup | None) -> None:
+        payload: dict[str, Any] = {"text": text}
+        if reply_markup:
+            payload["reply_markup"] = reply_markup
+        await self.repo.add(self._row(chat_id, "edit_text", payload, target_id=target_outgoing_id))
+
+    async def edit_caption(
+        self, chat_id: int, target_outgoing_id: int, caption: str, reply_markup: Markup | None
+    ) -> None:
+        payload: dict[str, Any] = {"caption": caption}
+        if reply_markup:
+            payload["reply_markup"] = reply_markup
+        await self.repo.add(self._row(chat_id, "edit_caption", payload, target_id=target_outgoing_id))
+
+    async def delete(self, chat_id: int, target_outgoing_id: int) -> None:
+        await self.repo.add(self._row(chat_id, "delete", {}, target_id=target_outgoing_id))
+
+    async def delete_message(self, chat_id: int, message_id: int) -> None:
+        await self.repo.add(self._row(chat_id, "delete", {"message_id": message_id}))

@@ -1,0 +1,40 @@
+"""The durable outgoing queue: every message the bot sends to users other than the one it answers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.models.base import Base, UTCDateTime
+
+
+class Outgoing(Base):
+    """One Bot API call to make. Rows stay after sending (`message_id` maps replies and edits to copies)
+    until the retention job removes them."""
+
+    __tablename__ = "outgoing"
+    __table_args__ = (
+        Index("ix_outgoing_queue", "status", "chat_id", "id"),
+        Index("ix_outgoing_chat_message", "chat_id", "message_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(16))  # text | copy | album | edit_text | edit_caption | delete
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending | sent | failed | dropped
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    not_before: Mapped[datetime] = mapped_column(UTCDateTime)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claim_token: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # For an edit/delete of a message this queue sent earlier: the id of that row (resolved at send time).
+    target_id: Mapped[int | None] = mapped_column(BigInteger)
+    # Groups rows of one action (a relayed message, a broadcast) for progress counts.
+    batch_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    last_error: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,172 @@
+"""Queries of the outgoing queue."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from storage.models import Outgoing, User
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    chat_id: int
+    kind: str
+    payload: dict[str, Any]
+    attempts: int
+    target_id: int | None
+    target_message_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one claimed row; `status` None means: back to pending (retry later)."""
+
+    id: int
+    status: str | None
+    message_id: int | None = None
+    not_before: datetime | None = None
+    error: str | None = None
+    attempts: int | None = None
+
+
+class OutgoingRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, row: Outgoing) -> Outgoing:
+        self.session.add(row)
+        await self.session.flush()
+        return row
+
+    async def add_many(self, rows: Sequence[Outgoing]) -> None:
+        self.session.add_all(rows)
+        await self.session.flush()
+
+    async def claim(self, now: datetime, limit: int, lease_until: datetime, token: str) -> list[Claimed]:
+        """Take the due head of each chat's queue (earlier rows of a chat go first: order per recipient).
+
+        Several workers share the queue: rows are locked with SKIP LOCKED (PostgreSQL) and leased.
+        """
+        earlier = aliased(Outgoing)
+        free = or_(Outgoing.claimed_until.is_(None), Outgoing.claimed_until < now)
+        query = (
+            select(Outgoing.id)
+            .where(
+                Outgoing.status == "pending",
+                Outgoing.not_before <= now,
+                free,
+                ~select(earlier.id)
+                .where(earlier.chat_id == Outgoing.chat_id, earlier.status == "pending", earlier.id < Outgoing.id)
+                .exists(),
+            )
+            .order_by(Outgoing.id)
+            .limit(limit)
+        )
+        if self.session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True, of=Outgoing)
+        ids = list(await self.session.scalars(query))
+        if not ids:
+            return []
+        await self.session.execute(
+            update(Outgoing)
+            .where(Outgoing.id.in_(ids), free)
+            .values(claimed_until=lease_until, claim_token=token)
+            .execution_options(synchronize_session=False)
+        )
+        target = aliased(Outgoing)
+        rows = await self.session.execute(
+            select(Outgoing, target.message_id)
+            .outerjoin(target, target.id == Outgoing.target_id)
+            .where(Outgoing.id.in_(ids), Outgoing.claim_token == token)
+            .order_by(Outgoing.id)
+        )
+        return [
+            Claimed(r.id, r.chat_id, r.kind, r.payload, r.attempts, r.target_id, target_message_id)
+            for r, target_message_id in rows.all()
+        ]
+
+    async def finish(self, outcomes: Sequence[Outcome], now: datetime, token: str) -> None:
+        for outcome in outcomes:
+            values: dict[str, Any] = {"claimed_until": None, "claim_token": None}
+            if outcome.status is not None:
+                values["status"] = outcome.status
+            if outcome.status == "sent":
+                values["sent_at"] = now
+                values["message_id"] = outcome.message_id
+            if outcome.not_before is not None:
+                values["not_before"] = outcome.not_before
+            if outcome.error is not None:
+                values["last_error"] = outcome.error[:2000]
+            if outcome.attempts is not None:
+                values["attempts"] = outcome.attempts
+            await self.session.execute(
+                update(Outgoing)
+                .where(Outgoing.id == outcome.id, Outgoing.claim_token == token)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+
+    async def release(self, ids: Sequence[int], token: str) -> None:
+        if ids:
+            await self.session.execute(
+                update(Outgoing)
+                .where(Outgoing.id.in_(ids), Outgoing.claim_token == token)
+                .values(claimed_until=None, claim_token=None)
+                .execution_options(synchronize_session=False)
+            )
+
+    async def drop_chat(self, chat_id: int, reason: str) -> int:
+        """A recipient who blocked the bot: their pending rows are dropped, and they are marked inactive."""
+        result = await self.session.execute(
+            update(Outgoing)
+            .where(Outgoing.chat_id == chat_id, Outgoing.status == "pending")
+            .values(status="dropped", last_error=reason, claimed_until=None, claim_token=None)
+            .execution_options(synchronize_session=False)
+        )
+        await self.session.execute(
+            update(User)
+            .where(User.telegram_id == chat_id)
+            .values(is_active=False)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def by_message(self, chat_id: int, message_id: int) -> Outgoing | None:
+        return await self.session.scalar(
+            select(Outgoing).where(Outgoing.chat_id == chat_id, Outgoing.message_id == message_id).limit(1)
+        )
+
+    async def depth(self) -> int:
+        return (
+            await self.session.scalar(select(func.count()).select_from(Outgoing).where(Outgoing.status == "pending"))
+            or 0
+        )
+
+    async def counts(self, batch_key: str) -> dict[str, int]:
+        rows = await self.session.execute(
+            select(Outgoing.status, Outgoing.last_error, func.count())
+            .where(Outgoing.batch_key == batch_key)
+            .group_by(Outgoing.status, Outgoing.last_error)
+        )
+        counts: dict[str, int] = {}
+        for status, error, n in rows.all():
+            key = "blocked" if status == "dropped" and (error or "").startswith("blocked") else status
+            counts[key] = counts.get(key, 0) + int(n)
+        return counts
+
+    async def purge_finished_before(self, moment: datetime) -> int:
+        result = await self.session.execute(
+            delete(Outgoing).where(
+                Outgoing.status != "pending",
+                or_(Outgoing.sent_at < moment, and_(Outgoing.sent_at.is_(None), Outgoing.created_at < moment)),
+            )
+        )
+        return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,169 @@
+"""The outgoing queue against the fake Bot API: rate, 429, 403, 400, 5xx, order, crash and restart."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from bot.delivery import DeliveryWorker, SpacingLimiter
+from services.delivery import Outbox
+from storage.models import Outgoing, User
+from tests.e2e.harness import Harness
+from tests.fakes.telegram import error
+
+
+async def enqueue_texts(tg: Harness, chats: list[int], texts: list[str]) -> None:
+    async with tg.app.ctx.sessionmaker() as session, session.begin():
+        outbox = Outbox(session, tg.clock)
+        for text in texts:
+            for chat in chats:
+                await outbox.send_text(chat, text)
+
+
+def received(tg: Harness, chat: int) -> list[str]:
+    return [m.text or "" for m in tg.tg.bot_messages(chat)]
+
+
+async def statuses(tg: Harness) -> Counter[str]:
+    async with tg.app.ctx.sessionmaker() as session:
+        return Counter(await session.scalars(select(Outgoing.status)))
+
+
+async def test_429_waits_retry_after_and_keeps_order(tg: Harness) -> None:
+    chats = [900_001, 900_002, 900_003]
+    storm = {"left": 4}
+
+    def flood(method: str, params: dict[str, Any]) -> dict[str, Any] | None:
+        if method == "sendMessage" and storm["left"] > 0:
+            storm["left"] -= 1
+            return error(429, "Too Many Requests: retry after 5", retry_after=5)
+        return None
+
+    tg.tg.hooks.append(flood)
+    await enqueue_texts(tg, chats, [f"m{i}" for i in range(5)])
+    await tg.deliver()
+    assert (await statuses(tg))["pending"] > 0  # waiting out retry_after, nothing dropped
+    for _ in range(2):  # the storm's last 429 pushes one chat back once more
+        tg.clock.advance(seconds=5)
+        await tg.deliver()
+    for chat in chats:
+        assert received(tg, chat) == [f"m{i}" for i in range(5)]
+    assert (await statuses(tg)) == Counter({"sent": 15})
+
+
+async def test_blocked_user_marked_inactive_and_skipped(tg: Harness) -> None:
+    alice = await tg.user("Alice").signed_in()
+    bob = await tg.user("Bob").signed_in()
+    bob.block_bot()
+    before = len(tg.tg.calls)
+    await enqueue_texts(tg, [alice.id, bob.id], ["one", "two", "three"])
+    await tg.deliver()
+    assert received(tg, alice.id)[-3:] == ["one", "two", "three"]
+    assert "one" not in received(tg, bob.id)
+    tries = [c for c in tg.tg.calls[before:] if c.method == "sendMessage" and c.params["chat_id"] == bob.id]
+    assert len(tries) == 1  # the 403, then the rest dropped without trying
+    async with tg.app.ctx.sessionmaker() as session:
+        assert (await session.scalar(select(User.is_active).where(User.telegram_id == bob.id))) is False
+    bob.unblock_bot()
+    await bob.send("/me")  # writing again makes the user active again
+    async with tg.app.ctx.sessionmaker() as session:
+        assert (await session.scalar(select(User.is_active).where(User.telegram_id == bob.id))) is True
+
+
+async def test_bad_request_recorded_and_skipped(tg: Harness) -> None:
+    await enqueue_texts(tg, [900_010], ["x" * 5000, "fine"])
+    await tg.deliver()
+    assert received(tg, 900_010) == ["fine"]
+    async with tg.app.ctx.sessionmaker() as session:
+        failed = await session.scalar(select(Outgoing).where(Outgoing.status == "failed"))
+    assert failed is not None
+    assert "too long" in (failed.last_error or "")
+
+
+async def test_server_errors_retried_with_backoff(tg: Harness) -> None:
+    failures = {"left": 2}
+
+    def flaky(method: str, params: dict[str, Any]) -> dict[str, Any] | None:
+        if method == "sendMessage" and failures["left"] > 0:
+            failures["left"] -= 1
+            return error(502, "Bad Gateway")
+        return None
+
+    tg.tg.hooks.append(flaky)
+    await enqueue_texts(tg, [900_020], ["a", "b"])
+    for _ in range(3):
+        await tg.deliver()
+        tg.clock.advance(minutes=10)
+    assert received(tg, 900_020) == ["a", "b"]
+
+
+async def test_cancelled_worker_mid_fanout_then_restart_delivers_exactly_once(tg: Harness) -> None:
+    chats = list(range(910_000, 910_300))
+    await enqueue_texts(tg, chats, ["hello", "again"])
+    stop_after = 120
+    seen = {"n": 0}
+    halfway = asyncio.Event()
+
+    def count(method: str, params: dict[str, Any]) -> dict[str, Any] | None:
+        seen["n"] += 1
+        if seen["n"] == stop_after:
+            halfway.set()
+        return None
+
+    tg.tg.hooks.append(count)
+    settings = tg.app.ctx.settings
+    worker = DeliveryWorker(
+        tg.app.ctx.sessionmaker, tg.app.bot, tg.clock, limiter=SpacingLimiter(2000), concurrency=16, batch_size=100
+    )
+    task = asyncio.create_task(worker.drain())
+    await asyncio.wait_for(halfway.wait(), 30)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    partial = await statuses(tg)
+    assert 0 < partial["sent"] < 600
+    restarted = DeliveryWorker(
+        tg.app.ctx.sessionmaker, tg.app.bot, tg.clock, limiter=SpacingLimiter(settings.delivery_rate * 100)
+    )
+    await restarted.drain()
+    for chat in chats:
+        assert received(tg, chat) == ["hello", "again"]
+    assert (await statuses(tg)) == Counter({"sent": 600})
+
+
+@pytest.fixture
+def bot_settings() -> dict[str, object]:
+    return {}
+
+
+async def test_background_worker_wakes_after_commit(db: object) -> None:
+    from tests.conftest import DbTarget
+    from tests.e2e.harness import start_harness, stop_harness
+
+    assert isinstance(db, DbTarget)
+    harness = await start_harness(db.url, db.schema, delivery_worker=True, delivery_rate=200)
+    try:
+        await enqueue_texts(harness, [920_001, 920_002], ["woken"])
+        await harness.tg.wait_until(
+            lambda: received(harness, 920_001) == ["woken"] and received(harness, 920_002) == ["woken"],
+            timeout=5,
+            what="the background worker to deliver",
+        )
+    finally:
+        await stop_harness(harness)
+
+
+async def test_global_rate_is_respected(tg: Harness) -> None:
+    """30/s by default: 45 messages to 45 chats take at least 1.4 s of wall time, in even spacing."""
+    chats = list(range(930_000, 930_045))
+    worker = DeliveryWorker(tg.app.ctx.sessionmaker, tg.app.bot, tg.clock, limiter=SpacingLimiter(30))
+    await enqueue_texts(tg, chats, ["paced"])
+    await worker.drain()
+    times = sorted(c.at for c in tg.tg.calls_to("sendMessage"))
+    assert len(times) == 45
+    windows = [sum(1 for t in times if start <= t < start + 1.0) for start in times]
+    assert max(windows) <= 31

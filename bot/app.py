@@ -22,10 +22,12 @@ from bot.delivery import ChatPacer, DeliveryWorker, SpacingLimiter, Waker
 from bot.gmfy import BotOutgoingMessages, create_gmfy_state, register_gmfy_jobs
 from bot.i18n import Translator
 from bot.middlewares import SignInGateMiddleware, UnitOfWorkMiddleware
+from bot.relay import register_relay_jobs
 from bot.scheduler import Scheduler
 from bot.settings import Settings
 from bot.sms import HttpSmsSender, LogSmsSender
 from handlers import get_routers
+from handlers.relay import TelegramCopyStyle
 from services.clock import Clock, SystemClock
 from services.delivery import WAKE_FLAG
 from services.signin import SmsSender
@@ -128,7 +130,11 @@ class BotApp:
             sms=sms or create_sms_sender(settings),
             gmfy=create_gmfy_state(settings, clock),
         )
+        ctx.copy_style = TelegramCopyStyle(ctx.translator)
+        ctx.relay_lookup = ctx.relay  # moderation finds relayed messages and deletes them through the relay
+        ctx.message_remover = ctx.relay
         scheduler = Scheduler()
+        register_relay_jobs(ctx, scheduler)
         bot = create_bot(settings)
         # GMFY notifications go out through BotOutgoingMessages until the delivery queue is bound here.
         register_gmfy_jobs(ctx, scheduler, BotOutgoingMessages(bot))

@@ -23,6 +23,7 @@ from services.moderation import (
     RemoverFactory,
 )
 from services.profile import ProfileService
+from services.relay import CopyStyle, Limits, PlainCopyStyle, RelayService
 from services.signin import SignInService, SmsSender
 from services.users import UserDirectory
 
@@ -37,6 +38,7 @@ class AppContext:
     sms: SmsSender
     gmfy: GmfyState | None = None  # None: GMFY is off (no GMFY_API_KEY)
     extras: dict[str, Any] = field(default_factory=dict)
+    copy_style: CopyStyle = field(default_factory=PlainCopyStyle)
     # Seams the relay binds (per session): who wrote a relayed message, and deleting one everywhere.
     relay_lookup: LookupFactory = NoRelayedMessages
     message_remover: RemoverFactory = NoMessageRemover
@@ -57,6 +59,19 @@ class AppContext:
 
     def outbox(self, session: AsyncSession) -> Outbox:
         return Outbox(session, self.clock)
+
+    def relay(self, session: AsyncSession) -> RelayService:
+        s = self.settings
+        return RelayService(
+            session,
+            self.clock,
+            self.outbox(session),
+            self.event_recorder(session),
+            self.copy_style,
+            limits=Limits(s.messages_per_period, timedelta(seconds=s.limit_period_seconds)),
+            history_size=s.join_history_size,
+            max_file_bytes=int(s.max_file_mb * 1024 * 1024),
+        )
 
     def moderation(self, session: AsyncSession) -> ModerationService:
         s = self.settings
@@ -114,4 +129,5 @@ class AppContext:
             "gmfy": gmfy,
             "moderation": moderation,
             "outbox": self.outbox(session),
+            "relay": self.relay(session),
         }

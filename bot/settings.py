@@ -41,6 +41,15 @@ class Settings(BaseSettings):
     phone_code_max_attempts: int = Field(3, gt=0)
     phone_code_cooldown_seconds: int = Field(60, ge=0)
 
+    # Common and private chats (SPEC 3, 4)
+    messages_per_period: int = Field(20, gt=0)  # per user, fixed windows
+    limit_period_seconds: int = Field(3600, ge=60)
+    join_history_size: int = Field(20, ge=0, le=100)  # messages shown on /join
+    max_file_mb: float = Field(5.0, gt=0, le=2000)  # relayed files over this are refused
+    message_ttl_seconds: int | None = Field(None, gt=0)  # delete relayed messages older than this (off: unset)
+    album_settle_seconds: float = Field(1.0, gt=0)  # an album goes out this long after its last part
+    who_window_minutes: int = Field(15, gt=0)  # /who lists members seen within this
+
     # Outgoing delivery (SPEC 8)
     delivery_rate: float = Field(30.0, gt=0, le=1000)  # messages per second for the whole bot
     delivery_per_chat_rate: float = Field(1.0, gt=0)  # messages per second to one chat...

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import admin, fallback, gmfy, invites, preferences, reports, signin
+from handlers import admin, fallback, gmfy, invites, preferences, relay, reports, signin
 
 
 def get_routers() -> list[Router]:
@@ -16,5 +16,6 @@ def get_routers() -> list[Router]:
         gmfy.router(),
         reports.router(),
         admin.router(),
+        relay.router(),  # takes every other message from members: after all commands
         fallback.router(),  # catch-all: always last
     ]

@@ -12,6 +12,7 @@ from bot.i18n import Texts, Translator
 from handlers.filters import SignedOut
 from handlers.keyboards import REMOVE_KEYBOARD, contact_keyboard
 from handlers.notify import notify_telegram_id, notify_user
+from handlers.relay import JoinChoice
 from services.delivery import Outbox
 from services.invites import InviteService, RedeemResult
 from services.phones import mask_phone
@@ -97,6 +98,11 @@ async def _announce_sign_in(
     await message.answer(t(key, phone=mask_phone(user.phone), name=user.display_name), reply_markup=REMOVE_KEYBOARD)
     if result.code is not None and result.first_time:
         await message.answer(t("signin-your-code", code=result.code.code))
+    if result.first_time:
+        ask = InlineKeyboardBuilder()
+        ask.button(text=t.plain("relay-btn-join-yes"), callback_data=JoinChoice(yes=True))
+        ask.button(text=t.plain("relay-btn-join-no"), callback_data=JoinChoice(yes=False))
+        await message.answer(t("relay-join-ask"), reply_markup=ask.as_markup())
     if result.taken_over_from is not None:
         await notify_telegram_id(outbox, translator, result.taken_over_from, user.language, "signin-taken-over")
     if result.redeemed is not None:

@@ -79,6 +79,21 @@ class Outbox:
             [self._row(chat_id, "text", {"text": text}, batch_key=batch_key) for chat_id, text in messages]
         )
 
+    def text_row(
+        self,
+        chat_id: int,
+        text: str,
+        reply_markup: Markup | None,
+        reply_to: ReplyTo | None,
+        batch_key: str | None = None,
+    ) -> Outgoing:
+        """A `sendMessage` row, not yet added (see add_rows)."""
+        payload: dict[str, Any] = {"text": text}
+        if reply_markup:
+            payload["reply_markup"] = reply_markup
+        target = self._reply(payload, reply_to)
+        return self._row(chat_id, "text", payload, target_id=target, batch_key=batch_key)
+
     def copy_row(
         self,
         chat_id: int,

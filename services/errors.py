@@ -167,3 +167,68 @@ class MessageAlreadyDeleted(DomainError):
 
 class CardOutdated(DomainError):
     key = "moderation-card-outdated"
+
+
+# Relay (SPEC 3, 4)
+class NotInChat(DomainError):
+    key = "relay-not-member"
+
+
+class AlreadyInChat(DomainError):
+    key = "relay-already-member"
+
+
+class LimitReached(DomainError):
+    key = "relay-limit-reached"
+
+
+class FileTooLarge(DomainError):
+    key = "relay-file-too-large"
+
+
+class UnsupportedMessage(DomainError):
+    key = "relay-unsupported"
+
+
+class NickInvalid(DomainError):
+    key = "relay-nick-invalid"
+
+
+class NickTaken(DomainError):
+    key = "relay-nick-taken"
+
+
+class MemberNotFound(DomainError):
+    key = "relay-member-not-found"
+
+
+class CannotMessageSelf(DomainError):
+    key = "relay-dm-self"
+
+
+class PrivateBlocked(DomainError):
+    key = "relay-dm-blocked"
+
+
+class NotYourMessage(DomainError):
+    key = "relay-delete-not-yours"
+
+
+class TooOldToDelete(DomainError):
+    key = "relay-delete-too-old"
+
+
+class MessageGone(DomainError):
+    key = "relay-message-gone"
+
+
+class ScheduleInvalid(DomainError):
+    key = "relay-schedule-invalid"
+
+
+class ScheduledNotFound(DomainError):
+    key = "relay-scheduled-not-found"
+
+
+class LimitValueInvalid(DomainError):
+    key = "relay-setlimit-invalid"

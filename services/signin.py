@@ -27,6 +27,7 @@ from services.invites import InviteService, RedeemResult
 from services.names import anonymous_name
 from services.phones import normalize_phone
 from storage.models import InviteCode, PhoneCode, User
+from storage.repositories.relay import RelayRepo
 from storage.repositories.users import InviteCodeRepo, PhoneCodeRepo, UserRepo
 
 log = logging.getLogger(__name__)
@@ -236,4 +237,5 @@ class SignInService:
         code = await self.codes.current_for(user.id)
         if code is not None:
             await self.codes.revoke(code, now)
+        await RelayRepo(self.session).forget_author(user.id)  # what they wrote stays, anonymous and textless
         await self.session.flush()

@@ -7,20 +7,36 @@ from storage.models.base import Base, UTCDateTime
 from storage.models.delivery import Outgoing
 from storage.models.gmfy import GmfyNotification
 from storage.models.moderation import AuditEntry, Ban, Moderator, Report, WarningEntry
+from storage.models.relay import (
+    Block,
+    LimitWindow,
+    Member,
+    RelayCopy,
+    RelayMessage,
+    RuntimeSetting,
+    ScheduledMessage,
+)
 from storage.models.users import GmfyEvent, InviteCode, PhoneCode, Referral, User
 
 __all__ = [
     "AuditEntry",
     "Ban",
     "Base",
+    "Block",
     "GmfyEvent",
     "GmfyNotification",
     "InviteCode",
+    "LimitWindow",
+    "Member",
     "Moderator",
     "Outgoing",
     "PhoneCode",
     "Referral",
+    "RelayCopy",
+    "RelayMessage",
     "Report",
+    "RuntimeSetting",
+    "ScheduledMessage",
     "UTCDateTime",
     "User",
     "WarningEntry",

@@ -220,9 +220,7 @@ async def test_admin_chat_buttons_and_double_presses(tg: Harness) -> None:
     answer = await admin.press_data(second_warn, second)  # Warn after Dismiss
     assert f"already handled (dismissed by {admin_name})" in answer["text"]
 
-    # Delete: unavailable until the relay binds its remover; then once only.
-    answer = await admin.press_data(ReportAction(action="del", report_id=1).pack(), first)
-    assert answer["text"] == "Deleting messages is not available yet."
+    # Delete: once only.
     relay.bind(remover=True)
     answer = await admin.press_data(ReportAction(action="del", report_id=1).pack(), first)
     assert answer["text"] == "Message deleted everywhere."

@@ -1,0 +1,36 @@
+"""Scheduler jobs of the chats: limit resets, albums, scheduled messages, message TTL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.context import AppContext
+from bot.scheduler import Scheduler
+
+
+def register_relay_jobs(ctx: AppContext, scheduler: Scheduler) -> None:
+    s = ctx.settings
+
+    async def reset_limits() -> None:
+        async with ctx.sessionmaker() as session, session.begin():
+            await ctx.relay(session).reset_limits()
+
+    async def flush_albums() -> None:
+        async with ctx.sessionmaker() as session, session.begin():
+            await ctx.relay(session).flush_albums(timedelta(seconds=s.album_settle_seconds))
+
+    async def send_scheduled() -> None:
+        async with ctx.sessionmaker() as session, session.begin():
+            await ctx.relay(session).send_due_scheduled()
+
+    scheduler.every(30, "reset_limits", reset_limits)
+    scheduler.every(max(0.5, s.album_settle_seconds / 2), "flush_albums", flush_albums)
+    scheduler.every(15, "send_scheduled", send_scheduled)
+    if s.message_ttl_seconds:
+        ttl = timedelta(seconds=s.message_ttl_seconds)
+
+        async def expire_messages() -> None:
+            async with ctx.sessionmaker() as session, session.begin():
+                await ctx.relay(session).expire(ttl)
+
+        scheduler.every(60, "expire_messages", expire_messages)

@@ -1,0 +1,409 @@
+"""The common chat and private chats: relaying, edits, /delete, targets, /pause, /unread, /status, /who,
+/schedule, and the admin /setlimit."""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import timedelta
+from typing import Any
+
+from aiogram import F, Router
+from aiogram.enums import ContentType
+from aiogram.filters import Command, CommandObject
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.i18n import Texts, Translator
+from handlers.filters import IsAdmin
+from handlers.keyboards import MessageAction
+from services.errors import LimitValueInvalid
+from services.moderation import ModerationService
+from services.relay import UNCAPTIONED_KINDS, Incoming, RelayService, Target, UnreadGroup
+from storage.models import RelayMessage, User
+
+MEDIA_KINDS = {
+    ContentType.TEXT: "text",
+    ContentType.PHOTO: "photo",
+    ContentType.VIDEO: "video",
+    ContentType.VOICE: "voice",
+    ContentType.AUDIO: "audio",
+    ContentType.DOCUMENT: "document",
+    ContentType.STICKER: "sticker",
+    ContentType.ANIMATION: "animation",
+    ContentType.VIDEO_NOTE: "video_note",
+    ContentType.LOCATION: "location",
+    ContentType.VENUE: "venue",
+    ContentType.POLL: "poll",
+    ContentType.DICE: "dice",
+}
+PREVIEW = 300
+
+
+class JoinChoice(CallbackData, prefix="join"):
+    yes: bool
+
+
+class DmUser(CallbackData, prefix="dm"):
+    user_id: int
+
+
+class CancelScheduled(CallbackData, prefix="sch"):
+    item_id: int
+
+
+class TelegramCopyStyle:
+    """How copies look: the author's name on top, and buttons in the reader's language."""
+
+    def __init__(self, translator: Translator) -> None:
+        self.translator = translator
+
+    def header(self, author: User, chat: str) -> str:
+        name = html.escape(author.display_name, quote=False)
+        return f"🔒 <b>{name}</b>" if chat == "private" else f"<b>{name}</b>"
+
+    def markup(self, message_id: int, author: User, chat: str, language: str | None, kind: str) -> dict[str, Any]:
+        t = self.translator.texts(self.translator.pick(language, None))
+        shows_name = kind in UNCAPTIONED_KINDS
+        dm_label = t.plain("relay-btn-dm-name", name=author.display_name) if shows_name else t.plain("relay-btn-dm")
+        row = [
+            InlineKeyboardButton(text=dm_label, callback_data=MessageAction(action="dm", message_id=message_id).pack())
+        ]
+        if chat == "private":
+            row.append(
+                InlineKeyboardButton(
+                    text=t.plain("relay-btn-block"),
+                    callback_data=MessageAction(action="block", message_id=message_id).pack(),
+                )
+            )
+        row.append(
+            InlineKeyboardButton(
+                text=t.plain("relay-btn-report"),
+                callback_data=MessageAction(action="report", message_id=message_id).pack(),
+            )
+        )
+        return InlineKeyboardMarkup(inline_keyboard=[row]).model_dump(exclude_none=True)
+
+
+def router() -> Router:
+    r = Router(name="relay")
+    r.message.register(join, Command("join"))
+    r.message.register(leave, Command("leave"))
+    r.callback_query.register(join_choice, JoinChoice.filter())
+    r.message.register(nick, Command("nick"))
+    r.message.register(pause, Command("pause"))
+    r.message.register(resume, Command("resume"))
+    r.message.register(unread, Command("unread"))
+    r.message.register(status, Command("status"))
+    r.message.register(who, Command("who"))
+    r.message.register(dm, Command("dm"))
+    r.callback_query.register(dm_button, DmUser.filter())
+    r.callback_query.register(reply_privately, MessageAction.filter(F.action == "dm"))
+    r.callback_query.register(block_button, MessageAction.filter(F.action == "block"))
+    r.message.register(common, Command("common"))
+    r.message.register(common, F.text.in_({"💬 Common chat", "💬 Общий чат"}))
+    r.message.register(block, Command("block"))
+    r.message.register(unblock, Command("unblock"))
+    r.message.register(delete, Command("delete"))
+    r.message.register(schedule, Command("schedule"))
+    r.message.register(scheduled, Command("scheduled"))
+    r.callback_query.register(cancel_scheduled, CancelScheduled.filter())
+    r.message.register(set_limit, Command("setlimit"), IsAdmin())
+    # Relaying takes every other message from a signed-in member; unknown commands go on to the fallback.
+    r.message.register(relay, ~F.text.startswith("/"))
+    r.edited_message.register(edited)
+    return r
+
+
+def incoming(message: Message) -> Incoming:
+    kind = MEDIA_KINDS.get(ContentType(message.content_type), "unknown") if message.content_type else "unknown"
+    size = None
+    if message.photo:
+        size = max((p.file_size or 0) for p in message.photo)
+    else:
+        media: Any = message.video or message.voice or message.audio or message.document or message.animation
+        media = media or message.video_note or message.sticker
+        size = getattr(media, "file_size", None)
+    body = message.text if message.text is not None else message.caption
+    return Incoming(
+        kind=kind,
+        origin_chat_id=message.chat.id,
+        origin_message_id=message.message_id,
+        html=message.html_text if body else None,
+        plain=body,
+        file_size=size,
+        media_group_id=message.media_group_id,
+        reply_to_message_id=message.reply_to_message.message_id if message.reply_to_message else None,
+    )
+
+
+def target_keyboard(t: Texts, target: Target) -> ReplyKeyboardMarkup | ReplyKeyboardRemove:
+    """The input field always says where the next message goes (Telegram shows the placeholder)."""
+    if target.peer is None:
+        return ReplyKeyboardRemove()
+    return ReplyKeyboardMarkup(
+        keyboard=[[KeyboardButton(text=t.plain("relay-btn-common"))]],
+        resize_keyboard=True,
+        is_persistent=True,
+        input_field_placeholder=t.plain("relay-placeholder-private", name=target.peer.display_name)[:64],
+    )
+
+
+def render_line(t: Texts, author: User, message: RelayMessage) -> str:
+    """One line of history or /unread: name, time, and the text (safe HTML) or the kind of media."""
+    body = message.text or ""
+    if message.kind != "text":
+        body = f"{t('relay-media-' + message.kind)} {body}".strip()
+    if len(body) > PREVIEW:  # cut plain text, never inside markup
+        body = html.escape(html.unescape(re.sub(r"<[^>]+>", "", body))[:PREVIEW]) + "…"
+    return f"{t('relay-line', name=author.display_name, time=message.created_at.strftime('%H:%M'))} {body}"
+
+
+async def join(message: Message, user: User, relay: RelayService, t: Texts) -> None:
+    history = await relay.join(user)
+    await message.answer(t("relay-joined"))
+    if history:
+        lines = [render_line(t, author, item) for item, author in history]
+        await message.answer(t("relay-history", count=len(lines)) + "\n" + "\n".join(lines))
+
+
+async def join_choice(
+    query: CallbackQuery, callback_data: JoinChoice, user: User, relay: RelayService, t: Texts
+) -> None:
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.edit_reply_markup(reply_markup=None)
+        if callback_data.yes:
+            await join(query.message, user, relay, t)
+        else:
+            await query.message.answer(t("relay-join-later"))
+
+
+async def leave(message: Message, user: User, relay: RelayService, t: Texts) -> None:
+    await relay.leave(user)
+    await message.answer(t("relay-left"))
+
+
+async def nick(message: Message, command: CommandObject, user: User, relay: RelayService, t: Texts) -> None:
+    if not command.args:
+        await message.answer(t("relay-nick-usage", name=user.display_name))
+        return
+    name = await relay.set_nick(user, command.args)
+    await message.answer(t("relay-nick-set", name=name))
+
+
+async def pause(message: Message, user: User, relay: RelayService, t: Texts) -> None:
+    await relay.set_paused(user, True)
+    await message.answer(t("relay-paused"))
+
+
+async def resume(message: Message, user: User, relay: RelayService, t: Texts) -> None:
+    await relay.set_paused(user, False)
+    await message.answer(t("relay-resumed"))
+
+
+def render_group(t: Texts, group: UnreadGroup) -> str:
+    title = (
+        t("relay-unread-common", count=len(group.items))
+        if group.peer is None
+        else t("relay-unread-private", name=group.peer.display_name, count=len(group.items))
+    )
+    return "\n".join([title, *(render_line(t, author, item) for author, item in group.items)])
+
+
+async def unread(message: Message, user: User, relay: RelayService, t: Texts) -> None:
+    groups = await relay.unread(user)
+    if not groups:
+        await message.answer(t("relay-unread-none"))
+        return
+    for group in groups:
+        await message.answer(render_group(t, group))
+
+
+async def status(message: Message, user: User, relay: RelayService, moderation: ModerationService, t: Texts) -> None:
+    s = await relay.status(user)
+    card = await moderation.user_card(user)
+    ban = card.ban
+    target = (
+        t("relay-target-common")
+        if s.target.peer is None
+        else t("relay-target-private", name=s.target.peer.display_name)
+    )
+    await message.answer(
+        t(
+            "relay-status",
+            now=s.now.strftime("%Y-%m-%d %H:%M:%S UTC"),
+            members=s.members,
+            common=1 if s.in_common else 0,
+            paused=1 if s.paused else 0,
+            target=target,
+            used=s.usage.used,
+            limit=s.usage.limit,
+            reset=s.usage.resets_at.strftime("%H:%M:%S UTC"),
+            warnings=card.warnings,
+            banned=ban.until.strftime("%Y-%m-%d %H:%M UTC") if ban else "—",
+        )
+    )
+
+
+async def who(message: Message, user: User, relay: RelayService, t: Texts) -> None:
+    people = [p for p in await relay.who() if p.id != user.id]
+    if not people:
+        await message.answer(t("relay-who-none"))
+        return
+    kb = InlineKeyboardBuilder()
+    for person in people:
+        kb.button(text=t.plain("relay-btn-dm-name", name=person.display_name), callback_data=DmUser(user_id=person.id))
+    kb.adjust(2)
+    await message.answer(t("relay-who", count=len(people)), reply_markup=kb.as_markup())
+
+
+async def _announce_target(message: Message, t: Texts, target: Target) -> None:
+    text = t("relay-now-common") if target.peer is None else t("relay-now-private", name=target.peer.display_name)
+    await message.answer(text, reply_markup=target_keyboard(t, target))
+
+
+async def dm(message: Message, command: CommandObject, user: User, relay: RelayService, t: Texts) -> None:
+    if not command.args:
+        await message.answer(t("relay-dm-usage"))
+        return
+    await _announce_target(message, t, await relay.open_private_by_name(user, command.args))
+
+
+async def dm_button(query: CallbackQuery, callback_data: DmUser, user: User, relay: RelayService, t: Texts) -> None:
+    from storage.repositories.users import UserRepo
+
+    peer = await UserRepo(relay.session).by_id(callback_data.user_id)
+    if peer is None:
+        await query.answer(t.plain("button-stale"))
+        return
+    target = await relay.open_private(user, peer)
+    await query.answer()
+    if isinstance(query.message, Message):
+        await _announce_target(query.message, t, target)
+
+
+async def reply_privately(
+    query: CallbackQuery, callback_data: MessageAction, user: User, relay: RelayService, t: Texts
+) -> None:
+    target = await relay.open_private_with_author(user, callback_data.message_id)
+    await query.answer()
+    if isinstance(query.message, Message):
+        await _announce_target(query.message, t, target)
+
+
+async def common(message: Message, user: User, relay: RelayService, t: Texts) -> None:
+    await _announce_target(message, t, await relay.back_to_common(user))
+
+
+async def block(message: Message, command: CommandObject, user: User, relay: RelayService, t: Texts) -> None:
+    if command.args:
+        peer = await relay.block_by_name(user, command.args)
+    elif message.reply_to_message is not None:
+        found = await relay.find_by_copy(message.chat.id, message.reply_to_message.message_id)
+        if found is None:
+            await message.answer(t("relay-block-usage"))
+            return
+        peer = await relay.block_author(user, found.relay_message_id)
+    else:
+        await message.answer(t("relay-block-usage"))
+        return
+    await message.answer(t("relay-blocked", name=peer.display_name))
+
+
+async def block_button(
+    query: CallbackQuery, callback_data: MessageAction, user: User, relay: RelayService, t: Texts
+) -> None:
+    peer = await relay.block_author(user, callback_data.message_id)
+    await query.answer(t.plain("relay-blocked", name=peer.display_name), show_alert=True)
+
+
+async def unblock(message: Message, command: CommandObject, user: User, relay: RelayService, t: Texts) -> None:
+    if not command.args:
+        await message.answer(t("relay-unblock-usage"))
+        return
+    peer = await relay.unblock_by_name(user, command.args)
+    await message.answer(t("relay-unblocked", name=peer.display_name))
+
+
+async def delete(message: Message, user: User, relay: RelayService, t: Texts) -> None:
+    if message.reply_to_message is None:
+        await message.answer(t("relay-delete-usage"))
+        return
+    count = await relay.delete_own(user, message.reply_to_message.message_id)
+    await message.answer(t("relay-deleted", count=count))
+
+
+async def schedule(message: Message, command: CommandObject, user: User, relay: RelayService, t: Texts) -> None:
+    if not command.args:
+        await message.answer(t("relay-schedule-usage"))
+        return
+    item = await relay.schedule(user, command.args)
+    await message.answer(t("relay-scheduled-ok", when=item.due_at.strftime("%Y-%m-%d %H:%M UTC")))
+
+
+async def scheduled(message: Message, user: User, relay: RelayService, t: Texts) -> None:
+    items = await relay.scheduled(user)
+    if not items:
+        await message.answer(t("relay-scheduled-none"))
+        return
+    kb = InlineKeyboardBuilder()
+    lines = [t("relay-scheduled-title", count=len(items))]
+    for n, item in enumerate(items, 1):
+        lines.append(f"{n}. {item.due_at.strftime('%Y-%m-%d %H:%M UTC')} — {item.text[:80]}")
+        kb.button(text=t.plain("relay-btn-cancel", n=n), callback_data=CancelScheduled(item_id=item.id))
+    kb.adjust(3)
+    await message.answer("\n".join(lines), reply_markup=kb.as_markup())
+
+
+async def cancel_scheduled(
+    query: CallbackQuery, callback_data: CancelScheduled, user: User, relay: RelayService, t: Texts
+) -> None:
+    await relay.cancel_scheduled(user, callback_data.item_id)
+    await query.answer(t.plain("relay-scheduled-cancelled"))
+    if isinstance(query.message, Message):
+        items = await relay.scheduled(user)
+        text = t("relay-scheduled-cancelled") if not items else t("relay-scheduled-left", count=len(items))
+        await query.message.edit_text(text)
+
+
+async def set_limit(message: Message, command: CommandObject, relay: RelayService, t: Texts) -> None:
+    parts = (command.args or "").split()
+    if not parts:
+        limits = await relay.limits()
+        await message.answer(
+            t("relay-setlimit-usage", limit=limits.per_period, minutes=int(limits.period.total_seconds() // 60))
+        )
+        return
+    try:
+        per_period = int(parts[0])
+        period = timedelta(minutes=int(parts[1].rstrip("m"))) if len(parts) > 1 else None
+    except ValueError:
+        raise LimitValueInvalid() from None
+    limits = await relay.set_limits(per_period, period)
+    await message.answer(
+        t("relay-setlimit-done", limit=limits.per_period, minutes=int(limits.period.total_seconds() // 60))
+    )
+
+
+async def relay(message: Message, user: User, relay: RelayService, moderation: ModerationService, t: Texts) -> None:
+    await moderation.ensure_can_send(user)
+    result = await relay.relay(user, incoming(message))
+    if result.duplicate or result.message_id is None:
+        return
+    if result.recipients == 0 and result.held == 0:
+        await message.answer(t("relay-nobody" if result.peer is None else "relay-peer-unreachable"))
+
+
+async def edited(message: Message, user: User | None, relay: RelayService) -> None:
+    if user is not None and user.signed_in:
+        await relay.edit(user, incoming(message))

@@ -1,0 +1,665 @@
+"""The common chat and private chats (SPEC 3, 4): who gets a message, limits, replies, edits, deletes,
+unread, scheduled messages. Outgoing copies go through the delivery queue (services/delivery.py) in
+the same transaction, so a relayed message and all its copies are recorded together or not at all."""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.clock import Clock
+from services.delivery import Outbox, ReplyTo
+from services.errors import (
+    CannotMessageSelf,
+    FileTooLarge,
+    LimitReached,
+    LimitValueInvalid,
+    MemberNotFound,
+    MessageGone,
+    NickInvalid,
+    NickTaken,
+    NotInChat,
+    NotYourMessage,
+    PrivateBlocked,
+    ScheduledNotFound,
+    ScheduleInvalid,
+    TooOldToDelete,
+    UnsupportedMessage,
+)
+from services.events import EventRecorder
+from services.moderation import RelayedMessage
+from storage.models import Block, Outgoing, RelayCopy, RelayMessage, ScheduledMessage, User
+from storage.repositories.relay import RelayRepo
+
+# Telegram limits (TELEGRAM.md)
+TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
+DELETE_WINDOW = timedelta(hours=48)
+CAPTIONED_KINDS = {"photo", "video", "audio", "document", "animation", "voice"}
+UNCAPTIONED_KINDS = {"sticker", "video_note", "location", "venue", "poll", "contact", "dice"}
+NICK_RE = re.compile(r"^[\w][\w .\-]{1,30}[\w.]$")
+LIMIT_KEY = "messages_per_period"
+PERIOD_KEY = "limit_period_seconds"
+EXCERPT = 200
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A member's message as the handler read it (no aiogram types here)."""
+
+    kind: str
+    origin_chat_id: int
+    origin_message_id: int
+    html: str | None = None  # text or caption as safe HTML
+    plain: str | None = None
+    file_size: int | None = None
+    media_group_id: str | None = None
+    reply_to_message_id: int | None = None  # the message replied to, in the author's chat
+
+
+class CopyStyle(Protocol):
+    """Presentation of copies (names and buttons), implemented on the bot side."""
+
+    def header(self, author: User, chat: str) -> str: ...
+
+    def markup(self, message_id: int, author: User, chat: str, language: str | None, kind: str) -> dict[str, Any]: ...
+
+
+class PlainCopyStyle:
+    """Names only, no buttons (service tests); the bot uses handlers.relay.TelegramCopyStyle."""
+
+    def header(self, author: User, chat: str) -> str:
+        return f"<b>{html.escape(author.display_name, quote=False)}</b>"
+
+    def markup(self, message_id: int, author: User, chat: str, language: str | None, kind: str) -> dict[str, Any]:
+        return {}
+
+
+@dataclass(frozen=True)
+class Limits:
+    per_period: int
+    period: timedelta
+
+
+@dataclass(frozen=True)
+class LimitUsage:
+    used: int
+    limit: int
+    resets_at: datetime
+
+
+@dataclass(frozen=True)
+class RelayResult:
+    message_id: int | None
+    recipients: int
+    held: int
+    chat: str
+    peer: User | None = None
+    duplicate: bool = False
+
+
+@dataclass(frozen=True)
+class Target:
+    chat: str  # common | private
+    peer: User | None = None
+
+
+@dataclass
+class UnreadGroup:
+    chat: str
+    peer: User | None
+    items: list[tuple[User, RelayMessage]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Status:
+    now: datetime
+    members: int
+    in_common: bool
+    paused: bool
+    target: Target
+    usage: LimitUsage
+
+
+def window_start(moment: datetime, period: timedelta) -> datetime:
+    """Fixed windows aligned to the epoch, so every reset happens at a predictable time."""
+    seconds = int(period.total_seconds())
+    epoch = int(moment.timestamp())
+    return datetime.fromtimestamp(epoch - epoch % seconds, tz=UTC)
+
+
+def parse_when(text: str, now: datetime, utc_offset: timedelta = timedelta(0)) -> tuple[datetime, str]:
+    """`18:30 text` (next such time, UTC) or `in 10m text` / `in 2h text`. Raises ScheduleInvalid."""
+    text = text.strip()
+    match = re.match(r"^in\s+(\d{1,4})\s*([mhd])\s+(.+)$", text, re.S | re.I)
+    if match:
+        amount, unit, body = int(match[1]), match[2].lower(), match[3]
+        delta = {"m": timedelta(minutes=amount), "h": timedelta(hours=amount), "d": timedelta(days=amount)}[unit]
+        if delta <= timedelta(0) or delta > timedelta(days=30):
+            raise ScheduleInvalid()
+        return now + delta, body.strip()
+    match = re.match(r"^(\d{1,2}):(\d{2})\s+(.+)$", text, re.S)
+    if match:
+        hour, minute, body = int(match[1]), int(match[2]), match[3]
+        if hour > 23 or minute > 59:
+            raise ScheduleInvalid()
+        local = now + utc_offset
+        due = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+        if due <= local:
+            due += timedelta(days=1)
+        return due - utc_offset, body.strip()
+    raise ScheduleInvalid()
+
+
+class RelayService:
+    def __init__(
+        self,
+        session: AsyncSession,
+        clock: Clock,
+        outbox: Outbox,
+        events: EventRecorder,
+        style: CopyStyle,
+        *,
+        limits: Limits,
+        history_size: int = 20,
+        max_file_bytes: int = 5 * 1024 * 1024,
+    ) -> None:
+        self.session = session
+        self.clock = clock
+        self.outbox = outbox
+        self.events = events
+        self.style = style
+        self.default_limits = limits
+        self.history_size = history_size
+        self.max_file_bytes = max_file_bytes
+        self.repo = RelayRepo(session)
+
+    # --- membership -------------------------------------------------------------------------
+    async def join(self, user: User) -> list[tuple[RelayMessage, User]]:
+        """Enter the common chat; returns the last messages to show."""
+        member = await self.repo.member(user.id, create=True)
+        assert member is not None
+        if not member.in_common:
+            member.in_common = True
+            member.joined_at = self.clock.now()
+        return await self.repo.history("common", self.history_size)
+
+    async def leave(self, user: User) -> None:
+        member = await self.repo.member(user.id)
+        if member is None or not member.in_common:
+            raise NotInChat()
+        member.in_common = False
+        if member.target_kind == "common":
+            member.paused = False
+
+    async def set_paused(self, user: User, paused: bool) -> None:
+        member = await self.repo.member(user.id, create=True)
+        assert member is not None
+        member.paused = paused
+
+    async def set_nick(self, user: User, name: str) -> str:
+        name = " ".join(name.split())
+        if not NICK_RE.match(name) or "<" in name or ">" in name:
+            raise NickInvalid()
+        if await self.repo.name_taken(name, user.id):
+            raise NickTaken(name=name)
+        user.nickname = name
+        return name
+
+    # --- targets ----------------------------------------------------------------------------
+    async def target(self, user: User) -> Target:
+        member = await self.repo.member(user.id)
+        if member is None or member.target_kind != "private" or member.target_id is None:
+            return Target("common")
+        peer = await self.session.get(User, member.target_id)
+        if peer is None or not peer.signed_in:
+            member.target_kind, member.target_id = "common", None
+            return Target("common")
+        return Target("private", peer)
+
+    async def open_private(self, user: User, peer: User) -> Target:
+        if peer.id == user.id:
+            raise CannotMessageSelf()
+        if not peer.signed_in:
+            raise MemberNotFound(name=peer.display_name)
+        if await self.repo.is_blocked(peer.id, user.id):
+            raise PrivateBlocked(name=peer.display_name)
+        member = await self.repo.member(user.id, create=True)
+        assert member is not None
+        member.target_kind, member.target_id = "private", peer.id
+        return Target("private", peer)
+
+    async def open_private_by_name(self, user: User, name: str) -> Target:
+        peer = await self.repo.find_by_name(name)
+        if peer is None:
+            raise MemberNotFound(name=name[:64])
+        return await self.open_private(user, peer)
+
+    async def open_private_with_author(self, user: User, relay_message_id: int) -> Target:
+        message = await self.repo.message(relay_message_id)
+        author = await self.session.get(User, message.author_id) if message is not None else None
+        if author is None:
+            raise MessageGone()
+        return await self.open_private(user, author)
+
+    async def back_to_common(self, user: User) -> Target:
+        member = await self.repo.member(user.id, create=True)
+        assert member is not None
+        member.target_kind, member.target_id = "common", None
+        return Target("common")
+
+    async def block(self, user: User, peer: User) -> User:
+        if peer.id == user.id:
+            raise CannotMessageSelf()
+        if not await self.repo.is_blocked(user.id, peer.id):
+            await self.repo.add_block(Block(blocker_id=user.id, blocked_id=peer.id, created_at=self.clock.now()))
+        # The blocked person's target stays on us: their next private message is refused, never made public.
+        return peer
+
+    async def block_author(self, user: User, relay_message_id: int) -> User:
+        message = await self.repo.message(relay_message_id)
+        author = await self.session.get(User, message.author_id) if message is not None else None
+        if author is None:
+            raise MessageGone()
+        return await self.block(user, author)
+
+    async def block_by_name(self, user: User, name: str) -> User:
+        peer = await self.repo.find_by_name(name)
+        if peer is None:
+            raise MemberNotFound(name=name[:64])
+        return await self.block(user, peer)
+
+    async def unblock_by_name(self, user: User, name: str) -> User:
+        peer = await self.repo.find_by_name(name)
+        if peer is None or not await self.repo.remove_block(user.id, peer.id):
+            raise MemberNotFound(name=name[:64])
+        return peer
+
+    # --- limits -----------------------------------------------------------------------------
+    async def limits(self) -> Limits:
+        per_period = await self.repo.runtime(LIMIT_KEY)
+        period = await self.repo.runtime(PERIOD_KEY)
+        return Limits(
+            per_period=int(per_period) if per_period else self.default_limits.per_period,
+            period=timedelta(seconds=int(period)) if period else self.default_limits.period,
+        )
+
+    async def set_limits(self, per_period: int, period: timedelta | None) -> Limits:
+        if (
+            per_period < 1
+            or per_period > 100_000
+            or (period is not None and not 60 <= period.total_seconds() <= 86400 * 7)
+        ):
+            raise LimitValueInvalid()
+        await self.repo.set_runtime(LIMIT_KEY, str(per_period))
+        if period is not None:
+            await self.repo.set_runtime(PERIOD_KEY, str(int(period.total_seconds())))
+        return await self.limits()
+
+    async def usage(self, user: User) -> LimitUsage:
+        limits = await self.limits()
+        start = window_start(self.clock.now(), limits.period)
+        used = await self.repo.count_in_window(user.id, start)
+        return LimitUsage(used, limits.per_period, start + limits.period)
+
+    async def _take_from_limit(self, user: User) -> None:
+        limits = await self.limits()
+        start = window_start(self.clock.now(), limits.period)
+        used = await self.repo.count_in_window(user.id, start)
+        if used >= limits.per_period:
+            reset = start + limits.period
+            raise LimitReached(count=used, limit=limits.per_period, reset=reset.strftime("%H:%M:%S UTC"))
+        await self.repo.add_to_window(user.id, start)
+
+    async def reset_limits(self) -> int:
+        """Scheduler: forget the counters of windows that ended (the reset is visible at the period end)."""
+        limits = await self.limits()
+        return await self.repo.drop_windows_before(window_start(self.clock.now(), limits.period))
+
+    # --- relaying ---------------------------------------------------------------------------
+    async def relay(self, user: User, incoming: Incoming) -> RelayResult:
+        """Relay a member's message to its chat. Raises NotInChat, FileTooLarge, UnsupportedMessage,
+        LimitReached, PrivateBlocked; a duplicate update (same origin message) is relayed once."""
+        if incoming.kind == "unknown":
+            raise UnsupportedMessage()
+        if incoming.file_size is not None and incoming.file_size > self.max_file_bytes:
+            raise FileTooLarge(limit_mb=self.max_file_bytes // (1024 * 1024))
+        if await self.repo.by_origin(incoming.origin_chat_id, incoming.origin_message_id) is not None:
+            return RelayResult(None, 0, 0, "common", duplicate=True)
+        target = await self.target(user)
+        member = await self.repo.member(user.id)
+        if target.chat == "common" and (member is None or not member.in_common):
+            raise NotInChat()
+        if target.peer is not None and await self.repo.is_blocked(target.peer.id, user.id):
+            raise PrivateBlocked(name=target.peer.display_name)
+        reply_to = await self._reply_target(user, incoming.reply_to_message_id)
+        await self._take_from_limit(user)
+        message = RelayMessage(
+            author_id=user.id,
+            chat=target.chat,
+            peer_id=target.peer.id if target.peer else None,
+            origin_chat_id=incoming.origin_chat_id,
+            origin_message_id=incoming.origin_message_id,
+            kind=incoming.kind,
+            text=incoming.html,
+            media_group_id=incoming.media_group_id,
+            reply_to_id=reply_to.id if reply_to else None,
+            created_at=self.clock.now(),
+        )
+        try:
+            async with self.session.begin_nested():
+                await self.repo.add_message(message)
+        except IntegrityError:  # the same update handled concurrently
+            return RelayResult(None, 0, 0, target.chat, duplicate=True)
+        await self.events.message_sent(user.id, message.id)
+        if incoming.media_group_id:  # album parts wait until the whole album is in (flush_albums)
+            return RelayResult(message.id, 0, 0, target.chat, target.peer)
+        sent, held = await self._fan_out(user, message, incoming.plain)
+        return RelayResult(message.id, sent, held, target.chat, target.peer)
+
+    async def relay_scheduled(self, user: User, text_html: str) -> RelayResult:
+        target = await self.target(user)
+        message = await self.repo.add_message(
+            RelayMessage(
+                author_id=user.id,
+                chat=target.chat,
+                peer_id=target.peer.id if target.peer else None,
+                kind="text",
+                text=text_html,
+                created_at=self.clock.now(),
+            )
+        )
+        sent, held = await self._fan_out(user, message, None)
+        return RelayResult(message.id, sent, held, target.chat, target.peer)
+
+    async def _recipients(self, author: User, message: RelayMessage) -> list[tuple[User, bool]]:
+        if message.chat == "private" and message.peer_id is not None:
+            peer = await self.session.get(User, message.peer_id)
+            if peer is None or peer.telegram_id is None or not peer.signed_in or not peer.is_active:
+                return []
+            member = await self.repo.member(peer.id)
+            return [(peer, bool(member and member.paused))]
+        return await self.repo.common_recipients(author.id)
+
+    async def _fan_out(self, author: User, message: RelayMessage, plain: str | None) -> tuple[int, int]:
+        recipients = await self._recipients(author, message)
+        reply_targets = await self.repo.copies_for(message.reply_to_id) if message.reply_to_id else {}
+        original = await self.repo.message(message.reply_to_id) if message.reply_to_id else None
+        header = self.style.header(author, message.chat)
+        markups: dict[str | None, dict[str, Any]] = {}
+        rows: list[Outgoing] = []
+        owners: list[User] = []
+        held: list[User] = []
+        for recipient, paused in recipients:
+            if paused:
+                held.append(recipient)
+                continue
+            assert recipient.telegram_id is not None
+            if recipient.language not in markups:
+                markups[recipient.language] = self.style.markup(
+                    message.id, author, message.chat, recipient.language, message.kind
+                )
+            reply = self._reply_for(recipient, original, reply_targets)
+            rows.append(
+                self._copy_row(recipient.telegram_id, message, header, plain, markups[recipient.language], reply)
+            )
+            owners.append(recipient)
+        await self.outbox.add_rows(rows)
+        copies = [
+            RelayCopy(message_id=message.id, recipient_id=owner.id, outgoing_id=row.id, read=True)
+            for owner, row in zip(owners, rows, strict=True)
+        ]
+        copies += [
+            RelayCopy(message_id=message.id, recipient_id=user.id, outgoing_id=None, read=False) for user in held
+        ]
+        self.session.add_all(copies)
+        await self.session.flush()
+        return len(rows), len(held)
+
+    @staticmethod
+    def _reply_for(recipient: User, original: RelayMessage | None, targets: dict[int, int]) -> ReplyTo | None:
+        if original is None:
+            return None
+        if original.author_id == recipient.id and original.origin_message_id is not None:
+            return ReplyTo(message_id=original.origin_message_id)  # the author's own original
+        outgoing = targets.get(recipient.id)
+        return ReplyTo(outgoing_id=outgoing) if outgoing is not None else None
+
+    def _copy_row(
+        self,
+        chat_id: int,
+        message: RelayMessage,
+        header: str,
+        plain: str | None,
+        markup: dict[str, Any],
+        reply: ReplyTo | None,
+    ) -> Outgoing:
+        if message.kind == "text" or message.origin_chat_id is None:
+            return self.outbox.text_row(chat_id, self._compose(header, message.text, plain, TEXT_LIMIT), markup, reply)
+        assert message.origin_message_id is not None
+        caption = None
+        if message.kind in CAPTIONED_KINDS:
+            caption = self._compose(header, message.text, plain, CAPTION_LIMIT)
+        return self.outbox.copy_row(
+            chat_id,
+            message.origin_chat_id,
+            message.origin_message_id,
+            caption=caption,
+            reply_markup=markup,
+            reply_to=reply,
+        )
+
+    @staticmethod
+    def _compose(header: str, body_html: str | None, plain: str | None, limit: int) -> str:
+        if not body_html:
+            return header
+        text = f"{header}\n{body_html}"
+        if len(text) <= limit:
+            return text
+        room = max(0, limit - len(header) - 10)
+        return f"{header}\n{html.escape((plain or '')[:room])}…"
+
+    async def _reply_target(self, user: User, reply_to_message_id: int | None) -> RelayMessage | None:
+        if reply_to_message_id is None or user.telegram_id is None:
+            return None
+        return await self.repo.by_copy(user.telegram_id, reply_to_message_id) or await self.repo.by_origin(
+            user.telegram_id, reply_to_message_id
+        )
+
+    async def flush_albums(self, settle: timedelta = timedelta(seconds=1)) -> int:
+        """Scheduler: albums whose last part came in more than `settle` ago go out as albums."""
+        groups = await self.repo.pending_album_groups(self.clock.now() - settle)
+        for group in groups:
+            parts = await self.repo.album(group)
+            first = parts[0]
+            author = await self.session.get(User, first.author_id)
+            for part in parts:
+                part.album_flushed = True
+            if author is None or first.origin_chat_id is None:
+                continue
+            recipients = await self._recipients(author, first)
+            header = self.style.header(author, first.chat)
+            rows: list[Outgoing] = []
+            owners: list[User] = []
+            for recipient, paused in recipients:
+                if paused or recipient.telegram_id is None:
+                    continue
+                markup = self.style.markup(first.id, author, first.chat, recipient.language, "album")
+                rows.append(self.outbox.text_row(recipient.telegram_id, header, markup, None))
+                rows.append(
+                    self.outbox.album_row(
+                        recipient.telegram_id, first.origin_chat_id, [p.origin_message_id or 0 for p in parts]
+                    )
+                )
+                owners.append(recipient)
+            await self.outbox.add_rows(rows)
+            self.session.add_all(
+                RelayCopy(message_id=first.id, recipient_id=owner.id, outgoing_id=rows[2 * i].id, read=True)
+                for i, owner in enumerate(owners)
+            )
+            await self.session.flush()
+        return len(groups)
+
+    # --- edits and deletes ------------------------------------------------------------------
+    async def edit(self, user: User, incoming: Incoming) -> int:
+        """Mirror an edited original on every copy; returns how many copies get the edit."""
+        message = await self.repo.by_origin(incoming.origin_chat_id, incoming.origin_message_id)
+        if message is None or message.author_id != user.id or message.deleted_at is not None:
+            return 0
+        message.text = incoming.html
+        message.edited_at = self.clock.now()
+        if message.kind not in CAPTIONED_KINDS and message.kind != "text":
+            return 0
+        header = self.style.header(user, message.chat)
+        count = 0
+        for copy, chat_id in await self.repo.copies(message.id):
+            if copy.outgoing_id is None or chat_id is None:
+                continue
+            recipient = await self.session.get(User, copy.recipient_id)
+            markup = self.style.markup(
+                message.id, user, message.chat, recipient.language if recipient else None, message.kind
+            )
+            if message.kind == "text":
+                await self.outbox.edit_text(
+                    chat_id, copy.outgoing_id, self._compose(header, incoming.html, incoming.plain, TEXT_LIMIT), markup
+                )
+            else:
+                await self.outbox.edit_caption(
+                    chat_id,
+                    copy.outgoing_id,
+                    self._compose(header, incoming.html, incoming.plain, CAPTION_LIMIT),
+                    markup,
+                )
+            count += 1
+        return count
+
+    async def delete_own(self, user: User, reply_to_message_id: int | None) -> int:
+        """`/delete` as a reply to one's own message: every copy goes. Raises NotYourMessage, TooOldToDelete."""
+        message = await self._reply_target(user, reply_to_message_id)
+        if message is None or message.author_id != user.id:
+            raise NotYourMessage()
+        if message.deleted_at is not None:
+            raise MessageGone()
+        if self.clock.now() - message.created_at > DELETE_WINDOW:
+            raise TooOldToDelete()
+        return await self._delete_everywhere(message)
+
+    async def _delete_everywhere(self, message: RelayMessage) -> int:
+        count = 0
+        for copy, chat_id in await self.repo.copies(message.id):
+            copy.read = True
+            if copy.outgoing_id is not None and chat_id is not None:
+                await self.outbox.delete(chat_id, copy.outgoing_id)
+                count += 1
+        message.deleted_at = self.clock.now()
+        message.text = None
+        return count
+
+    async def expire(self, ttl: timedelta) -> int:
+        """Scheduler: messages older than the TTL are deleted from every copy and from history."""
+        now = self.clock.now()
+        expired = await self.repo.expired(now - ttl)
+        for message in expired:
+            if now - message.created_at <= DELETE_WINDOW:
+                await self._delete_everywhere(message)
+            else:
+                message.deleted_at, message.text = now, None
+        return len(expired)
+
+    # --- unread, status, who ----------------------------------------------------------------
+    async def unread(self, user: User) -> list[UnreadGroup]:
+        rows = await self.repo.unread(user.id)
+        groups: dict[tuple[str, int | None], UnreadGroup] = {}
+        for _copy, message, author in rows:
+            if message.deleted_at is not None:
+                continue
+            key = (message.chat, author.id if message.chat == "private" else None)
+            group = groups.setdefault(key, UnreadGroup(message.chat, author if message.chat == "private" else None))
+            group.items.append((author, message))
+        await self.repo.mark_read([copy.id for copy, _m, _a in rows])
+        return sorted(groups.values(), key=lambda g: (g.chat != "common", g.peer.id if g.peer else 0))
+
+    async def status(self, user: User) -> Status:
+        member = await self.repo.member(user.id)
+        return Status(
+            now=self.clock.now(),
+            members=await self.repo.count_common(),
+            in_common=bool(member and member.in_common),
+            paused=bool(member and member.paused),
+            target=await self.target(user),
+            usage=await self.usage(user),
+        )
+
+    async def who(self, within: timedelta = timedelta(minutes=15), limit: int = 20) -> list[User]:
+        return await self.repo.recently_seen(self.clock.now() - within, limit)
+
+    # --- scheduled --------------------------------------------------------------------------
+    async def schedule(self, user: User, text: str) -> ScheduledMessage:
+        due, body = parse_when(text, self.clock.now())
+        if not body or len(body) > TEXT_LIMIT - 100:
+            raise ScheduleInvalid()
+        return await self.repo.add_scheduled(
+            ScheduledMessage(
+                author_id=user.id, text=html.escape(body), due_at=due, status="pending", created_at=self.clock.now()
+            )
+        )
+
+    async def scheduled(self, user: User) -> list[ScheduledMessage]:
+        return await self.repo.scheduled_of(user.id)
+
+    async def cancel_scheduled(self, user: User, item_id: int) -> None:
+        item = await self.repo.scheduled(item_id)
+        if item is None or item.author_id != user.id or item.status != "pending":
+            raise ScheduledNotFound()
+        item.status = "cancelled"
+
+    async def send_due_scheduled(self) -> int:
+        """Scheduler: relay every scheduled message that is due (limits apply as for any message)."""
+        due = await self.repo.due_scheduled(self.clock.now())
+        for item in due:
+            author = await self.session.get(User, item.author_id)
+            if author is None or not author.signed_in:
+                item.status = "failed"
+                continue
+            try:
+                async with self.session.begin_nested():
+                    await self._take_from_limit(author)
+            except LimitReached:
+                continue  # stays pending: goes out when the limit resets
+            await self.relay_scheduled(author, item.text)
+            item.status = "sent"
+        return len(due)
+
+    # --- moderation seams -------------------------------------------------------------------
+    async def find(self, relay_message_id: int) -> RelayedMessage | None:
+        message = await self.repo.message(relay_message_id)
+        return self._relayed(message)
+
+    async def find_by_copy(self, chat_id: int, message_id: int) -> RelayedMessage | None:
+        return self._relayed(await self.repo.by_copy(chat_id, message_id))
+
+    async def delete_everywhere(self, relay_message_id: int) -> bool:
+        message = await self.repo.message(relay_message_id)
+        if message is None or message.deleted_at is not None:
+            return False
+        await self._delete_everywhere(message)
+        return True
+
+    @staticmethod
+    def _relayed(message: RelayMessage | None) -> RelayedMessage | None:
+        if message is None:
+            return None
+        excerpt = re.sub(r"<[^>]+>", "", message.text)[:EXCERPT] if message.text else None
+        return RelayedMessage(
+            relay_message_id=message.id,
+            author_id=message.author_id,
+            origin_chat_id=message.origin_chat_id,
+            origin_message_id=message.origin_message_id,
+            excerpt=html.unescape(excerpt) if excerpt else None,
+        )

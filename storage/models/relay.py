@@ -1,0 +1,108 @@
+"""Common chat and private chats relayed by the bot (SPEC 3, 4)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.models.base import Base, UTCDateTime
+
+
+class Member(Base):
+    """A user's place in the chats: in the common chat or not, paused or not, and whom they write to."""
+
+    __tablename__ = "relay_members"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    in_common: Mapped[bool] = mapped_column(default=False)
+    joined_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    paused: Mapped[bool] = mapped_column(default=False)
+    target_kind: Mapped[str] = mapped_column(String(12), default="common")  # common | private
+    target_id: Mapped[int | None] = mapped_column(Integer)  # the private peer's users.id
+
+
+class RelayMessage(Base):
+    """One message a member sent, relayed to others; `text` is kept for history and /unread."""
+
+    __tablename__ = "relay_messages"
+    __table_args__ = (
+        UniqueConstraint("origin_chat_id", "origin_message_id", name="uq_relay_messages_origin"),
+        Index("ix_relay_messages_chat_created", "chat", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    chat: Mapped[str] = mapped_column(String(12))  # common | private
+    peer_id: Mapped[int | None] = mapped_column(Integer)  # private: the recipient's users.id
+    origin_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    origin_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str | None] = mapped_column(Text)  # HTML-safe text or caption, None once forgotten
+    media_group_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    album_flushed: Mapped[bool] = mapped_column(default=False)
+    reply_to_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RelayCopy(Base):
+    """A recipient's copy: sent through the queue (`outgoing_id`), or held unread while they pause."""
+
+    __tablename__ = "relay_copies"
+    __table_args__ = (
+        Index("ix_relay_copies_message", "message_id"),
+        Index("ix_relay_copies_unread", "recipient_id", "read"),
+        Index("ix_relay_copies_outgoing", "outgoing_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("relay_messages.id", ondelete="CASCADE"))
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    outgoing_id: Mapped[int | None] = mapped_column(BigInteger)
+    read: Mapped[bool] = mapped_column(default=True)
+
+
+class Block(Base):
+    """`blocker` does not accept private messages from `blocked`."""
+
+    __tablename__ = "relay_blocks"
+    __table_args__ = (UniqueConstraint("blocker_id", "blocked_id", name="uq_relay_blocks_pair"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    blocker_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    blocked_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LimitWindow(Base):
+    """How many messages a user sent in one fixed window; windows that ended are removed by the scheduler."""
+
+    __tablename__ = "relay_limit_windows"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RuntimeSetting(Base):
+    """Settings admins change while the bot runs (/setlimit)."""
+
+    __tablename__ = "runtime_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(256))
+
+
+class ScheduledMessage(Base):
+    __tablename__ = "relay_scheduled"
+    __table_args__ = (Index("ix_relay_scheduled_due", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(Text)  # HTML-safe
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending | sent | cancelled | failed
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

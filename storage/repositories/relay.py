@@ -1,0 +1,264 @@
+"""Relay queries: members, relayed messages and their copies, blocks, limits, scheduled messages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import (
+    Block,
+    LimitWindow,
+    Member,
+    Outgoing,
+    RelayCopy,
+    RelayMessage,
+    RuntimeSetting,
+    ScheduledMessage,
+    User,
+)
+
+
+class RelayRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # members
+    async def member(self, user_id: int, create: bool = False) -> Member | None:
+        member = await self.session.get(Member, user_id)
+        if member is None and create:
+            member = Member(user_id=user_id, in_common=False, paused=False, target_kind="common")
+            self.session.add(member)
+            await self.session.flush()
+        return member
+
+    async def common_recipients(self, author_id: int) -> list[tuple[User, bool]]:
+        """Signed-in, reachable members of the common chat other than the author, with their `paused` flag."""
+        rows = await self.session.execute(
+            select(User, Member.paused)
+            .join(Member, Member.user_id == User.id)
+            .where(
+                Member.in_common.is_(True),
+                User.id != author_id,
+                User.phone.is_not(None),
+                User.telegram_id.is_not(None),
+                User.is_active.is_(True),
+            )
+            .order_by(User.id)
+        )
+        return [(user, bool(paused)) for user, paused in rows.all()]
+
+    async def count_common(self) -> int:
+        return (
+            await self.session.scalar(select(func.count()).select_from(Member).where(Member.in_common.is_(True))) or 0
+        )
+
+    async def find_by_name(self, name: str) -> User | None:
+        lowered = name.strip().lower()
+        return await self.session.scalar(
+            select(User).where(
+                User.phone.is_not(None),
+                or_(func.lower(User.nickname) == lowered, func.lower(User.anon_name) == lowered),
+            )
+        )
+
+    async def name_taken(self, name: str, except_user: int) -> bool:
+        lowered = name.strip().lower()
+        found = await self.session.scalar(
+            select(User.id).where(
+                User.id != except_user,
+                or_(func.lower(User.nickname) == lowered, func.lower(User.anon_name) == lowered),
+            )
+        )
+        return found is not None
+
+    async def recently_seen(self, since: datetime, limit: int) -> list[User]:
+        return list(
+            await self.session.scalars(
+                select(User)
+                .join(Member, Member.user_id == User.id)
+                .where(User.last_seen_at >= since, User.phone.is_not(None), Member.in_common.is_(True))
+                .order_by(User.last_seen_at.desc())
+                .limit(limit)
+            )
+        )
+
+    # messages
+    async def add_message(self, message: RelayMessage) -> RelayMessage:
+        self.session.add(message)
+        await self.session.flush()
+        return message
+
+    async def message(self, message_id: int) -> RelayMessage | None:
+        return await self.session.get(RelayMessage, message_id)
+
+    async def by_origin(self, chat_id: int, message_id: int) -> RelayMessage | None:
+        return await self.session.scalar(
+            select(RelayMessage).where(
+                RelayMessage.origin_chat_id == chat_id, RelayMessage.origin_message_id == message_id
+            )
+        )
+
+    async def by_copy(self, chat_id: int, message_id: int) -> RelayMessage | None:
+        """The relayed message a reader sees as `message_id` in their chat."""
+        return await self.session.scalar(
+            select(RelayMessage)
+            .join(RelayCopy, RelayCopy.message_id == RelayMessage.id)
+            .join(Outgoing, Outgoing.id == RelayCopy.outgoing_id)
+            .where(Outgoing.chat_id == chat_id, Outgoing.message_id == message_id)
+            .limit(1)
+        )
+
+    async def copies(self, message_id: int) -> list[tuple[RelayCopy, int | None]]:
+        """Every copy of a message with the recipient's Telegram chat id."""
+        rows = await self.session.execute(
+            select(RelayCopy, User.telegram_id)
+            .join(User, User.id == RelayCopy.recipient_id)
+            .where(RelayCopy.message_id == message_id)
+        )
+        return [(copy, chat) for copy, chat in rows.all()]
+
+    async def copies_for(self, message_id: int) -> dict[int, int]:
+        """recipient users.id -> outgoing id of their copy."""
+        rows = await self.session.execute(
+            select(RelayCopy.recipient_id, RelayCopy.outgoing_id).where(
+                RelayCopy.message_id == message_id, RelayCopy.outgoing_id.is_not(None)
+            )
+        )
+        return {recipient: outgoing for recipient, outgoing in rows.all() if outgoing is not None}
+
+    async def history(self, chat: str, limit: int) -> list[tuple[RelayMessage, User]]:
+        rows = await self.session.execute(
+            select(RelayMessage, User)
+            .join(User, User.id == RelayMessage.author_id)
+            .where(RelayMessage.chat == chat, RelayMessage.deleted_at.is_(None))
+            .order_by(RelayMessage.id.desc())
+            .limit(limit)
+        )
+        return list(reversed([(m, u) for m, u in rows.all()]))
+
+    async def unread(self, recipient_id: int) -> list[tuple[RelayCopy, RelayMessage, User]]:
+        rows = await self.session.execute(
+            select(RelayCopy, RelayMessage, User)
+            .join(RelayMessage, RelayMessage.id == RelayCopy.message_id)
+            .join(User, User.id == RelayMessage.author_id)
+            .where(RelayCopy.recipient_id == recipient_id, RelayCopy.read.is_(False))
+            .order_by(RelayMessage.id)
+        )
+        return [(c, m, u) for c, m, u in rows.all()]
+
+    async def mark_read(self, copy_ids: list[int]) -> None:
+        if copy_ids:
+            await self.session.execute(update(RelayCopy).where(RelayCopy.id.in_(copy_ids)).values(read=True))
+
+    async def pending_album_groups(self, before: datetime) -> list[str]:
+        rows = await self.session.execute(
+            select(RelayMessage.media_group_id)
+            .where(RelayMessage.media_group_id.is_not(None), RelayMessage.album_flushed.is_(False))
+            .group_by(RelayMessage.media_group_id)
+            .having(func.max(RelayMessage.created_at) <= before)
+        )
+        return [group for (group,) in rows.all() if group]
+
+    async def album(self, media_group_id: str) -> list[RelayMessage]:
+        return list(
+            await self.session.scalars(
+                select(RelayMessage)
+                .where(RelayMessage.media_group_id == media_group_id)
+                .order_by(RelayMessage.origin_message_id)
+            )
+        )
+
+    async def expired(self, before: datetime, limit: int = 500) -> list[RelayMessage]:
+        return list(
+            await self.session.scalars(
+                select(RelayMessage)
+                .where(RelayMessage.created_at < before, RelayMessage.deleted_at.is_(None))
+                .order_by(RelayMessage.id)
+                .limit(limit)
+            )
+        )
+
+    async def forget_author(self, author_id: int) -> None:
+        await self.session.execute(update(RelayMessage).where(RelayMessage.author_id == author_id).values(text=None))
+
+    # blocks
+    async def is_blocked(self, blocker_id: int, blocked_id: int) -> bool:
+        found = await self.session.scalar(
+            select(Block.id).where(Block.blocker_id == blocker_id, Block.blocked_id == blocked_id)
+        )
+        return found is not None
+
+    async def add_block(self, block: Block) -> None:
+        self.session.add(block)
+        await self.session.flush()
+
+    async def remove_block(self, blocker_id: int, blocked_id: int) -> bool:
+        result = await self.session.execute(
+            delete(Block).where(Block.blocker_id == blocker_id, Block.blocked_id == blocked_id)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    # limits
+    async def window(self, user_id: int, start: datetime) -> LimitWindow | None:
+        return await self.session.get(LimitWindow, (user_id, start))
+
+    async def count_in_window(self, user_id: int, start: datetime) -> int:
+        window = await self.window(user_id, start)
+        return window.count if window is not None else 0
+
+    async def add_to_window(self, user_id: int, start: datetime) -> int:
+        window = await self.window(user_id, start)
+        if window is None:
+            window = LimitWindow(user_id=user_id, window_start=start, count=0)
+            self.session.add(window)
+        window.count += 1
+        await self.session.flush()
+        return window.count
+
+    async def drop_windows_before(self, start: datetime) -> int:
+        result = await self.session.execute(delete(LimitWindow).where(LimitWindow.window_start < start))
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    # runtime settings
+    async def runtime(self, key: str) -> str | None:
+        row = await self.session.get(RuntimeSetting, key)
+        return row.value if row is not None else None
+
+    async def set_runtime(self, key: str, value: str) -> None:
+        row = await self.session.get(RuntimeSetting, key)
+        if row is None:
+            self.session.add(RuntimeSetting(key=key, value=value))
+        else:
+            row.value = value
+        await self.session.flush()
+
+    # scheduled
+    async def add_scheduled(self, item: ScheduledMessage) -> ScheduledMessage:
+        self.session.add(item)
+        await self.session.flush()
+        return item
+
+    async def scheduled_of(self, author_id: int) -> list[ScheduledMessage]:
+        return list(
+            await self.session.scalars(
+                select(ScheduledMessage)
+                .where(ScheduledMessage.author_id == author_id, ScheduledMessage.status == "pending")
+                .order_by(ScheduledMessage.due_at)
+            )
+        )
+
+    async def scheduled(self, item_id: int) -> ScheduledMessage | None:
+        return await self.session.get(ScheduledMessage, item_id)
+
+    async def due_scheduled(self, now: datetime, limit: int = 100) -> list[ScheduledMessage]:
+        query = (
+            select(ScheduledMessage)
+            .where(ScheduledMessage.status == "pending", ScheduledMessage.due_at <= now)
+            .order_by(ScheduledMessage.due_at)
+            .limit(limit)
+        )
+        if self.session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        return list(await self.session.scalars(query))

@@ -14,7 +14,7 @@ from services import errors
 
 ROOT = Path(__file__).resolve().parent.parent
 CODE_DIRS = ["bot", "handlers", "services"]
-KEY_CALL = re.compile(r"""\bt(?:\.plain)?\(\s*["']([a-z0-9-]+)["']""")
+KEY_CALL = re.compile(r"""\bt(?:\.plain)?\(\s*["']([a-z0-9-]+)["']\s*[,)]""")
 
 
 class _Variables(Visitor):
@@ -74,3 +74,11 @@ def test_every_text_renders(locale: str) -> None:
     for key, names in catalog()[locale].items():
         text = t(key, **{name: 1 for name in names})
         assert text.strip(), (locale, key)
+
+
+def test_every_relayed_kind_has_a_label() -> None:
+    from handlers.relay import MEDIA_KINDS
+
+    keys = set(catalog()["en"])
+    missing = sorted(f"relay-media-{kind}" for kind in MEDIA_KINDS.values() if kind != "text")
+    assert not [key for key in missing if key not in keys]

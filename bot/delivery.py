@@ -10,7 +10,9 @@ are released at once, so a restart neither loses nor repeats a delivery.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
+import json
 import logging
 import random
 import secrets
@@ -20,16 +22,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol, cast
 
+import aiohttp
 from aiogram import Bot
-from aiogram.exceptions import (
-    TelegramBadRequest,
-    TelegramForbiddenError,
-    TelegramNetworkError,
-    TelegramNotFound,
-    TelegramRetryAfter,
-    TelegramServerError,
-)
-from aiogram.types import InlineKeyboardMarkup, ReplyParameters
 from sqlalchemy import Table, bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -53,13 +47,17 @@ class RateLimiter(Protocol):
 
 
 class SpacingLimiter:
-    """Global rate without bursts: sends are spaced 1/rate apart, so no one-second window ever holds
-    more than `rate` of them (a token bucket's burst would provoke Telegram's flood control)."""
+    """Global rate without bursts: sends are spaced 1/rate apart, and at the moment of sending no
+    one-second window may hold more than the limit (after the event loop was busy, late sends do
+    not catch up in a burst that Telegram's flood control would answer with 429)."""
 
-    def __init__(self, rate: float, monotonic: Callable[[], float] = time.monotonic) -> None:
-        self.interval = 1.0 / rate
+    def __init__(self, rate: float, monotonic: Callable[[], float] = time.monotonic, margin: float = 0.97) -> None:
+        # A little under the limit: requests reach Telegram with jitter, and a window must never overflow.
+        self.interval = 1.0 / (rate * margin)
+        self.cap = max(1, int(rate * margin))
         self.monotonic = monotonic
         self.next_slot = 0.0
+        self.recent: collections.deque[float] = collections.deque()
 
     async def acquire(self) -> None:
         now = self.monotonic()
@@ -67,6 +65,14 @@ class SpacingLimiter:
         self.next_slot = slot + self.interval
         if slot > now:
             await asyncio.sleep(slot - now)
+        while True:
+            now = self.monotonic()
+            while self.recent and now - self.recent[0] >= 1.0:
+                self.recent.popleft()
+            if len(self.recent) < self.cap:
+                break
+            await asyncio.sleep(1.0 - (now - self.recent[0]))
+        self.recent.append(now)
 
     def pause(self, seconds: float) -> None:
         self.next_slot = max(self.next_slot, self.monotonic() + seconds)
@@ -132,6 +138,7 @@ class DeliveryWorker:
         lease: timedelta = timedelta(seconds=60),
         max_attempts: int = 8,
         idle_seconds: float = 1.0,
+        parallel_rounds: int = 2,
         on_outcomes: Callable[[list[Outcome]], None] | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
@@ -145,8 +152,10 @@ class DeliveryWorker:
         self.lease = lease
         self.max_attempts = max_attempts
         self.idle_seconds = idle_seconds
+        self.parallel_rounds = parallel_rounds
         self.on_outcomes = on_outcomes
         self.stats = DeliveryStats()
+        self.api = BotApi(bot, pool=concurrency)
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._rng = random.Random()
@@ -164,8 +173,13 @@ class DeliveryWorker:
         if self._task is not None:
             await self._task
             self._task = None
+        await self.api.close()
 
     async def run(self) -> None:
+        # Two rounds overlap, so one sends while the other records its results and claims the next rows.
+        await asyncio.gather(*(self._loop() for _ in range(self.parallel_rounds)))
+
+    async def _loop(self) -> None:
         while not self._stopping:
             self.waker.event.clear()
             try:
@@ -179,13 +193,17 @@ class DeliveryWorker:
 
     async def drain(self, max_rounds: int = 10_000) -> int:
         """Run rounds until nothing is due (tests and benchmarks); returns rows handled."""
-        total = 0
-        for _ in range(max_rounds):
-            handled = await self.run_once()
-            if handled == 0:
-                break
-            total += handled
-        return total
+
+        async def loop() -> int:
+            total = 0
+            for _ in range(max_rounds):
+                handled = await self.run_once()
+                if handled == 0:
+                    break
+                total += handled
+            return total
+
+        return sum(await asyncio.gather(*(loop() for _ in range(self.parallel_rounds))))
 
     # --- one round -----------------------------------------------------------------------
     async def run_once(self) -> int:
@@ -254,31 +272,34 @@ class DeliveryWorker:
     # --- one send ------------------------------------------------------------------------
     async def _send(self, item: Claimed) -> Outcome:
         try:
-            message_id = await self._call(item)
-        except TelegramRetryAfter as exc:
-            self.stats.rate_limited += 1
-            log.warning("429 for chat %s: retry after %ss", item.chat_id, exc.retry_after)
-            return Outcome(item.id, None, not_before=self.clock.now() + timedelta(seconds=exc.retry_after))
-        except TelegramForbiddenError as exc:
-            self.stats.blocked += 1
-            log.info("chat %s blocked the bot: %s", item.chat_id, exc.message)
-            return Outcome(item.id, "dropped", error="blocked", attempts=item.attempts + 1)
-        except TelegramBadRequest as exc:
-            if NOT_MODIFIED in exc.message:
-                self.stats.sent += 1
-                return Outcome(item.id, "sent", message_id=item.target_message_id)
-            self.stats.failed += 1
-            return Outcome(item.id, "failed", error=f"400: {exc.message}", attempts=item.attempts + 1)
-        except TelegramNotFound as exc:
-            self.stats.failed += 1
-            return Outcome(item.id, "failed", error=f"404: {exc.message}", attempts=item.attempts + 1)
-        except (TelegramServerError, TelegramNetworkError, OSError, TimeoutError) as exc:
-            return self._retry(item, f"{type(exc).__name__}: {exc}")
+            method, payload = self._request(item)
+            answer = await self.api.call(method, payload)
         except _Unsendable as exc:
             self.stats.failed += 1
             return Outcome(item.id, "failed", error=str(exc), attempts=item.attempts)
-        self.stats.sent += 1
-        return Outcome(item.id, "sent", message_id=message_id)
+        except (aiohttp.ClientError, OSError, TimeoutError, ValueError) as exc:
+            return self._retry(item, f"{type(exc).__name__}: {exc}")
+        if answer.get("ok"):
+            self.stats.sent += 1
+            return Outcome(item.id, "sent", message_id=self._message_id(item, answer.get("result")))
+        code = int(answer.get("error_code") or 0)
+        description = str(answer.get("description") or "")
+        if code == 429:
+            self.stats.rate_limited += 1
+            retry_after = float((answer.get("parameters") or {}).get("retry_after") or 1)
+            log.warning("429 for chat %s: retry after %ss", item.chat_id, retry_after)
+            return Outcome(item.id, None, not_before=self.clock.now() + timedelta(seconds=retry_after))
+        if code == 403:
+            self.stats.blocked += 1
+            log.info("chat %s is unreachable: %s", item.chat_id, description)
+            return Outcome(item.id, "dropped", error="blocked", attempts=item.attempts + 1)
+        if code == 400 and NOT_MODIFIED in description:
+            self.stats.sent += 1
+            return Outcome(item.id, "sent", message_id=item.target_message_id)
+        if 400 <= code < 500:
+            self.stats.failed += 1
+            return Outcome(item.id, "failed", error=f"{code}: {description}", attempts=item.attempts + 1)
+        return self._retry(item, f"{code}: {description}")
 
     def _retry(self, item: Claimed, error: str) -> Outcome:
         attempts = item.attempts + 1
@@ -291,46 +312,52 @@ class DeliveryWorker:
             item.id, None, not_before=self.clock.now() + timedelta(seconds=backoff), error=error, attempts=attempts
         )
 
-    async def _call(self, item: Claimed) -> int | None:
+    @staticmethod
+    def _message_id(item: Claimed, result: Any) -> int | None:
+        if isinstance(result, dict) and "message_id" in result:
+            return int(result["message_id"])
+        if isinstance(result, list) and result and isinstance(result[0], dict):
+            return int(result[0]["message_id"])  # copyMessages: the album's first message
+        return item.target_message_id if item.kind in {"edit_text", "edit_caption", "delete"} else None
+
+    def _request(self, item: Claimed) -> tuple[str, dict[str, Any]]:
+        """The Bot API method and JSON body for a row (texts and captions are HTML)."""
         p = item.payload
-        markup = InlineKeyboardMarkup.model_validate(p["reply_markup"]) if p.get("reply_markup") else None
-        reply = self._reply_parameters(item)
+        body: dict[str, Any] = {"chat_id": item.chat_id}
+        if p.get("reply_markup"):
+            body["reply_markup"] = p["reply_markup"]
+        reply_to = self._reply_to(item)
+        if reply_to is not None:
+            body["reply_parameters"] = {"message_id": reply_to, "allow_sending_without_reply": True}
         if item.kind == "text":
-            sent = await self.bot.send_message(item.chat_id, p["text"], reply_markup=markup, reply_parameters=reply)
-            return sent.message_id
+            body.update(text=p["text"], parse_mode="HTML", link_preview_options={"is_disabled": True})
+            return "sendMessage", body
         if item.kind == "copy":
-            kwargs: dict[str, Any] = {}
+            body.update(from_chat_id=p["from_chat_id"], message_id=p["message_id"])
             if "caption" in p:
-                kwargs["caption"] = p["caption"]
-            copied = await self.bot.copy_message(
-                item.chat_id, p["from_chat_id"], p["message_id"], reply_markup=markup, reply_parameters=reply, **kwargs
-            )
-            return copied.message_id
+                body.update(caption=p["caption"], parse_mode="HTML")
+            return "copyMessage", body
         if item.kind == "album":
-            ids = await self.bot.copy_messages(item.chat_id, p["from_chat_id"], p["message_ids"])
-            return ids[0].message_id if ids else None
-        target = self._target(item)
+            body.update(from_chat_id=p["from_chat_id"], message_ids=p["message_ids"])
+            return "copyMessages", body
+        body["message_id"] = self._target(item)
         if item.kind == "edit_text":
-            await self.bot.edit_message_text(p["text"], chat_id=item.chat_id, message_id=target, reply_markup=markup)
-            return target
+            body.update(text=p["text"], parse_mode="HTML", link_preview_options={"is_disabled": True})
+            return "editMessageText", body
         if item.kind == "edit_caption":
-            await self.bot.edit_message_caption(
-                chat_id=item.chat_id, message_id=target, caption=p["caption"], reply_markup=markup
-            )
-            return target
+            body.update(caption=p["caption"], parse_mode="HTML")
+            return "editMessageCaption", body
         if item.kind == "delete":
-            await self.bot.delete_message(item.chat_id, target)
-            return target
+            body.pop("reply_markup", None)
+            return "deleteMessage", body
         raise _Unsendable(f"unknown outgoing kind {item.kind}")
 
     @staticmethod
-    def _reply_parameters(item: Claimed) -> ReplyParameters | None:
+    def _reply_to(item: Claimed) -> int | None:
         reply_to = item.payload.get("reply_to_message_id")
         if reply_to is None and item.kind in {"text", "copy"} and item.target_id is not None:
             reply_to = item.target_message_id
-        if reply_to is None:
-            return None
-        return ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
+        return int(reply_to) if reply_to is not None else None
 
     @staticmethod
     def _target(item: Claimed) -> int:
@@ -338,6 +365,34 @@ class DeliveryWorker:
         if target is None:
             raise _Unsendable("the message to act on was never sent")
         return int(target)
+
+
+class BotApi:
+    """A lean Bot API caller for the delivery hot path: JSON in, JSON out, over one pooled session
+    (aiogram's typed methods cost more CPU per call than the HTTP request itself)."""
+
+    def __init__(self, bot: Bot, *, pool: int = 100, timeout: float = 30.0) -> None:
+        self.bot = bot
+        self.pool = pool
+        self.timeout = aiohttp.ClientTimeout(total=timeout)
+        self._session: aiohttp.ClientSession | None = None
+
+    async def call(self, method: str, payload: dict[str, Any]) -> dict[str, Any]:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self.pool), timeout=self.timeout, json_serialize=json.dumps
+            )
+        url = self.bot.session.api.api_url(self.bot.token, method)
+        async with self._session.post(url, json=payload) as response:
+            answer = await response.json(content_type=None)
+        if not isinstance(answer, dict):
+            raise ValueError(f"unexpected answer from {method}: {answer!r:.200}")
+        return answer
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
 
 class _Unsendable(Exception):

@@ -77,7 +77,9 @@ class OutgoingRepo:
             return []
         await self.session.execute(
             update(Outgoing)
-            .where(Outgoing.id.in_(ids), free)
+            # Checked again: on SQLite the SELECT above holds no lock, and another round may have claimed,
+            # sent or postponed a row since.
+            .where(Outgoing.id.in_(ids), Outgoing.status == "pending", Outgoing.not_before <= now, free)
             .values(claimed_until=lease_until, claim_token=token)
             .execution_options(synchronize_session=False)
         )

@@ -50,7 +50,8 @@ Hook = Callable[[str, dict[str, Any]], "dict[str, Any] | None"]
 class Call:
     method: str
     params: dict[str, Any]
-    at: float
+    at: float  # monotonic
+    wall: float = 0.0  # time.time(), comparable across processes (benchmarks)
 
 
 @dataclass
@@ -203,8 +204,10 @@ class FakeTelegram:
         self.after_processed: Callable[[], Awaitable[object]] | None = None
 
     # --- server -------------------------------------------------------------------------
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+    async def start(self, host: str = "127.0.0.1", port: int = 0, extra_routes: list[Any] | None = None) -> str:
         app = web.Application(client_max_size=64 * 1024 * 1024)
+        for method, path, handler in extra_routes or []:
+            app.router.add_route(method, path, handler)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -258,7 +261,7 @@ class FakeTelegram:
         return params
 
     async def dispatch(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
-        self.calls.append(Call(method, params, time.monotonic()))
+        self.calls.append(Call(method, params, time.monotonic(), time.time()))
         async with self._changed:
             self._changed.notify_all()
         if method != "getUpdates":

@@ -1,0 +1,101 @@
+"""Shared set-up for the benchmarks: a fake Bot API process, a migrated database full of members."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import subprocess
+import sys
+import tempfile
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from aiogram import Bot
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.db import create_engine, create_sessionmaker, upgrade_to_head
+from storage.models import Member, User
+from tests.fakes.telegram import TOKEN
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def fake_api(*args: str) -> AsyncIterator[str]:
+    """Run bench/fake_api.py in its own process; yields its base URL."""
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.fake_api", "--port", str(port), *args, cwd=ROOT, stdout=subprocess.DEVNULL
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient() as client:
+            for _ in range(200):
+                with contextlib.suppress(httpx.TransportError):
+                    await client.get(f"{url}/stats", timeout=1)
+                    break
+                await asyncio.sleep(0.05)  # waiting for another process to listen, not for our own work
+        yield url
+    finally:
+        process.terminate()
+        await asyncio.wait_for(process.wait(), 10)
+
+
+async def fake_stats(url: str) -> dict[str, Any]:
+    async with httpx.AsyncClient(timeout=120) as client:
+        response = await client.get(f"{url}/stats")
+        return dict(response.json())
+
+
+def make_bot(url: str, pool: int = 256) -> Bot:
+    session = AiohttpSession(api=TelegramAPIServer.from_base(url), limit=pool)
+    return Bot(TOKEN, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+
+
+async def database(url: str | None = None) -> async_sessionmaker[AsyncSession]:
+    url = url or f"sqlite+aiosqlite:///{tempfile.mkdtemp()}/bench.db"
+    engine = create_engine(url)
+    await upgrade_to_head(engine)
+    return create_sessionmaker(engine)
+
+
+async def add_members(sessionmaker: async_sessionmaker[AsyncSession], count: int) -> list[int]:
+    """`count` signed-in members of the common chat; returns their users.id (the first is the author)."""
+    now = datetime.now(UTC)
+    async with sessionmaker() as session, session.begin():
+        users = [
+            User(
+                telegram_id=50_000_000 + n,
+                anon_name=f"Member {n}",
+                phone=f"+1202555{n:06d}"[:15],
+                signed_in_at=now,
+                is_active=True,
+                created_at=now,
+            )
+            for n in range(count)
+        ]
+        session.add_all(users)
+        await session.flush()
+        session.add_all(Member(user_id=u.id, in_common=True, paused=False, target_kind="common") for u in users)
+        return [u.id for u in users]
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]

@@ -1,0 +1,98 @@
+"""The fake Bot API in a process of its own, for benchmarks (so the fake is not what is measured).
+
+    python -m bench.fake_api --port 8099 [--global-rate 30] [--per-chat-rate 1]
+
+With rates set it answers like Telegram's flood control: 429 with retry_after when more than
+`global-rate` sends fall in any one-second window, or two sends to one chat come closer than
+1/per-chat-rate. `GET /stats` reports sends, 429s, and per-chat delivery checks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import json
+import resource
+import time
+from typing import Any
+
+from aiohttp import web
+
+from tests.fakes.telegram import FakeTelegram, error
+
+SEND_METHODS = {"sendMessage", "copyMessage", "copyMessages", "sendPhoto"}
+
+
+class FloodControl:
+    def __init__(self, global_rate: float | None, per_chat_rate: float | None) -> None:
+        self.global_rate = global_rate
+        self.per_chat_interval = 1.0 / per_chat_rate if per_chat_rate else None
+        self.window: collections.deque[float] = collections.deque()
+        self.last_per_chat: dict[int, float] = {}
+        self.rejected = 0
+        self.rejected_global = 0
+
+    def __call__(self, method: str, params: dict[str, Any]) -> dict[str, Any] | None:
+        if method not in SEND_METHODS:
+            return None
+        now = time.monotonic()
+        chat = int(params.get("chat_id") or 0)
+        if self.global_rate:
+            while self.window and now - self.window[0] >= 1.0:
+                self.window.popleft()
+            if len(self.window) >= self.global_rate:
+                self.rejected += 1
+                self.rejected_global += 1
+                return error(429, "Too Many Requests: retry after 1", retry_after=1)
+        if self.per_chat_interval is not None:
+            last = self.last_per_chat.get(chat)
+            if last is not None and now - last < self.per_chat_interval:
+                self.rejected += 1
+                return error(429, "Too Many Requests: retry after 1", retry_after=1)
+            self.last_per_chat[chat] = now
+        if self.global_rate:
+            self.window.append(now)
+        return None
+
+
+def stats(fake: FakeTelegram, flood: FloodControl) -> dict[str, Any]:
+    sends = [c for c in fake.calls if c.method in SEND_METHODS]
+    per_chat: dict[int, list[str]] = collections.defaultdict(list)
+    for chat_id, records in fake.chats.items():
+        for record in records:
+            if record.from_bot:
+                per_chat[chat_id].append(record.text or "")
+    return {
+        "calls": len(fake.calls),
+        "sends": len(sends),
+        "rejected_429": flood.rejected,
+        "rejected_global": flood.rejected_global,
+        "first_send": sends[0].at if sends else None,
+        "last_send": sends[-1].at if sends else None,
+        "per_chat": per_chat,
+        "send_walls": [[c.params.get("chat_id"), c.params.get("text"), c.wall] for c in sends],
+        "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+    }
+
+
+async def main(port: int, global_rate: float | None, per_chat_rate: float | None) -> None:
+    fake = FakeTelegram()
+    flood = FloodControl(global_rate, per_chat_rate)
+    fake.hooks.append(flood)
+
+    async def stats_handler(request: web.Request) -> web.Response:
+        return web.json_response(stats(fake, flood), dumps=lambda d: json.dumps(d, default=str))
+
+    await fake.start(port=port, extra_routes=[("GET", "/stats", stats_handler)])
+    print(f"fake Bot API on {fake.url}", flush=True)
+    await asyncio.Event().wait()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, default=8099)
+    parser.add_argument("--global-rate", type=float, default=None)
+    parser.add_argument("--per-chat-rate", type=float, default=None)
+    args = parser.parse_args()
+    asyncio.run(main(args.port, args.global_rate, args.per_chat_rate))

@@ -1,0 +1,91 @@
+"""Incoming messages per second one process handles (SQLite), and the latency from an update to its
+first outgoing send, with the fake Bot API in its own process.
+
+    uv run python -m bench.ingest [--messages 2000] [--members 2] [--concurrency 50]
+
+Members write to the common chat; each update goes through the real dispatcher (middlewares,
+sign-in gate, relay handler, unit of work) and the delivery worker sends the copies.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import tempfile
+import time
+from datetime import UTC, datetime
+
+from aiogram.types import Update
+
+from bench.common import add_members, fake_api, fake_stats, percentile
+from bot.app import BotApp
+from bot.settings import Settings
+from tests.fakes.telegram import TOKEN
+
+
+async def main(messages: int, members: int, concurrency: int) -> None:
+    async with fake_api() as url:
+        database_url = f"sqlite+aiosqlite:///{tempfile.mkdtemp()}/ingest.db"
+        settings = Settings(  # type: ignore[call-arg]
+            _env_file=None,
+            bot_token=TOKEN,
+            telegram_api_url=url,
+            database_url=database_url,
+            messages_per_period=10**9,
+            delivery_rate=1000,
+        )
+        app = await BotApp.create(settings)
+        await add_members(app.ctx.sessionmaker, members)
+        assert app.delivery is not None
+        app.delivery.start()
+        ids = itertools.count(1)
+        started_at: dict[int, float] = {}
+        gate = asyncio.Semaphore(concurrency)
+
+        async def feed(n: int) -> None:
+            sender = 50_000_000 + n % members
+            update = Update.model_validate(
+                {
+                    "update_id": next(ids),
+                    "message": {
+                        "message_id": 1000 + n,
+                        "date": int(datetime.now(UTC).timestamp()),
+                        "chat": {"id": sender, "type": "private"},
+                        "from": {"id": sender, "is_bot": False, "first_name": f"M{n % members}"},
+                        "text": f"ingest {n}",
+                    },
+                }
+            )
+            async with gate:
+                started_at[n] = time.time()
+                await app.dp.feed_update(app.bot, update)
+
+        began = time.perf_counter()
+        await asyncio.gather(*(feed(n) for n in range(messages)))
+        handled_seconds = time.perf_counter() - began
+        await app.delivery.stop()
+        await app.delivery.drain()
+        stats = await fake_stats(url)
+        await app.close()
+    first_send: dict[int, float] = {}
+    for _chat, text, wall in stats["send_walls"]:
+        if text and "ingest " in text:
+            n = int(text.rsplit("ingest ", 1)[1])
+            first_send.setdefault(n, wall)
+    latencies = [(first_send[n] - started_at[n]) * 1000 for n in started_at if n in first_send]
+    print(
+        f"ingest: messages={messages} members={members} handled={messages / handled_seconds:.0f}/s "
+        f"first-send latency p50={percentile(latencies, 0.5):.1f}ms p99={percentile(latencies, 0.99):.1f}ms "
+        f"(of {len(latencies)} with a send)",
+        flush=True,
+    )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--members", type=int, default=2)
+    parser.add_argument("--concurrency", type=int, default=50)
+    args = parser.parse_args()
+    asyncio.run(main(args.messages, args.members, args.concurrency))

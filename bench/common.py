@@ -99,3 +99,13 @@ def percentile(values: list[float], fraction: float) -> float:
     if not ordered:
         return float("nan")
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+async def pair_up(sessionmaker: async_sessionmaker[AsyncSession], user_ids: list[int]) -> None:
+    """Members 2k and 2k+1 write to each other in a private chat."""
+    async with sessionmaker() as session, session.begin():
+        for a, b in zip(user_ids[::2], user_ids[1::2], strict=False):
+            for me, peer in ((a, b), (b, a)):
+                member = await session.get(Member, me)
+                assert member is not None
+                member.target_kind, member.target_id = "private", peer

@@ -19,7 +19,7 @@ from bot import moderation as moderation_wiring
 from bot.commands import set_commands
 from bot.context import AppContext
 from bot.delivery import ChatPacer, DeliveryWorker, SpacingLimiter, Waker
-from bot.gmfy import BotOutgoingMessages, create_gmfy_state, register_gmfy_jobs
+from bot.gmfy import create_gmfy_state, register_gmfy_jobs
 from bot.i18n import Translator
 from bot.middlewares import SignInGateMiddleware, UnitOfWorkMiddleware
 from bot.relay import register_relay_jobs
@@ -29,7 +29,7 @@ from bot.sms import HttpSmsSender, LogSmsSender
 from handlers import get_routers
 from handlers.relay import TelegramCopyStyle
 from services.clock import Clock, SystemClock
-from services.delivery import WAKE_FLAG
+from services.delivery import WAKE_FLAG, QueuedMessages
 from services.signin import SmsSender
 from storage.db import create_engine, create_sessionmaker, upgrade_to_head
 from storage.repositories.delivery import OutgoingRepo
@@ -136,8 +136,7 @@ class BotApp:
         scheduler = Scheduler()
         register_relay_jobs(ctx, scheduler)
         bot = create_bot(settings)
-        # GMFY notifications go out through BotOutgoingMessages until the delivery queue is bound here.
-        register_gmfy_jobs(ctx, scheduler, BotOutgoingMessages(bot))
+        register_gmfy_jobs(ctx, scheduler, QueuedMessages(ctx.clock, batch_key="gmfy-notifications"))
         app = cls(ctx, bot, create_dispatcher(ctx, scheduler), scheduler)
         app.delivery = create_delivery_worker(ctx, bot, waker)
         register_delivery_jobs(ctx, scheduler)

@@ -6,10 +6,6 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError, TelegramRetryAfter
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bot.context import AppContext
 from bot.i18n import Translator
 from bot.scheduler import Scheduler
@@ -19,32 +15,9 @@ from services.gmfy.client import GmfyClient
 from services.gmfy.notifications import NotificationPoller, Renderer
 from services.gmfy.outbox import OutboxPolicy, OutboxSender
 from services.gmfy.service import GmfyState, TtlCache
-from services.outgoing import DeliveryDeferred, OutgoingMessages
+from services.outgoing import OutgoingMessages
 
 log = logging.getLogger(__name__)
-
-
-class BotOutgoingMessages:
-    """TEMPORARY BINDING, to be replaced by the durable delivery queue (SPEC 8) when merging.
-
-    Sends right away with the aiogram Bot: 403 (blocked, deactivated) -> False, the message is
-    dropped; 429 -> retry after `retry_after`; anything else -> retry later.
-    """
-
-    def __init__(self, bot: Bot) -> None:
-        self.bot = bot
-
-    async def send_text(self, session: AsyncSession, telegram_id: int, text: str) -> bool:
-        try:
-            await self.bot.send_message(telegram_id, text)
-        except TelegramForbiddenError as exc:
-            log.info("notification to %s dropped: %s", telegram_id, exc)
-            return False
-        except TelegramRetryAfter as exc:
-            raise DeliveryDeferred(str(exc), retry_after=exc.retry_after) from exc
-        except (TelegramAPIError, OSError, TimeoutError) as exc:
-            raise DeliveryDeferred(repr(exc)) from exc
-        return True
 
 
 def create_gmfy_state(settings: Settings, clock: Clock) -> GmfyState | None:

@@ -142,3 +142,16 @@ class Outbox:
 
     async def delete_message(self, chat_id: int, message_id: int) -> None:
         await self.repo.add(self._row(chat_id, "delete", {"message_id": message_id}))
+
+
+class QueuedMessages:
+    """`services.outgoing.OutgoingMessages` on the delivery queue: the text is queued in the caller's
+    transaction, so it is sent once the caller's bookkeeping commits (and never if it rolls back)."""
+
+    def __init__(self, clock: Clock, batch_key: str | None = None) -> None:
+        self.clock = clock
+        self.batch_key = batch_key
+
+    async def send_text(self, session: AsyncSession, telegram_id: int, text: str) -> bool:
+        await Outbox(session, self.clock).send_text(telegram_id, text, batch_key=self.batch_key)
+        return True

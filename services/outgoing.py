@@ -1,8 +1,7 @@
 """How services hand a text to a user without knowing how it travels (SPEC 8).
 
-The durable delivery queue implements this protocol (enqueue in `session`'s transaction, so the
-caller's own bookkeeping commits together with the queued message). Until it is bound, the bot
-process provides a direct implementation (`bot/gmfy.py` `BotOutgoingMessages`).
+The durable delivery queue implements this protocol (`services.delivery.QueuedMessages`: enqueue in
+`session`'s transaction, so the caller's own bookkeeping commits together with the queued message).
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from bot import errors
 from bot import moderation as moderation_wiring
+from bot.broadcast import register_broadcast_jobs
 from bot.commands import set_commands
 from bot.context import AppContext
 from bot.delivery import ChatPacer, DeliveryWorker, SpacingLimiter, Waker
@@ -135,6 +136,7 @@ class BotApp:
         ctx.message_remover = ctx.relay
         scheduler = Scheduler()
         register_relay_jobs(ctx, scheduler)
+        register_broadcast_jobs(ctx, scheduler)
         bot = create_bot(settings)
         register_gmfy_jobs(ctx, scheduler, QueuedMessages(ctx.clock, batch_key="gmfy-notifications"))
         app = cls(ctx, bot, create_dispatcher(ctx, scheduler), scheduler)

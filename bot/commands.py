@@ -42,7 +42,7 @@ USER_COMMANDS: list[str] = [
 ]
 # Shown (with the user commands) only in the chats of moderators and admins; admins also see ADMIN_COMMANDS.
 STAFF_COMMANDS: list[str] = ["ban", "unban", "warn", "complaints", "user", "stats", "audit"]
-ADMIN_COMMANDS: list[str] = ["setlimit", "mod", "unmod", "code", "whoinvited"]
+ADMIN_COMMANDS: list[str] = ["broadcast", "setlimit", "mod", "unmod", "code", "whoinvited"]
 
 log = logging.getLogger(__name__)
 

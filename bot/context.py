@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.i18n import Translator
 from bot.settings import Settings
+from services.broadcast import BroadcastService
 from services.clock import Clock
 from services.delivery import Outbox
 from services.events import EventRecorder, EventTypes
@@ -73,6 +74,9 @@ class AppContext:
             max_file_bytes=int(s.max_file_mb * 1024 * 1024),
         )
 
+    def broadcasts(self, session: AsyncSession) -> BroadcastService:
+        return BroadcastService(session, self.clock, self.outbox(session))
+
     def moderation(self, session: AsyncSession) -> ModerationService:
         s = self.settings
         return ModerationService(
@@ -130,4 +134,5 @@ class AppContext:
             "moderation": moderation,
             "outbox": self.outbox(session),
             "relay": self.relay(session),
+            "broadcasts": self.broadcasts(session),
         }

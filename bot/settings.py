@@ -70,6 +70,7 @@ class Settings(BaseSettings):
     ban_escalation: bool = False  # each repeat ban doubles
     report_cooldown: timedelta = timedelta(hours=24)  # one report per reporter and target per this
     ban_check_seconds: int = Field(30, gt=0)  # how often the scheduler lifts bans that are over
+    broadcast_progress_seconds: float = Field(3.0, gt=0)  # how often a running /broadcast shows its progress
     moderation_page_size: int = Field(10, gt=0, le=50)
     admin_chat_language: str | None = None  # texts in the admin chat; default: the default locale
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import admin, fallback, gmfy, invites, preferences, relay, reports, signin
+from handlers import admin, broadcast, fallback, gmfy, invites, preferences, relay, reports, signin
 
 
 def get_routers() -> list[Router]:
@@ -16,6 +16,7 @@ def get_routers() -> list[Router]:
         gmfy.router(),
         reports.router(),
         admin.router(),
+        broadcast.router(),
         relay.router(),  # takes every other message from members: after all commands
         fallback.router(),  # catch-all: always last
     ]

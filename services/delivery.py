@@ -137,6 +137,13 @@ class Outbox:
             payload["reply_markup"] = reply_markup
         await self.repo.add(self._row(chat_id, "edit_caption", payload, target_id=target_outgoing_id))
 
+    async def edit_known(self, chat_id: int, message_id: int, text: str, reply_markup: Markup | None = None) -> None:
+        """Edit a message whose Telegram id is known (one the bot sent directly, e.g. an answer)."""
+        payload: dict[str, Any] = {"text": text, "message_id": message_id}
+        if reply_markup:
+            payload["reply_markup"] = reply_markup
+        await self.repo.add(self._row(chat_id, "edit_text", payload))
+
     async def delete(self, chat_id: int, target_outgoing_id: int) -> None:
         await self.repo.add(self._row(chat_id, "delete", {}, target_id=target_outgoing_id))
 

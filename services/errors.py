@@ -232,3 +232,20 @@ class ScheduledNotFound(DomainError):
 
 class LimitValueInvalid(DomainError):
     key = "relay-setlimit-invalid"
+
+
+# Broadcasts
+class BroadcastEmpty(DomainError):
+    key = "broadcast-empty"
+
+
+class BroadcastTooLong(DomainError):
+    key = "broadcast-too-long"
+
+
+class BroadcastNotFound(DomainError):
+    key = "broadcast-not-found"
+
+
+class BroadcastAlreadyHandled(DomainError):
+    key = "broadcast-already-handled"

@@ -141,6 +141,7 @@ admin-audit-line = { $date } · { $actor }{ $actor_id ->
     [delete_message] deleted a message of
     [mod] made moderator
     [unmod] removed moderator
+    [broadcast] sent a broadcast to
    *[other] { $action }
 } { $target } (#{ $target_id }){ $has_duration ->
     [0] {""}
@@ -149,3 +150,31 @@ admin-audit-line = { $date } · { $actor }{ $actor_id ->
     [0] {""}
    *[other] {" "}— { $reason }
 }
+
+# /broadcast
+cmd-broadcast = Message everyone: /broadcast text
+broadcast-usage = How to use: <code>/broadcast your announcement</code>. Formatting is kept; you'll see a preview first.
+broadcast-empty = The announcement is empty.
+broadcast-too-long = The announcement is too long: { $length } characters, at most { $limit }.
+broadcast-not-found = This broadcast is not yours or no longer exists.
+broadcast-already-handled = This broadcast was already { $status ->
+    [cancelled] cancelled
+   *[other] sent
+}; nothing changed.
+broadcast-preview = 📣 <b>Broadcast preview</b> — it goes to { $count } { $count ->
+    [one] member
+   *[other] members
+}:
+broadcast-btn-send = 📣 Send to { $count }
+broadcast-btn-cancel = ✖️ Cancel
+broadcast-started = Sending…
+broadcast-cancelled = ✖️ Broadcast cancelled; nothing was sent.
+broadcast-nobody = 📣 Nobody else to send it to.
+broadcast-progress = 📣 <b>Sending the broadcast…</b>
+    Delivered: { $delivered } of { $total }
+    Blocked the bot: { $blocked }
+    Failed: { $failed }
+broadcast-finished = 📣 <b>Broadcast finished</b>
+    Delivered: { $delivered } of { $total }
+    Blocked the bot: { $blocked }
+    Failed: { $failed }

@@ -141,6 +141,7 @@ admin-audit-line = { $date } · { $actor }{ $actor_id ->
     [delete_message] удалено сообщение
     [mod] назначен модератор
     [unmod] снят модератор
+    [broadcast] сделал рассылку:
    *[other] { $action }
 } { $target } (#{ $target_id }){ $has_duration ->
     [0] {""}
@@ -149,3 +150,28 @@ admin-audit-line = { $date } · { $actor }{ $actor_id ->
     [0] {""}
    *[other] {" "}— { $reason }
 }
+
+# /broadcast
+cmd-broadcast = Сообщение всем: /broadcast текст
+broadcast-usage = Как использовать: <code>/broadcast текст объявления</code>. Оформление сохранится; сначала покажу, как это будет выглядеть.
+broadcast-empty = Объявление пустое.
+broadcast-too-long = Объявление слишком длинное: { $length } символов, можно не больше { $limit }.
+broadcast-not-found = Эта рассылка не ваша или её больше нет.
+broadcast-already-handled = Эта рассылка уже { $status ->
+    [cancelled] отменена
+   *[other] отправлена
+}; ничего не изменилось.
+broadcast-preview = 📣 <b>Так будет выглядеть рассылка</b> — получателей: { $count }.
+broadcast-btn-send = 📣 Отправить ({ $count })
+broadcast-btn-cancel = ✖️ Отмена
+broadcast-started = Отправляю…
+broadcast-cancelled = ✖️ Рассылка отменена, ничего не отправлено.
+broadcast-nobody = 📣 Отправлять некому.
+broadcast-progress = 📣 <b>Идёт рассылка…</b>
+    Доставлено: { $delivered } из { $total }
+    Заблокировали бота: { $blocked }
+    Не доставлено: { $failed }
+broadcast-finished = 📣 <b>Рассылка завершена</b>
+    Доставлено: { $delivered } из { $total }
+    Заблокировали бота: { $blocked }
+    Не доставлено: { $failed }

@@ -4,6 +4,7 @@ A feature adds its own module next to these and one import line below.
 """
 
 from storage.models.base import Base, UTCDateTime
+from storage.models.broadcast import Broadcast
 from storage.models.delivery import Outgoing
 from storage.models.gmfy import GmfyNotification
 from storage.models.moderation import AuditEntry, Ban, Moderator, Report, WarningEntry
@@ -23,6 +24,7 @@ __all__ = [
     "Ban",
     "Base",
     "Block",
+    "Broadcast",
     "GmfyEvent",
     "GmfyNotification",
     "InviteCode",

@@ -79,25 +79,40 @@ class SpacingLimiter:
 
 
 class ChatPacer:
-    """Per-chat token buckets (1/s, short bursts tolerated); idle buckets are forgotten."""
+    """Per-chat token buckets (1/s, short bursts tolerated); idle buckets are forgotten.
+
+    A token is taken when the request actually leaves (after the global limiter's wait), not when
+    the row is picked up, so two sends to one chat are never closer than the pace allows; the
+    refill runs a little slow (`margin`) to absorb network jitter between request and arrival.
+    """
 
     def __init__(
-        self, rate: float = PER_CHAT_RATE, burst: float = 3.0, monotonic: Callable[[], float] = time.monotonic
+        self,
+        rate: float = PER_CHAT_RATE,
+        burst: float = 3.0,
+        monotonic: Callable[[], float] = time.monotonic,
+        margin: float = 0.95,
     ):
-        self.rate = rate
+        self.rate = rate * margin
         self.burst = burst
         self.monotonic = monotonic
         self.buckets: dict[int, tuple[float, float]] = {}  # chat -> (tokens, at)
 
-    def delay(self, chat_id: int) -> float:
-        """Take a token for `chat_id`; returns how long to wait before using it."""
-        now = self.monotonic()
+    def _tokens(self, chat_id: int, now: float) -> float:
         tokens, at = self.buckets.get(chat_id, (self.burst, now))
-        tokens = min(self.burst, tokens + (now - at) * self.rate) - 1.0
-        self.buckets[chat_id] = (tokens, now)
+        return min(self.burst, tokens + (now - at) * self.rate)
+
+    def delay(self, chat_id: int) -> float:
+        """How long to wait before the next send to `chat_id` (takes nothing)."""
+        tokens = self._tokens(chat_id, self.monotonic())
+        return 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.rate
+
+    def take(self, chat_id: int) -> None:
+        """A send to `chat_id` leaves now."""
+        now = self.monotonic()
+        self.buckets[chat_id] = (self._tokens(chat_id, now) - 1.0, now)
         if len(self.buckets) > 50_000:
             self._forget_idle(now)
-        return 0.0 if tokens >= 0 else -tokens / self.rate
 
     def _forget_idle(self, now: float) -> None:
         full = self.burst / self.rate
@@ -226,6 +241,7 @@ class DeliveryWorker:
                 if delay > 0:
                     await asyncio.sleep(delay)
                 await self.limiter.acquire()
+                self.pacer.take(item.chat_id)  # at most one row per chat is in flight (head of its queue)
                 future = asyncio.ensure_future(send(item))
                 inflight.add(future)
                 await asyncio.shield(future)  # once on the wire, a send is never cancelled

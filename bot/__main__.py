@@ -26,7 +26,7 @@ async def _run() -> None:
     setup_logging(settings.log_level, settings.log_json)
     app = await BotApp.create(settings)
     try:
-        await app.run_polling()
+        await app.run()
     finally:
         await app.close()
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -12,6 +14,8 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
+from aiohttp import web
+from redis.asyncio import Redis
 from sqlalchemy.orm import Session
 
 from bot import errors
@@ -22,11 +26,14 @@ from bot.context import AppContext
 from bot.delivery import ChatPacer, DeliveryWorker, SpacingLimiter, Waker
 from bot.gmfy import create_gmfy_state, register_gmfy_jobs
 from bot.i18n import Translator
+from bot.metrics import MetricsMiddleware
 from bot.middlewares import SignInGateMiddleware, UnitOfWorkMiddleware
 from bot.relay import register_relay_jobs
 from bot.scheduler import Scheduler
+from bot.server import create_web_app
 from bot.settings import Settings
 from bot.sms import HttpSmsSender, LogSmsSender
+from bot.throttle import FloodControlMiddleware, FloodGate
 from handlers import get_routers
 from handlers.relay import TelegramCopyStyle
 from services.clock import Clock, SystemClock
@@ -34,6 +41,7 @@ from services.delivery import WAKE_FLAG, QueuedMessages
 from services.signin import SmsSender
 from storage.db import create_engine, create_sessionmaker, upgrade_to_head
 from storage.repositories.delivery import OutgoingRepo
+from storage.repositories.gmfy import OutboxSenderRepo
 
 log = logging.getLogger(__name__)
 
@@ -83,11 +91,23 @@ def register_delivery_jobs(ctx: AppContext, scheduler: Scheduler) -> None:
         async with ctx.sessionmaker() as session, session.begin():
             await OutgoingRepo(session).purge_finished_before(ctx.clock.now() - retention)
 
+    async def refresh_gauges() -> None:
+        async with ctx.sessionmaker() as session:
+            ctx.metrics.queue_depth.set(await OutgoingRepo(session).depth())
+            if ctx.gmfy is not None:
+                ctx.metrics.gmfy_outbox.set((await OutboxSenderRepo(session).stats()).pending)
+
     scheduler.every(3600, "purge_delivered", purge_delivered)
+    scheduler.every(15, "refresh_gauges", refresh_gauges)
 
 
 def create_dispatcher(ctx: AppContext, scheduler: Scheduler) -> Dispatcher:
     dp = Dispatcher(ctx=ctx, settings=ctx.settings, translator=ctx.translator, clock=ctx.clock, scheduler=scheduler)
+    s = ctx.settings
+    dp.update.outer_middleware(MetricsMiddleware(ctx.metrics))
+    if s.flood_rate > 0:
+        gate = FloodGate(s.flood_rate, s.flood_burst, monotonic=lambda: ctx.clock.now().timestamp())
+        dp.update.outer_middleware(FloodControlMiddleware(gate, ctx.translator, ctx.metrics))
     dp.update.outer_middleware(UnitOfWorkMiddleware(ctx))
     dp.message.middleware(SignInGateMiddleware())
     dp.callback_query.middleware(SignInGateMiddleware())
@@ -130,6 +150,7 @@ class BotApp:
             translator=Translator(),
             sms=sms or create_sms_sender(settings),
             gmfy=create_gmfy_state(settings, clock),
+            redis=Redis.from_url(settings.redis_url) if settings.redis_url else None,
         )
         ctx.copy_style = TelegramCopyStyle(ctx.translator)
         ctx.relay_lookup = ctx.relay  # moderation finds relayed messages and deletes them through the relay
@@ -141,6 +162,7 @@ class BotApp:
         register_gmfy_jobs(ctx, scheduler, QueuedMessages(ctx.clock, batch_key="gmfy-notifications"))
         app = cls(ctx, bot, create_dispatcher(ctx, scheduler), scheduler)
         app.delivery = create_delivery_worker(ctx, bot, waker)
+        ctx.metrics.watch_delivery(app.delivery.stats)
         register_delivery_jobs(ctx, scheduler)
         return app
 
@@ -157,6 +179,41 @@ class BotApp:
         if self.delivery is not None:
             await self.delivery.stop()
 
+    async def run(self) -> None:
+        """Webhook mode when WEBHOOK_URL is set, else long polling; the HTTP server (/healthz, /metrics
+        and the webhook) listens on WEB_HOST:WEB_PORT unless WEB_PORT is 0. SIGTERM/SIGINT stop it
+        gracefully: no new updates, the accepted ones finish, the delivery round in progress ends."""
+        s = self.ctx.settings
+        web_app, webhook = create_web_app(self)
+        runner = web.AppRunner(web_app, access_log=None)
+        if s.web_port:
+            await runner.setup()
+            await web.TCPSite(runner, s.web_host, s.web_port).start()
+            log.info("HTTP server on %s:%s", s.web_host, s.web_port)
+        try:
+            if webhook is None:
+                await self.run_polling()
+                return
+            assert s.webhook_url is not None
+            await self.dp.emit_startup(bot=self.bot, **self.dp.workflow_data)
+            await self.bot.set_webhook(
+                s.webhook_url,
+                secret_token=s.webhook_secret.get_secret_value() if s.webhook_secret else None,
+                allowed_updates=self.dp.resolve_used_update_types(),
+            )
+            log.info("webhook mode: %s", s.webhook_url)
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, stop.set)
+            await stop.wait()
+            log.info("stopping: no new updates; finishing the accepted ones")
+            await runner.shutdown()  # stop accepting; the webhook handler waits for accepted updates
+            await webhook.close()
+            await self.dp.emit_shutdown(bot=self.bot, **self.dp.workflow_data)
+        finally:
+            await runner.cleanup()
+
     async def run_polling(self, **kwargs: Any) -> None:
         await self.bot.delete_webhook(drop_pending_updates=False)
         await self.dp.start_polling(self.bot, close_bot_session=False, **kwargs)
@@ -171,4 +228,6 @@ class BotApp:
         if self.ctx.gmfy is not None:
             await self.ctx.gmfy.client.close()
         await self.bot.session.close()
+        if self.ctx.redis is not None:
+            await self.ctx.redis.aclose()
         await self.ctx.engine.dispose()

@@ -6,9 +6,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.i18n import Translator
+from bot.metrics import Metrics
 from bot.settings import Settings
 from services.broadcast import BroadcastService
 from services.clock import Clock
@@ -39,6 +41,10 @@ class AppContext:
     sms: SmsSender
     gmfy: GmfyState | None = None  # None: GMFY is off (no GMFY_API_KEY)
     extras: dict[str, Any] = field(default_factory=dict)
+    metrics: Metrics = field(default_factory=Metrics)
+    redis: Redis | None = None  # set when REDIS_URL is
+    # More routes for the bot's HTTP server (method, path, handler), e.g. an OAuth callback.
+    web_routes: list[tuple[str, str, Any]] = field(default_factory=list)
     copy_style: CopyStyle = field(default_factory=PlainCopyStyle)
     # Seams the relay binds (per session): who wrote a relayed message, and deleting one everywhere.
     relay_lookup: LookupFactory = NoRelayedMessages

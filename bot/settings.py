@@ -7,7 +7,7 @@ import re
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./bot.db"
@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     migrate_on_start: bool = True
     log_level: str = "INFO"
     log_json: bool = False
+    # Flood control on incoming updates, per user: a burst of this many, refilled at this rate (0 = off)
+    flood_rate: float = Field(1.0, ge=0)
+    flood_burst: float = Field(20.0, ge=1)  # an album of 10 arrives as 10 updates at once
 
     # Sign-in (SPEC 1)
     default_region: str = "RU"
@@ -129,6 +132,19 @@ class Settings(BaseSettings):
         if not looks_like_duration(value):
             raise ValueError("expected a duration such as 30m, 4h or 2d")
         return parse_duration(value)
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()):
+            raise ValueError("1-256 characters: letters, digits, _ and -")
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> Settings:
+        if self.webhook_url and self.webhook_secret is None:
+            raise ValueError("WEBHOOK_SECRET is required with WEBHOOK_URL (Telegram sends it with every update)")
+        return self
 
     @field_validator("gmfy_url")
     @classmethod

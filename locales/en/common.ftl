@@ -16,3 +16,4 @@ help-text =
     /redeem CODE — use a friend's invite code
     /referrals — who joined with your code
     /forget_me — delete your personal data
+flood-slow-down = 🐢 Slow down a little: too many messages at once. I'll listen again in a few seconds.

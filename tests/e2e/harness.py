@@ -91,6 +91,9 @@ def make_settings(fake_url: str, database_url: str, schema: str | None, **overri
         # The queue is drained by the harness after each update (deterministic); tests of the
         # background worker itself turn it back on.
         "delivery_worker": False,
+        # Scripted users type faster than people and the fake clock stands still: flood control is
+        # tested on its own (test_production.py).
+        "flood_rate": 0,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

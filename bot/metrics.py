@@ -1,0 +1,79 @@
+"""Prometheus metrics of one bot process (a registry per app, no module-level collectors).
+
+Counted as they happen: updates by kind, handler errors, handler latency. Read when scraped: the
+delivery worker's counters (sends by outcome, 429s). Refreshed by a scheduler job: queue depth and
+GMFY outbox size (they need the database, which a scrape must not wait on).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from aiogram import BaseMiddleware
+from aiogram.types import TelegramObject, Update
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
+
+if TYPE_CHECKING:
+    from bot.delivery import DeliveryStats
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.updates = Counter("bot_updates", "Updates handled, by kind", ["kind"], registry=self.registry)
+        self.handler_errors = Counter("bot_handler_errors", "Updates whose handler failed", registry=self.registry)
+        self.latency = Histogram(
+            "bot_update_seconds",
+            "Time to handle one update",
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+            registry=self.registry,
+        )
+        self.throttled = Counter("bot_throttled_updates", "Updates dropped by flood control", registry=self.registry)
+        self.queue_depth = Gauge("bot_delivery_queue_depth", "Outgoing messages waiting", registry=self.registry)
+        self.gmfy_outbox = Gauge("bot_gmfy_outbox_pending", "GMFY events waiting to be sent", registry=self.registry)
+        self._delivery = _DeliveryCollector()
+        self.registry.register(self._delivery)
+
+    def watch_delivery(self, stats: DeliveryStats) -> None:
+        self._delivery.stats = stats
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class _DeliveryCollector(Collector):
+    def __init__(self) -> None:
+        self.stats: DeliveryStats | None = None
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        sends = CounterMetricFamily("bot_sends", "Delivery attempts by outcome", labels=["outcome"])
+        limited = CounterMetricFamily("bot_telegram_429", "429 answers from Telegram")
+        s = self.stats
+        for outcome in ("sent", "retried", "blocked", "failed"):
+            sends.add_metric([outcome], getattr(s, outcome) if s else 0)
+        limited.add_metric([], s.rate_limited if s else 0)
+        yield sends
+        yield limited
+
+
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+
+class MetricsMiddleware(BaseMiddleware):
+    """Outermost on updates: counts every update by kind and times its handling."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        kind = event.event_type if isinstance(event, Update) else type(event).__name__
+        self.metrics.updates.labels(kind=kind).inc()
+        started = time.perf_counter()
+        try:
+            return await handler(event, data)
+        finally:
+            self.metrics.latency.observe(time.perf_counter() - started)

@@ -14,6 +14,7 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
+from aiogram.fsm.storage.redis import RedisStorage
 from aiohttp import web
 from redis.asyncio import Redis
 from sqlalchemy.orm import Session
@@ -23,13 +24,13 @@ from bot import moderation as moderation_wiring
 from bot.broadcast import register_broadcast_jobs
 from bot.commands import set_commands
 from bot.context import AppContext
-from bot.delivery import ChatPacer, DeliveryWorker, SpacingLimiter, Waker
+from bot.delivery import ChatPacer, DeliveryWorker, RedisSpacingLimiter, SpacingLimiter, Waker
 from bot.gmfy import create_gmfy_state, register_gmfy_jobs
 from bot.i18n import Translator
-from bot.metrics import MetricsMiddleware
+from bot.metrics import HandlerNameMiddleware, MetricsMiddleware
 from bot.middlewares import SignInGateMiddleware, UnitOfWorkMiddleware
 from bot.relay import register_relay_jobs
-from bot.scheduler import Scheduler
+from bot.scheduler import Scheduler, database_lease, instance_name
 from bot.server import create_web_app
 from bot.settings import Settings
 from bot.sms import HttpSmsSender, LogSmsSender
@@ -75,7 +76,8 @@ def create_delivery_worker(ctx: AppContext, bot: Bot, waker: Waker) -> DeliveryW
         ctx.sessionmaker,
         bot,
         ctx.clock,
-        limiter=SpacingLimiter(s.delivery_rate),
+        # Several instances share one rate through Redis; alone, the process spaces its own sends.
+        limiter=RedisSpacingLimiter(ctx.redis, s.delivery_rate) if ctx.redis else SpacingLimiter(s.delivery_rate),
         pacer=ChatPacer(s.delivery_per_chat_rate, s.delivery_per_chat_burst),
         waker=waker,
         batch_size=s.delivery_batch_size,
@@ -102,13 +104,23 @@ def register_delivery_jobs(ctx: AppContext, scheduler: Scheduler) -> None:
 
 
 def create_dispatcher(ctx: AppContext, scheduler: Scheduler) -> Dispatcher:
-    dp = Dispatcher(ctx=ctx, settings=ctx.settings, translator=ctx.translator, clock=ctx.clock, scheduler=scheduler)
+    storage = RedisStorage(ctx.redis) if ctx.redis is not None else None  # FSM state shared by instances
+    dp = Dispatcher(
+        storage=storage,
+        ctx=ctx,
+        settings=ctx.settings,
+        translator=ctx.translator,
+        clock=ctx.clock,
+        scheduler=scheduler,
+    )
     s = ctx.settings
     dp.update.outer_middleware(MetricsMiddleware(ctx.metrics))
     if s.flood_rate > 0:
         gate = FloodGate(s.flood_rate, s.flood_burst, monotonic=lambda: ctx.clock.now().timestamp())
         dp.update.outer_middleware(FloodControlMiddleware(gate, ctx.translator, ctx.metrics))
     dp.update.outer_middleware(UnitOfWorkMiddleware(ctx))
+    for observer in (dp.message, dp.edited_message, dp.callback_query):
+        observer.middleware(HandlerNameMiddleware())
     dp.message.middleware(SignInGateMiddleware())
     dp.callback_query.middleware(SignInGateMiddleware())
     dp.include_router(errors.router())
@@ -155,7 +167,7 @@ class BotApp:
         ctx.copy_style = TelegramCopyStyle(ctx.translator)
         ctx.relay_lookup = ctx.relay  # moderation finds relayed messages and deletes them through the relay
         ctx.message_remover = ctx.relay
-        scheduler = Scheduler()
+        scheduler = Scheduler(lease=database_lease(ctx.sessionmaker, clock, instance_name()))
         register_relay_jobs(ctx, scheduler)
         register_broadcast_jobs(ctx, scheduler)
         bot = create_bot(settings)

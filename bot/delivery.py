@@ -24,6 +24,7 @@ from typing import Any, Protocol, cast
 
 import aiohttp
 from aiogram import Bot
+from redis.asyncio import Redis
 from sqlalchemy import Table, bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -76,6 +77,57 @@ class SpacingLimiter:
 
     def pause(self, seconds: float) -> None:
         self.next_slot = max(self.next_slot, self.monotonic() + seconds)
+
+
+class RedisSpacingLimiter:
+    """The global rate shared by every instance through Redis: one slot sequence for all of them.
+
+    A Lua script hands out slots 1/rate apart on Redis' own clock (instances need not agree on
+    time); each instance waits for its slot. Reserving slots in small blocks keeps Redis round
+    trips well under the send rate.
+    """
+
+    SCRIPT = """
+    local t = redis.call('TIME')
+    local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+    local interval = tonumber(ARGV[1])
+    local count = tonumber(ARGV[2])
+    local nxt = tonumber(redis.call('GET', KEYS[1]) or '0')
+    if nxt < now then nxt = now end
+    redis.call('SET', KEYS[1], tostring(nxt + interval * count), 'PX', 60000)
+    return {tostring(nxt - now), tostring(interval)}
+    """
+
+    def __init__(self, redis: Redis, rate: float, key: str = "bot:delivery:next-slot", margin: float = 0.97) -> None:
+        self.redis = redis
+        self.interval = 1.0 / (rate * margin)
+        self.key = key
+        self._script = redis.register_script(self.SCRIPT)
+        self._lock = asyncio.Lock()
+        self._slots: collections.deque[float] = collections.deque()  # local monotonic times of our slots
+        self.block = max(1, min(20, int(rate * margin / 50)))  # ~20 ms of the shared rate at a time
+        self._pushes: set[asyncio.Future[None]] = set()
+
+    async def acquire(self) -> None:
+        async with self._lock:
+            if not self._slots:
+                wait, interval = await self._script(keys=[self.key], args=[self.interval, self.block])
+                base = time.monotonic() + float(wait)
+                self._slots.extend(base + n * float(interval) for n in range(self.block))
+            slot = self._slots.popleft()
+        delay = slot - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    def pause(self, seconds: float) -> None:
+        """After a 429 every instance should hold back: push the shared next slot forward."""
+        task = asyncio.ensure_future(self._push(seconds))
+        self._pushes.add(task)
+        task.add_done_callback(self._pushes.discard)
+
+    async def _push(self, seconds: float) -> None:
+        with contextlib.suppress(Exception):
+            await self._script(keys=[self.key], args=[seconds, 1])
 
 
 class ChatPacer:

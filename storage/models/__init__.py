@@ -7,6 +7,7 @@ from storage.models.base import Base, UTCDateTime
 from storage.models.broadcast import Broadcast
 from storage.models.delivery import Outgoing
 from storage.models.gmfy import GmfyNotification
+from storage.models.jobs import JobLease
 from storage.models.moderation import AuditEntry, Ban, Moderator, Report, WarningEntry
 from storage.models.relay import (
     Block,
@@ -28,6 +29,7 @@ __all__ = [
     "GmfyEvent",
     "GmfyNotification",
     "InviteCode",
+    "JobLease",
     "LimitWindow",
     "Member",
     "Moderator",

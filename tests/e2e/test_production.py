@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -11,11 +13,12 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import BotApp
+from bot.logs import make_formatter
 from bot.server import create_web_app
 from storage.db import create_engine
 from tests.conftest import DbTarget
 from tests.e2e.harness import Harness, make_settings
-from tests.fakes.telegram import FakeTelegram
+from tests.fakes.telegram import FakeTelegram, error
 
 SECRET = "s3cret-token_1"
 HOOK = "https://bot.example.test/telegram/hook"
@@ -140,3 +143,30 @@ async def test_flood_control_slows_one_user_not_others(tg: Harness) -> None:
     tg.clock.advance(seconds=10)
     await alice.send("/me")
     assert not alice.last_text().startswith("🐢")
+
+
+async def test_json_logs_carry_update_user_and_handler_but_no_phone(tg: Harness) -> None:
+    alice = await tg.user("Alice").signed_in()
+    tg.clock.advance(seconds=60)
+    lines = io.StringIO()
+    handler = logging.StreamHandler(lines)
+    handler.setFormatter(make_formatter(json=True))
+    logging.getLogger().addHandler(handler)
+
+    def fail_me(method: str, params: dict[str, Any]) -> dict[str, Any] | None:
+        return error(500, "Internal Server Error") if method == "sendMessage" else None
+
+    tg.tg.hooks.append(fail_me)
+    try:
+        await alice.send("/me")  # the answer fails: the handler's error is logged
+    finally:
+        tg.tg.hooks.remove(fail_me)
+        logging.getLogger().removeHandler(handler)
+    records = [json.loads(line) for line in lines.getvalue().splitlines() if line.startswith("{")]
+    failed = next(r for r in records if "handler failed" in r["event"])
+    assert failed["user_id"] == alice.id
+    assert isinstance(failed["update_id"], int)
+    assert failed["handler"] == "handlers.signin.me"
+    assert failed["level"] == "error"
+    assert alice.phone is not None
+    assert alice.phone.lstrip("+") not in lines.getvalue()

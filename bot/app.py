@@ -14,6 +14,7 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import DefaultKeyBuilder
 from aiogram.fsm.storage.redis import RedisStorage
 from aiohttp import web
 from redis.asyncio import Redis
@@ -77,7 +78,12 @@ def create_delivery_worker(ctx: AppContext, bot: Bot, waker: Waker) -> DeliveryW
         bot,
         ctx.clock,
         # Several instances share one rate through Redis; alone, the process spaces its own sends.
-        limiter=RedisSpacingLimiter(ctx.redis, s.delivery_rate) if ctx.redis else SpacingLimiter(s.delivery_rate),
+        limiter=(
+            RedisSpacingLimiter(ctx.redis, s.delivery_rate, key=f"{s.redis_prefix}:delivery:next-slot")
+            if ctx.redis
+            else SpacingLimiter(s.delivery_rate)
+        ),
+        lease=timedelta(seconds=s.delivery_lease_seconds),
         pacer=ChatPacer(s.delivery_per_chat_rate, s.delivery_per_chat_burst),
         waker=waker,
         batch_size=s.delivery_batch_size,
@@ -104,7 +110,12 @@ def register_delivery_jobs(ctx: AppContext, scheduler: Scheduler) -> None:
 
 
 def create_dispatcher(ctx: AppContext, scheduler: Scheduler) -> Dispatcher:
-    storage = RedisStorage(ctx.redis) if ctx.redis is not None else None  # FSM state shared by instances
+    # FSM state shared by instances
+    storage = (
+        RedisStorage(ctx.redis, key_builder=DefaultKeyBuilder(prefix=f"{ctx.settings.redis_prefix}:fsm"))
+        if ctx.redis is not None
+        else None
+    )
     dp = Dispatcher(
         storage=storage,
         ctx=ctx,

@@ -109,15 +109,21 @@ class RedisSpacingLimiter:
         self._pushes: set[asyncio.Future[None]] = set()
 
     async def acquire(self) -> None:
-        async with self._lock:
-            if not self._slots:
-                wait, interval = await self._script(keys=[self.key], args=[self.interval, self.block])
-                base = time.monotonic() + float(wait)
-                self._slots.extend(base + n * float(interval) for n in range(self.block))
-            slot = self._slots.popleft()
-        delay = slot - time.monotonic()
-        if delay > 0:
-            await asyncio.sleep(delay)
+        while True:
+            async with self._lock:
+                if not self._slots:
+                    wait, interval = await self._script(keys=[self.key], args=[self.interval, self.block])
+                    base = time.monotonic() + float(wait)
+                    self._slots.extend(base + n * float(interval) for n in range(self.block))
+                slot = self._slots.popleft()
+            delay = slot - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+                delay = slot - time.monotonic()
+            if delay > -self.interval / 2:
+                return
+            # Woke up too late for this slot (a busy event loop): sending now would crowd the next
+            # instance's slot, so this one is given up and a fresh one taken.
 
     def pause(self, seconds: float) -> None:
         """After a 429 every instance should hold back: push the shared next slot forward."""
@@ -206,6 +212,7 @@ class DeliveryWorker:
         max_attempts: int = 8,
         idle_seconds: float = 1.0,
         parallel_rounds: int = 2,
+        mark_interval: float = 0.05,
         on_outcomes: Callable[[list[Outcome]], None] | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
@@ -220,6 +227,7 @@ class DeliveryWorker:
         self.max_attempts = max_attempts
         self.idle_seconds = idle_seconds
         self.parallel_rounds = parallel_rounds
+        self.mark_interval = mark_interval
         self.on_outcomes = on_outcomes
         self.stats = DeliveryStats()
         self.api = BotApi(bot, pool=concurrency)
@@ -298,6 +306,9 @@ class DeliveryWorker:
                 inflight.add(future)
                 await asyncio.shield(future)  # once on the wire, a send is never cancelled
 
+        marked: set[int] = set()  # sent rows already recorded (see _flush_sent)
+        stop = asyncio.Event()
+        flusher = asyncio.create_task(self._flush_sent_until(stop, outcomes, marked, token))
         tasks = [asyncio.create_task(one(item)) for item in claimed]
         try:
             await asyncio.gather(*tasks)
@@ -305,11 +316,52 @@ class DeliveryWorker:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            await asyncio.shield(self._settle(claimed, outcomes, inflight, token))
+            stop.set()
+            await asyncio.shield(asyncio.gather(flusher, return_exceptions=True))
+            await asyncio.shield(self._settle(claimed, outcomes, inflight, marked, token))
         return len(claimed)
 
+    async def _flush_sent_until(
+        self, stop: asyncio.Event, outcomes: dict[int, Outcome], marked: set[int], token: str
+    ) -> None:
+        """Record sends while the round goes on, every `mark_interval`: if this process dies, only the
+        sends of that last moment (and those on the wire) are unrecorded and sent again."""
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.mark_interval)
+            ready = [o for oid, o in list(outcomes.items()) if o.status == "sent" and oid not in marked]
+            if not ready or stop.is_set():
+                continue
+            try:
+                async with self.sessionmaker() as session, session.begin():
+                    await self._mark_sent(session, ready, token)
+            except Exception:
+                log.exception("recording sent messages failed; the round's end records them")
+                continue
+            marked.update(o.id for o in ready)
+
+    async def _mark_sent(self, session: AsyncSession, sent: list[Outcome], token: str) -> None:
+        table = cast(Table, Outgoing.__table__)
+        await session.execute(  # one executemany (Core, not per-row ORM)
+            update(table)
+            .where(table.c.id == bindparam("oid"), table.c.claim_token == token)
+            .values(
+                status="sent",
+                message_id=bindparam("mid"),
+                sent_at=self.clock.now(),
+                claimed_until=None,
+                claim_token=None,
+            ),
+            [{"oid": o.id, "mid": o.message_id} for o in sent],
+        )
+
     async def _settle(
-        self, claimed: list[Claimed], outcomes: dict[int, Outcome], inflight: set[asyncio.Future[None]], token: str
+        self,
+        claimed: list[Claimed],
+        outcomes: dict[int, Outcome],
+        inflight: set[asyncio.Future[None]],
+        marked: set[int],
+        token: str,
     ) -> None:
         if inflight:
             await asyncio.gather(*inflight, return_exceptions=True)
@@ -319,17 +371,9 @@ class DeliveryWorker:
         now = self.clock.now()
         async with self.sessionmaker() as session, session.begin():
             repo = OutgoingRepo(session)
-            sent = [o for o in done if o.status == "sent"]
+            sent = [o for o in done if o.status == "sent" and o.id not in marked]
             if sent:
-                table = cast(Table, Outgoing.__table__)
-                await session.execute(  # one executemany for the whole round (Core, not per-row ORM)
-                    update(table)
-                    .where(table.c.id == bindparam("oid"), table.c.claim_token == token)
-                    .values(
-                        status="sent", message_id=bindparam("mid"), sent_at=now, claimed_until=None, claim_token=None
-                    ),
-                    [{"oid": o.id, "mid": o.message_id} for o in sent],
-                )
+                await self._mark_sent(session, sent, token)
             await repo.finish([o for o in done if o.status != "sent"], now, token)
             await repo.release(unsent, token)
             for chat_id in blocked:

@@ -23,6 +23,7 @@ class Settings(BaseSettings):
     database_url: str = DEFAULT_DATABASE_URL
     database_schema: str | None = None  # PostgreSQL only: search_path (one schema per test run or tenant)
     redis_url: str | None = None
+    redis_prefix: str = "bot"  # keys in Redis start with this (several bots or test runs on one Redis)
     admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     admin_chat_id: int | None = None
     telegram_api_url: str | None = None
@@ -62,6 +63,7 @@ class Settings(BaseSettings):
     delivery_max_attempts: int = Field(8, gt=0)  # for 5xx/network failures
     delivery_retention_days: int = Field(7, gt=0)  # sent rows kept this long (replies/edits map through them)
     delivery_worker: bool = True  # run the worker in this process
+    delivery_lease_seconds: float = Field(60.0, gt=0)  # a crashed instance's claimed rows return after this
 
     # Invite codes (SPEC 2)
     invite_code_ttl_days: int = Field(30, gt=0)

@@ -23,6 +23,8 @@ USER_COMMANDS: list[str] = [
     "nick",
     "dm",
     "common",
+    "rooms",
+    "newroom",
     "block",
     "unblock",
     "delete",

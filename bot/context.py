@@ -27,6 +27,7 @@ from services.moderation import (
 )
 from services.profile import ProfileService
 from services.relay import CopyStyle, Limits, PlainCopyStyle, RelayService
+from services.rooms import RoomService
 from services.signin import SignInService, SmsSender
 from services.users import UserDirectory
 
@@ -141,4 +142,5 @@ class AppContext:
             "outbox": self.outbox(session),
             "relay": self.relay(session),
             "broadcasts": self.broadcasts(session),
+            "rooms": RoomService(session, self.clock, events),
         }

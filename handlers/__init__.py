@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import admin, broadcast, fallback, gmfy, invites, preferences, relay, reports, signin
+from handlers import admin, broadcast, fallback, gmfy, invites, preferences, relay, reports, rooms, signin
 
 
 def get_routers() -> list[Router]:
     """Feature routers in order; the catch-all fallback router is always last."""
     return [
+        rooms.router(),  # before signin: it takes /start room_<token>
         signin.router(),
         invites.router(),
         preferences.router(),

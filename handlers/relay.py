@@ -67,8 +67,10 @@ class TelegramCopyStyle:
     def __init__(self, translator: Translator) -> None:
         self.translator = translator
 
-    def header(self, author: User, chat: str) -> str:
+    def header(self, author: User, chat: str, room: str | None = None) -> str:
         name = html.escape(author.display_name, quote=False)
+        if chat == "room" and room is not None:
+            return f"🏠 {html.escape(room, quote=False)} · <b>{name}</b>"
         return f"🔒 <b>{name}</b>" if chat == "private" else f"<b>{name}</b>"
 
     def markup(self, message_id: int, author: User, chat: str, language: str | None, kind: str) -> dict[str, Any]:
@@ -148,14 +150,26 @@ def incoming(message: Message) -> Incoming:
 
 def target_keyboard(t: Texts, target: Target) -> ReplyKeyboardMarkup | ReplyKeyboardRemove:
     """The input field always says where the next message goes (Telegram shows the placeholder)."""
-    if target.peer is None:
+    if target.peer is not None:
+        placeholder = t.plain("relay-placeholder-private", name=target.peer.display_name)
+    elif target.room is not None:
+        placeholder = t.plain("relay-placeholder-room", title=target.room.title)
+    else:
         return ReplyKeyboardRemove()
     return ReplyKeyboardMarkup(
         keyboard=[[KeyboardButton(text=t.plain("relay-btn-common"))]],
         resize_keyboard=True,
         is_persistent=True,
-        input_field_placeholder=t.plain("relay-placeholder-private", name=target.peer.display_name)[:64],
+        input_field_placeholder=placeholder[:64],
     )
+
+
+def target_name(t: Texts, target: Target) -> str:
+    if target.peer is not None:
+        return t("relay-target-private", name=target.peer.display_name)
+    if target.room is not None:
+        return t("relay-target-room", title=target.room.title)
+    return t("relay-target-common")
 
 
 def render_line(t: Texts, author: User, message: RelayMessage) -> str:
@@ -212,11 +226,12 @@ async def resume(message: Message, user: User, relay: RelayService, t: Texts) ->
 
 
 def render_group(t: Texts, group: UnreadGroup) -> str:
-    title = (
-        t("relay-unread-common", count=len(group.items))
-        if group.peer is None
-        else t("relay-unread-private", name=group.peer.display_name, count=len(group.items))
-    )
+    if group.peer is not None:
+        title = t("relay-unread-private", name=group.peer.display_name, count=len(group.items))
+    elif group.room is not None:
+        title = t("relay-unread-room", title=group.room, count=len(group.items))
+    else:
+        title = t("relay-unread-common", count=len(group.items))
     return "\n".join([title, *(render_line(t, author, item) for author, item in group.items)])
 
 
@@ -233,11 +248,7 @@ async def status(message: Message, user: User, relay: RelayService, moderation: 
     s = await relay.status(user)
     card = await moderation.user_card(user)
     ban = card.ban
-    target = (
-        t("relay-target-common")
-        if s.target.peer is None
-        else t("relay-target-private", name=s.target.peer.display_name)
-    )
+    target = target_name(t, s.target)
     await message.answer(
         t(
             "relay-status",
@@ -267,8 +278,13 @@ async def who(message: Message, user: User, relay: RelayService, t: Texts) -> No
     await message.answer(t("relay-who", count=len(people)), reply_markup=kb.as_markup())
 
 
-async def _announce_target(message: Message, t: Texts, target: Target) -> None:
-    text = t("relay-now-common") if target.peer is None else t("relay-now-private", name=target.peer.display_name)
+async def announce_target(message: Message, t: Texts, target: Target) -> None:
+    if target.peer is not None:
+        text = t("relay-now-private", name=target.peer.display_name)
+    elif target.room is not None:
+        text = t("relay-now-room", title=target.room.title)
+    else:
+        text = t("relay-now-common")
     await message.answer(text, reply_markup=target_keyboard(t, target))
 
 
@@ -276,7 +292,7 @@ async def dm(message: Message, command: CommandObject, user: User, relay: RelayS
     if not command.args:
         await message.answer(t("relay-dm-usage"))
         return
-    await _announce_target(message, t, await relay.open_private_by_name(user, command.args))
+    await announce_target(message, t, await relay.open_private_by_name(user, command.args))
 
 
 async def dm_button(query: CallbackQuery, callback_data: DmUser, user: User, relay: RelayService, t: Texts) -> None:
@@ -289,7 +305,7 @@ async def dm_button(query: CallbackQuery, callback_data: DmUser, user: User, rel
     target = await relay.open_private(user, peer)
     await query.answer()
     if isinstance(query.message, Message):
-        await _announce_target(query.message, t, target)
+        await announce_target(query.message, t, target)
 
 
 async def reply_privately(
@@ -298,11 +314,11 @@ async def reply_privately(
     target = await relay.open_private_with_author(user, callback_data.message_id)
     await query.answer()
     if isinstance(query.message, Message):
-        await _announce_target(query.message, t, target)
+        await announce_target(query.message, t, target)
 
 
 async def common(message: Message, user: User, relay: RelayService, t: Texts) -> None:
-    await _announce_target(message, t, await relay.back_to_common(user))
+    await announce_target(message, t, await relay.back_to_common(user))
 
 
 async def block(message: Message, command: CommandObject, user: User, relay: RelayService, t: Texts) -> None:
@@ -401,7 +417,8 @@ async def relay(message: Message, user: User, relay: RelayService, moderation: M
     if result.duplicate or result.message_id is None:
         return
     if result.recipients == 0 and result.held == 0:
-        await message.answer(t("relay-nobody" if result.peer is None else "relay-peer-unreachable"))
+        key = "relay-peer-unreachable" if result.peer is not None else "relay-nobody"
+        await message.answer(t("room-nobody" if result.chat == "room" else key))
 
 
 async def edited(message: Message, user: User | None, relay: RelayService) -> None:

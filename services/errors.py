@@ -249,3 +249,48 @@ class BroadcastNotFound(DomainError):
 
 class BroadcastAlreadyHandled(DomainError):
     key = "broadcast-already-handled"
+
+
+# Rooms
+class RoomTitleInvalid(DomainError):
+    key = "room-title-invalid"
+
+
+class RoomLinkInvalid(DomainError):
+    key = "room-link-invalid"
+
+
+class RoomClosed(DomainError):
+    key = "room-closed"
+
+
+class RoomAlreadyMember(DomainError):
+    key = "room-already-member"
+
+
+class RoomAlreadyRequested(DomainError):
+    key = "room-already-requested"
+
+
+class RoomKickedOut(DomainError):
+    key = "room-kicked-out"
+
+
+class RoomNotYours(DomainError):
+    key = "room-not-yours"
+
+
+class RoomNotFound(DomainError):
+    key = "room-not-found"
+
+
+class RoomRequestHandled(DomainError):
+    key = "room-request-handled"
+
+
+class RoomNotMember(DomainError):
+    key = "room-not-member"
+
+
+class RoomOwnerStays(DomainError):
+    key = "room-owner-stays"

@@ -34,8 +34,9 @@ from services.errors import (
 )
 from services.events import EventRecorder
 from services.moderation import RelayedMessage
-from storage.models import Block, Outgoing, RelayCopy, RelayMessage, ScheduledMessage, User
+from storage.models import Block, Outgoing, RelayCopy, RelayMessage, Room, ScheduledMessage, User
 from storage.repositories.relay import RelayRepo
+from storage.repositories.rooms import RoomRepo
 
 # Telegram limits (TELEGRAM.md)
 TEXT_LIMIT = 4096
@@ -66,7 +67,7 @@ class Incoming:
 class CopyStyle(Protocol):
     """Presentation of copies (names and buttons), implemented on the bot side."""
 
-    def header(self, author: User, chat: str) -> str: ...
+    def header(self, author: User, chat: str, room: str | None = None) -> str: ...
 
     def markup(self, message_id: int, author: User, chat: str, language: str | None, kind: str) -> dict[str, Any]: ...
 
@@ -74,7 +75,7 @@ class CopyStyle(Protocol):
 class PlainCopyStyle:
     """Names only, no buttons (service tests); the bot uses handlers.relay.TelegramCopyStyle."""
 
-    def header(self, author: User, chat: str) -> str:
+    def header(self, author: User, chat: str, room: str | None = None) -> str:
         return f"<b>{html.escape(author.display_name, quote=False)}</b>"
 
     def markup(self, message_id: int, author: User, chat: str, language: str | None, kind: str) -> dict[str, Any]:
@@ -106,14 +107,16 @@ class RelayResult:
 
 @dataclass(frozen=True)
 class Target:
-    chat: str  # common | private
+    chat: str  # common | private | room
     peer: User | None = None
+    room: Room | None = None
 
 
 @dataclass
 class UnreadGroup:
     chat: str
     peer: User | None
+    room: str | None = None  # the room's title
     items: list[tuple[User, RelayMessage]] = field(default_factory=list)
 
 
@@ -215,6 +218,12 @@ class RelayService:
     # --- targets ----------------------------------------------------------------------------
     async def target(self, user: User) -> Target:
         member = await self.repo.member(user.id)
+        if member is not None and member.target_kind == "room" and member.target_id is not None:
+            room = await self.session.get(Room, member.target_id)
+            if room is not None and room.is_open and await RoomRepo(self.session).membership(room.id, user.id):
+                return Target("room", room=room)
+            member.target_kind, member.target_id = "common", None
+            return Target("common")
         if member is None or member.target_kind != "private" or member.target_id is None:
             return Target("common")
         peer = await self.session.get(User, member.target_id)
@@ -344,6 +353,7 @@ class RelayService:
             author_id=user.id,
             chat=target.chat,
             peer_id=target.peer.id if target.peer else None,
+            room_id=target.room.id if target.room else None,
             origin_chat_id=incoming.origin_chat_id,
             origin_message_id=incoming.origin_message_id,
             kind=incoming.kind,
@@ -370,6 +380,7 @@ class RelayService:
                 author_id=user.id,
                 chat=target.chat,
                 peer_id=target.peer.id if target.peer else None,
+                room_id=target.room.id if target.room else None,
                 kind="text",
                 text=text_html,
                 created_at=self.clock.now(),
@@ -385,13 +396,15 @@ class RelayService:
                 return []
             member = await self.repo.member(peer.id)
             return [(peer, bool(member and member.paused))]
+        if message.chat == "room" and message.room_id is not None:
+            return await RoomRepo(self.session).recipients(message.room_id, author.id)
         return await self.repo.common_recipients(author.id)
 
     async def _fan_out(self, author: User, message: RelayMessage, plain: str | None) -> tuple[int, int]:
         recipients = await self._recipients(author, message)
         reply_targets = await self.repo.copies_for(message.reply_to_id) if message.reply_to_id else {}
         original = await self.repo.message(message.reply_to_id) if message.reply_to_id else None
-        header = self.style.header(author, message.chat)
+        header = self.style.header(author, message.chat, await self._room_title(message))
         markups: dict[str | None, dict[str, Any]] = {}
         rows: list[Outgoing] = []
         owners: list[User] = []
@@ -421,6 +434,10 @@ class RelayService:
         self.session.add_all(copies)
         await self.session.flush()
         return len(rows), len(held)
+
+    async def _room_title(self, message: RelayMessage) -> str | None:
+        room = await self.session.get(Room, message.room_id) if message.room_id is not None else None
+        return room.title if room is not None else None
 
     @staticmethod
     def _reply_for(recipient: User, original: RelayMessage | None, targets: dict[int, int]) -> ReplyTo | None:
@@ -484,7 +501,7 @@ class RelayService:
             if author is None or first.origin_chat_id is None:
                 continue
             recipients = await self._recipients(author, first)
-            header = self.style.header(author, first.chat)
+            header = self.style.header(author, first.chat, await self._room_title(first))
             rows: list[Outgoing] = []
             owners: list[User] = []
             for recipient, paused in recipients:
@@ -516,7 +533,7 @@ class RelayService:
         message.edited_at = self.clock.now()
         if message.kind not in CAPTIONED_KINDS and message.kind != "text":
             return 0
-        header = self.style.header(user, message.chat)
+        header = self.style.header(user, message.chat, await self._room_title(message))
         count = 0
         for copy, chat_id in await self.repo.copies(message.id):
             if copy.outgoing_id is None or chat_id is None:
@@ -579,11 +596,13 @@ class RelayService:
         for _copy, message, author in rows:
             if message.deleted_at is not None:
                 continue
-            key = (message.chat, author.id if message.chat == "private" else None)
-            group = groups.setdefault(key, UnreadGroup(message.chat, author if message.chat == "private" else None))
-            group.items.append((author, message))
+            key = (message.chat, author.id if message.chat == "private" else message.room_id)
+            if key not in groups:
+                peer = author if message.chat == "private" else None
+                groups[key] = UnreadGroup(message.chat, peer, await self._room_title(message))
+            groups[key].items.append((author, message))
         await self.repo.mark_read([copy.id for copy, _m, _a in rows])
-        return sorted(groups.values(), key=lambda g: (g.chat != "common", g.peer.id if g.peer else 0))
+        return sorted(groups.values(), key=lambda g: (g.chat != "common", g.chat, g.peer.id if g.peer else 0))
 
     async def status(self, user: User) -> Status:
         member = await self.repo.member(user.id)

@@ -18,6 +18,7 @@ from storage.models.relay import (
     RuntimeSetting,
     ScheduledMessage,
 )
+from storage.models.rooms import Room, RoomMember
 from storage.models.users import GmfyEvent, InviteCode, PhoneCode, Referral, User
 
 __all__ = [
@@ -39,6 +40,8 @@ __all__ = [
     "RelayCopy",
     "RelayMessage",
     "Report",
+    "Room",
+    "RoomMember",
     "RuntimeSetting",
     "ScheduledMessage",
     "UTCDateTime",

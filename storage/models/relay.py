@@ -19,8 +19,8 @@ class Member(Base):
     in_common: Mapped[bool] = mapped_column(default=False)
     joined_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     paused: Mapped[bool] = mapped_column(default=False)
-    target_kind: Mapped[str] = mapped_column(String(12), default="common")  # common | private
-    target_id: Mapped[int | None] = mapped_column(Integer)  # the private peer's users.id
+    target_kind: Mapped[str] = mapped_column(String(12), default="common")  # common | private | room
+    target_id: Mapped[int | None] = mapped_column(Integer)  # the private peer's users.id, or rooms.id
 
 
 class RelayMessage(Base):
@@ -34,8 +34,9 @@ class RelayMessage(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    chat: Mapped[str] = mapped_column(String(12))  # common | private
+    chat: Mapped[str] = mapped_column(String(12))  # common | private | room
     peer_id: Mapped[int | None] = mapped_column(Integer)  # private: the recipient's users.id
+    room_id: Mapped[int | None] = mapped_column(Integer, index=True)  # room: rooms.id
     origin_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     origin_message_id: Mapped[int | None] = mapped_column(BigInteger)
     kind: Mapped[str] = mapped_column(String(16))

@@ -1,0 +1,221 @@
+"""Rooms (SPEC 5): /newroom, the invite link (`/start room_<token>`), the owner's Approve/Decline,
+/rooms (switch, manage, leave), members and kick, a new link, close."""
+
+from __future__ import annotations
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.i18n import Texts, Translator
+from handlers.relay import announce_target
+from services.delivery import Outbox
+from services.relay import RelayService, Target
+from services.rooms import LINK_PREFIX, RoomService
+from storage.models import Room, User
+
+
+class RoomRequest(CallbackData, prefix="rq"):
+    approve: bool
+    id: int  # room_members.id
+
+
+class RoomAction(CallbackData, prefix="rm"):
+    action: str  # switch | manage | members | kick | rotate | close | close_yes | leave | common
+    room_id: int
+    user_id: int = 0
+
+
+def router() -> Router:
+    r = Router(name="rooms")
+    r.message.register(
+        open_link, CommandStart(deep_link=True, magic=F.args.startswith(LINK_PREFIX)), flags={"public": True}
+    )
+    r.message.register(new_room, Command("newroom"))
+    r.message.register(rooms, Command("rooms"))
+    r.callback_query.register(decide, RoomRequest.filter())
+    r.callback_query.register(act, RoomAction.filter())
+    return r
+
+
+async def room_link(bot: Bot, rooms: RoomService, room: Room) -> str:
+    me = await bot.me()
+    return f"https://t.me/{me.username}?start={rooms.link_payload(room)}"
+
+
+def manage_keyboard(t: Texts, room: Room) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    kb.button(text=t.plain("room-btn-members"), callback_data=RoomAction(action="members", room_id=room.id))
+    kb.button(text=t.plain("room-btn-rotate"), callback_data=RoomAction(action="rotate", room_id=room.id))
+    kb.button(text=t.plain("room-btn-close"), callback_data=RoomAction(action="close", room_id=room.id))
+    kb.adjust(2, 1)
+    return kb.as_markup()
+
+
+async def new_room(
+    message: Message, command: CommandObject, user: User, rooms: RoomService, t: Texts, bot: Bot
+) -> None:
+    if not (command.args or "").strip():
+        await message.answer(t("room-new-usage"))
+        return
+    room = await rooms.create(user, command.args or "")
+    link = await room_link(bot, rooms, room)
+    await message.answer(t("room-created", title=room.title, link=link), reply_markup=manage_keyboard(t, room))
+    await announce_target(message, t, Target("room", room=room))
+
+
+async def open_link(
+    message: Message,
+    command: CommandObject,
+    user: User,
+    rooms: RoomService,
+    outbox: Outbox,
+    translator: Translator,
+    t: Texts,
+) -> None:
+    if not user.signed_in:
+        await message.answer(t("room-sign-in-first"))
+        return
+    asked = await rooms.request_join(user, command.args or "")
+    await message.answer(t("room-requested", title=asked.room.title))
+    owner_texts = translator.texts(translator.pick(asked.owner.language, None))
+    kb = InlineKeyboardBuilder()
+    kb.button(text=owner_texts.plain("room-btn-approve"), callback_data=RoomRequest(approve=True, id=asked.request.id))
+    kb.button(text=owner_texts.plain("room-btn-decline"), callback_data=RoomRequest(approve=False, id=asked.request.id))
+    if asked.owner.telegram_id is not None:
+        await outbox.send_text(
+            asked.owner.telegram_id,
+            owner_texts("room-request", name=user.display_name, title=asked.room.title),
+            reply_markup=kb.as_markup().model_dump(exclude_none=True),
+        )
+
+
+async def decide(
+    query: CallbackQuery,
+    callback_data: RoomRequest,
+    user: User,
+    rooms: RoomService,
+    outbox: Outbox,
+    translator: Translator,
+    t: Texts,
+) -> None:
+    decision = await rooms.decide(user, callback_data.id, callback_data.approve)
+    name, title = decision.requester.display_name, decision.room.title
+    key = "room-approved" if decision.approved else "room-declined"
+    if isinstance(query.message, Message):
+        await query.message.edit_text(t(f"{key}-owner", name=name, title=title))
+    await query.answer()
+    requester_texts = translator.texts(translator.pick(decision.requester.language, None))
+    if decision.requester.telegram_id is not None:
+        await outbox.send_text(decision.requester.telegram_id, requester_texts(key, title=title))
+
+
+def rooms_keyboard(t: Texts, entries: list[tuple[Room, int, bool, bool]]) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    for room, count, is_owner, current in entries:
+        mark = "▶ " if current else ""
+        kb.button(
+            text=t.plain("room-btn-switch", title=f"{mark}{room.title}", count=count),
+            callback_data=RoomAction(action="switch", room_id=room.id),
+        )
+        side = "manage" if is_owner else "leave"
+        kb.button(text=t.plain(f"room-btn-{side}"), callback_data=RoomAction(action=side, room_id=room.id))
+    kb.adjust(2)
+    kb.row()
+    kb.button(text=t.plain("relay-btn-common"), callback_data=RoomAction(action="common", room_id=0))
+    return kb.as_markup()
+
+
+async def rooms(message: Message, user: User, rooms: RoomService, t: Texts) -> None:
+    entries = await rooms.my_rooms(user)
+    if not entries:
+        await message.answer(t("room-list-empty"))
+        return
+    await message.answer(
+        t("room-list", count=len(entries)),
+        reply_markup=rooms_keyboard(t, [(e.room, e.members, e.is_owner, e.current) for e in entries]),
+    )
+
+
+async def act(
+    query: CallbackQuery,
+    callback_data: RoomAction,
+    user: User,
+    rooms: RoomService,
+    relay: RelayService,
+    outbox: Outbox,
+    translator: Translator,
+    t: Texts,
+    bot: Bot,
+) -> None:
+    message = query.message if isinstance(query.message, Message) else None
+    action, room_id = callback_data.action, callback_data.room_id
+    if action == "switch":
+        room = await rooms.switch(user, room_id)
+        await query.answer()
+        if message is not None:
+            await announce_target(message, t, Target("room", room=room))
+    elif action == "common":
+        target = await relay.back_to_common(user)
+        await query.answer()
+        if message is not None:
+            await announce_target(message, t, target)
+    elif action == "leave":
+        room = await rooms.leave(user, room_id)
+        await query.answer(t.plain("room-left", title=room.title), show_alert=True)
+    elif action == "manage":
+        room, members = await rooms.members(user, room_id)
+        link = await room_link(bot, rooms, room)
+        await query.answer()
+        if message is not None:
+            await message.answer(
+                t("room-manage", title=room.title, link=link, count=len(members) + 1),
+                reply_markup=manage_keyboard(t, room),
+            )
+    elif action == "members":
+        room, members = await rooms.members(user, room_id)
+        await query.answer()
+        if message is None:
+            return
+        if not members:
+            await message.answer(t("room-members-none", title=room.title))
+            return
+        kb = InlineKeyboardBuilder()
+        for member in members:
+            kb.button(
+                text=t.plain("room-btn-kick", name=member.display_name),
+                callback_data=RoomAction(action="kick", room_id=room.id, user_id=member.id),
+            )
+        kb.adjust(1)
+        await message.answer(t("room-members", title=room.title, count=len(members)), reply_markup=kb.as_markup())
+    elif action == "kick":
+        room, kicked = await rooms.kick(user, room_id, callback_data.user_id)
+        await query.answer(t.plain("room-kicked-owner", name=kicked.display_name, title=room.title), show_alert=True)
+        if kicked.telegram_id is not None:
+            kicked_texts = translator.texts(translator.pick(kicked.language, None))
+            await outbox.send_text(kicked.telegram_id, kicked_texts("room-kicked", title=room.title))
+    elif action == "rotate":
+        room = await rooms.rotate(user, room_id)
+        await query.answer()
+        if message is not None:
+            await message.answer(t("room-rotated", title=room.title, link=await room_link(bot, rooms, room)))
+    elif action == "close":
+        room, _members = await rooms.members(user, room_id)
+        kb = InlineKeyboardBuilder()
+        kb.button(text=t.plain("room-btn-close-yes"), callback_data=RoomAction(action="close_yes", room_id=room.id))
+        await query.answer()
+        if message is not None:
+            await message.answer(t("room-close-confirm", title=room.title), reply_markup=kb.as_markup())
+    elif action == "close_yes":
+        room, members = await rooms.close(user, room_id)
+        await query.answer()
+        if message is not None:
+            await message.edit_text(t("room-closed-owner", title=room.title))
+        for member in members:
+            if member.telegram_id is not None:
+                member_texts = translator.texts(translator.pick(member.language, None))
+                await outbox.send_text(member.telegram_id, member_texts("room-closed-notice", title=room.title))
+    else:
+        await query.answer(t.plain("button-stale"))

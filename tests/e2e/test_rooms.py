@@ -1,0 +1,152 @@
+"""Rooms end to end (SPEC 5): create, link, request, approve, decline, relay, kick, new link, close."""
+
+from __future__ import annotations
+
+import re
+
+from handlers.rooms import RoomAction, RoomRequest
+from tests.e2e.harness import Harness, Person
+from tests.fakes.telegram import ChatMessage
+
+
+async def named(tg: Harness, name: str, language_code: str = "en") -> Person:
+    person = tg.user(name, language_code=language_code)
+    await person.send("/start")
+    await person.send_contact(tg.new_phone())
+    await person.send(f"/nick {name}")
+    return person
+
+
+def link_payload(text: str) -> str:
+    found = re.search(r"start=(room_[\w-]+)", text)
+    assert found, text
+    return found.group(1)
+
+
+async def create_room(owner: Person, title: str = "Book club") -> str:
+    await owner.send(f"/newroom {title}")
+    created = next(m for m in reversed(owner.messages) if "is ready" in (m.text or ""))
+    return link_payload(created.text or "")
+
+
+def request_message(owner: Person, name: str) -> ChatMessage:
+    return next(m for m in reversed(owner.messages) if f"{name} asks to join" in (m.text or ""))
+
+
+async def join(owner: Person, person: Person, payload: str) -> None:
+    await person.send(f"/start {payload}")
+    assert "Asked to join" in person.last_text()
+    await owner.press("Approve", request_message(owner, person.first_name))
+    assert "You're in the room" in person.last_text()
+
+
+async def test_room_lifecycle_create_request_approve_decline_relay(tg: Harness) -> None:
+    alice = await named(tg, "Alice")
+    bob = await named(tg, "Bob")
+    carol = await named(tg, "Carol")
+    dave = await named(tg, "Dave")
+    payload = await create_room(alice)
+    assert "writing in the room" in alice.last_text()
+
+    await bob.send(f"/start {payload}")
+    assert "Asked to join <Book club>" not in bob.last_text()
+    assert "Asked to join Book club" in bob.last_text()
+    await bob.send(f"/start {payload}")
+    assert "already asked" in bob.last_text()
+    request = request_message(alice, "Bob")
+    await alice.press("Approve", request)
+    assert "Bob joined Book club" in (request.text or "")
+    assert "You're in the room Book club" in bob.last_text()
+    await alice.press_data(RoomRequest(approve=False, id=1).pack(), request)  # pressed again, other button
+    assert alice.last_answer is not None
+    assert "already answered" in alice.last_answer["text"]
+
+    await carol.send(f"/start {payload}")
+    await alice.press("Decline", request_message(alice, "Carol"))
+    assert "declined your request" in carol.last_text()
+
+    await bob.send("/rooms")
+    await bob.press("Book club")
+    assert "writing in the room Book club" in bob.last_text()
+    original = await alice.send("Welcome to the club")
+    assert bob.last_text() == "🏠 Book club · Alice\nWelcome to the club"
+    assert not any("Welcome to the club" in text for text in carol.texts() + dave.texts())
+    await bob.send("Thanks!", reply_to=bob.last())
+    answer = alice.last()
+    assert answer.text == "🏠 Book club · Bob\nThanks!"
+    assert answer.data["reply_to_message"]["text"] == "Welcome to the club"  # her own original
+    await alice.edit(original, "Welcome, all")
+    await tg.deliver()
+    assert any(m.text == "🏠 Book club · Alice\nWelcome, all" for m in bob.messages)
+
+
+async def test_kick_rotate_close(tg: Harness) -> None:
+    alice = await named(tg, "Alice")
+    bob = await named(tg, "Bob")
+    carol = await named(tg, "Carol")
+    payload = await create_room(alice, "Chess")
+    await join(alice, bob, payload)
+    await join(alice, carol, payload)
+
+    await alice.send("/rooms")
+    await alice.press("Manage")
+    await alice.press("Members")
+    await alice.press("Bob")
+    assert alice.last_answer is not None
+    assert "Bob was removed" in alice.last_answer["text"]
+    assert "removed you from the room Chess" in bob.last_text()
+    await bob.send("still here?")  # back in the common chat, not in the room
+    assert not any("still here?" in t for t in carol.texts())
+    await bob.send(f"/start {payload}")
+    assert "removed you" in bob.last_text()
+
+    await alice.send("/rooms")
+    await alice.press("Manage")
+    await alice.press("New link")
+    new_payload = link_payload(alice.last_text())
+    assert new_payload != payload
+    dave = await named(tg, "Dave")
+    await dave.send(f"/start {payload}")
+    assert "doesn't work" in dave.last_text()
+    await dave.send(f"/start {new_payload}")
+    assert "Asked to join Chess" in dave.last_text()
+
+    await carol.press_data(RoomAction(action="close_yes", room_id=1).pack(), carol.last())  # forged: not the owner
+    assert carol.last_answer is not None
+    assert "Only the room's owner" in carol.last_answer["text"]
+    await alice.send("/rooms")
+    await alice.press("Manage")
+    await alice.press("Close the room")
+    await alice.press("Yes, close it")
+    assert "is closed" in alice.last_text()
+    assert "was closed by its owner" in carol.last_text()
+    await carol.send("/rooms")
+    assert "in no rooms" in carol.last_text()
+    await dave.send(f"/start {new_payload}")
+    assert "is closed" in dave.last_text()
+
+
+async def test_rooms_in_russian(tg: Harness) -> None:
+    olga = await named(tg, "Olga", language_code="ru")
+    await olga.send("/newroom Клуб <книг>")
+    assert "Комната Клуб <книг> готова" in olga.texts()[-2]  # the title is escaped, shown as typed
+    await olga.send("/rooms")
+    assert "Ваши комнаты: 1" in olga.last_text()
+    ivan = await named(tg, "Ivan", language_code="ru")
+    await ivan.send("/start room_nothing")
+    assert "ссылка на комнату не работает" in ivan.last_text()
+
+
+async def test_room_messages_wait_while_paused_and_show_in_unread(tg: Harness) -> None:
+    alice = await named(tg, "Alice")
+    bob = await named(tg, "Bob")
+    payload = await create_room(alice, "Night owls")
+    await join(alice, bob, payload)
+    await bob.send("/pause")
+    await alice.send("anyone awake?")
+    assert not any("anyone awake?" in text for text in bob.texts())
+    await bob.send("/unread")
+    assert "Room Night owls — 1 unread" in bob.last_text()
+    assert "anyone awake?" in bob.last_text()
+    await alice.send("/status")
+    assert "the room Night owls" in alice.last_text()

@@ -30,6 +30,7 @@ from bot.gmfy import create_gmfy_state, register_gmfy_jobs
 from bot.i18n import Translator
 from bot.metrics import HandlerNameMiddleware, MetricsMiddleware
 from bot.middlewares import SignInGateMiddleware, UnitOfWorkMiddleware
+from bot.oauth import install_oauth
 from bot.relay import register_relay_jobs
 from bot.scheduler import Scheduler, database_lease, instance_name
 from bot.server import create_web_app
@@ -181,6 +182,7 @@ class BotApp:
         scheduler = Scheduler(lease=database_lease(ctx.sessionmaker, clock, instance_name()))
         register_relay_jobs(ctx, scheduler)
         register_broadcast_jobs(ctx, scheduler)
+        install_oauth(ctx, scheduler)
         bot = create_bot(settings)
         register_gmfy_jobs(ctx, scheduler, QueuedMessages(ctx.clock, batch_key="gmfy-notifications"))
         app = cls(ctx, bot, create_dispatcher(ctx, scheduler), scheduler)
@@ -253,4 +255,6 @@ class BotApp:
         await self.bot.session.close()
         if self.ctx.redis is not None:
             await self.ctx.redis.aclose()
+        if self.ctx.oauth_http is not None:
+            await self.ctx.oauth_http.aclose()
         await self.ctx.engine.dispose()

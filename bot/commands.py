@@ -40,6 +40,8 @@ USER_COMMANDS: list[str] = [
     "challenge",
     "report",
     "lang",
+    "link",
+    "unlink",
     "forget_me",
 ]
 # Shown (with the user commands) only in the chats of moderators and admins; admins also see ADMIN_COMMANDS.

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+import httpx
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -24,6 +25,15 @@ from services.moderation import (
     NoMessageRemover,
     NoRelayedMessages,
     RemoverFactory,
+)
+from services.oauth import (
+    DbVerifierStore,
+    OAuthClient,
+    OAuthConfig,
+    OAuthService,
+    RedisVerifierStore,
+    VerifierStore,
+    fernet_for,
 )
 from services.profile import ProfileService
 from services.relay import CopyStyle, Limits, PlainCopyStyle, RelayService
@@ -44,6 +54,7 @@ class AppContext:
     extras: dict[str, Any] = field(default_factory=dict)
     metrics: Metrics = field(default_factory=Metrics)
     redis: Redis | None = None  # set when REDIS_URL is
+    oauth_http: httpx.AsyncClient | None = None  # set when OAuth linking is configured
     # More routes for the bot's HTTP server (method, path, handler), e.g. an OAuth callback.
     web_routes: list[tuple[str, str, Any]] = field(default_factory=list)
     copy_style: CopyStyle = field(default_factory=PlainCopyStyle)
@@ -81,6 +92,67 @@ class AppContext:
             max_file_bytes=int(s.max_file_mb * 1024 * 1024),
         )
 
+    def oauth(self, session: AsyncSession) -> OAuthService | None:
+        s = self.settings
+        if not s.oauth_enabled or self.oauth_http is None:
+            return None
+        assert s.oauth_authorize_url is not None
+        assert s.oauth_token_url is not None
+        assert s.oauth_client_id is not None
+        assert s.oauth_redirect_url is not None
+        assert s.oauth_token_key is not None
+        config = OAuthConfig(
+            authorize_url=s.oauth_authorize_url,
+            token_url=s.oauth_token_url,
+            userinfo_url=s.oauth_userinfo_url,
+            revoke_url=s.oauth_revoke_url,
+            client_id=s.oauth_client_id,
+            client_secret=s.oauth_client_secret.get_secret_value() if s.oauth_client_secret else None,
+            redirect_url=s.oauth_redirect_url,
+            scopes=s.oauth_scopes,
+        )
+        store: VerifierStore = (
+            RedisVerifierStore(self.redis, s.redis_prefix)
+            if self.redis is not None
+            else DbVerifierStore(session, self.clock)
+        )
+        return OAuthService(
+            session,
+            self.clock,
+            config,
+            OAuthClient(config, self.oauth_http),
+            store,
+            fernet_for(s.oauth_token_key.get_secret_value()),
+            self.signin(session),
+        )
+
+    def invites(self, session: AsyncSession, events: EventRecorder | None = None) -> InviteService:
+        s = self.settings
+        return InviteService(
+            session,
+            self.clock,
+            events or self.event_recorder(session),
+            code_ttl=timedelta(days=s.invite_code_ttl_days),
+            page_size=s.referrals_page_size,
+        )
+
+    def signin(
+        self, session: AsyncSession, events: EventRecorder | None = None, invites: InviteService | None = None
+    ) -> SignInService:
+        s = self.settings
+        events = events or self.event_recorder(session)
+        return SignInService(
+            session,
+            self.clock,
+            events,
+            invites or self.invites(session, events),
+            self.sms,
+            default_region=s.default_region,
+            code_ttl=timedelta(seconds=s.phone_code_ttl_seconds),
+            max_attempts=s.phone_code_max_attempts,
+            cooldown=timedelta(seconds=s.phone_code_cooldown_seconds),
+        )
+
     def broadcasts(self, session: AsyncSession) -> BroadcastService:
         return BroadcastService(session, self.clock, self.outbox(session))
 
@@ -103,24 +175,8 @@ class AppContext:
         """Everything a handler may ask for by name (`invites: InviteService`, ...)."""
         s = self.settings
         events = self.event_recorder(session)
-        invites = InviteService(
-            session,
-            self.clock,
-            events,
-            code_ttl=timedelta(days=s.invite_code_ttl_days),
-            page_size=s.referrals_page_size,
-        )
-        signin = SignInService(
-            session,
-            self.clock,
-            events,
-            invites,
-            self.sms,
-            default_region=s.default_region,
-            code_ttl=timedelta(seconds=s.phone_code_ttl_seconds),
-            max_attempts=s.phone_code_max_attempts,
-            cooldown=timedelta(seconds=s.phone_code_cooldown_seconds),
-        )
+        invites = self.invites(session, events)
+        signin = self.signin(session, events, invites)
         moderation = self.moderation(session)
         users = UserDirectory(session, default_region=s.default_region, lookup=moderation.lookup)
         gmfy = GmfyService(
@@ -143,4 +199,5 @@ class AppContext:
             "relay": self.relay(session),
             "broadcasts": self.broadcasts(session),
             "rooms": RoomService(session, self.clock, events),
+            "oauth": self.oauth(session),
         }

@@ -106,6 +106,19 @@ class Settings(BaseSettings):
     gmfy_top_page_size: int = Field(10, gt=0, le=50)
     gmfy_top_sort: Literal["ASC", "DESC"] = "ASC"
 
+    # Linking an external account (OAuth2 + PKCE); off unless the URLs, client id and redirect are set.
+    oauth_authorize_url: str | None = None
+    oauth_token_url: str | None = None
+    oauth_userinfo_url: str | None = None
+    oauth_revoke_url: str | None = None
+    oauth_client_id: str | None = None
+    oauth_client_secret: SecretStr | None = None
+    oauth_redirect_url: str | None = None  # our callback, served by the bot's HTTP server (WEB_PORT)
+    oauth_scopes: str = "openid profile phone offline_access"
+    oauth_token_key: SecretStr | None = None  # encrypts stored tokens (a Fernet key, or any long secret)
+    oauth_timeout_seconds: float = Field(10.0, gt=0)
+    oauth_refresh_seconds: int = Field(60, gt=0)  # how often tokens close to expiry are refreshed
+
     @field_validator("bot_token")
     @classmethod
     def _token_shape(cls, value: SecretStr) -> SecretStr:
@@ -152,6 +165,16 @@ class Settings(BaseSettings):
     @classmethod
     def _trailing_slash(cls, value: str) -> str:
         return value if value.endswith("/") else value + "/"
+
+    @model_validator(mode="after")
+    def _oauth_needs_key(self) -> Settings:
+        if self.oauth_enabled and self.oauth_token_key is None:
+            raise ValueError("OAUTH_TOKEN_KEY is required with OAuth linking (it encrypts the stored tokens)")
+        return self
+
+    @property
+    def oauth_enabled(self) -> bool:
+        return all((self.oauth_authorize_url, self.oauth_token_url, self.oauth_client_id, self.oauth_redirect_url))
 
     @property
     def gmfy_enabled(self) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import admin, broadcast, fallback, gmfy, invites, preferences, relay, reports, rooms, signin
+from handlers import admin, broadcast, fallback, gmfy, invites, oauth, preferences, relay, reports, rooms, signin
 
 
 def get_routers() -> list[Router]:
@@ -13,6 +13,7 @@ def get_routers() -> list[Router]:
         rooms.router(),  # before signin: it takes /start room_<token>
         signin.router(),
         invites.router(),
+        oauth.router(),
         preferences.router(),
         gmfy.router(),
         reports.router(),

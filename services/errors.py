@@ -294,3 +294,20 @@ class RoomNotMember(DomainError):
 
 class RoomOwnerStays(DomainError):
     key = "room-owner-stays"
+
+
+# Linking an external account (OAuth2 + PKCE)
+class OAuthOff(DomainError):
+    key = "oauth-off"
+
+
+class OAuthStateInvalid(DomainError):
+    key = "oauth-state-invalid"
+
+
+class OAuthFailed(DomainError):
+    key = "oauth-failed"
+
+
+class OAuthNotLinked(DomainError):
+    key = "oauth-not-linked"

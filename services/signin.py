@@ -132,6 +132,11 @@ class SignInService:
             raise ForeignContact()
         return await self._bind_phone(user, normalize_phone(phone, self.default_region, international=True))
 
+    async def sign_in_with_verified_phone(self, user: User, phone: str) -> SignInResult:
+        """A phone another trusted party verified (an OAuth provider's userinfo): the same binding as a
+        shared contact, takeover included. Raises InvalidPhone."""
+        return await self._bind_phone(user, normalize_phone(phone, self.default_region, international=True))
+
     async def request_phone_code(self, user: User, raw_phone: str) -> PhoneCodeSent:
         """Send a 4-digit code to the phone. Raises InvalidPhone or PhoneCodeCooldown."""
         phone = normalize_phone(raw_phone, self.default_region)

@@ -9,6 +9,7 @@ from storage.models.delivery import Outgoing
 from storage.models.gmfy import GmfyNotification
 from storage.models.jobs import JobLease
 from storage.models.moderation import AuditEntry, Ban, Moderator, Report, WarningEntry
+from storage.models.oauth import OAuthLink, OAuthState
 from storage.models.relay import (
     Block,
     LimitWindow,
@@ -34,6 +35,8 @@ __all__ = [
     "LimitWindow",
     "Member",
     "Moderator",
+    "OAuthLink",
+    "OAuthState",
     "Outgoing",
     "PhoneCode",
     "Referral",

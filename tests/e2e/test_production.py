@@ -170,3 +170,9 @@ async def test_json_logs_carry_update_user_and_handler_but_no_phone(tg: Harness)
     assert failed["level"] == "error"
     assert alice.phone is not None
     assert alice.phone.lstrip("+") not in lines.getvalue()
+
+
+async def test_link_without_oauth_settings_says_so(tg: Harness) -> None:
+    alice = await tg.user("Alice").signed_in()
+    await alice.send("/link")
+    assert "isn't set up" in alice.last_text()

@@ -26,4 +26,9 @@ USER bot
 ENV PATH="/app/.venv/bin:$PATH" \
     DATABASE_URL=sqlite+aiosqlite:////app/data/bot.db
 EXPOSE 8080
+# /healthz answers 200 when the database (and Redis, if set) is reachable, 503 otherwise.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+    CMD python -c "import os, urllib.request; urllib.request.urlopen(f'http://127.0.0.1:{os.environ.get(\"WEB_PORT\", \"8080\")}/healthz', timeout=4)"
+# SIGTERM stops gracefully: no new updates, accepted ones finish, the delivery round in progress ends.
+STOPSIGNAL SIGTERM
 CMD ["python", "-m", "bot"]

@@ -82,3 +82,14 @@ def test_every_relayed_kind_has_a_label() -> None:
     keys = set(catalog()["en"])
     missing = sorted(f"relay-media-{kind}" for kind in MEDIA_KINDS.values() if kind != "text")
     assert not [key for key in missing if key not in keys]
+
+
+def test_help_names_every_user_command_in_both_languages() -> None:
+    from bot.commands import USER_COMMANDS
+    from bot.i18n import Translator
+
+    translator = Translator()
+    for locale in translator.locales:
+        text = translator.texts(locale)("help-text")
+        missing = [name for name in USER_COMMANDS if name not in {"start", "help"} and f"/{name}" not in text]
+        assert missing == [], (locale, missing)

@@ -11,9 +11,20 @@ help-text-signed-out =
     If your app cannot share a contact, send /phone +7XXXXXXXXXX and then the 4-digit code.
 help-text =
     <b>What I can do</b>
-    /me — your profile
-    /invite — your invite code, link and QR
-    /redeem CODE — use a friend's invite code
-    /referrals — who joined with your code
-    /forget_me — delete your personal data
+    <b>You</b>
+    /me — your profile · /lang — language · /forget_me — delete your data
+    /link — link an external account · /unlink — undo it
+    <b>Invites</b>
+    /invite — your code, link and QR · /redeem CODE — use a friend's code · /referrals — who joined with yours
+    <b>Common chat</b>
+    /join — enter, with the latest messages · /leave — leave · /nick NAME — your name in the chat
+    /pause — hold messages · /resume — get them again · /unread — what you missed
+    /delete — reply to your message to delete it everywhere · /report — reply to report a message
+    /status — your limit, chats, warnings · /who — who is around
+    /schedule 18:30 text (or in 10m text) — send later · /scheduled — your scheduled messages
+    <b>Private chats and rooms</b>
+    /dm NAME — write privately · /common — back to the common chat · /block, /unblock NAME
+    /newroom TITLE — create a room · /rooms — your rooms: switch, manage, leave
+    <b>Games</b>
+    /profile — ratings and badges · /top — leaderboard · /challenge — a challenge's progress
 flood-slow-down = 🐢 Slow down a little: too many messages at once. I'll listen again in a few seconds.

@@ -1,0 +1,154 @@
+"""Updates per second handled by one and by two bot processes in webhook mode (PostgreSQL + Redis),
+and the latency of GET /healthz. The fake Bot API runs in a process of its own.
+
+    uv run python -m bench.webhook [--updates 2000] [--members 400] [--instances 1 2]
+        [--database-url postgresql+asyncpg://postgres@127.0.0.1:5432/test] [--redis-url redis://127.0.0.1:6379/0]
+
+Members write privately in pairs (one recipient per message); updates are posted to the instances
+round-robin, 64 at a time. "Handled" counts relayed messages recorded in the database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+
+import httpx
+from sqlalchemy import func, select, text
+
+from bench.common import ROOT, add_members, fake_api, free_port, pair_up, percentile
+from storage.db import create_engine, create_sessionmaker, upgrade_to_head
+from storage.models import RelayMessage
+from tests.fakes.telegram import TOKEN
+
+SECRET = "bench-secret"
+
+
+async def start_instance(env: dict[str, str]) -> tuple[asyncio.subprocess.Process, int]:
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        cwd=ROOT,
+        env={**env, "WEB_PORT": str(port), "WEB_HOST": "127.0.0.1", "WEBHOOK_URL": f"http://127.0.0.1:{port}/hook"},
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    async with httpx.AsyncClient() as client:
+        for _ in range(300):
+            with contextlib.suppress(httpx.TransportError):
+                if (await client.get(f"http://127.0.0.1:{port}/healthz", timeout=1)).status_code == 200:
+                    return process, port
+            await asyncio.sleep(0.1)  # another process starting up
+    raise RuntimeError("bot did not start")
+
+
+async def run(instances: int, updates: int, members: int, database_url: str, redis_url: str) -> None:
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(database_url)
+    async with admin.begin() as conn:
+        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = create_engine(database_url, search_path=schema)
+    await upgrade_to_head(engine)
+    sessionmaker = create_sessionmaker(engine)
+    ids = await add_members(sessionmaker, members)
+    await pair_up(sessionmaker, ids)
+    processes = []
+    try:
+        async with fake_api() as url:
+            env = {
+                **os.environ,
+                "BOT_TOKEN": TOKEN,
+                "TELEGRAM_API_URL": url,
+                "DATABASE_URL": database_url,
+                "DATABASE_SCHEMA": schema,
+                "REDIS_URL": redis_url,
+                "REDIS_PREFIX": schema,
+                "WEBHOOK_SECRET": SECRET,
+                "MIGRATE_ON_START": "false",
+                "MESSAGES_PER_PERIOD": str(10**9),
+                "DELIVERY_RATE": "1000",
+                "FLOOD_RATE": "0",
+                "LOG_LEVEL": "WARNING",
+            }
+            started = [await start_instance(env) for _ in range(instances)]
+            processes = [p for p, _ in started]
+            ports = [port for _, port in started]
+            gate = asyncio.Semaphore(64)
+            async with httpx.AsyncClient(limits=httpx.Limits(max_connections=128)) as client:
+
+                async def post(n: int) -> None:
+                    sender = 50_000_000 + n % members
+                    update = {
+                        "update_id": n + 1,
+                        "message": {
+                            "message_id": 1000 + n,
+                            "date": int(datetime.now(UTC).timestamp()),
+                            "chat": {"id": sender, "type": "private"},
+                            "from": {"id": sender, "is_bot": False, "first_name": "M"},
+                            "text": f"webhook {n}",
+                        },
+                    }
+                    async with gate:
+                        answer = await client.post(
+                            f"http://127.0.0.1:{ports[n % instances]}/hook",
+                            json=update,
+                            headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
+                        )
+                        answer.raise_for_status()
+
+                began = time.perf_counter()
+                await asyncio.gather(*(post(n) for n in range(updates)))
+                posted = time.perf_counter() - began
+                while True:
+                    async with sessionmaker() as session:
+                        handled = await session.scalar(select(func.count()).select_from(RelayMessage)) or 0
+                    if handled >= updates:
+                        break
+                    await asyncio.sleep(0.05)  # the bots' work is seen in the database
+                handled_seconds = time.perf_counter() - began
+                latencies = []
+                for _ in range(200):
+                    t0 = time.perf_counter()
+                    (await client.get(f"http://127.0.0.1:{ports[0]}/healthz")).raise_for_status()
+                    latencies.append((time.perf_counter() - t0) * 1000)
+            print(
+                f"webhook: instances={instances} updates={updates} accepted={updates / posted:.0f}/s "
+                f"handled={updates / handled_seconds:.0f}/s healthz p50={percentile(latencies, 0.5):.1f}ms "
+                f"p99={percentile(latencies, 0.99):.1f}ms",
+                flush=True,
+            )
+    finally:
+        for process in processes:
+            process.terminate()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(process.wait(), 20)
+        await engine.dispose()
+        async with admin.begin() as conn:
+            await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        await admin.dispose()
+
+
+async def main(args: argparse.Namespace) -> None:
+    for instances in args.instances:
+        await run(instances, args.updates, args.members, args.database_url, args.redis_url)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--updates", type=int, default=2000)
+    parser.add_argument("--members", type=int, default=400)
+    parser.add_argument("--instances", type=int, nargs="+", default=[1, 2])
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"),
+    )
+    parser.add_argument("--redis-url", default=os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0"))
+    asyncio.run(main(parser.parse_args()))

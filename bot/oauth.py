@@ -18,6 +18,7 @@ from aiohttp import web
 
 from bot.context import AppContext
 from bot.scheduler import Scheduler
+from handlers.notify import notify_user
 from services.errors import OAuthFailed, OAuthStateInvalid
 from services.phones import mask_phone
 
@@ -96,8 +97,6 @@ def install_oauth(ctx: AppContext, scheduler: Scheduler) -> None:
             _refreshed, unlinked = await service.refresh_due()
             outbox = ctx.outbox(session)
             for gone in unlinked:
-                if gone.user.telegram_id is not None:
-                    t = ctx.translator.texts(ctx.translator.pick(gone.user.language, None))
-                    await outbox.send_text(gone.user.telegram_id, t("oauth-refresh-refused"))
+                await notify_user(outbox, ctx.translator, gone.user, "oauth-refresh-refused")
 
     scheduler.every(s.oauth_refresh_seconds, "oauth_refresh", refresh_tokens)

@@ -6,14 +6,16 @@ from __future__ import annotations
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.i18n import Texts, Translator
+from handlers.keyboards import Page, pager
+from handlers.notify import notify_user
 from handlers.relay import announce_target
 from services.delivery import Outbox
 from services.relay import RelayService, Target
-from services.rooms import LINK_PREFIX, RoomService
+from services.rooms import LINK_PREFIX, RoomEntry, RoomService
 from storage.models import Room, User
 
 
@@ -36,6 +38,7 @@ def router() -> Router:
     r.message.register(new_room, Command("newroom"))
     r.message.register(rooms, Command("rooms"))
     r.callback_query.register(decide, RoomRequest.filter())
+    r.callback_query.register(rooms_page, Page.filter(F.list == ROOMS_LIST))
     r.callback_query.register(act, RoomAction.filter())
     return r
 
@@ -107,15 +110,22 @@ async def decide(
     if isinstance(query.message, Message):
         await query.message.edit_text(t(f"{key}-owner", name=name, title=title))
     await query.answer()
-    requester_texts = translator.texts(translator.pick(decision.requester.language, None))
-    if decision.requester.telegram_id is not None:
-        await outbox.send_text(decision.requester.telegram_id, requester_texts(key, title=title))
+    await notify_user(outbox, translator, decision.requester, key, title=title)
 
 
-def rooms_keyboard(t: Texts, entries: list[tuple[Room, int, bool, bool]]) -> InlineKeyboardMarkup:
+ROOMS_LIST = "rooms"
+ROOMS_PAGE_SIZE = 8
+
+
+def rooms_view(t: Texts, entries: list[RoomEntry], page: int) -> tuple[str, InlineKeyboardMarkup]:
+    """One page of /rooms: a switch button and a manage (owner) or leave button per room."""
+    pages = max(1, -(-len(entries) // ROOMS_PAGE_SIZE))
+    page = min(max(page, 0), pages - 1)
+    shown = entries[page * ROOMS_PAGE_SIZE : (page + 1) * ROOMS_PAGE_SIZE]
     kb = InlineKeyboardBuilder()
-    for room, count, is_owner, current in entries:
-        mark = "▶ " if current else ""
+    for entry in shown:
+        room, count, is_owner, current = entry.room, entry.members, entry.is_owner, entry.current
+        mark = "✓ " if current else ""
         kb.button(
             text=t.plain("room-btn-switch", title=f"{mark}{room.title}", count=count),
             callback_data=RoomAction(action="switch", room_id=room.id),
@@ -123,9 +133,13 @@ def rooms_keyboard(t: Texts, entries: list[tuple[Room, int, bool, bool]]) -> Inl
         side = "manage" if is_owner else "leave"
         kb.button(text=t.plain(f"room-btn-{side}"), callback_data=RoomAction(action=side, room_id=room.id))
     kb.adjust(2)
-    kb.row()
-    kb.button(text=t.plain("relay-btn-common"), callback_data=RoomAction(action="common", room_id=0))
-    return kb.as_markup()
+    pager(kb, ROOMS_LIST, page, pages)
+    kb.row(
+        InlineKeyboardButton(
+            text=t.plain("relay-btn-common"), callback_data=RoomAction(action="common", room_id=0).pack()
+        )
+    )
+    return t("room-list", count=len(entries)), kb.as_markup()
 
 
 async def rooms(message: Message, user: User, rooms: RoomService, t: Texts) -> None:
@@ -133,10 +147,16 @@ async def rooms(message: Message, user: User, rooms: RoomService, t: Texts) -> N
     if not entries:
         await message.answer(t("room-list-empty"))
         return
-    await message.answer(
-        t("room-list", count=len(entries)),
-        reply_markup=rooms_keyboard(t, [(e.room, e.members, e.is_owner, e.current) for e in entries]),
-    )
+    text, markup = rooms_view(t, entries, 0)
+    await message.answer(text, reply_markup=markup)
+
+
+async def rooms_page(query: CallbackQuery, callback_data: Page, user: User, rooms: RoomService, t: Texts) -> None:
+    entries = await rooms.my_rooms(user)
+    await query.answer()
+    if isinstance(query.message, Message) and entries:
+        text, markup = rooms_view(t, entries, callback_data.page)
+        await query.message.edit_text(text, reply_markup=markup)
 
 
 async def act(
@@ -193,9 +213,7 @@ async def act(
     elif action == "kick":
         room, kicked = await rooms.kick(user, room_id, callback_data.user_id)
         await query.answer(t.plain("room-kicked-owner", name=kicked.display_name, title=room.title), show_alert=True)
-        if kicked.telegram_id is not None:
-            kicked_texts = translator.texts(translator.pick(kicked.language, None))
-            await outbox.send_text(kicked.telegram_id, kicked_texts("room-kicked", title=room.title))
+        await notify_user(outbox, translator, kicked, "room-kicked", title=room.title)
     elif action == "rotate":
         room = await rooms.rotate(user, room_id)
         await query.answer()
@@ -214,8 +232,6 @@ async def act(
         if message is not None:
             await message.edit_text(t("room-closed-owner", title=room.title))
         for member in members:
-            if member.telegram_id is not None:
-                member_texts = translator.texts(translator.pick(member.language, None))
-                await outbox.send_text(member.telegram_id, member_texts("room-closed-notice", title=room.title))
+            await notify_user(outbox, translator, member, "room-closed-notice", title=room.title)
     else:
         await query.answer(t.plain("button-stale"))

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
+from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -60,3 +61,14 @@ async def sessionmaker(db: DbTarget) -> AsyncIterator[async_sessionmaker[AsyncSe
     await upgrade_to_head(engine)
     yield create_sessionmaker(engine)
     await engine.dispose()
+
+
+@pytest.fixture
+async def redis() -> AsyncIterator[Redis]:
+    """A client for TEST_REDIS_URL; tests use keys of their own (a random prefix) and delete them."""
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        pytest.skip("TEST_REDIS_URL is not set: this test needs Redis (CI sets it)")
+    client = Redis.from_url(url)
+    yield client
+    await client.aclose()

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from storage.models import (
     Block,
@@ -18,6 +19,16 @@ from storage.models import (
     ScheduledMessage,
     User,
 )
+
+
+def reachable_except(author_id: int) -> tuple[ColumnElement[bool], ...]:
+    """Users a relayed message can go to: signed in, with a chat, not blocked the bot, not the author."""
+    return (
+        User.id != author_id,
+        User.phone.is_not(None),
+        User.telegram_id.is_not(None),
+        User.is_active.is_(True),
+    )
 
 
 class RelayRepo:
@@ -38,13 +49,7 @@ class RelayRepo:
         rows = await self.session.execute(
             select(User, Member.paused)
             .join(Member, Member.user_id == User.id)
-            .where(
-                Member.in_common.is_(True),
-                User.id != author_id,
-                User.phone.is_not(None),
-                User.telegram_id.is_not(None),
-                User.is_active.is_(True),
-            )
+            .where(Member.in_common.is_(True), *reachable_except(author_id))
             .order_by(User.id)
         )
         return [(user, bool(paused)) for user, paused in rows.all()]

@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Member, Room, RoomMember, User
+from storage.repositories.relay import reachable_except
 
 
 class RoomRepo:
@@ -69,14 +70,7 @@ class RoomRepo:
             select(User, Member.paused)
             .join(RoomMember, RoomMember.user_id == User.id)
             .outerjoin(Member, Member.user_id == User.id)
-            .where(
-                RoomMember.room_id == room_id,
-                RoomMember.status == "member",
-                User.id != author_id,
-                User.phone.is_not(None),
-                User.telegram_id.is_not(None),
-                User.is_active.is_(True),
-            )
+            .where(RoomMember.room_id == room_id, RoomMember.status == "member", *reachable_except(author_id))
             .order_by(User.id)
         )
         return [(user, bool(paused)) for user, paused in rows.all()]

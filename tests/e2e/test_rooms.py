@@ -150,3 +150,19 @@ async def test_room_messages_wait_while_paused_and_show_in_unread(tg: Harness) -
     assert "anyone awake?" in bob.last_text()
     await alice.send("/status")
     assert "the room Night owls" in alice.last_text()
+
+
+async def test_rooms_list_pages(tg: Harness) -> None:
+    alice = await named(tg, "Alice")
+    for n in range(10):
+        await alice.send(f"/newroom Room {n}")
+    await alice.send("/rooms")
+    listing = alice.last()
+    assert "Your rooms: 10" in (listing.text or "")
+    labels = [b["text"] for b in listing.buttons]
+    assert "1/2" in labels
+    assert sum(1 for label in labels if label.startswith(("Room ", "✓ Room "))) == 8
+    await alice.press("▶", listing)
+    labels = [b["text"] for b in listing.buttons]
+    assert "2/2" in labels
+    assert sum(1 for label in labels if label.startswith(("Room ", "✓ Room "))) == 2

@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
 
 from bot.delivery import RedisSpacingLimiter
-
-
-@pytest.fixture
-async def redis() -> AsyncIterator[Redis]:
-    url = os.environ.get("TEST_REDIS_URL")
-    if not url:
-        pytest.skip("TEST_REDIS_URL is not set: the shared limiter needs Redis (CI sets it)")
-    client = Redis.from_url(url)
-    yield client
-    await client.aclose()
 
 
 async def test_two_instances_take_slots_from_one_sequence(redis: Redis) -> None:

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -24,16 +21,6 @@ def test_pkce_pair_is_rfc7636_s256() -> None:
     # RFC 7636 appendix B
     assert s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk") == "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
     assert pkce_pair()[0] != verifier
-
-
-@pytest.fixture
-async def redis() -> AsyncIterator[Redis]:
-    url = os.environ.get("TEST_REDIS_URL")
-    if not url:
-        pytest.skip("TEST_REDIS_URL is not set: the Redis verifier store needs Redis (CI sets it)")
-    client = Redis.from_url(url)
-    yield client
-    await client.aclose()
 
 
 async def test_redis_store_keeps_a_day_and_gives_once(redis: Redis) -> None:

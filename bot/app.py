@@ -213,8 +213,14 @@ class BotApp:
         runner = web.AppRunner(web_app, access_log=None)
         if s.web_port:
             await runner.setup()
-            await web.TCPSite(runner, s.web_host, s.web_port).start()
-            log.info("HTTP server on %s:%s", s.web_host, s.web_port)
+            try:
+                await web.TCPSite(runner, s.web_host, s.web_port).start()
+                log.info("HTTP server on %s:%s", s.web_host, s.web_port)
+            except OSError as exc:
+                if webhook is not None:
+                    raise  # the webhook cannot work without it
+                # Polling works without the server (only /healthz and /metrics are missing): say so, go on.
+                log.warning("HTTP server not started on %s:%s: %s (set WEB_PORT)", s.web_host, s.web_port, exc)
         try:
             if webhook is None:
                 await self.run_polling()

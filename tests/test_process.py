@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.fakes.telegram import TOKEN, FakeTelegram
@@ -54,10 +56,23 @@ async def test_bad_settings_give_one_clear_line(tmp_path: Path, env: dict[str, s
 async def test_starts_polls_and_stops_on_sigterm(tmp_path: Path) -> None:
     fake = FakeTelegram()
     await fake.start()
-    env = _env(BOT_TOKEN=TOKEN, TELEGRAM_API_URL=fake.url, DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/bot.db")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = _env(
+        BOT_TOKEN=TOKEN,
+        TELEGRAM_API_URL=fake.url,
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/bot.db",
+        WEB_HOST="127.0.0.1",
+        WEB_PORT=str(port),
+    )
     process = await _run_bot(tmp_path, env)
     try:
         await fake.wait_until(lambda: fake.polls > 0, timeout=60, what="the bot to poll")
+        async with httpx.AsyncClient() as client:  # polling mode serves /healthz and /metrics too
+            health = await client.get(f"http://127.0.0.1:{port}/healthz")
+            assert (health.status_code, health.json()["database"]) == (200, "ok")
+            assert "bot_updates_total" in (await client.get(f"http://127.0.0.1:{port}/metrics")).text
         assert fake.calls_to("setMyCommands")
         assert (tmp_path / "bot.db").exists()
         user = fake.user("Newcomer")

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.clock import Clock
@@ -127,6 +127,10 @@ class InviteService:
                 current = await self.codes.current_for(user.id)
                 if current is not None and self.is_active(current):
                     return current  # a concurrent request issued one already
+                continue
+            except DBAPIError as exc:  # PostgreSQL: two issuers each waiting on the other's new code
+                if "deadlock" not in str(exc).lower():
+                    raise
                 continue
             return code
         raise RuntimeError("could not issue a unique invite code")

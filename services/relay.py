@@ -292,8 +292,8 @@ class RelayService:
 
     # --- limits -----------------------------------------------------------------------------
     async def limits(self) -> Limits:
-        per_period = await self.repo.runtime(LIMIT_KEY)
-        period = await self.repo.runtime(PERIOD_KEY)
+        values = await self.repo.runtime_many((LIMIT_KEY, PERIOD_KEY))  # one query, even when both are unset
+        per_period, period = values.get(LIMIT_KEY), values.get(PERIOD_KEY)
         return Limits(
             per_period=int(per_period) if per_period else self.default_limits.per_period,
             period=timedelta(seconds=int(period)) if period else self.default_limits.period,
@@ -320,11 +320,12 @@ class RelayService:
     async def _take_from_limit(self, user: User) -> None:
         limits = await self.limits()
         start = window_start(self.clock.now(), limits.period)
-        used = await self.repo.count_in_window(user.id, start)
+        window = await self.repo.window(user.id, start)
+        used = window.count if window is not None else 0
         if used >= limits.per_period:
             reset = start + limits.period
             raise LimitReached(count=used, limit=limits.per_period, reset=reset.strftime("%H:%M:%S UTC"))
-        await self.repo.add_to_window(user.id, start)
+        await self.repo.add_to_window(user.id, start, window, read=True)
 
     async def reset_limits(self) -> int:
         """Scheduler: forget the counters of windows that ended (the reset is visible at the period end)."""

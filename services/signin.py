@@ -70,6 +70,9 @@ def hash_code(code: str, salt: str) -> str:
     return hashlib.sha256(f"{salt}:{code}".encode()).hexdigest()
 
 
+LAST_SEEN_GRANULARITY = timedelta(minutes=1)
+
+
 class SignInService:
     def __init__(
         self,
@@ -119,7 +122,8 @@ class SignInService:
             user.username = profile.username
             user.first_name = profile.first_name
         user.is_active = True
-        user.last_seen_at = now
+        if user.last_seen_at is None or now - user.last_seen_at >= LAST_SEEN_GRANULARITY:
+            user.last_seen_at = now  # not on every update: one write a minute is enough for /who
         return user
 
     async def remember_invite_code(self, user: User, code: str) -> None:

@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import Session
 
+from storage.sqlite_fast import one_hop_dbapi
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
 
@@ -25,11 +27,16 @@ SQLITE_BUSY_TIMEOUT_SECONDS = 30
 def create_engine(url: str, *, search_path: str | None = None, echo: bool = False) -> AsyncEngine:
     """Build the async engine; SQLite gets WAL and a busy timeout so concurrent updates wait, not fail."""
     connect_args: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
     if url.startswith("sqlite"):
         connect_args["timeout"] = SQLITE_BUSY_TIMEOUT_SECONDS
+        if url.startswith("sqlite+aiosqlite"):
+            extra["module"] = one_hop_dbapi()  # one thread hop per statement (storage/sqlite_fast.py)
     elif search_path:
         connect_args["server_settings"] = {"search_path": search_path}
-    engine = create_async_engine(url, echo=echo, connect_args=connect_args, pool_pre_ping=not url.startswith("sqlite"))
+    engine = create_async_engine(
+        url, echo=echo, connect_args=connect_args, pool_pre_ping=not url.startswith("sqlite"), **extra
+    )
     if url.startswith("sqlite"):
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine

@@ -213,8 +213,12 @@ class RelayRepo:
         window = await self.window(user_id, start)
         return window.count if window is not None else 0
 
-    async def add_to_window(self, user_id: int, start: datetime) -> int:
-        window = await self.window(user_id, start)
+    async def add_to_window(
+        self, user_id: int, start: datetime, window: LimitWindow | None = None, *, read: bool = False
+    ) -> int:
+        """Count one message; with `read`, `window` is what the caller already read (None: no row yet)."""
+        if not read:
+            window = await self.window(user_id, start)
         if window is None:
             window = LimitWindow(user_id=user_id, window_start=start, count=0)
             self.session.add(window)
@@ -227,6 +231,10 @@ class RelayRepo:
         return int(getattr(result, "rowcount", 0) or 0)
 
     # runtime settings
+    async def runtime_many(self, keys: tuple[str, ...]) -> dict[str, str]:
+        rows = await self.session.scalars(select(RuntimeSetting).where(RuntimeSetting.key.in_(keys)))
+        return {row.key: row.value for row in rows}
+
     async def runtime(self, key: str) -> str | None:
         row = await self.session.get(RuntimeSetting, key)
         return row.value if row is not None else None

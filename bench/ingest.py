@@ -1,7 +1,7 @@
 """Incoming messages per second one process handles (SQLite), and the latency from an update to its
 first outgoing send, with the fake Bot API in its own process.
 
-    uv run python -m bench.ingest [--messages 2000] [--members 2000] [--concurrency 50] [--common]
+    uv run python -m bench.ingest [--messages 2000] [--members 2000] [--concurrency 50] [--common] [--no-delivery]
 
 Members write to each other in private chats (pairs; with --common, to the common chat); each update
 goes through the real dispatcher (middlewares, sign-in gate, relay handler, unit of work) and the
@@ -21,12 +21,12 @@ from datetime import UTC, datetime
 from aiogram.types import Update
 
 from bench.common import add_members, fake_api, fake_stats, pair_up, percentile
-from bot.app import BotApp
+from bot.app import BotApp, freeze_startup_heap
 from bot.settings import Settings
 from tests.fakes.telegram import TOKEN
 
 
-async def main(messages: int, members: int, concurrency: int, common: bool) -> None:
+async def main(messages: int, members: int, concurrency: int, common: bool, delivery: bool) -> None:
     async with fake_api() as url:
         database_url = f"sqlite+aiosqlite:///{tempfile.mkdtemp()}/ingest.db"
         settings = Settings(  # type: ignore[call-arg]
@@ -42,7 +42,9 @@ async def main(messages: int, members: int, concurrency: int, common: bool) -> N
         if not common:
             await pair_up(app.ctx.sessionmaker, ids_)
         assert app.delivery is not None
-        app.delivery.start()
+        freeze_startup_heap()  # as BotApp.run does
+        if delivery:
+            app.delivery.start()
         ids = itertools.count(1)
         started_at: dict[int, float] = {}
         gate = asyncio.Semaphore(concurrency)
@@ -78,11 +80,15 @@ async def main(messages: int, members: int, concurrency: int, common: bool) -> N
             n = int(text.rsplit("ingest ", 1)[1])
             first_send.setdefault(n, wall)
     latencies = [(first_send[n] - started_at[n]) * 1000 for n in started_at if n in first_send]
+    latency = (
+        f"first-send latency p50={percentile(latencies, 0.5):.1f}ms p99={percentile(latencies, 0.99):.1f}ms "
+        f"(of {len(latencies)} with a send)"
+        if delivery
+        else f"no delivery during the feed ({len(latencies)} sent after it)"
+    )
     print(
         f"ingest: messages={messages} members={members} chat={'common' if common else 'private'} "
-        f"handled={messages / handled_seconds:.0f}/s "
-        f"first-send latency p50={percentile(latencies, 0.5):.1f}ms p99={percentile(latencies, 0.99):.1f}ms "
-        f"(of {len(latencies)} with a send)",
+        f"concurrency={concurrency} handled={messages / handled_seconds:.0f}/s {latency}",
         flush=True,
     )
 
@@ -93,5 +99,8 @@ if __name__ == "__main__":
     parser.add_argument("--members", type=int, default=2000)
     parser.add_argument("--common", action="store_true", help="write to the common chat instead")
     parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument(
+        "--no-delivery", action="store_true", help="handling alone: the delivery worker sends after the feed ends"
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.messages, args.members, args.concurrency, args.common))
+    asyncio.run(main(args.messages, args.members, args.concurrency, args.common, not args.no_delivery))

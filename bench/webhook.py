@@ -15,9 +15,11 @@ import asyncio
 import contextlib
 import os
 import sys
+import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
+from typing import IO
 
 import httpx
 from sqlalchemy import func, select, text
@@ -30,7 +32,7 @@ from tests.fakes.telegram import TOKEN
 SECRET = "bench-secret"
 
 
-async def start_instance(env: dict[str, str]) -> tuple[asyncio.subprocess.Process, int]:
+async def start_instance(env: dict[str, str], log: IO[bytes]) -> tuple[asyncio.subprocess.Process, int]:
     port = free_port()
     process = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -39,7 +41,7 @@ async def start_instance(env: dict[str, str]) -> tuple[asyncio.subprocess.Proces
         cwd=ROOT,
         env={**env, "WEB_PORT": str(port), "WEB_HOST": "127.0.0.1", "WEBHOOK_URL": f"http://127.0.0.1:{port}/hook"},
         stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
+        stderr=log,
     )
     async with httpx.AsyncClient() as client:
         for _ in range(300):
@@ -50,7 +52,15 @@ async def start_instance(env: dict[str, str]) -> tuple[asyncio.subprocess.Proces
     raise RuntimeError("bot did not start")
 
 
-async def run(instances: int, updates: int, members: int, database_url: str, redis_url: str) -> None:
+def log_tail(log: IO[bytes], lines: int = 40) -> str:
+    log.flush()
+    log.seek(0)
+    return b"".join(log.readlines()[-lines:]).decode(errors="replace")
+
+
+async def run(
+    instances: int, updates: int, members: int, database_url: str, redis_url: str, deadline: float, log: IO[bytes]
+) -> None:
     schema = f"bench_{uuid.uuid4().hex[:10]}"
     admin = create_engine(database_url)
     async with admin.begin() as conn:
@@ -78,7 +88,7 @@ async def run(instances: int, updates: int, members: int, database_url: str, red
                 "FLOOD_RATE": "0",
                 "LOG_LEVEL": "WARNING",
             }
-            started = [await start_instance(env) for _ in range(instances)]
+            started = [await start_instance(env, log) for _ in range(instances)]
             processes = [p for p, _ in started]
             ports = [port for _, port in started]
             gate = asyncio.Semaphore(64)
@@ -112,6 +122,11 @@ async def run(instances: int, updates: int, members: int, database_url: str, red
                         handled = await session.scalar(select(func.count()).select_from(RelayMessage)) or 0
                     if handled >= updates:
                         break
+                    if time.perf_counter() - began > deadline:
+                        raise RuntimeError(
+                            f"only {handled} of {updates} updates handled after {deadline:.0f} s; "
+                            f"the bots' log ends with:\n{log_tail(log)}"
+                        )
                     await asyncio.sleep(0.05)  # the bots' work is seen in the database
                 handled_seconds = time.perf_counter() - began
                 latencies = []
@@ -138,7 +153,8 @@ async def run(instances: int, updates: int, members: int, database_url: str, red
 
 async def main(args: argparse.Namespace) -> None:
     for instances in args.instances:
-        await run(instances, args.updates, args.members, args.database_url, args.redis_url)
+        with tempfile.TemporaryFile() as log:  # the instances' stderr, shown when a run fails
+            await run(instances, args.updates, args.members, args.database_url, args.redis_url, args.deadline, log)
 
 
 if __name__ == "__main__":
@@ -150,5 +166,6 @@ if __name__ == "__main__":
         "--database-url",
         default=os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"),
     )
+    parser.add_argument("--deadline", type=float, default=120, help="seconds to wait for the bots to handle all")
     parser.add_argument("--redis-url", default=os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0"))
     asyncio.run(main(parser.parse_args()))

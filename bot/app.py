@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 from collections.abc import Callable
@@ -140,6 +141,15 @@ def create_dispatcher(ctx: AppContext, scheduler: Scheduler) -> Dispatcher:
     return dp
 
 
+def freeze_startup_heap() -> None:
+    """Take what start-up allocated (modules, aiogram's types, SQLAlchemy's mappers: most of the heap)
+    out of the garbage collector's sight. A full collection otherwise walks all of it, stalling the
+    event loop for ~150 ms every few seconds under load: the delivery worker loses its send slots and
+    every update waits."""
+    gc.collect()
+    gc.freeze()
+
+
 class BotApp:
     """The whole process: build with `create()`, then `run_polling()`; `close()` releases everything."""
 
@@ -209,6 +219,7 @@ class BotApp:
         and the webhook) listens on WEB_HOST:WEB_PORT unless WEB_PORT is 0. SIGTERM/SIGINT stop it
         gracefully: no new updates, the accepted ones finish, the delivery round in progress ends."""
         s = self.ctx.settings
+        freeze_startup_heap()
         web_app, webhook = create_web_app(self)
         runner = web.AppRunner(web_app, access_log=None)
         if s.web_port:

@@ -14,10 +14,11 @@ import collections
 import contextlib
 import json
 import logging
+import math
 import random
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol, cast
@@ -39,6 +40,7 @@ TELEGRAM_FREE_RATE = 30.0
 TELEGRAM_MAX_RATE = 1000.0
 PER_CHAT_RATE = 1.0
 NOT_MODIFIED = "message is not modified"
+WINDOW = 1.0 + 1e-6  # the one-second window of the global limit, counted strictly
 
 
 class RateLimiter(Protocol):
@@ -49,30 +51,51 @@ class RateLimiter(Protocol):
 
 class SpacingLimiter:
     """Global rate without bursts: sends are spaced 1/rate apart, and at the moment of sending no
-    one-second window may hold more than the limit (after the event loop was busy, late sends do
-    not catch up in a burst that Telegram's flood control would answer with 429)."""
+    one-second window may hold more than the limit.
 
-    def __init__(self, rate: float, monotonic: Callable[[], float] = time.monotonic, margin: float = 0.97) -> None:
-        # A little under the limit: requests reach Telegram with jitter, and a window must never overflow.
-        self.interval = 1.0 / (rate * margin)
-        self.cap = max(1, int(rate * margin))
+    When the event loop wakes a send late, the next ones may make up for it, but only for the last
+    `catch_up` seconds of delay (20 ms: a handful of sends at 1,000/s, less than one at 30/s);
+    older delay is given up, so a busy moment never turns into a burst that Telegram's flood
+    control would answer with 429."""
+
+    def __init__(
+        self,
+        rate: float,
+        monotonic: Callable[[], float] = time.monotonic,
+        margin: float = 0.96,
+        catch_up: float = 0.02,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        # A little under the limit (at least one request a second): requests reach Telegram with
+        # jitter, and a window must never overflow.
+        self.cap = max(1, min(round(rate * margin), math.ceil(rate) - 1))
+        self.interval = 1.0 / self.cap
         self.monotonic = monotonic
+        self.catch_up = catch_up
+        self.sleep = sleep
         self.next_slot = 0.0
         self.recent: collections.deque[float] = collections.deque()
 
     async def acquire(self) -> None:
-        now = self.monotonic()
-        slot = max(now, self.next_slot)
-        self.next_slot = slot + self.interval
-        if slot > now:
-            await asyncio.sleep(slot - now)
         while True:
             now = self.monotonic()
-            while self.recent and now - self.recent[0] >= 1.0:
+            slot = max(now - self.catch_up, self.next_slot)
+            self.next_slot = slot + self.interval
+            if slot <= now:
+                break
+            await self.sleep(slot - now)
+            if self.monotonic() - slot <= self.catch_up:
+                break
+            # Woke up well after the slot (the event loop was busy): every send that waited through
+            # that moment would go at once, so this slot is given up and a fresh one taken.
+        while True:
+            now = self.monotonic()
+            # A send leaves the window a microsecond after its second is over (no rounding at the edge).
+            while self.recent and now - self.recent[0] > WINDOW:
                 self.recent.popleft()
             if len(self.recent) < self.cap:
                 break
-            await asyncio.sleep(1.0 - (now - self.recent[0]))
+            await self.sleep(WINDOW + 1e-6 - (now - self.recent[0]))
         self.recent.append(now)
 
     def pause(self, seconds: float) -> None:
@@ -212,7 +235,7 @@ class DeliveryWorker:
         max_attempts: int = 8,
         idle_seconds: float = 1.0,
         parallel_rounds: int = 2,
-        mark_interval: float = 0.05,
+        mark_interval: float = 0.005,
         on_outcomes: Callable[[list[Outcome]], None] | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
@@ -254,34 +277,64 @@ class DeliveryWorker:
         # Two rounds overlap, so one sends while the other records its results and claims the next rows.
         await asyncio.gather(*(self._loop() for _ in range(self.parallel_rounds)))
 
-    async def _loop(self) -> None:
-        while not self._stopping:
-            self.waker.event.clear()
-            try:
-                handled = await self.run_once()
-            except Exception:
-                log.exception("delivery round failed")
-                handled = 0
-            if handled == 0 and not self._stopping:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.waker.event.wait(), self.idle_seconds)
+    async def _loop(self, until_idle: bool = False, max_rounds: int | None = None) -> int:
+        """Rounds one after another, pipelined: the next round claims its rows while the current one
+        sends its last few, so the rate does not dip while results are recorded and rows claimed.
+        Returns the rows handled; with `until_idle` it ends after a round that found nothing due."""
+        handled = 0
+        rounds = 0
+        previous: asyncio.Task[int] | None = None
+        try:
+            while (until_idle or not self._stopping) and (max_rounds is None or rounds < max_rounds):
+                self.waker.event.clear()
+                near_end = asyncio.Event()
+                # A round that found nothing while the previous one still held rows proves nothing:
+                # those rows' successors become due when it ends, so the loop goes on without idling.
+                overlapped = previous is not None and not previous.done()
+                current = asyncio.create_task(self._guarded_round(near_end, log_errors=not until_idle))
+                rounds += 1
+                near = asyncio.ensure_future(near_end.wait())
+                try:
+                    await asyncio.wait({current, near}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    near.cancel()
+                if previous is not None:
+                    handled += await previous  # at most two rounds of one loop at a time
+                previous = current
+                if current.done() and current.result() == 0 and not overlapped:
+                    if until_idle:
+                        break
+                    if not self._stopping:
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(self.waker.event.wait(), self.idle_seconds)
+        finally:
+            if previous is not None:
+                handled += await asyncio.shield(previous)
+        return handled
+
+    async def _guarded_round(self, near_end: asyncio.Event, log_errors: bool = True) -> int:
+        try:
+            return await self.run_once(near_end)
+        except Exception:
+            if not log_errors:
+                raise
+            log.exception("delivery round failed")
+            return 0
+        finally:
+            near_end.set()
 
     async def drain(self, max_rounds: int = 10_000) -> int:
         """Run rounds until nothing is due (tests and benchmarks); returns rows handled."""
-
-        async def loop() -> int:
-            total = 0
-            for _ in range(max_rounds):
-                handled = await self.run_once()
-                if handled == 0:
-                    break
-                total += handled
-            return total
-
-        return sum(await asyncio.gather(*(loop() for _ in range(self.parallel_rounds))))
+        return sum(
+            await asyncio.gather(
+                *(self._loop(until_idle=True, max_rounds=max_rounds) for _ in range(self.parallel_rounds))
+            )
+        )
 
     # --- one round -----------------------------------------------------------------------
-    async def run_once(self) -> int:
+    async def run_once(self, near_end: asyncio.Event | None = None) -> int:
+        """Claim due rows, send them, record the outcomes; returns rows handled. `near_end` is set when
+        all but the last few rows have passed the rate limiter (the loop then claims the next round)."""
         token = secrets.token_hex(8)
         now = self.clock.now()
         async with self.sessionmaker() as session, session.begin():
@@ -292,8 +345,11 @@ class DeliveryWorker:
         inflight: set[asyncio.Future[None]] = set()
         gate = asyncio.Semaphore(self.concurrency)
 
+        finished = asyncio.Event()  # a send has an outcome to record
+
         async def send(item: Claimed) -> None:
             outcomes[item.id] = await self._send(item)
+            finished.set()
 
         async def one(item: Claimed) -> None:
             async with gate:
@@ -301,14 +357,24 @@ class DeliveryWorker:
                 if delay > 0:
                     await asyncio.sleep(delay)
                 await self.limiter.acquire()
+                passed_limiter()
                 self.pacer.take(item.chat_id)  # at most one row per chat is in flight (head of its queue)
                 future = asyncio.ensure_future(send(item))
                 inflight.add(future)
                 await asyncio.shield(future)  # once on the wire, a send is never cancelled
 
+        low_water = min(len(claimed) - 1, max(self.concurrency, len(claimed) // 4))
+        passed = 0
+
+        def passed_limiter() -> None:
+            nonlocal passed
+            passed += 1
+            if near_end is not None and passed >= len(claimed) - low_water:
+                near_end.set()
+
         marked: set[int] = set()  # sent rows already recorded (see _flush_sent)
         stop = asyncio.Event()
-        flusher = asyncio.create_task(self._flush_sent_until(stop, outcomes, marked, token))
+        flusher = asyncio.create_task(self._flush_sent_until(stop, finished, outcomes, marked, token))
         tasks = [asyncio.create_task(one(item)) for item in claimed]
         try:
             await asyncio.gather(*tasks)
@@ -322,13 +388,21 @@ class DeliveryWorker:
         return len(claimed)
 
     async def _flush_sent_until(
-        self, stop: asyncio.Event, outcomes: dict[int, Outcome], marked: set[int], token: str
+        self, stop: asyncio.Event, finished: asyncio.Event, outcomes: dict[int, Outcome], marked: set[int], token: str
     ) -> None:
-        """Record sends while the round goes on, every `mark_interval`: if this process dies, only the
-        sends of that last moment (and those on the wire) are unrecorded and sent again."""
+        """Record sends while the round goes on, as a group commit: as soon as a send has an answer,
+        every answered send not yet recorded is written in one statement (while it is written, more
+        answers gather for the next one; `mark_interval` is only the least gap between writes). If
+        this process dies, only the sends of that last moment (and those on the wire) are unrecorded
+        and sent again."""
         while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self.mark_interval)
+            waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(finished.wait())]
+            try:
+                await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for waiter in waiters:
+                    waiter.cancel()
+            finished.clear()
             ready = [o for oid, o in list(outcomes.items()) if o.status == "sent" and oid not in marked]
             if not ready or stop.is_set():
                 continue
@@ -339,6 +413,9 @@ class DeliveryWorker:
                 log.exception("recording sent messages failed; the round's end records them")
                 continue
             marked.update(o.id for o in ready)
+            if self.mark_interval > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self.mark_interval)
 
     async def _mark_sent(self, session: AsyncSession, sent: list[Outcome], token: str) -> None:
         table = cast(Table, Outgoing.__table__)

@@ -35,8 +35,8 @@ class UnitOfWorkMiddleware(BaseMiddleware):
             data.update(ctx.services(session))
             tg_user: TgUser | None = data.get("event_from_user")
             user: User | None = None
+            signin: SignInService = data["signin"]
             if tg_user is not None and not tg_user.is_bot:
-                signin: SignInService = data["signin"]
                 user = await signin.ensure_user(
                     TelegramProfile(tg_user.id, tg_user.username, tg_user.first_name, tg_user.language_code)
                 )
@@ -47,11 +47,13 @@ class UnitOfWorkMiddleware(BaseMiddleware):
             try:
                 result = await handler(event, data)
             except DomainError:
+                await signin.save_touch()
                 await session.commit()
                 raise
             except BaseException:
                 await session.rollback()
                 raise
+            await signin.save_touch()
             await session.commit()
             return result
 

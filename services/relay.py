@@ -320,12 +320,10 @@ class RelayService:
     async def _take_from_limit(self, user: User) -> None:
         limits = await self.limits()
         start = window_start(self.clock.now(), limits.period)
-        window = await self.repo.window(user.id, start)
-        used = window.count if window is not None else 0
-        if used >= limits.per_period:
+        if await self.repo.take_from_window(user.id, start, limits.per_period) is None:
+            used = await self.repo.count_in_window(user.id, start)
             reset = start + limits.period
             raise LimitReached(count=used, limit=limits.per_period, reset=reset.strftime("%H:%M:%S UTC"))
-        await self.repo.add_to_window(user.id, start, window, read=True)
 
     async def reset_limits(self) -> int:
         """Scheduler: forget the counters of windows that ended (the reset is visible at the period end)."""

@@ -8,7 +8,7 @@ import logging
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -97,11 +97,16 @@ class SignInService:
         self.max_attempts = max_attempts
         self.cooldown = cooldown
         self.users = UserRepo(session)
+        self._touch: tuple[User, dict[str, Any]] | None = None
         self.codes = InviteCodeRepo(session)
         self.phone_codes = PhoneCodeRepo(session)
 
     async def ensure_user(self, profile: TelegramProfile) -> User:
-        """The row for this Telegram account, created on first contact; refreshed on each update."""
+        """The row for this Telegram account, created on first contact; refreshed on each update.
+
+        The refresh (profile fields, last seen) is only noted here and written by `save_touch` at the
+        end of the update's unit of work: a write taken at the start would hold SQLite's one write
+        lock through the whole handler."""
         now = self.clock.now()
         user = await self.users.by_telegram_id(profile.telegram_id)
         if user is None:
@@ -118,13 +123,28 @@ class SignInService:
                 )
             )
             return user
+        if not user.is_active:
+            user.is_active = True  # reachable again: recipients lists must see it in this very update
+        touch: dict[str, Any] = {}
         if user.phone is not None:  # personal data is kept only while signed in
-            user.username = profile.username
-            user.first_name = profile.first_name
-        user.is_active = True
+            touch.update(username=profile.username, first_name=profile.first_name)
         if user.last_seen_at is None or now - user.last_seen_at >= LAST_SEEN_GRANULARITY:
-            user.last_seen_at = now  # not on every update: one write a minute is enough for /who
+            touch["last_seen_at"] = now  # not on every update: one write a minute is enough for /who
+        self._touch = (user, touch)
         return user
+
+    async def save_touch(self) -> None:
+        """Write what `ensure_user` noted (called just before the unit of work commits)."""
+        touch, self._touch = self._touch, None
+        if touch is None:
+            return
+        user, fields = touch
+        if user.phone is None:  # signed out meanwhile: personal data is not kept
+            fields.pop("username", None)
+            fields.pop("first_name", None)
+        for name, value in fields.items():
+            if getattr(user, name) != value:
+                setattr(user, name, value)
 
     async def remember_invite_code(self, user: User, code: str) -> None:
         """Keep a deep-link invite code until sign-in finishes."""

@@ -5,13 +5,22 @@ execute, fetch, close), and each await is a trip to aiosqlite's thread and back 
 a small VM, so ~1.5 ms per statement. This cursor does the whole statement in one trip: it runs
 execute + fetchall + close as one function in aiosqlite's thread. Used for `sqlite+aiosqlite` URLs
 by `storage.db.create_engine` (passed as the engine's DBAPI `module`; nothing global is patched).
+
+It also queues writers in the event loop instead of in SQLite. SQLite lets one connection write
+at a time, and a connection that finds the lock taken polls it with sleeps of 1 to 100 ms (its
+busy timeout): under concurrent updates most of the time went to those sleeps, while the lock was
+free again within a millisecond. Here a connection takes an asyncio lock (the engine's write
+gate) before its first writing statement and gives it back when its transaction ends, so writers
+wait in turn and wake the moment the previous one commits; readers never wait (WAL).
 """
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import sqlite3
-from typing import Any
+import weakref
+from typing import Any, cast
 
 import aiosqlite
 from sqlalchemy.dialects.sqlite.aiosqlite import (
@@ -33,9 +42,15 @@ def _run(conn: sqlite3.Connection, many: bool, operation: Any, parameters: Any) 
             cursor.execute(operation, parameters)
         description = cursor.description
         rows = cursor.fetchall() if description else []
-        return description, rows, cursor.rowcount, cursor.lastrowid
+        return description, rows, cursor.rowcount, cursor.lastrowid, conn.in_transaction
     finally:
         cursor.close()
+
+
+def _reads_only(operation: str) -> bool:
+    """Statements that never take SQLite's write lock (outside a transaction they are not one)."""
+    head = operation.lstrip()[:6].upper()
+    return head.startswith(("SELECT", "PRAGMA"))
 
 
 class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
@@ -78,11 +93,20 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
         self._rows.clear()
 
     async def _one_hop(self, many: bool, operation: Any, parameters: Any) -> None:
-        async with self._adapt_connection._execute_mutex:
+        adapt: Any = self._adapt_connection
+        if not adapt._writing and not _reads_only(operation):
+            await adapt.take_write_gate()
+        async with adapt._execute_mutex:
             connection: Any = self._connection
-            result = await connection._execute(_run, connection._conn, many, operation, parameters)
-        self._description, rows, self._rowcount, self._lastrowid = result
+            try:
+                result = await connection._execute(_run, connection._conn, many, operation, parameters)
+            except BaseException:
+                adapt.release_write_gate_if_idle()
+                raise
+        self._description, rows, self._rowcount, self._lastrowid, in_transaction = result
         self._rows = collections.deque(rows)
+        if not in_transaction:
+            adapt.release_write_gate()  # a write outside a transaction (autocommit) is already done
 
     def execute(self, operation: Any, parameters: Any = None) -> Any:
         try:
@@ -98,14 +122,74 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
 
 
 class OneHopConnection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ()
+    __slots__ = ("_gate", "_gate_timeout")
     _cursor_cls = OneHopCursor  # type: ignore[assignment]  # a subclass, as SQLAlchemy expects
+
+    def __init__(self, dbapi: OneHopDBAPI, connection: Any) -> None:
+        super().__init__(dbapi, connection)
+        self._gate: asyncio.Lock | None = None  # the engine's write gate, while this connection holds it
+        self._gate_timeout = 5.0
+
+    @property
+    def _writing(self) -> bool:
+        return self._gate is not None
+
+    async def take_write_gate(self) -> None:
+        gate = cast(OneHopDBAPI, self.dbapi).write_gate()
+        try:  # as long as SQLite itself would have waited for its lock (the busy timeout)
+            await asyncio.wait_for(gate.acquire(), self._gate_timeout)
+        except TimeoutError:
+            raise sqlite3.OperationalError("database is locked (waited for the write gate)") from None
+        self._gate = gate
+
+    def release_write_gate(self) -> None:
+        gate, self._gate = self._gate, None
+        if gate is not None:
+            gate.release()
+
+    def release_write_gate_if_idle(self) -> None:
+        """After a failed statement: keep the gate only if the connection is still in a transaction."""
+        conn = getattr(self._connection, "_conn", None)
+        if conn is None or not conn.in_transaction:
+            self.release_write_gate()
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self.release_write_gate()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self.release_write_gate()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.release_write_gate()
 
 
 class OneHopDBAPI(AsyncAdapt_aiosqlite_dbapi):
+    def __init__(self, aiosqlite: Any, sqlite: Any) -> None:
+        super().__init__(aiosqlite, sqlite)
+        # One gate per event loop (an asyncio.Lock belongs to one loop; tests run several).
+        self._gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+    def write_gate(self) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        gate = self._gates.get(loop)
+        if gate is None:
+            gate = self._gates[loop] = asyncio.Lock()
+        return gate
+
     def connect(self, *arg: Any, **kw: Any) -> OneHopConnection:
         plain = super().connect(*arg, **kw)
-        return OneHopConnection(self, plain._connection)
+        connection = OneHopConnection(self, plain._connection)
+        connection._gate_timeout = float(kw.get("timeout", 5.0))
+        return connection
 
 
 def one_hop_dbapi() -> OneHopDBAPI:

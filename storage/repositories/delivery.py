@@ -84,16 +84,21 @@ class OutgoingRepo:
             .execution_options(synchronize_session=False)
         )
         target = aliased(Outgoing)
-        rows = await self.session.execute(
-            select(Outgoing, target.message_id)
+        rows = await self.session.execute(  # plain columns, not ORM objects: a batch is up to 1,000 rows
+            select(
+                Outgoing.id,
+                Outgoing.chat_id,
+                Outgoing.kind,
+                Outgoing.payload,
+                Outgoing.attempts,
+                Outgoing.target_id,
+                target.message_id,
+            )
             .outerjoin(target, target.id == Outgoing.target_id)
             .where(Outgoing.id.in_(ids), Outgoing.claim_token == token)
             .order_by(Outgoing.id)
         )
-        return [
-            Claimed(r.id, r.chat_id, r.kind, r.payload, r.attempts, r.target_id, target_message_id)
-            for r, target_message_id in rows.all()
-        ]
+        return [Claimed(*row) for row in rows.all()]
 
     async def finish(self, outcomes: Sequence[Outcome], now: datetime, token: str) -> None:
         for outcome in outcomes:

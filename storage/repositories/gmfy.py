@@ -6,10 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import upsert
 from storage.models import GmfyEvent, GmfyNotification
 
 PENDING = "pending"
@@ -151,10 +150,8 @@ class NotificationRepo:
             "fetched_at": now,
             "next_attempt_at": now,
         }
-        dialect = self.session.get_bind().dialect.name
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
         stmt = (
-            insert(GmfyNotification)
+            upsert(self.session, GmfyNotification)
             .values(**values)
             .on_conflict_do_nothing(index_elements=["user_id", "fingerprint"])
             .returning(GmfyNotification.id)

@@ -8,6 +8,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from storage.db import upsert
 from storage.models import (
     Block,
     LimitWindow,
@@ -206,25 +207,21 @@ class RelayRepo:
         return bool(getattr(result, "rowcount", 0))
 
     # limits
-    async def window(self, user_id: int, start: datetime) -> LimitWindow | None:
-        return await self.session.get(LimitWindow, (user_id, start))
-
     async def count_in_window(self, user_id: int, start: datetime) -> int:
-        window = await self.window(user_id, start)
-        return window.count if window is not None else 0
+        query = select(LimitWindow.count).where(LimitWindow.user_id == user_id, LimitWindow.window_start == start)
+        return await self.session.scalar(query) or 0
 
-    async def add_to_window(
-        self, user_id: int, start: datetime, window: LimitWindow | None = None, *, read: bool = False
-    ) -> int:
-        """Count one message; with `read`, `window` is what the caller already read (None: no row yet)."""
-        if not read:
-            window = await self.window(user_id, start)
-        if window is None:
-            window = LimitWindow(user_id=user_id, window_start=start, count=0)
-            self.session.add(window)
-        window.count += 1
-        await self.session.flush()
-        return window.count
+    async def take_from_window(self, user_id: int, start: datetime, limit: int) -> int | None:
+        """Count one message if the window holds fewer than `limit`: the new count, or None at the limit.
+        One atomic statement, so concurrent messages of one user (webhook mode, several instances)
+        neither clash on the new row nor lose a count."""
+        insert = upsert(self.session, LimitWindow).values(user_id=user_id, window_start=start, count=1)
+        stmt = insert.on_conflict_do_update(
+            index_elements=[LimitWindow.user_id, LimitWindow.window_start],
+            set_={"count": LimitWindow.count + 1},
+            where=LimitWindow.count < limit,
+        ).returning(LimitWindow.count)
+        return (await self.session.execute(stmt)).scalar()
 
     async def drop_windows_before(self, start: datetime) -> int:
         result = await self.session.execute(delete(LimitWindow).where(LimitWindow.window_start < start))

@@ -245,14 +245,15 @@ async def test_sigkill_mid_fanout_the_other_instance_finishes(cluster: Cluster) 
     lost = [chat for chat, n in got.items() if n == 0]
     assert lost == []
     assert sum(got.values()) >= copies
-    # A send that reached Telegram but was not yet recorded when its process died is sent again:
-    # sends are recorded every 50 ms, so only those of the last moment before the kill (plus any on
-    # the wire) may repeat, never older ones.
+    # A send that reached Telegram but was not yet recorded when its process died is sent again
+    # (the Bot API has no idempotency key). Sends are recorded as a group commit the moment they
+    # are answered, so only those on the wire at the kill, or answered during the last write,
+    # may repeat: a few at most, and none from earlier in the fan-out.
     first_arrival = {
         chat: min(c.wall for c in cluster.fake.calls_to("sendMessage") if c.params.get("chat_id") == chat)
         for chat, n in got.items()
         if n > 1
     }
-    late = {chat: round(killed_at - at, 3) for chat, at in first_arrival.items() if at < killed_at - 0.5}
-    assert late == {}, f"repeated sends older than 0.5 s before the kill: {late}"
-    assert len(first_arrival) <= copies // 10, f"{len(first_arrival)} duplicates"
+    late = {chat: round(killed_at - at, 3) for chat, at in first_arrival.items() if at < killed_at - 0.3}
+    assert late == {}, f"repeated sends older than 0.3 s before the kill: {late}"
+    assert len(first_arrival) <= 5, f"{len(first_arrival)} duplicates"

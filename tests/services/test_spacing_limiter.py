@@ -1,0 +1,95 @@
+"""The global send rate (bot.delivery.SpacingLimiter) on a fake clock: spaced sends, never more than
+the cap in any one-second window, and no burst after the event loop was busy."""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+
+from bot.delivery import SpacingLimiter
+
+
+class FakeTime:
+    """A monotonic clock and a sleep that only advance when `run` says so (no real waiting)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._seq = itertools.count()
+
+    def monotonic(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._sleepers, (self.now + max(0.0, seconds), next(self._seq), future))
+        await future
+
+    async def run(self, tasks: list[asyncio.Task[None]], stall_at: float | None = None, stall: float = 0.0) -> None:
+        """Wake sleepers in time order until every task is done. Once the clock passes `stall_at`,
+        the loop is 'busy' for `stall` seconds: every timer due by then fires at the same moment."""
+        while not all(task.done() for task in tasks):
+            for _ in range(5):
+                await asyncio.sleep(0)  # let woken tasks run until they sleep again
+            if not self._sleepers:
+                continue
+            due = self._sleepers[0][0]
+            if stall_at is not None and due >= stall_at:
+                self.now = max(self.now, due) + stall
+                stall_at = None
+            else:
+                self.now = max(self.now, due)
+            while self._sleepers and self._sleepers[0][0] <= self.now:
+                _, _, future = heapq.heappop(self._sleepers)
+                future.set_result(None)
+
+
+def most_in_window(times: list[float], width: float) -> int:
+    times = sorted(times)
+    best, start = 0, 0
+    for end, moment in enumerate(times):
+        while moment - times[start] >= width:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+async def sends(limiter: SpacingLimiter, clock: FakeTime, count: int, **stall: float) -> list[float]:
+    returned: list[float] = []
+
+    async def one() -> None:
+        await limiter.acquire()
+        returned.append(clock.now)
+
+    tasks = [asyncio.create_task(one()) for _ in range(count)]
+    await clock.run(tasks, **stall)
+    return returned
+
+
+async def test_sends_are_spaced_and_no_second_holds_more_than_the_cap() -> None:
+    clock = FakeTime()
+    limiter = SpacingLimiter(1000, monotonic=clock.monotonic, sleep=clock.sleep)
+    returned = await sends(limiter, clock, 3000)
+    assert limiter.cap == 960
+    assert most_in_window(returned, 1.0) <= limiter.cap
+    achieved = len(returned) / (max(returned) - min(returned))
+    assert achieved >= 0.95 * 1000
+
+
+async def test_a_low_rate_keeps_one_request_of_headroom() -> None:
+    clock = FakeTime()
+    limiter = SpacingLimiter(30, monotonic=clock.monotonic, sleep=clock.sleep)
+    returned = await sends(limiter, clock, 90)
+    assert limiter.cap == 29
+    assert most_in_window(returned, 1.0) <= 29
+
+
+async def test_after_a_busy_moment_the_waiting_sends_do_not_go_all_at_once() -> None:
+    clock = FakeTime()
+    limiter = SpacingLimiter(1000, monotonic=clock.monotonic, sleep=clock.sleep)
+    returned = await sends(limiter, clock, 400, stall_at=0.05, stall=0.15)
+    # ~150 sends had slots inside the stall; at most the catch-up (20 ms of sends) may go together.
+    assert most_in_window(returned, 0.005) <= int(limiter.catch_up * limiter.cap) + 5
+    assert most_in_window(returned, 1.0) <= limiter.cap
+    assert len(returned) == 400

@@ -30,7 +30,7 @@ from bot.delivery import ChatPacer, DeliveryWorker, RedisSpacingLimiter, Spacing
 from bot.gmfy import create_gmfy_state, register_gmfy_jobs
 from bot.i18n import Translator
 from bot.metrics import HandlerNameMiddleware, MetricsMiddleware
-from bot.middlewares import SignInGateMiddleware, UnitOfWorkMiddleware
+from bot.middlewares import OneAtATimeMiddleware, SignInGateMiddleware, UnitOfWorkMiddleware
 from bot.oauth import install_oauth
 from bot.relay import register_relay_jobs
 from bot.scheduler import Scheduler, database_lease, instance_name
@@ -131,6 +131,7 @@ def create_dispatcher(ctx: AppContext, scheduler: Scheduler) -> Dispatcher:
     if s.flood_rate > 0:
         gate = FloodGate(s.flood_rate, s.flood_burst, monotonic=lambda: ctx.clock.now().timestamp())
         dp.update.outer_middleware(FloodControlMiddleware(gate, ctx.translator, ctx.metrics))
+    dp.update.outer_middleware(OneAtATimeMiddleware())
     dp.update.outer_middleware(UnitOfWorkMiddleware(ctx))
     for observer in (dp.message, dp.edited_message, dp.callback_query):
         observer.middleware(HandlerNameMiddleware())

@@ -1,7 +1,9 @@
-"""Per-update wiring: one unit of work (session + services + current user + texts), sign-in gate."""
+"""Per-update wiring: one user's updates one at a time, one unit of work (session + services + current
+user + texts), sign-in gate."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -20,6 +22,36 @@ from storage.models import User
 log = logging.getLogger(__name__)
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+
+class OneAtATimeMiddleware(BaseMiddleware):
+    """Updates are handled as concurrent tasks (polling and webhook alike); a user's own updates wait
+    for each other here, in the order they arrived, so a burst (fast typing, an album's parts) is
+    relayed in order and never races itself in the database. Other users are not held up."""
+
+    def __init__(self) -> None:
+        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}  # user -> (lock, updates holding or waiting)
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        tg_user: TgUser | None = data.get("event_from_user")
+        if tg_user is None:
+            return await handler(event, data)
+        key = tg_user.id
+        lock, users = self._locks.get(key) or (asyncio.Lock(), 0)
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:  # FIFO: waiters are woken in the order they came
+                return await handler(event, data)
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+    @property
+    def users_in_flight(self) -> int:
+        return len(self._locks)
 
 
 class UnitOfWorkMiddleware(BaseMiddleware):

@@ -71,6 +71,13 @@ class Harness:
         await self.app.scheduler.run_all_once()
         await self.deliver()
 
+    async def settle(self) -> None:
+        """After an update was taken: wait for the handlers still running (updates handled as tasks),
+        then deliver what they queued."""
+        while running := set(self.app.dp._handle_update_tasks):
+            await asyncio.gather(*running, return_exceptions=True)
+        await self.deliver()
+
     async def deliver(self) -> int:
         """Send everything due in the outgoing queue (what the background worker does in production)."""
         assert self.app.delivery is not None
@@ -99,16 +106,20 @@ def make_settings(fake_url: str, database_url: str, schema: str | None, **overri
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
-async def start_harness(database_url: str, schema: str | None, **overrides: Any) -> Harness:
+async def start_harness(
+    database_url: str, schema: str | None, *, handle_as_tasks: bool = False, **overrides: Any
+) -> Harness:
+    """The app polling the fake. Updates are handled one by one unless `handle_as_tasks` (what
+    production polling and webhook mode do: each update in a task of its own, concurrently)."""
     tg = FakeTelegram()
     await tg.start()
     clock = FakeClock()
     sms = LogSmsSender()
     app = await BotApp.create(make_settings(tg.url, database_url, schema, **overrides), clock=clock, sms=sms)
     harness = Harness(tg, app, clock, sms)
-    tg.after_processed = harness.deliver
+    tg.after_processed = harness.settle
     harness.polling = asyncio.create_task(
-        app.run_polling(handle_signals=False, handle_as_tasks=False, polling_timeout=5)
+        app.run_polling(handle_signals=False, handle_as_tasks=handle_as_tasks, polling_timeout=5)
     )
     await tg.wait_until(lambda: tg.polls > 0, what="the bot to start polling")
     return harness

@@ -110,7 +110,7 @@ class SignInService:
         now = self.clock.now()
         user = await self.users.by_telegram_id(profile.telegram_id)
         if user is None:
-            user = await self.users.add(
+            user = await self.users.add_first_contact(
                 User(
                     telegram_id=profile.telegram_id,
                     username=profile.username,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import InviteCode, PhoneCode, Referral, User
@@ -29,6 +30,20 @@ class UserRepo:
     async def add(self, user: User) -> User:
         self.session.add(user)
         await self.session.flush()
+        return user
+
+    async def add_first_contact(self, user: User) -> User:
+        """Add the row of a Telegram account seen for the first time, or, when another transaction added
+        it meanwhile (two first updates handled at once, e.g. by two instances), return that row."""
+        try:
+            async with self.session.begin_nested():
+                self.session.add(user)
+        except IntegrityError:
+            assert user.telegram_id is not None
+            existing = await self.by_telegram_id(user.telegram_id)
+            if existing is None:
+                raise
+            return existing
         return user
 
     async def delete(self, user: User) -> None:

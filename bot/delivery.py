@@ -43,6 +43,13 @@ NOT_MODIFIED = "message is not modified"
 WINDOW = 1.0 + 1e-6  # the one-second window of the global limit, counted strictly
 
 
+def spaced_cap(rate: float, margin: float) -> int:
+    """Sends a second to aim for under a limit of `rate`: a little under it (`margin`), below the next
+    whole number (29 for 30), at least one. Requests reach Telegram with jitter, and a one-second
+    window must never overflow."""
+    return max(1, min(round(rate * margin), math.ceil(rate) - 1))
+
+
 class RateLimiter(Protocol):
     async def acquire(self) -> None: ...
 
@@ -66,9 +73,7 @@ class SpacingLimiter:
         catch_up: float = 0.02,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        # A little under the limit (at least one request a second): requests reach Telegram with
-        # jitter, and a window must never overflow.
-        self.cap = max(1, min(round(rate * margin), math.ceil(rate) - 1))
+        self.cap = spaced_cap(rate, margin)
         self.interval = 1.0 / self.cap
         self.monotonic = monotonic
         self.catch_up = catch_up
@@ -121,14 +126,15 @@ class RedisSpacingLimiter:
     return {tostring(nxt - now), tostring(interval)}
     """
 
-    def __init__(self, redis: Redis, rate: float, key: str = "bot:delivery:next-slot", margin: float = 0.97) -> None:
+    def __init__(self, redis: Redis, rate: float, key: str = "bot:delivery:next-slot", margin: float = 0.96) -> None:
         self.redis = redis
-        self.interval = 1.0 / (rate * margin)
+        cap = spaced_cap(rate, margin)
+        self.interval = 1.0 / cap
         self.key = key
         self._script = redis.register_script(self.SCRIPT)
         self._lock = asyncio.Lock()
         self._slots: collections.deque[float] = collections.deque()  # local monotonic times of our slots
-        self.block = max(1, min(20, int(rate * margin / 50)))  # ~20 ms of the shared rate at a time
+        self.block = max(1, min(20, cap // 50))  # ~20 ms of the shared rate at a time
         self._pushes: set[asyncio.Future[None]] = set()
 
     async def acquire(self) -> None:

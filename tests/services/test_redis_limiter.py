@@ -28,7 +28,8 @@ async def test_two_instances_take_slots_from_one_sequence(redis: Redis) -> None:
     # together never exceed the rate.
     assert after_two - after_one == pytest.approx(step, abs=1e-4)
     assert after_three - after_two == pytest.approx(step, abs=1e-4)
-    assert one.interval == pytest.approx(1 / 97)
+    assert one.interval == pytest.approx(1 / 96)  # 96% of the limit
+    assert RedisSpacingLimiter(redis, rate=30, key=key).interval == pytest.approx(1 / 29)  # below the next whole
 
 
 async def test_pause_pushes_every_instance_back(redis: Redis) -> None:

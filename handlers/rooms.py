@@ -6,11 +6,12 @@ from __future__ import annotations
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.i18n import Texts, Translator
-from handlers.keyboards import Page, pager
+from handlers.keyboards import Page, contact_keyboard, pager
 from handlers.notify import notify_user
 from handlers.relay import announce_target
 from services.delivery import Outbox
@@ -69,6 +70,9 @@ async def new_room(
     await announce_target(message, t, Target("room", room=room))
 
 
+PENDING_ROOM = "pending_room_link"
+
+
 async def open_link(
     message: Message,
     command: CommandObject,
@@ -77,11 +81,38 @@ async def open_link(
     outbox: Outbox,
     translator: Translator,
     t: Texts,
+    state: FSMContext,
 ) -> None:
     if not user.signed_in:
-        await message.answer(t("room-sign-in-first"))
+        # Kept until sign-in: the join request is filed the moment the user has signed in.
+        await state.update_data({PENDING_ROOM: command.args or ""})
+        await message.answer(t("room-sign-in-first"), reply_markup=contact_keyboard(t))
         return
-    asked = await rooms.request_join(user, command.args or "")
+    await ask_to_join(message, user, command.args or "", rooms, outbox, translator, t)
+
+
+async def join_pending_room(
+    message: Message,
+    user: User,
+    state: FSMContext,
+    rooms: RoomService,
+    outbox: Outbox,
+    translator: Translator,
+    t: Texts,
+) -> None:
+    """After sign-in: the room link opened before it, if any."""
+    data = await state.get_data()
+    token = data.pop(PENDING_ROOM, None)
+    if token is None:
+        return
+    await state.set_data(data)
+    await ask_to_join(message, user, token, rooms, outbox, translator, t)
+
+
+async def ask_to_join(
+    message: Message, user: User, token: str, rooms: RoomService, outbox: Outbox, translator: Translator, t: Texts
+) -> None:
+    asked = await rooms.request_join(user, token)
     await message.answer(t("room-requested", title=asked.room.title))
     owner_texts = translator.texts(translator.pick(asked.owner.language, None))
     kb = InlineKeyboardBuilder()

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
@@ -13,9 +16,11 @@ from handlers.filters import SignedOut
 from handlers.keyboards import REMOVE_KEYBOARD, contact_keyboard
 from handlers.notify import notify_telegram_id, notify_user
 from handlers.relay import JoinChoice
+from handlers.rooms import join_pending_room
 from services.delivery import Outbox
 from services.invites import InviteService, RedeemResult
 from services.phones import mask_phone
+from services.rooms import RoomService
 from services.signin import SignInResult, SignInService
 from storage.models import User
 
@@ -63,12 +68,32 @@ async def start(
     await message.answer(t("start-welcome-back", name=user.display_name), reply_markup=REMOVE_KEYBOARD)
 
 
+@dataclass(frozen=True)
+class AfterSignIn:
+    """What announcing a sign-in needs (the handlers' injected dependencies)."""
+
+    outbox: Outbox
+    t: Texts
+    bot: Bot
+    translator: Translator
+    state: FSMContext
+    rooms: RoomService
+
+
 async def contact(
-    message: Message, outbox: Outbox, user: User, signin: SignInService, t: Texts, bot: Bot, translator: Translator
+    message: Message,
+    user: User,
+    signin: SignInService,
+    outbox: Outbox,
+    t: Texts,
+    bot: Bot,
+    translator: Translator,
+    state: FSMContext,
+    rooms: RoomService,
 ) -> None:
     assert message.contact is not None
     result = await signin.sign_in_with_contact(user, message.contact.user_id, message.contact.phone_number)
-    await _announce_sign_in(message, outbox, result, t, bot, translator)
+    await _announce_sign_in(message, result, AfterSignIn(outbox, t, bot, translator, state, rooms))
 
 
 async def phone(message: Message, command: CommandObject, user: User, signin: SignInService, t: Texts) -> None:
@@ -84,15 +109,22 @@ async def phone(message: Message, command: CommandObject, user: User, signin: Si
 
 
 async def phone_code(
-    message: Message, outbox: Outbox, user: User, signin: SignInService, t: Texts, bot: Bot, translator: Translator
+    message: Message,
+    user: User,
+    signin: SignInService,
+    outbox: Outbox,
+    t: Texts,
+    bot: Bot,
+    translator: Translator,
+    state: FSMContext,
+    rooms: RoomService,
 ) -> None:
     result = await signin.verify_phone_code(user, message.text or "")
-    await _announce_sign_in(message, outbox, result, t, bot, translator)
+    await _announce_sign_in(message, result, AfterSignIn(outbox, t, bot, translator, state, rooms))
 
 
-async def _announce_sign_in(
-    message: Message, outbox: Outbox, result: SignInResult, t: Texts, bot: Bot, translator: Translator
-) -> None:
+async def _announce_sign_in(message: Message, result: SignInResult, deps: AfterSignIn) -> None:
+    outbox, t, bot, translator = deps.outbox, deps.t, deps.bot, deps.translator
     user = result.user
     key = "signin-done-first" if result.first_time else "signin-done"
     await message.answer(t(key, phone=mask_phone(user.phone), name=user.display_name), reply_markup=REMOVE_KEYBOARD)
@@ -111,6 +143,7 @@ async def _announce_sign_in(
         await message.answer(
             t("signin-pending-code-failed", reason=t.plain(result.redeem_error.key, **result.redeem_error.args_map))
         )
+    await join_pending_room(message, user, deps.state, deps.rooms, outbox, translator, t)
 
 
 async def _announce_redeem(

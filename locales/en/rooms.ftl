@@ -6,7 +6,7 @@ room-title-invalid = A room title is 1 to { $limit } characters.
 room-created =
     🏠 Room <b>{ $title }</b> is ready. Invite people with this link — you approve each request:
     { $link }
-room-sign-in-first = This is a room invitation. Sign in first (/start and share your phone), then open the link again.
+room-sign-in-first = This is a room invitation. Sign in first: share your phone number with the button below, and your request to join goes to the room right after.
 room-link-invalid = This room link doesn't work: it was replaced by a new one, or it never existed.
 room-closed = The room <b>{ $title }</b> is closed.
 room-already-member = You're already in <b>{ $title }</b>. /rooms to switch to it.

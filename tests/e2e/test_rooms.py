@@ -166,3 +166,31 @@ async def test_rooms_list_pages(tg: Harness) -> None:
     labels = [b["text"] for b in listing.buttons]
     assert "2/2" in labels
     assert sum(1 for label in labels if label.startswith(("Room ", "✓ Room "))) == 2
+
+
+async def test_room_link_opened_before_sign_in_is_kept_through_it(tg: Harness) -> None:
+    alice = await named(tg, "Alice")
+    payload = await create_room(alice)
+    newcomer = tg.user("Dana")
+    await newcomer.send(f"/start {payload}")
+    assert "room invitation" in newcomer.last_text()
+    assert newcomer.last().keyboard is not None  # the share-phone button
+    assert not any("asks to join" in text for text in alice.texts())
+    await newcomer.send_contact(tg.new_phone())
+    assert newcomer.received("signed in")
+    assert "Asked to join" in newcomer.last_text()
+    request = next(m for m in reversed(alice.messages) if "asks to join" in (m.text or ""))
+    await alice.press("Approve", request)
+    assert "You're in the room" in newcomer.last_text()
+
+
+async def test_broken_room_link_before_sign_in_does_not_spoil_the_sign_in(tg: Harness) -> None:
+    newcomer = tg.user("Eve")
+    await newcomer.send("/start room_nosuchlink")
+    await newcomer.send_contact(tg.new_phone())
+    assert newcomer.received("signed in")
+    assert "This room link doesn't work" in newcomer.last_text()  # told after signing in, once
+    await newcomer.send("/me")
+    assert "+7" in newcomer.last_text()  # the sign-in stands
+    await newcomer.send("/rooms")
+    assert "doesn't work" not in newcomer.last_text()

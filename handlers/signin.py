@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.filters.callback_data import CallbackData
@@ -68,18 +66,6 @@ async def start(
     await message.answer(t("start-welcome-back", name=user.display_name), reply_markup=REMOVE_KEYBOARD)
 
 
-@dataclass(frozen=True)
-class AfterSignIn:
-    """What announcing a sign-in needs (the handlers' injected dependencies)."""
-
-    outbox: Outbox
-    t: Texts
-    bot: Bot
-    translator: Translator
-    state: FSMContext
-    rooms: RoomService
-
-
 async def contact(
     message: Message,
     user: User,
@@ -93,7 +79,7 @@ async def contact(
 ) -> None:
     assert message.contact is not None
     result = await signin.sign_in_with_contact(user, message.contact.user_id, message.contact.phone_number)
-    await _announce_sign_in(message, result, AfterSignIn(outbox, t, bot, translator, state, rooms))
+    await _announce_sign_in(message, result, outbox, t, bot, translator, state, rooms)
 
 
 async def phone(message: Message, command: CommandObject, user: User, signin: SignInService, t: Texts) -> None:
@@ -120,11 +106,19 @@ async def phone_code(
     rooms: RoomService,
 ) -> None:
     result = await signin.verify_phone_code(user, message.text or "")
-    await _announce_sign_in(message, result, AfterSignIn(outbox, t, bot, translator, state, rooms))
+    await _announce_sign_in(message, result, outbox, t, bot, translator, state, rooms)
 
 
-async def _announce_sign_in(message: Message, result: SignInResult, deps: AfterSignIn) -> None:
-    outbox, t, bot, translator = deps.outbox, deps.t, deps.bot, deps.translator
+async def _announce_sign_in(
+    message: Message,
+    result: SignInResult,
+    outbox: Outbox,
+    t: Texts,
+    bot: Bot,
+    translator: Translator,
+    state: FSMContext,
+    rooms: RoomService,
+) -> None:
     user = result.user
     key = "signin-done-first" if result.first_time else "signin-done"
     await message.answer(t(key, phone=mask_phone(user.phone), name=user.display_name), reply_markup=REMOVE_KEYBOARD)
@@ -143,7 +137,7 @@ async def _announce_sign_in(message: Message, result: SignInResult, deps: AfterS
         await message.answer(
             t("signin-pending-code-failed", reason=t.plain(result.redeem_error.key, **result.redeem_error.args_map))
         )
-    await join_pending_room(message, user, deps.state, deps.rooms, outbox, translator, t)
+    await join_pending_room(message, user, state, rooms, outbox, translator, t)
 
 
 async def _announce_redeem(

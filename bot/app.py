@@ -33,6 +33,7 @@ from bot.metrics import HandlerNameMiddleware, MetricsMiddleware
 from bot.middlewares import OneAtATimeMiddleware, SignInGateMiddleware, UnitOfWorkMiddleware
 from bot.oauth import install_oauth
 from bot.relay import register_relay_jobs
+from bot.relay_batch import RelayBatcher
 from bot.scheduler import Scheduler, database_lease, instance_name
 from bot.server import create_web_app
 from bot.settings import Settings
@@ -125,6 +126,7 @@ def create_dispatcher(ctx: AppContext, scheduler: Scheduler) -> Dispatcher:
         translator=ctx.translator,
         clock=ctx.clock,
         scheduler=scheduler,
+        relay_batch=RelayBatcher(ctx),
     )
     s = ctx.settings
     dp.update.outer_middleware(MetricsMiddleware(ctx.metrics))

@@ -12,6 +12,7 @@ from aiogram import BaseMiddleware
 from aiogram.dispatcher.flags import get_flag
 from aiogram.types import CallbackQuery, Message, TelegramObject
 from aiogram.types import User as TgUser
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import AppContext
 from handlers.keyboards import contact_keyboard
@@ -54,6 +55,23 @@ class OneAtATimeMiddleware(BaseMiddleware):
         return len(self._locks)
 
 
+class UnitOfWork:
+    """The update's transaction, for a handler that must end it early: `release()` commits, so the
+    handler can wait on other transactions (the relay batch) without holding SQLite's write lock or
+    PostgreSQL's row locks, and hands over the user's noted refresh (profile, last seen: see
+    `SignInService.ensure_user`) for that other transaction to write. The update may go on using
+    the session."""
+
+    def __init__(self, session: AsyncSession, signin: SignInService) -> None:
+        self.session = session
+        self.signin = signin
+
+    async def release(self) -> tuple[int, dict[str, Any]]:
+        touch = self.signin.take_touch()
+        await self.session.commit()
+        return touch
+
+
 class UnitOfWorkMiddleware(BaseMiddleware):
     """Opens one transaction per update; commits on success or on a domain refusal, else rolls back."""
 
@@ -73,6 +91,7 @@ class UnitOfWorkMiddleware(BaseMiddleware):
                     TelegramProfile(tg_user.id, tg_user.username, tg_user.first_name, tg_user.language_code)
                 )
             data["user"] = user
+            data["unit_of_work"] = UnitOfWork(session, signin)
             data["is_admin"] = tg_user is not None and tg_user.id in ctx.settings.admin_ids
             locale = ctx.translator.pick(user.language if user else None, tg_user.language_code if tg_user else None)
             data["t"] = ctx.translator.texts(locale)

@@ -12,6 +12,7 @@ def get_routers() -> list[Router]:
     return [
         rooms.router(),  # before signin: it takes /start room_<token>
         signin.router(),
+        relay.router(),  # every message that is not a command (only sign-in's contact and code come before)
         invites.router(),
         oauth.router(),
         preferences.router(),
@@ -19,6 +20,5 @@ def get_routers() -> list[Router]:
         reports.router(),
         admin.router(),
         broadcast.router(),
-        relay.router(),  # takes every other message from members: after all commands
         fallback.router(),  # catch-all: always last
     ]

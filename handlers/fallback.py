@@ -6,11 +6,12 @@ from aiogram import F, Router
 from aiogram.types import CallbackQuery, Message
 
 from bot.i18n import Texts
+from handlers.filters import Magic
 
 
 def router() -> Router:
     r = Router(name="fallback")
-    r.message.register(unknown_command, F.text.startswith("/"))
+    r.message.register(unknown_command, Magic(F.text.startswith("/")))
     r.message.register(anything_else)
     r.callback_query.register(stale_button)
     return r

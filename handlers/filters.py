@@ -4,9 +4,22 @@ from __future__ import annotations
 
 from aiogram.filters import Filter
 from aiogram.types import TelegramObject
+from magic_filter import MagicFilter
 
 from services.moderation import ModerationService
 from storage.models import User
+
+
+class Magic(Filter):
+    """A magic filter (`F.text.startswith("/")`) checked in the event loop. aiogram runs a bare `F` given
+    to `register` as a plain function in a worker thread (asyncio.to_thread): a thread hop for every
+    update it is tried on, the costliest step of dispatching a member's message."""
+
+    def __init__(self, magic: MagicFilter) -> None:
+        self.magic = magic
+
+    async def __call__(self, event: TelegramObject) -> bool:
+        return bool(self.magic.resolve(event))
 
 
 class IsAdmin(Filter):

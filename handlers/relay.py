@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 import re
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiogram import F, Router
 from aiogram.enums import ContentType
@@ -24,7 +24,7 @@ from aiogram.types import (
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.i18n import Texts, Translator
-from handlers.filters import IsAdmin
+from handlers.filters import IsAdmin, Magic
 from handlers.keyboards import MessageAction
 from services.errors import LimitValueInvalid
 from services.moderation import ModerationService
@@ -47,6 +47,10 @@ MEDIA_KINDS = {
     ContentType.DICE: "dice",
 }
 PREVIEW = 300
+
+if TYPE_CHECKING:  # given by the dispatcher; bot/ imports this package
+    from bot.middlewares import UnitOfWork
+    from bot.relay_batch import RelayBatcher
 
 
 class JoinChoice(CallbackData, prefix="join"):
@@ -98,6 +102,9 @@ class TelegramCopyStyle:
 
 def router() -> Router:
     r = Router(name="relay")
+    # Members' messages come first (most updates are these): anything but a command, and the button back.
+    r.message.register(common, Magic(F.text.in_({"💬 Common chat", "💬 Общий чат"})))
+    r.message.register(relay, Magic(~F.text.startswith("/")))
     r.message.register(join, Command("join"))
     r.message.register(leave, Command("leave"))
     r.callback_query.register(join_choice, JoinChoice.filter())
@@ -112,7 +119,6 @@ def router() -> Router:
     r.callback_query.register(reply_privately, MessageAction.filter(F.action == "dm"))
     r.callback_query.register(block_button, MessageAction.filter(F.action == "block"))
     r.message.register(common, Command("common"))
-    r.message.register(common, F.text.in_({"💬 Common chat", "💬 Общий чат"}))
     r.message.register(block, Command("block"))
     r.message.register(unblock, Command("unblock"))
     r.message.register(delete, Command("delete"))
@@ -120,8 +126,6 @@ def router() -> Router:
     r.message.register(scheduled, Command("scheduled"))
     r.callback_query.register(cancel_scheduled, CancelScheduled.filter())
     r.message.register(set_limit, Command("setlimit"), IsAdmin())
-    # Relaying takes every other message from a signed-in member; unknown commands go on to the fallback.
-    r.message.register(relay, ~F.text.startswith("/"))
     r.edited_message.register(edited)
     return r
 
@@ -411,9 +415,15 @@ async def set_limit(message: Message, command: CommandObject, relay: RelayServic
     )
 
 
-async def relay(message: Message, user: User, relay: RelayService, moderation: ModerationService, t: Texts) -> None:
-    await moderation.ensure_can_send(user)
-    result = await relay.relay(user, incoming(message))
+async def relay(
+    message: Message,
+    user: User,
+    relay_batch: RelayBatcher,
+    unit_of_work: UnitOfWork,
+    t: Texts,
+) -> None:
+    _, touch = await unit_of_work.release()  # the batch writes in a transaction of its own
+    result = await relay_batch.relay(user.id, incoming(message), touch)
     if result.duplicate or result.message_id is None:
         return
     if result.recipients == 0 and result.held == 0:

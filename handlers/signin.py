@@ -10,7 +10,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.i18n import Texts, Translator
-from handlers.filters import SignedOut
+from handlers.filters import Magic, SignedOut
 from handlers.keyboards import REMOVE_KEYBOARD, contact_keyboard
 from handlers.notify import notify_telegram_id, notify_user
 from handlers.relay import JoinChoice
@@ -32,9 +32,9 @@ class ForgetMe(CallbackData, prefix="fm"):
 def router() -> Router:
     r = Router(name="signin")
     r.message.register(start, CommandStart(), flags={"public": True})
-    r.message.register(contact, F.contact, flags={"public": True})
+    r.message.register(contact, Magic(F.contact), flags={"public": True})
     r.message.register(phone, Command("phone"), flags={"public": True})
-    r.message.register(phone_code, SignedOut(), F.text.regexp(PHONE_CODE_PATTERN), flags={"public": True})
+    r.message.register(phone_code, SignedOut(), Magic(F.text.regexp(PHONE_CODE_PATTERN)), flags={"public": True})
     r.message.register(help_, Command("help"), flags={"public": True})
     r.message.register(me, Command("me"))
     r.message.register(forget_me, Command("forget_me"))

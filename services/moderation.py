@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -313,6 +313,11 @@ class ModerationService:
         ban = await self.is_banned(user)
         if ban is not None:
             raise Banned(until=ban.until)
+
+    async def bans_among(self, user_ids: Collection[int]) -> dict[int, Banned]:
+        """`ensure_can_send` for many users at once: the refusal of each one banned now."""
+        found = await self.bans.active_among(user_ids, self.clock.now())
+        return {user_id: Banned(until=until) for user_id, until in found.items()}
 
     # --- reports -----------------------------------------------------------------------
     async def find_relayed(self, relay_message_id: int) -> RelayedMessage:

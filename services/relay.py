@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -17,6 +18,7 @@ from services.clock import Clock
 from services.delivery import Outbox, ReplyTo
 from services.errors import (
     CannotMessageSelf,
+    DomainError,
     FileTooLarge,
     LimitReached,
     LimitValueInvalid,
@@ -110,6 +112,20 @@ class Target:
     chat: str  # common | private | room
     peer: User | None = None
     room: Room | None = None
+
+
+RelayOutcome = RelayResult | DomainError  # what relaying one message came to: relayed, or the refusal
+
+
+@dataclass
+class _Accepted:
+    """A message of a batch that passed the checks so far."""
+
+    index: int
+    user: User
+    incoming: Incoming
+    target: Target
+    reply_to: RelayMessage | None = None
 
 
 @dataclass
@@ -318,12 +334,24 @@ class RelayService:
         return LimitUsage(used, limits.per_period, start + limits.period)
 
     async def _take_from_limit(self, user: User) -> None:
+        refusal = (await self._take_from_limits([user.id])).get(user.id)
+        if refusal is not None:
+            raise refusal
+
+    async def _take_from_limits(self, user_ids: list[int]) -> dict[int, LimitReached]:
+        """Count one message for each of these users (each once); the refusals of those at the limit."""
         limits = await self.limits()
         start = window_start(self.clock.now(), limits.period)
-        if await self.repo.take_from_window(user.id, start, limits.per_period) is None:
-            used = await self.repo.count_in_window(user.id, start)
-            reset = start + limits.period
-            raise LimitReached(count=used, limit=limits.per_period, reset=reset.strftime("%H:%M:%S UTC"))
+        taken = await self.repo.take_from_windows(user_ids, start, limits.per_period)
+        refused = [user_id for user_id in user_ids if user_id not in taken]
+        if not refused:
+            return {}
+        counts = await self.repo.counts_in_window(refused, start)
+        reset = (start + limits.period).strftime("%H:%M:%S UTC")
+        return {
+            user_id: LimitReached(count=counts.get(user_id, limits.per_period), limit=limits.per_period, reset=reset)
+            for user_id in refused
+        }
 
     async def reset_limits(self) -> int:
         """Scheduler: forget the counters of windows that ended (the reset is visible at the period end)."""
@@ -334,43 +362,139 @@ class RelayService:
     async def relay(self, user: User, incoming: Incoming) -> RelayResult:
         """Relay a member's message to its chat. Raises NotInChat, FileTooLarge, UnsupportedMessage,
         LimitReached, PrivateBlocked; a duplicate update (same origin message) is relayed once."""
-        if incoming.kind == "unknown":
-            raise UnsupportedMessage()
-        if incoming.file_size is not None and incoming.file_size > self.max_file_bytes:
-            raise FileTooLarge(limit_mb=self.max_file_bytes // (1024 * 1024))
-        if await self.repo.by_origin(incoming.origin_chat_id, incoming.origin_message_id) is not None:
-            return RelayResult(None, 0, 0, "common", duplicate=True)
-        target = await self.target(user)
-        member = await self.repo.member(user.id)
-        if target.chat == "common" and (member is None or not member.in_common):
-            raise NotInChat()
-        if target.peer is not None and await self.repo.is_blocked(target.peer.id, user.id):
-            raise PrivateBlocked(name=target.peer.display_name)
-        reply_to = await self._reply_target(user, incoming.reply_to_message_id)
-        await self._take_from_limit(user)
-        message = RelayMessage(
-            author_id=user.id,
-            chat=target.chat,
-            peer_id=target.peer.id if target.peer else None,
-            room_id=target.room.id if target.room else None,
-            origin_chat_id=incoming.origin_chat_id,
-            origin_message_id=incoming.origin_message_id,
-            kind=incoming.kind,
-            text=incoming.html,
-            media_group_id=incoming.media_group_id,
-            reply_to_id=reply_to.id if reply_to else None,
+        (outcome,) = await self.relay_many([(user, incoming)])
+        if isinstance(outcome, DomainError):
+            raise outcome
+        return outcome
+
+    async def relay_by_id(self, items: Sequence[tuple[int, Incoming]]) -> list[RelayOutcome]:
+        """`relay_many` for authors given by users.id (a batch gathered from many updates)."""
+        users = await self.repo.users({user_id for user_id, _ in items})
+        known = [(i, users[user_id], incoming) for i, (user_id, incoming) in enumerate(items) if user_id in users]
+        outcomes: list[RelayOutcome] = [NotInChat()] * len(items)
+        relayed = await self.relay_many([(user, incoming) for _, user, incoming in known])
+        for (i, _, _), outcome in zip(known, relayed, strict=True):
+            outcomes[i] = outcome
+        return outcomes
+
+    async def relay_many(self, items: Sequence[tuple[User, Incoming]]) -> list[RelayOutcome]:
+        """Relay several members' messages at once: for each, what `relay` returns or the refusal it
+        raises, with the same checks in the same order, but a few statements for the whole lot instead
+        of a dozen per message. An author who comes more than once is handled in rounds, so each round
+        sees the messages and counts of the one before."""
+        outcomes: dict[int, RelayOutcome] = {}
+        remaining = list(enumerate(items))
+        while remaining:
+            authors: set[int] = set()
+            batch: list[tuple[int, User, Incoming]] = []
+            later: list[tuple[int, tuple[User, Incoming]]] = []
+            for i, (user, incoming) in remaining:
+                if user.id in authors:
+                    later.append((i, (user, incoming)))
+                else:
+                    authors.add(user.id)
+                    batch.append((i, user, incoming))
+            outcomes.update(await self._relay_round(batch))
+            remaining = later
+        return [outcomes[i] for i in range(len(items))]
+
+    async def _relay_round(self, items: list[tuple[int, User, Incoming]]) -> dict[int, RelayOutcome]:
+        """One message each from distinct authors."""
+        outcomes: dict[int, RelayOutcome] = {}
+        checked: list[tuple[int, User, Incoming]] = []
+        for i, user, incoming in items:
+            if incoming.kind == "unknown":
+                outcomes[i] = UnsupportedMessage()
+            elif incoming.file_size is not None and incoming.file_size > self.max_file_bytes:
+                outcomes[i] = FileTooLarge(limit_mb=self.max_file_bytes // (1024 * 1024))
+            else:
+                checked.append((i, user, incoming))
+        if not checked:
+            return outcomes
+        members = await self.repo.members({user.id for _, user, _ in checked})  # target() reads them
+        peer_ids = {m.target_id for m in members.values() if m.target_kind == "private" and m.target_id is not None}
+        await self.repo.users(peer_ids)  # target() and the fan-out find the peers and their members
+        await self.repo.members(peer_ids)
+        relayed = await self.repo.existing_origins(
+            {(incoming.origin_chat_id, incoming.origin_message_id) for _, _, incoming in checked}
+        )
+        accepted: list[_Accepted] = []
+        for i, user, incoming in checked:
+            if (incoming.origin_chat_id, incoming.origin_message_id) in relayed:
+                outcomes[i] = RelayResult(None, 0, 0, "common", duplicate=True)
+                continue
+            target = await self.target(user)
+            member = await self.repo.member(user.id)
+            if target.chat == "common" and (member is None or not member.in_common):
+                outcomes[i] = NotInChat()
+                continue
+            accepted.append(_Accepted(i, user, incoming, target))
+        blocked = await self.repo.blocked_pairs({(a.target.peer.id, a.user.id) for a in accepted if a.target.peer})
+        allowed: list[_Accepted] = []
+        for a in accepted:
+            if a.target.peer is not None and (a.target.peer.id, a.user.id) in blocked:
+                outcomes[a.index] = PrivateBlocked(name=a.target.peer.display_name)
+                continue
+            a.reply_to = await self._reply_target(a.user, a.incoming.reply_to_message_id)
+            allowed.append(a)
+        refusals = await self._take_from_limits([a.user.id for a in allowed])
+        for a in allowed:
+            if a.user.id in refusals:
+                outcomes[a.index] = refusals[a.user.id]
+        allowed = [a for a in allowed if a.user.id not in refusals]
+        inserted = await self._insert_messages(allowed)
+        fan_out: list[tuple[User, RelayMessage, str | None]] = []
+        for a, message in zip(allowed, inserted, strict=True):
+            if message is None:  # the same update handled concurrently
+                outcomes[a.index] = RelayResult(None, 0, 0, a.target.chat, duplicate=True)
+                continue
+            await self.events.message_sent(a.user.id, message.id)
+            if not a.incoming.media_group_id:  # album parts wait until the whole album is in (flush_albums)
+                fan_out.append((a.user, message, a.incoming.plain))
+        counts = dict(zip([m.id for _, m, _ in fan_out], await self._fan_out_many(fan_out), strict=True))
+        for a, message in zip(allowed, inserted, strict=True):
+            if message is not None:
+                sent, held = counts.get(message.id, (0, 0))
+                outcomes[a.index] = RelayResult(message.id, sent, held, a.target.chat, a.target.peer)
+        return outcomes
+
+    def _message_for(self, a: _Accepted) -> RelayMessage:
+        return RelayMessage(
+            author_id=a.user.id,
+            chat=a.target.chat,
+            peer_id=a.target.peer.id if a.target.peer else None,
+            room_id=a.target.room.id if a.target.room else None,
+            origin_chat_id=a.incoming.origin_chat_id,
+            origin_message_id=a.incoming.origin_message_id,
+            kind=a.incoming.kind,
+            text=a.incoming.html,
+            media_group_id=a.incoming.media_group_id,
+            reply_to_id=a.reply_to.id if a.reply_to else None,
             created_at=self.clock.now(),
         )
+
+    async def _insert_messages(self, accepted: list[_Accepted]) -> list[RelayMessage | None]:
+        """Insert the messages in one go; None for one whose original another update (another process)
+        inserted meanwhile: then each goes in alone, so the others are still relayed."""
+        if not accepted:
+            return []
         try:
             async with self.session.begin_nested():
-                await self.repo.add_message(message)
-        except IntegrityError:  # the same update handled concurrently
-            return RelayResult(None, 0, 0, target.chat, duplicate=True)
-        await self.events.message_sent(user.id, message.id)
-        if incoming.media_group_id:  # album parts wait until the whole album is in (flush_albums)
-            return RelayResult(message.id, 0, 0, target.chat, target.peer)
-        sent, held = await self._fan_out(user, message, incoming.plain)
-        return RelayResult(message.id, sent, held, target.chat, target.peer)
+                messages = [self._message_for(a) for a in accepted]
+                self.session.add_all(messages)
+                await self.session.flush()
+            return list(messages)
+        except IntegrityError:
+            if len(accepted) == 1:
+                return [None]
+        inserted: list[RelayMessage | None] = []
+        for a in accepted:
+            try:
+                async with self.session.begin_nested():
+                    inserted.append(await self.repo.add_message(self._message_for(a)))
+            except IntegrityError:
+                inserted.append(None)
+        return inserted
 
     async def relay_scheduled(self, user: User, text_html: str) -> RelayResult:
         target = await self.target(user)
@@ -400,39 +524,56 @@ class RelayService:
         return await self.repo.common_recipients(author.id)
 
     async def _fan_out(self, author: User, message: RelayMessage, plain: str | None) -> tuple[int, int]:
-        recipients = await self._recipients(author, message)
-        reply_targets = await self.repo.copies_for(message.reply_to_id) if message.reply_to_id else {}
-        original = await self.repo.message(message.reply_to_id) if message.reply_to_id else None
-        header = self.style.header(author, message.chat, await self._room_title(message))
-        markups: dict[str | None, dict[str, Any]] = {}
+        (counts,) = await self._fan_out_many([(author, message, plain)])
+        return counts
+
+    async def _fan_out_many(self, items: list[tuple[User, RelayMessage, str | None]]) -> list[tuple[int, int]]:
+        """Queue the copies of these messages (author, message, plain text); per message, how many were
+        queued and how many held for paused readers. The common chat's readers are read once for all."""
+        common: list[tuple[User, bool]] | None = None
         rows: list[Outgoing] = []
-        owners: list[User] = []
-        held: list[User] = []
-        for recipient, paused in recipients:
-            if paused:
-                held.append(recipient)
-                continue
-            assert recipient.telegram_id is not None
-            if recipient.language not in markups:
-                markups[recipient.language] = self.style.markup(
-                    message.id, author, message.chat, recipient.language, message.kind
+        copies: list[tuple[RelayMessage, User, int | None]] = []  # message, reader, index of the row or None
+        counts: list[tuple[int, int]] = []
+        for author, message, plain in items:
+            if message.chat == "common":
+                common = await self.repo.common_recipients(None) if common is None else common
+                recipients = [(reader, paused) for reader, paused in common if reader.id != author.id]
+            else:
+                recipients = await self._recipients(author, message)
+            reply_targets = await self.repo.copies_for(message.reply_to_id) if message.reply_to_id else {}
+            original = await self.repo.message(message.reply_to_id) if message.reply_to_id else None
+            header = self.style.header(author, message.chat, await self._room_title(message))
+            markups: dict[str | None, dict[str, Any]] = {}
+            sent = held = 0
+            for recipient, paused in recipients:
+                if paused:
+                    copies.append((message, recipient, None))
+                    held += 1
+                    continue
+                assert recipient.telegram_id is not None
+                if recipient.language not in markups:
+                    markups[recipient.language] = self.style.markup(
+                        message.id, author, message.chat, recipient.language, message.kind
+                    )
+                reply = self._reply_for(recipient, original, reply_targets)
+                copies.append((message, recipient, len(rows)))
+                rows.append(
+                    self._copy_row(recipient.telegram_id, message, header, plain, markups[recipient.language], reply)
                 )
-            reply = self._reply_for(recipient, original, reply_targets)
-            rows.append(
-                self._copy_row(recipient.telegram_id, message, header, plain, markups[recipient.language], reply)
-            )
-            owners.append(recipient)
+                sent += 1
+            counts.append((sent, held))
         await self.outbox.add_rows(rows)
-        copies = [
-            RelayCopy(message_id=message.id, recipient_id=owner.id, outgoing_id=row.id, read=True)
-            for owner, row in zip(owners, rows, strict=True)
-        ]
-        copies += [
-            RelayCopy(message_id=message.id, recipient_id=user.id, outgoing_id=None, read=False) for user in held
-        ]
-        self.session.add_all(copies)
+        self.session.add_all(
+            RelayCopy(
+                message_id=message.id,
+                recipient_id=reader.id,
+                outgoing_id=rows[row].id if row is not None else None,
+                read=row is not None,
+            )
+            for message, reader, row in copies
+        )
         await self.session.flush()
-        return len(rows), len(held)
+        return counts
 
     async def _room_title(self, message: RelayMessage) -> str | None:
         room = await self.session.get(Room, message.room_id) if message.room_id is not None else None

@@ -135,16 +135,30 @@ class SignInService:
 
     async def save_touch(self) -> None:
         """Write what `ensure_user` noted (called just before the unit of work commits)."""
+        user_id, fields = self.take_touch()
+        if fields:
+            await self.save_touches({user_id: fields})
+
+    def take_touch(self) -> tuple[int, dict[str, Any]]:
+        """Hand over what `ensure_user` noted, to be written by `save_touches` in another transaction
+        (the relay batch's, which writes many users' at once); nothing is left to `save_touch`."""
         touch, self._touch = self._touch, None
         if touch is None:
-            return
+            return 0, {}
         user, fields = touch
-        if user.phone is None:  # signed out meanwhile: personal data is not kept
-            fields.pop("username", None)
-            fields.pop("first_name", None)
-        for name, value in fields.items():
-            if getattr(user, name) != value:
-                setattr(user, name, value)
+        return user.id, fields
+
+    async def save_touches(self, touches: dict[int, dict[str, Any]]) -> None:
+        """Write noted refreshes (users.id -> fields) in this session."""
+        for user_id, fields in touches.items():
+            user = await self.session.get(User, user_id)  # no query for a user the session holds
+            if user is None:
+                continue
+            if user.phone is None:  # signed out meanwhile: personal data is not kept
+                fields = {name: value for name, value in fields.items() if name not in ("username", "first_name")}
+            for name, value in fields.items():
+                if getattr(user, name) != value:
+                    setattr(user, name, value)
 
     async def remember_invite_code(self, user: User, code: str) -> None:
         """Keep a deep-link invite code until sign-in finishes."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -124,6 +125,17 @@ class BanRepo:
             .order_by(Ban.until.desc())
             .limit(1)
         )
+
+    async def active_among(self, user_ids: Collection[int], now: datetime) -> dict[int, datetime]:
+        """The users among these under a ban now, with when their last ban in force ends."""
+        if not user_ids:
+            return {}
+        rows = await self.session.execute(
+            select(Ban.user_id, func.max(Ban.until))
+            .where(Ban.user_id.in_(user_ids), Ban.lifted_at.is_(None), Ban.until > now)
+            .group_by(Ban.user_id)
+        )
+        return {user_id: until for user_id, until in rows.all()}
 
     async def count_for(self, user_id: int) -> int:
         return await self.session.scalar(select(func.count()).select_from(Ban).where(Ban.user_id == user_id)) or 0

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -22,14 +23,10 @@ from storage.models import (
 )
 
 
-def reachable_except(author_id: int) -> tuple[ColumnElement[bool], ...]:
+def reachable_except(author_id: int | None) -> tuple[ColumnElement[bool], ...]:
     """Users a relayed message can go to: signed in, with a chat, not blocked the bot, not the author."""
-    return (
-        User.id != author_id,
-        User.phone.is_not(None),
-        User.telegram_id.is_not(None),
-        User.is_active.is_(True),
-    )
+    reachable = (User.phone.is_not(None), User.telegram_id.is_not(None), User.is_active.is_(True))
+    return reachable if author_id is None else (User.id != author_id, *reachable)
 
 
 class RelayRepo:
@@ -45,8 +42,22 @@ class RelayRepo:
             await self.session.flush()
         return member
 
-    async def common_recipients(self, author_id: int) -> list[tuple[User, bool]]:
-        """Signed-in, reachable members of the common chat other than the author, with their `paused` flag."""
+    async def members(self, user_ids: Collection[int]) -> dict[int, Member]:
+        """Several members' rows in one query (they stay in the session: `member()` then needs none)."""
+        if not user_ids:
+            return {}
+        rows = await self.session.scalars(select(Member).where(Member.user_id.in_(user_ids)))
+        return {member.user_id: member for member in rows}
+
+    async def users(self, user_ids: Collection[int]) -> dict[int, User]:
+        if not user_ids:
+            return {}
+        rows = await self.session.scalars(select(User).where(User.id.in_(user_ids)))
+        return {user.id: user for user in rows}
+
+    async def common_recipients(self, author_id: int | None) -> list[tuple[User, bool]]:
+        """Signed-in, reachable members of the common chat other than the author (None: everyone), with
+        their `paused` flag."""
         rows = await self.session.execute(
             select(User, Member.paused)
             .join(Member, Member.user_id == User.id)
@@ -105,6 +116,16 @@ class RelayRepo:
                 RelayMessage.origin_chat_id == chat_id, RelayMessage.origin_message_id == message_id
             )
         )
+
+    async def existing_origins(self, origins: Collection[tuple[int, int]]) -> set[tuple[int, int]]:
+        """Which of these (chat id, message id) originals were relayed already."""
+        if not origins:
+            return set()
+        origin = tuple_(RelayMessage.origin_chat_id, RelayMessage.origin_message_id)
+        rows = await self.session.execute(
+            select(RelayMessage.origin_chat_id, RelayMessage.origin_message_id).where(origin.in_(origins))
+        )
+        return {(chat, message) for chat, message in rows.all() if chat is not None and message is not None}
 
     async def by_copy(self, chat_id: int, message_id: int) -> RelayMessage | None:
         """The relayed message a reader sees as `message_id` in their chat."""
@@ -196,6 +217,15 @@ class RelayRepo:
         )
         return found is not None
 
+    async def blocked_pairs(self, pairs: Collection[tuple[int, int]]) -> set[tuple[int, int]]:
+        """Which of these (blocker, blocked) pairs are blocks."""
+        if not pairs:
+            return set()
+        rows = await self.session.execute(
+            select(Block.blocker_id, Block.blocked_id).where(tuple_(Block.blocker_id, Block.blocked_id).in_(pairs))
+        )
+        return {(blocker, blocked) for blocker, blocked in rows.all()}
+
     async def add_block(self, block: Block) -> None:
         self.session.add(block)
         await self.session.flush()
@@ -211,17 +241,33 @@ class RelayRepo:
         query = select(LimitWindow.count).where(LimitWindow.user_id == user_id, LimitWindow.window_start == start)
         return await self.session.scalar(query) or 0
 
+    async def counts_in_window(self, user_ids: Collection[int], start: datetime) -> dict[int, int]:
+        rows = await self.session.execute(
+            select(LimitWindow.user_id, LimitWindow.count).where(
+                LimitWindow.user_id.in_(user_ids), LimitWindow.window_start == start
+            )
+        )
+        return {user_id: count for user_id, count in rows.all()}
+
     async def take_from_window(self, user_id: int, start: datetime, limit: int) -> int | None:
-        """Count one message if the window holds fewer than `limit`: the new count, or None at the limit.
-        One atomic statement, so concurrent messages of one user (webhook mode, several instances)
-        neither clash on the new row nor lose a count."""
-        insert = upsert(self.session, LimitWindow).values(user_id=user_id, window_start=start, count=1)
+        """Count one message if the window holds fewer than `limit`: the new count, or None at the limit."""
+        return (await self.take_from_windows([user_id], start, limit)).get(user_id)
+
+    async def take_from_windows(self, user_ids: Collection[int], start: datetime, limit: int) -> dict[int, int]:
+        """Count one message for each user (once each) whose window holds fewer than `limit`: their new
+        counts; users at the limit are left out. One atomic statement, so concurrent messages of one
+        user (webhook mode, several instances) neither clash on the new row nor lose a count. Rows go
+        in user order, so two such statements lock them in the same order (no deadlock on PostgreSQL)."""
+        if not user_ids:
+            return {}
+        values = [{"user_id": user_id, "window_start": start, "count": 1} for user_id in sorted(set(user_ids))]
+        insert = upsert(self.session, LimitWindow).values(values)
         stmt = insert.on_conflict_do_update(
             index_elements=[LimitWindow.user_id, LimitWindow.window_start],
             set_={"count": LimitWindow.count + 1},
             where=LimitWindow.count < limit,
-        ).returning(LimitWindow.count)
-        return (await self.session.execute(stmt)).scalar()
+        ).returning(LimitWindow.user_id, LimitWindow.count)
+        return {user_id: count for user_id, count in (await self.session.execute(stmt)).all()}
 
     async def drop_windows_before(self, start: datetime) -> int:
         result = await self.session.execute(delete(LimitWindow).where(LimitWindow.window_start < start))

@@ -4,12 +4,16 @@ other users are not held up by it."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
 
+from services.errors import DomainError
+from services.relay import Incoming, RelayResult
 from tests.conftest import DbTarget
 from tests.e2e.harness import Harness, start_harness, stop_harness
+from tests.e2e.relay_double import user_id
 from tests.e2e.test_relay import members, relayed
 
 
@@ -32,3 +36,41 @@ async def test_a_burst_from_one_user_is_relayed_up_to_the_limit_and_counted(conc
     assert len(refusals) == 3, alice.texts()[-10:]
     assert [text.split("\n", 1)[1] for text in relayed(bob)] == [f"burst {n}" for n in range(5)]
     assert "5 of 5" in alice.last_text()
+
+
+async def test_messages_of_many_users_at_once_are_written_in_batches_and_each_relayed_once(
+    concurrent: Harness,
+) -> None:
+    tg = concurrent
+    people = await members(tg, "Ann", "Ben", "Cid", "Dee", "Eli", "Flo", "Gus", "Hal")
+    batcher = tg.app.dp["relay_batch"]
+    before = batcher.batches
+    for person in people:  # pushed at once: handled concurrently, written together
+        await person.send(f"from {person.first_name}", wait=False)
+    await people[0].send("/status")  # taken after the others; waits for every handler still running
+    assert 0 < batcher.batches - before < len(people)
+    for reader in people:
+        got = sorted(text.split("\n", 1)[1] for text in relayed(reader))
+        assert got == sorted(f"from {p.first_name}" for p in people if p is not reader), reader.first_name
+
+
+async def test_a_batch_that_fails_is_retried_message_by_message(concurrent: Harness) -> None:
+    tg = concurrent
+    ann, ben = await members(tg, "Ann", "Ben")
+    batcher = tg.app.dp["relay_batch"]
+    before = batcher.batches
+    fine = Incoming("text", ann.id, 900_001, html="fine", plain="fine")
+    broken = Incoming("text", ben.id, 2**70, html="broken", plain="broken")  # no database takes this id
+    outcomes = await asyncio.gather(
+        batcher.relay(await user_id(tg, ann), fine),
+        batcher.relay(await user_id(tg, ben), broken),
+        return_exceptions=True,
+    )
+    assert batcher.batches - before == 3  # the two together, then each alone
+    assert isinstance(outcomes[0], RelayResult)
+    assert outcomes[0].recipients == 1
+    assert isinstance(outcomes[1], Exception)
+    assert not isinstance(outcomes[1], DomainError)
+    await tg.deliver()
+    assert [text.split("\n", 1)[1] for text in relayed(ben)] == ["fine"]
+    assert relayed(ann) == []

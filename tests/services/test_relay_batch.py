@@ -1,0 +1,145 @@
+"""Relaying many members' messages in one transaction (`RelayService.relay_many`, what the relay batch
+of the bot uses) comes to the same outcomes as relaying them one by one: each message is relayed or
+refused on its own, whatever the others in the batch are."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.clock import FakeClock
+from services.delivery import Outbox
+from services.errors import FileTooLarge, LimitReached, NotInChat, PrivateBlocked, UnsupportedMessage
+from services.events import EventRecorder, EventTypes
+from services.relay import Incoming, Limits, PlainCopyStyle, RelayResult, RelayService
+from storage.models import Outgoing, RelayCopy, RelayMessage, User
+from tests.services.helpers import signed_in_user
+
+_message_ids = itertools.count(1)
+
+
+def relay_service(session: AsyncSession, clock: FakeClock, per_period: int = 2) -> RelayService:
+    return RelayService(
+        session,
+        clock,
+        Outbox(session, clock),
+        EventRecorder(session, clock, enabled=True, types=EventTypes()),
+        PlainCopyStyle(),
+        limits=Limits(per_period, timedelta(hours=1)),
+        max_file_bytes=1000,
+    )
+
+
+def text(user: User, body: str, **extra: object) -> Incoming:
+    assert user.telegram_id is not None
+    return Incoming("text", user.telegram_id, next(_message_ids), html=body, plain=body, **extra)  # type: ignore[arg-type]
+
+
+async def test_a_mixed_batch_gets_each_message_its_own_outcome(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    clock = FakeClock()
+    async with sessionmaker() as session, session.begin():
+        relay = relay_service(session, clock)
+        ann, bob, cat, dan, eve, fay, outsider = [await signed_in_user(session, clock) for _ in range(7)]
+        for member in (ann, bob, cat, dan, eve, fay):
+            await relay.join(member)
+        await relay.open_private(dan, eve)
+        await relay.block(eve, dan)  # Eve blocked Dan: his private messages to her are refused
+        await relay.open_private(fay, bob)
+        await relay.relay(cat, text(cat, "one"))
+        await relay.relay(cat, text(cat, "two"))  # Cat is at her limit (2 an hour)
+        earlier = text(ann, "earlier")
+        await relay.relay(ann, earlier)
+
+    async with sessionmaker() as session, session.begin():
+        relay = relay_service(session, clock)
+        users = await relay.repo.users([x.id for x in (ann, bob, cat, dan, fay, outsider)])
+        ann, bob, cat, dan, fay, outsider = (users[x.id] for x in (ann, bob, cat, dan, fay, outsider))
+        batch = [
+            (ann, text(ann, "hello all")),
+            (outsider, text(outsider, "not a member")),
+            (bob, Incoming("unknown", bob.telegram_id or 0, next(_message_ids))),
+            (bob, Incoming("document", bob.telegram_id or 0, next(_message_ids), file_size=5000)),
+            (dan, text(dan, "psst")),
+            (cat, text(cat, "three")),
+            (ann, earlier),  # the same update again
+            (fay, text(fay, "for Bob only")),
+            (ann, text(ann, "again")),  # Ann's second in this batch: her limit is 2, she has 2 now
+            (ann, text(ann, "and again")),  # her third: refused
+        ]
+        outcomes = await relay.relay_many(batch)
+
+    assert [type(o).__name__ for o in outcomes] == [
+        "RelayResult",
+        "NotInChat",
+        "UnsupportedMessage",
+        "FileTooLarge",
+        "PrivateBlocked",
+        "LimitReached",
+        "RelayResult",
+        "RelayResult",
+        "LimitReached",
+        "LimitReached",
+    ]
+    hello, _, _, _, blocked, cat_refused, duplicate, private, ann_refused, _ = outcomes
+    assert isinstance(hello, RelayResult)
+    assert hello.recipients == 5
+    assert hello.chat == "common"
+    assert isinstance(blocked, PrivateBlocked)
+    assert isinstance(cat_refused, LimitReached)
+    assert cat_refused.args_map["count"] == 2
+    assert cat_refused.args_map["limit"] == 2
+    assert isinstance(duplicate, RelayResult)
+    assert duplicate.duplicate
+    assert duplicate.message_id is None
+    assert isinstance(private, RelayResult)
+    assert private.chat == "private"
+    assert private.recipients == 1
+    assert private.peer is not None
+    assert private.peer.id == bob.id
+    assert isinstance(ann_refused, LimitReached)
+    assert ann_refused.args_map["count"] == 2
+    assert isinstance(outcomes[1], NotInChat)
+    assert isinstance(outcomes[2], UnsupportedMessage)
+    assert isinstance(outcomes[3], FileTooLarge)
+
+    async with sessionmaker() as session:
+        texts = list(await session.scalars(select(RelayMessage.text).order_by(RelayMessage.id)))
+        assert texts == ["one", "two", "earlier", "hello all", "for Bob only"]
+        assert isinstance(hello.message_id, int)
+        assert isinstance(private.message_id, int)
+        copies = await session.scalar(
+            select(func.count()).select_from(RelayCopy).where(RelayCopy.message_id == hello.message_id)
+        )
+        assert copies == 5
+        to_bob = await session.scalars(
+            select(Outgoing.chat_id)
+            .join(RelayCopy, RelayCopy.outgoing_id == Outgoing.id)
+            .where(RelayCopy.message_id == private.message_id)
+        )
+        assert list(to_bob) == [bob.telegram_id]
+
+
+async def test_an_authors_messages_in_one_batch_go_in_order_and_count_one_by_one(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    clock = FakeClock()
+    async with sessionmaker() as session, session.begin():
+        relay = relay_service(session, clock, per_period=3)
+        ann, bob = await signed_in_user(session, clock), await signed_in_user(session, clock)
+        await relay.join(ann)
+        await relay.join(bob)
+        outcomes = await relay.relay_many([(ann, text(ann, f"m{n}")) for n in range(4)] + [(bob, text(bob, "b"))])
+        assert [isinstance(o, RelayResult) for o in outcomes] == [True, True, True, False, True]
+        assert (await relay.usage(ann)).used == 3
+        ids = [o.message_id for o in outcomes if isinstance(o, RelayResult)]
+        assert ids[:3] == sorted(ids[:3])
+    async with sessionmaker() as session:
+        bodies = await session.scalars(
+            select(RelayMessage.text).where(RelayMessage.author_id == ann.id).order_by(RelayMessage.id)
+        )
+        assert list(bodies) == ["m0", "m1", "m2"]

@@ -6,6 +6,10 @@ a small VM, so ~1.5 ms per statement. This cursor does the whole statement in on
 execute + fetchall + close as one function in aiosqlite's thread. Used for `sqlite+aiosqlite` URLs
 by `storage.db.create_engine` (passed as the engine's DBAPI `module`; nothing global is patched).
 
+Committing or rolling back a connection that has no transaction open in SQLite (after reads only:
+sqlite3 begins one before the first write) is skipped: it would be a trip to the thread for nothing,
+twice per unit of work (the commit, then the pool's rollback of the returned connection).
+
 It also queues writers in the event loop instead of in SQLite. SQLite lets one connection write
 at a time, and a connection that finds the lock taken polls it with sleeps of 1 to 100 ms (its
 busy timeout): under concurrent updates most of the time went to those sleeps, while the lock was
@@ -153,15 +157,21 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
         if conn is None or not conn.in_transaction:
             self.release_write_gate()
 
+    def _in_transaction(self) -> bool:
+        conn = getattr(self._connection, "_conn", None)
+        return conn is not None and conn.in_transaction
+
     def commit(self) -> None:
         try:
-            super().commit()
+            if self._in_transaction():  # after reads only there is none (no trip to the thread for nothing)
+                super().commit()
         finally:
             self.release_write_gate()
 
     def rollback(self) -> None:
         try:
-            super().rollback()
+            if self._in_transaction():  # as on commit; also the pool's reset of every returned connection
+                super().rollback()
         finally:
             self.release_write_gate()
 

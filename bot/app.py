@@ -265,6 +265,7 @@ class BotApp:
 
     async def close(self) -> None:
         self.scheduler.shutdown()
+        await self.dp["relay_batch"].wait_idle()
         if self.delivery is not None:
             await self.delivery.stop()
         close = getattr(self.ctx.sms, "close", None)

@@ -5,9 +5,9 @@ message, its copies); each costs a round trip and, on SQLite, time holding the o
 every other update waits. Here the relay handler hands its message over and awaits the outcome;
 whatever arrived while the previous batch was being written goes out together as the next batch
 (`RelayService.relay_many`), banned authors refused first (`ModerationService.bans_among`), and
-the authors' last-seen refreshes written along. There is no timer: one message alone is handled at once, and the batch
-grows only with the load. A batch that fails for an unexpected reason is retried one message at a
-time, so one bad message fails alone.
+the authors' last-seen refreshes written along. There is no timer: one message alone is handled at
+once, and the batch grows only with the load. A batch that fails for an unexpected reason is
+retried one message at a time, so one bad message fails alone.
 """
 
 from __future__ import annotations
@@ -38,16 +38,18 @@ class RelayBatcher:
         self.max_batch = max_batch
         self._queue: list[_Item] = []
         self._drain: asyncio.Task[None] | None = None
+        self._batch: list[_Item] = []  # being written
         self.batches = 0  # how many batches were written (bench and tests read it)
 
     async def relay(self, user_id: int, incoming: Incoming, touch: dict[str, Any] | None = None) -> RelayResult:
         """Relay a member's message (users.id `user_id`) and write the author's `touch`; raises the
-        refusal as `RelayService.relay` does, or Banned. The caller must not hold a write transaction: the batch
-        waits for SQLite's write lock."""
+        refusal as `RelayService.relay` does, or Banned. The caller must not hold a write transaction:
+        the batch waits for SQLite's write lock."""
         item = _Item(user_id, incoming, touch or {}, asyncio.get_running_loop().create_future())
         self._queue.append(item)
         if self._drain is None or self._drain.done():
             self._drain = asyncio.create_task(self._run())
+            self._drain.add_done_callback(self._fail_leftovers)
         outcome = await asyncio.shield(item.done)  # a cancelled update does not cancel the batch
         if isinstance(outcome, DomainError):
             raise outcome
@@ -55,7 +57,8 @@ class RelayBatcher:
 
     async def _run(self) -> None:
         while self._queue:
-            batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch :]
+            self._batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch :]
+            batch = self._batch
             try:
                 outcomes = await self._write(batch)
             except Exception:
@@ -70,6 +73,22 @@ class RelayBatcher:
                 continue
             for item, outcome in zip(batch, outcomes, strict=True):
                 item.done.set_result(outcome)
+
+    def _fail_leftovers(self, drain: asyncio.Task[None]) -> None:
+        """The drain was cancelled (shutdown), even before it started: no update waits forever for a
+        batch that will not be written. (After a normal end the queue may already hold the next
+        drain's items: they are left alone.)"""
+        if not drain.cancelled() and drain.exception() is None:
+            return
+        leftovers, self._batch, self._queue = [*self._batch, *self._queue], [], []
+        for item in leftovers:
+            if not item.done.done():
+                item.done.set_exception(RuntimeError("relaying stopped before this message was written"))
+
+    async def wait_idle(self) -> None:
+        """Until the batch being written (and those queued behind it) are done: before the engine closes."""
+        if self._drain is not None:
+            await asyncio.gather(self._drain, return_exceptions=True)
 
     async def _write(self, batch: list[_Item]) -> list[RelayOutcome]:
         self.batches += 1

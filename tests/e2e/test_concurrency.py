@@ -74,3 +74,16 @@ async def test_a_batch_that_fails_is_retried_message_by_message(concurrent: Harn
     await tg.deliver()
     assert [text.split("\n", 1)[1] for text in relayed(ben)] == ["fine"]
     assert relayed(ann) == []
+
+
+async def test_a_stopped_batch_leaves_no_update_waiting(concurrent: Harness) -> None:
+    tg = concurrent
+    (ann,) = await members(tg, "Ann")
+    batcher = tg.app.dp["relay_batch"]
+    waiting = asyncio.ensure_future(batcher.relay(await user_id(tg, ann), Incoming("text", ann.id, 900_002)))
+    await asyncio.sleep(0)  # one turn of the loop: the update hands its message over, the drain is due
+    assert batcher._drain is not None
+    assert not batcher._drain.done()
+    batcher._drain.cancel()  # shutdown before the batch was written
+    with pytest.raises(RuntimeError, match="relaying stopped"):
+        await asyncio.wait_for(waiting, 10)  # not forever

@@ -36,8 +36,8 @@ from services.errors import (
 )
 from services.events import EventRecorder
 from services.moderation import RelayedMessage
-from storage.models import Block, Outgoing, RelayCopy, RelayMessage, Room, ScheduledMessage, User
-from storage.repositories.relay import RelayRepo
+from storage.models import Block, Outgoing, RelayMessage, Room, ScheduledMessage, User
+from storage.repositories.relay import Recipient, RelayRepo
 from storage.repositories.rooms import RoomRepo
 
 # Telegram limits (TELEGRAM.md)
@@ -512,13 +512,13 @@ class RelayService:
         sent, held = await self._fan_out(user, message, None)
         return RelayResult(message.id, sent, held, target.chat, target.peer)
 
-    async def _recipients(self, author: User, message: RelayMessage) -> list[tuple[User, bool]]:
+    async def _recipients(self, author: User, message: RelayMessage) -> list[Recipient]:
         if message.chat == "private" and message.peer_id is not None:
             peer = await self.session.get(User, message.peer_id)
             if peer is None or peer.telegram_id is None or not peer.signed_in or not peer.is_active:
                 return []
             member = await self.repo.member(peer.id)
-            return [(peer, bool(member and member.paused))]
+            return [Recipient(peer.id, peer.telegram_id, peer.language, bool(member and member.paused))]
         if message.chat == "room" and message.room_id is not None:
             return await RoomRepo(self.session).recipients(message.room_id, author.id)
         return await self.repo.common_recipients(author.id)
@@ -530,14 +530,14 @@ class RelayService:
     async def _fan_out_many(self, items: list[tuple[User, RelayMessage, str | None]]) -> list[tuple[int, int]]:
         """Queue the copies of these messages (author, message, plain text); per message, how many were
         queued and how many held for paused readers. The common chat's readers are read once for all."""
-        common: list[tuple[User, bool]] | None = None
+        common: list[Recipient] | None = None
         rows: list[Outgoing] = []
-        copies: list[tuple[RelayMessage, User, int | None]] = []  # message, reader, index of the row or None
+        copies: list[tuple[int, int, int | None]] = []  # message id, reader's users.id, index of the row or None
         counts: list[tuple[int, int]] = []
         for author, message, plain in items:
             if message.chat == "common":
                 common = await self.repo.common_recipients(None) if common is None else common
-                recipients = [(reader, paused) for reader, paused in common if reader.id != author.id]
+                recipients = [reader for reader in common if reader.id != author.id]
             else:
                 recipients = await self._recipients(author, message)
             reply_targets = await self.repo.copies_for(message.reply_to_id) if message.reply_to_id else {}
@@ -545,34 +545,34 @@ class RelayService:
             header = self.style.header(author, message.chat, await self._room_title(message))
             markups: dict[str | None, dict[str, Any]] = {}
             sent = held = 0
-            for recipient, paused in recipients:
-                if paused:
-                    copies.append((message, recipient, None))
+            for recipient in recipients:
+                if recipient.paused:
+                    copies.append((message.id, recipient.id, None))
                     held += 1
                     continue
-                assert recipient.telegram_id is not None
                 if recipient.language not in markups:
                     markups[recipient.language] = self.style.markup(
                         message.id, author, message.chat, recipient.language, message.kind
                     )
                 reply = self._reply_for(recipient, original, reply_targets)
-                copies.append((message, recipient, len(rows)))
+                copies.append((message.id, recipient.id, len(rows)))
                 rows.append(
                     self._copy_row(recipient.telegram_id, message, header, plain, markups[recipient.language], reply)
                 )
                 sent += 1
             counts.append((sent, held))
         await self.outbox.add_rows(rows)
-        self.session.add_all(
-            RelayCopy(
-                message_id=message.id,
-                recipient_id=reader.id,
-                outgoing_id=rows[row].id if row is not None else None,
-                read=row is not None,
-            )
-            for message, reader, row in copies
+        await self.repo.add_copies(
+            [
+                {
+                    "message_id": message_id,
+                    "recipient_id": reader_id,
+                    "outgoing_id": rows[row].id if row is not None else None,
+                    "read": row is not None,  # a paused reader's copy waits unread for /unread
+                }
+                for message_id, reader_id, row in copies
+            ]
         )
-        await self.session.flush()
         return counts
 
     async def _room_title(self, message: RelayMessage) -> str | None:
@@ -580,7 +580,7 @@ class RelayService:
         return room.title if room is not None else None
 
     @staticmethod
-    def _reply_for(recipient: User, original: RelayMessage | None, targets: dict[int, int]) -> ReplyTo | None:
+    def _reply_for(recipient: Recipient, original: RelayMessage | None, targets: dict[int, int]) -> ReplyTo | None:
         if original is None:
             return None
         if original.author_id == recipient.id and original.origin_message_id is not None:
@@ -643,9 +643,9 @@ class RelayService:
             recipients = await self._recipients(author, first)
             header = self.style.header(author, first.chat, await self._room_title(first))
             rows: list[Outgoing] = []
-            owners: list[User] = []
-            for recipient, paused in recipients:
-                if paused or recipient.telegram_id is None:
+            owners: list[Recipient] = []
+            for recipient in recipients:
+                if recipient.paused:
                     continue
                 markup = self.style.markup(first.id, author, first.chat, recipient.language, "album")
                 rows.append(self.outbox.text_row(recipient.telegram_id, header, markup, None))
@@ -656,11 +656,12 @@ class RelayService:
                 )
                 owners.append(recipient)
             await self.outbox.add_rows(rows)
-            self.session.add_all(
-                RelayCopy(message_id=first.id, recipient_id=owner.id, outgoing_id=rows[2 * i].id, read=True)
-                for i, owner in enumerate(owners)
+            await self.repo.add_copies(
+                [
+                    {"message_id": first.id, "recipient_id": owner.id, "outgoing_id": rows[2 * i].id, "read": True}
+                    for i, owner in enumerate(owners)
+                ]
             )
-            await self.session.flush()
         return len(groups)
 
     # --- edits and deletes ------------------------------------------------------------------

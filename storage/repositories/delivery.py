@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -37,6 +37,10 @@ class Outcome:
     attempts: int | None = None
 
 
+# What `Outbox` sets on a new row; the rest start empty.
+INSERTED = ("chat_id", "kind", "payload", "status", "attempts", "not_before", "created_at", "target_id", "batch_key")
+
+
 class OutgoingRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -47,8 +51,17 @@ class OutgoingRepo:
         return row
 
     async def add_many(self, rows: Sequence[Outgoing]) -> None:
-        self.session.add_all(rows)
-        await self.session.flush()
+        """Insert rows built (not added) as `Outgoing` objects in one statement, and give each its id.
+        Not through the ORM's unit of work: a fan-out to the common chat is thousands of rows, and
+        the objects stay outside the session (only their ids are read)."""
+        if not rows:
+            return
+        values = [{key: row.__dict__.get(key) for key in INSERTED} for row in rows]
+        result = await self.session.execute(
+            insert(Outgoing).returning(Outgoing.id, sort_by_parameter_order=True), values
+        )
+        for row, row_id in zip(rows, result.scalars(), strict=True):
+            row.id = row_id
 
     async def claim(self, now: datetime, limit: int, lease_until: datetime, token: str) -> list[Claimed]:
         """Take the due head of each chat's queue (earlier rows of a chat go first: order per recipient).

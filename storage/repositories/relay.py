@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
+from typing import Any, NamedTuple
 
-from sqlalchemy import delete, func, or_, select, tuple_, update
+from sqlalchemy import Result, delete, func, insert, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -21,6 +22,27 @@ from storage.models import (
     ScheduledMessage,
     User,
 )
+
+
+class Recipient(NamedTuple):
+    """Who gets a copy: just what the fan-out needs (a common chat has thousands: no ORM objects)."""
+
+    id: int  # users.id
+    telegram_id: int
+    language: str | None
+    paused: bool
+
+
+RECIPIENT_COLUMNS = (User.id, User.telegram_id, User.language, Member.paused)
+
+
+def recipients_of(rows: Result[int, int | None, str | None, bool | None]) -> list[Recipient]:
+    """Rows of RECIPIENT_COLUMNS (the queries ask for reachable users only: a Telegram id is there)."""
+    return [
+        Recipient(user_id, telegram_id, language, bool(paused))
+        for user_id, telegram_id, language, paused in rows
+        if telegram_id is not None
+    ]
 
 
 def reachable_except(author_id: int | None) -> tuple[ColumnElement[bool], ...]:
@@ -55,16 +77,15 @@ class RelayRepo:
         rows = await self.session.scalars(select(User).where(User.id.in_(user_ids)))
         return {user.id: user for user in rows}
 
-    async def common_recipients(self, author_id: int | None) -> list[tuple[User, bool]]:
-        """Signed-in, reachable members of the common chat other than the author (None: everyone), with
-        their `paused` flag."""
+    async def common_recipients(self, author_id: int | None) -> list[Recipient]:
+        """Signed-in, reachable members of the common chat other than the author (None: everyone)."""
         rows = await self.session.execute(
-            select(User, Member.paused)
+            select(*RECIPIENT_COLUMNS)
             .join(Member, Member.user_id == User.id)
             .where(Member.in_common.is_(True), *reachable_except(author_id))
             .order_by(User.id)
         )
-        return [(user, bool(paused)) for user, paused in rows.all()]
+        return recipients_of(rows)
 
     async def count_common(self) -> int:
         return (
@@ -154,6 +175,11 @@ class RelayRepo:
             )
         )
         return {recipient: outgoing for recipient, outgoing in rows.all() if outgoing is not None}
+
+    async def add_copies(self, copies: list[dict[str, Any]]) -> None:
+        """Copies (message_id, recipient_id, outgoing_id, read) in one statement, without ORM objects."""
+        if copies:
+            await self.session.execute(insert(RelayCopy), copies)
 
     async def history(self, chat: str, limit: int) -> list[tuple[RelayMessage, User]]:
         rows = await self.session.execute(

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Member, Room, RoomMember, User
-from storage.repositories.relay import reachable_except
+from storage.repositories.relay import RECIPIENT_COLUMNS, Recipient, reachable_except, recipients_of
 
 
 class RoomRepo:
@@ -64,16 +64,16 @@ class RoomRepo:
             )
         )
 
-    async def recipients(self, room_id: int, author_id: int) -> list[tuple[User, bool]]:
-        """Reachable members of the room other than the author, with their `paused` flag."""
+    async def recipients(self, room_id: int, author_id: int) -> list[Recipient]:
+        """Reachable members of the room other than the author."""
         rows = await self.session.execute(
-            select(User, Member.paused)
+            select(*RECIPIENT_COLUMNS)
             .join(RoomMember, RoomMember.user_id == User.id)
             .outerjoin(Member, Member.user_id == User.id)
             .where(RoomMember.room_id == room_id, RoomMember.status == "member", *reachable_except(author_id))
             .order_by(User.id)
         )
-        return [(user, bool(paused)) for user, paused in rows.all()]
+        return recipients_of(rows)
 
     async def targeting(self, room_id: int, user_ids: list[int] | None = None) -> list[Member]:
         """Members whose current chat is this room (all, or only `user_ids`)."""

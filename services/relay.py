@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.clock import Clock
@@ -413,8 +412,9 @@ class RelayService:
             return outcomes
         members = await self.repo.members({user.id for _, user, _ in checked})  # target() reads them
         peer_ids = {m.target_id for m in members.values() if m.target_kind == "private" and m.target_id is not None}
-        await self.repo.users(peer_ids)  # target() and the fan-out find the peers and their members
-        await self.repo.members(peer_ids)
+        # Held here for the round: the session keeps only objects someone refers to, and target() and the
+        # fan-out then find the peers and their members in it without a query each.
+        peers = (await self.repo.users(peer_ids), await self.repo.members(peer_ids))
         relayed = await self.repo.existing_origins(
             {(incoming.origin_chat_id, incoming.origin_message_id) for _, _, incoming in checked}
         )
@@ -452,49 +452,34 @@ class RelayService:
             if not a.incoming.media_group_id:  # album parts wait until the whole album is in (flush_albums)
                 fan_out.append((a.user, message, a.incoming.plain))
         counts = dict(zip([m.id for _, m, _ in fan_out], await self._fan_out_many(fan_out), strict=True))
+        del peers
         for a, message in zip(allowed, inserted, strict=True):
             if message is not None:
                 sent, held = counts.get(message.id, (0, 0))
                 outcomes[a.index] = RelayResult(message.id, sent, held, a.target.chat, a.target.peer)
         return outcomes
 
-    def _message_for(self, a: _Accepted) -> RelayMessage:
-        return RelayMessage(
-            author_id=a.user.id,
-            chat=a.target.chat,
-            peer_id=a.target.peer.id if a.target.peer else None,
-            room_id=a.target.room.id if a.target.room else None,
-            origin_chat_id=a.incoming.origin_chat_id,
-            origin_message_id=a.incoming.origin_message_id,
-            kind=a.incoming.kind,
-            text=a.incoming.html,
-            media_group_id=a.incoming.media_group_id,
-            reply_to_id=a.reply_to.id if a.reply_to else None,
-            created_at=self.clock.now(),
-        )
+    def _message_values(self, a: _Accepted) -> dict[str, Any]:
+        return {
+            "author_id": a.user.id,
+            "chat": a.target.chat,
+            "peer_id": a.target.peer.id if a.target.peer else None,
+            "room_id": a.target.room.id if a.target.room else None,
+            "origin_chat_id": a.incoming.origin_chat_id,
+            "origin_message_id": a.incoming.origin_message_id,
+            "kind": a.incoming.kind,
+            "text": a.incoming.html,
+            "media_group_id": a.incoming.media_group_id,
+            "reply_to_id": a.reply_to.id if a.reply_to else None,
+            "created_at": self.clock.now(),
+        }
 
     async def _insert_messages(self, accepted: list[_Accepted]) -> list[RelayMessage | None]:
-        """Insert the messages in one go; None for one whose original another update (another process)
-        inserted meanwhile: then each goes in alone, so the others are still relayed."""
-        if not accepted:
-            return []
-        try:
-            async with self.session.begin_nested():
-                messages = [self._message_for(a) for a in accepted]
-                self.session.add_all(messages)
-                await self.session.flush()
-            return list(messages)
-        except IntegrityError:
-            if len(accepted) == 1:
-                return [None]
-        inserted: list[RelayMessage | None] = []
-        for a in accepted:
-            try:
-                async with self.session.begin_nested():
-                    inserted.append(await self.repo.add_message(self._message_for(a)))
-            except IntegrityError:
-                inserted.append(None)
-        return inserted
+        """Insert the messages in one statement; None for one whose original another update (another
+        process) inserted meanwhile."""
+        inserted = await self.repo.add_messages_once([self._message_values(a) for a in accepted])
+        by_origin = {(m.origin_chat_id, m.origin_message_id): m for m in inserted}
+        return [by_origin.get((a.incoming.origin_chat_id, a.incoming.origin_message_id)) for a in accepted]
 
     async def relay_scheduled(self, user: User, text_html: str) -> RelayResult:
         target = await self.target(user)

@@ -6,7 +6,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Result, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy import Result, bindparam, delete, func, insert, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -127,6 +127,18 @@ class RelayRepo:
         self.session.add(message)
         await self.session.flush()
         return message
+
+    async def add_messages_once(self, values: list[dict[str, Any]]) -> list[RelayMessage]:
+        """Insert relayed messages (column values), skipping any whose original is in already (the same
+        update handled at the same time elsewhere); returns those inserted, in the session."""
+        if not values:
+            return []
+        stmt = (
+            upsert(self.session, RelayMessage)
+            .on_conflict_do_nothing(index_elements=[RelayMessage.origin_chat_id, RelayMessage.origin_message_id])
+            .returning(RelayMessage)
+        )
+        return list(await self.session.scalars(stmt, values))
 
     async def message(self, message_id: int) -> RelayMessage | None:
         return await self.session.get(RelayMessage, message_id)
@@ -287,13 +299,18 @@ class RelayRepo:
         if not user_ids:
             return {}
         values = [{"user_id": user_id, "window_start": start, "count": 1} for user_id in sorted(set(user_ids))]
-        insert = upsert(self.session, LimitWindow).values(values)
-        stmt = insert.on_conflict_do_update(
-            index_elements=[LimitWindow.user_id, LimitWindow.window_start],
-            set_={"count": LimitWindow.count + 1},
-            where=LimitWindow.count < limit,
-        ).returning(LimitWindow.user_id, LimitWindow.count)
-        return {user_id: count for user_id, count in (await self.session.execute(stmt)).all()}
+        stmt = (
+            upsert(self.session, LimitWindow)
+            .on_conflict_do_update(
+                index_elements=[LimitWindow.user_id, LimitWindow.window_start],
+                set_={"count": LimitWindow.count + 1},
+                where=LimitWindow.count < bindparam("limit", limit),
+            )
+            .returning(LimitWindow.user_id, LimitWindow.count)
+        )
+        # Parameters apart from the statement: one compiled statement, cached, for any number of users
+        # (SQLAlchemy still sends them as one multi-row INSERT).
+        return {user_id: count for user_id, count in (await self.session.execute(stmt, values)).all()}
 
     async def drop_windows_before(self, start: datetime) -> int:
         result = await self.session.execute(delete(LimitWindow).where(LimitWindow.window_start < start))

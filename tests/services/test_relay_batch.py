@@ -4,6 +4,7 @@ refused on its own, whatever the others in the batch are."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from datetime import timedelta
 
@@ -143,3 +144,35 @@ async def test_an_authors_messages_in_one_batch_go_in_order_and_count_one_by_one
             select(RelayMessage.text).where(RelayMessage.author_id == ann.id).order_by(RelayMessage.id)
         )
         assert list(bodies) == ["m0", "m1", "m2"]
+
+
+async def test_the_same_message_relayed_twice_at_once_goes_in_once(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """Two transactions (two instances given the same update) both find the original new; the second
+    insert skips it and reports a duplicate instead of failing the batch."""
+    clock = FakeClock()
+    async with sessionmaker() as session, session.begin():
+        relay = relay_service(session, clock, per_period=10)
+        ann, bob = await signed_in_user(session, clock), await signed_in_user(session, clock)
+        await relay.join(ann)
+        await relay.join(bob)
+    once = text(ann, "once")
+
+    async def relay_in_own_transaction() -> object:
+        async with sessionmaker() as session, session.begin():
+            author = await session.get(User, ann.id)
+            assert author is not None
+            (outcome,) = await relay_service(session, clock, per_period=10).relay_many([(author, once)])
+            return outcome
+
+    outcomes = await asyncio.gather(relay_in_own_transaction(), relay_in_own_transaction())
+    assert all(isinstance(o, RelayResult) for o in outcomes)
+    assert sorted(o.duplicate for o in outcomes if isinstance(o, RelayResult)) == [False, True]
+    async with sessionmaker() as session:
+        count = await session.scalar(select(func.count()).select_from(RelayMessage).where(RelayMessage.text == "once"))
+        assert count == 1
+        copies = await session.scalar(
+            select(func.count()).select_from(RelayCopy).where(RelayCopy.recipient_id == bob.id)
+        )
+        assert copies == 1

@@ -34,6 +34,15 @@ def relay_service(session: AsyncSession, clock: FakeClock, per_period: int = 2) 
     )
 
 
+async def members(relay: RelayService, count: int) -> list[User]:
+    """Signed-in members of the common chat."""
+    assert isinstance(relay.clock, FakeClock)
+    people = [await signed_in_user(relay.session, relay.clock) for _ in range(count)]
+    for person in people:
+        await relay.join(person)
+    return people
+
+
 def text(user: User, body: str, **extra: object) -> Incoming:
     assert user.telegram_id is not None
     return Incoming("text", user.telegram_id, next(_message_ids), html=body, plain=body, **extra)  # type: ignore[arg-type]
@@ -45,9 +54,8 @@ async def test_a_mixed_batch_gets_each_message_its_own_outcome(
     clock = FakeClock()
     async with sessionmaker() as session, session.begin():
         relay = relay_service(session, clock)
-        ann, bob, cat, dan, eve, fay, outsider = [await signed_in_user(session, clock) for _ in range(7)]
-        for member in (ann, bob, cat, dan, eve, fay):
-            await relay.join(member)
+        ann, bob, cat, dan, eve, fay = await members(relay, 6)
+        outsider = await signed_in_user(session, clock)
         await relay.open_private(dan, eve)
         await relay.block(eve, dan)  # Eve blocked Dan: his private messages to her are refused
         await relay.open_private(fay, bob)
@@ -131,9 +139,7 @@ async def test_an_authors_messages_in_one_batch_go_in_order_and_count_one_by_one
     clock = FakeClock()
     async with sessionmaker() as session, session.begin():
         relay = relay_service(session, clock, per_period=3)
-        ann, bob = await signed_in_user(session, clock), await signed_in_user(session, clock)
-        await relay.join(ann)
-        await relay.join(bob)
+        ann, bob = await members(relay, 2)
         outcomes = await relay.relay_many([(ann, text(ann, f"m{n}")) for n in range(4)] + [(bob, text(bob, "b"))])
         assert [isinstance(o, RelayResult) for o in outcomes] == [True, True, True, False, True]
         assert (await relay.usage(ann)).used == 3
@@ -153,10 +159,7 @@ async def test_the_same_message_relayed_twice_at_once_goes_in_once(
     insert skips it and reports a duplicate instead of failing the batch."""
     clock = FakeClock()
     async with sessionmaker() as session, session.begin():
-        relay = relay_service(session, clock, per_period=10)
-        ann, bob = await signed_in_user(session, clock), await signed_in_user(session, clock)
-        await relay.join(ann)
-        await relay.join(bob)
+        ann, bob = await members(relay_service(session, clock, per_period=10), 2)
     once = text(ann, "once")
 
     async def relay_in_own_transaction() -> object:

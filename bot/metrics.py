@@ -33,6 +33,12 @@ class Metrics:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
             registry=self.registry,
         )
+        self.relay_batch = Histogram(
+            "bot_relay_batch_messages",
+            "Members' messages written per relay batch (bot/relay_batch.py)",
+            buckets=(1, 2, 5, 10, 25, 50, 100, 200),
+            registry=self.registry,
+        )
         self.throttled = Counter("bot_throttled_updates", "Updates dropped by flood control", registry=self.registry)
         self.queue_depth = Gauge("bot_delivery_queue_depth", "Outgoing messages waiting", registry=self.registry)
         self.gmfy_outbox = Gauge("bot_gmfy_outbox_pending", "GMFY events waiting to be sent", registry=self.registry)

@@ -92,6 +92,7 @@ class RelayBatcher:
 
     async def _write(self, batch: list[_Item]) -> list[RelayOutcome]:
         self.batches += 1
+        self.ctx.metrics.relay_batch.observe(len(batch))
         async with self.ctx.sessionmaker() as session, session.begin():
             banned = await self.ctx.moderation(session).bans_among({item.user_id for item in batch})
             allowed = [item for item in batch if item.user_id not in banned]

@@ -49,6 +49,9 @@ async def test_messages_of_many_users_at_once_are_written_in_batches_and_each_re
         await person.send(f"from {person.first_name}", wait=False)
     await people[0].send("/status")  # taken after the others; waits for every handler still running
     assert 0 < batcher.batches - before < len(people)
+    scraped = tg.app.ctx.metrics.render().decode()
+    assert "bot_relay_batch_messages_count" in scraped
+    assert f"bot_relay_batch_messages_sum {float(len(people))}" in scraped  # every message in some batch
     for reader in people:
         got = sorted(text.split("\n", 1)[1] for text in relayed(reader))
         assert got == sorted(f"from {p.first_name}" for p in people if p is not reader), reader.first_name

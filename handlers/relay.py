@@ -422,7 +422,7 @@ async def relay(
     unit_of_work: UnitOfWork,
     t: Texts,
 ) -> None:
-    _, touch = await unit_of_work.release()  # the batch writes in a transaction of its own
+    touch = await unit_of_work.release()  # the batch writes in a transaction of its own
     result = await relay_batch.relay(user.id, incoming(message), touch)
     if result.duplicate or result.message_id is None:
         return

@@ -398,7 +398,7 @@ class RelayService:
         return [outcomes[i] for i in range(len(items))]
 
     async def _relay_round(self, items: list[tuple[int, User, Incoming]]) -> dict[int, RelayOutcome]:
-        """One message each from distinct authors."""
+        """One message each from distinct authors: checks, then the writes for those that pass."""
         outcomes: dict[int, RelayOutcome] = {}
         checked: list[tuple[int, User, Incoming]] = []
         for i, user, incoming in items:
@@ -415,10 +415,24 @@ class RelayService:
         # Held here for the round: the session keeps only objects someone refers to, and target() and the
         # fan-out then find the peers and their members in it without a query each.
         peers = (await self.repo.users(peer_ids), await self.repo.members(peer_ids))
+        accepted = await self._accept(checked, outcomes)
+        refusals = await self._take_from_limits([a.user.id for a in accepted])
+        for a in accepted:
+            if a.user.id in refusals:
+                outcomes[a.index] = refusals[a.user.id]
+        await self._write_round([a for a in accepted if a.user.id not in refusals], outcomes)
+        del peers
+        return outcomes
+
+    async def _accept(
+        self, checked: list[tuple[int, User, Incoming]], outcomes: dict[int, RelayOutcome]
+    ) -> list[_Accepted]:
+        """The messages that go on to the limit check: new (not a duplicate update), in a chat the author
+        is in, not to someone who blocked them; the refusals go into `outcomes`."""
         relayed = await self.repo.existing_origins(
             {(incoming.origin_chat_id, incoming.origin_message_id) for _, _, incoming in checked}
         )
-        accepted: list[_Accepted] = []
+        targeted: list[_Accepted] = []
         for i, user, incoming in checked:
             if (incoming.origin_chat_id, incoming.origin_message_id) in relayed:
                 outcomes[i] = RelayResult(None, 0, 0, "common", duplicate=True)
@@ -428,20 +442,19 @@ class RelayService:
             if target.chat == "common" and (member is None or not member.in_common):
                 outcomes[i] = NotInChat()
                 continue
-            accepted.append(_Accepted(i, user, incoming, target))
-        blocked = await self.repo.blocked_pairs({(a.target.peer.id, a.user.id) for a in accepted if a.target.peer})
-        allowed: list[_Accepted] = []
-        for a in accepted:
+            targeted.append(_Accepted(i, user, incoming, target))
+        blocked = await self.repo.blocked_pairs({(a.target.peer.id, a.user.id) for a in targeted if a.target.peer})
+        accepted: list[_Accepted] = []
+        for a in targeted:
             if a.target.peer is not None and (a.target.peer.id, a.user.id) in blocked:
                 outcomes[a.index] = PrivateBlocked(name=a.target.peer.display_name)
                 continue
             a.reply_to = await self._reply_target(a.user, a.incoming.reply_to_message_id)
-            allowed.append(a)
-        refusals = await self._take_from_limits([a.user.id for a in allowed])
-        for a in allowed:
-            if a.user.id in refusals:
-                outcomes[a.index] = refusals[a.user.id]
-        allowed = [a for a in allowed if a.user.id not in refusals]
+            accepted.append(a)
+        return accepted
+
+    async def _write_round(self, allowed: list[_Accepted], outcomes: dict[int, RelayOutcome]) -> None:
+        """Insert the messages, record their events, queue their copies; their results into `outcomes`."""
         inserted = await self._insert_messages(allowed)
         fan_out: list[tuple[User, RelayMessage, str | None]] = []
         for a, message in zip(allowed, inserted, strict=True):
@@ -452,12 +465,10 @@ class RelayService:
             if not a.incoming.media_group_id:  # album parts wait until the whole album is in (flush_albums)
                 fan_out.append((a.user, message, a.incoming.plain))
         counts = dict(zip([m.id for _, m, _ in fan_out], await self._fan_out_many(fan_out), strict=True))
-        del peers
         for a, message in zip(allowed, inserted, strict=True):
             if message is not None:
                 sent, held = counts.get(message.id, (0, 0))
                 outcomes[a.index] = RelayResult(message.id, sent, held, a.target.chat, a.target.peer)
-        return outcomes
 
     def _message_values(self, a: _Accepted) -> dict[str, Any]:
         return {

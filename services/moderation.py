@@ -309,13 +309,13 @@ class ModerationService:
         return await self.bans.active_for(user.id, self.clock.now())
 
     async def ensure_can_send(self, user: User) -> None:
-        """Raises Banned(until=...) while the user is banned. The relay calls this before relaying."""
-        ban = await self.is_banned(user)
-        if ban is not None:
-            raise Banned(until=ban.until)
+        """Raises Banned(until=...) while the user is banned."""
+        refusal = (await self.bans_among([user.id])).get(user.id)
+        if refusal is not None:
+            raise refusal
 
     async def bans_among(self, user_ids: Collection[int]) -> dict[int, Banned]:
-        """`ensure_can_send` for many users at once: the refusal of each one banned now."""
+        """The refusal of each of these users who is banned now (the relay batch checks its authors)."""
         found = await self.bans.active_among(user_ids, self.clock.now())
         return {user_id: Banned(until=until) for user_id, until in found.items()}
 

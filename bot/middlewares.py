@@ -66,8 +66,8 @@ class UnitOfWork:
         self.session = session
         self.signin = signin
 
-    async def release(self) -> dict[str, Any]:
-        _, touch = self.signin.take_touch()
+    async def release(self) -> dict[int, dict[str, Any]]:
+        touch = self.signin.take_touch()
         await self.session.commit()
         return touch
 

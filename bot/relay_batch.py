@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 class _Item:
     user_id: int
     incoming: Incoming
-    touch: dict[str, Any]  # the author's refresh the update noted (SignInService.take_touch)
+    touch: dict[int, dict[str, Any]]  # the author's refresh the update noted (SignInService.take_touch)
     done: asyncio.Future[RelayOutcome]
 
 
@@ -41,7 +41,9 @@ class RelayBatcher:
         self._batch: list[_Item] = []  # being written
         self.batches = 0  # how many batches were written (bench and tests read it)
 
-    async def relay(self, user_id: int, incoming: Incoming, touch: dict[str, Any] | None = None) -> RelayResult:
+    async def relay(
+        self, user_id: int, incoming: Incoming, touch: dict[int, dict[str, Any]] | None = None
+    ) -> RelayResult:
         """Relay a member's message (users.id `user_id`) and write the author's `touch`; raises the
         refusal as `RelayService.relay` does, or Banned. The caller must not hold a write transaction:
         the batch waits for SQLite's write lock."""
@@ -95,9 +97,7 @@ class RelayBatcher:
         self.ctx.metrics.relay_batch.observe(len(batch))
         async with self.ctx.sessionmaker() as session, session.begin():
             banned = await self.ctx.moderation(session).bans_among({item.user_id for item in batch})
-            allowed = [item for item in batch if item.user_id not in banned]
-            relayed = await self.ctx.relay(session).relay_by_id([(item.user_id, item.incoming) for item in allowed])
-            outcomes = dict(zip(map(id, allowed), relayed, strict=True))
-            touches = {item.user_id: item.touch for item in batch if item.touch}
-            await self.ctx.signin(session).save_touches(touches)
-            return [banned[item.user_id] if item.user_id in banned else outcomes[id(item)] for item in batch]
+            allowed = [(item.user_id, item.incoming) for item in batch if item.user_id not in banned]
+            relayed = iter(await self.ctx.relay(session).relay_by_id(allowed))  # in the batch's order
+            await self.ctx.signin(session).save_touches({k: v for item in batch for k, v in item.touch.items()})
+            return [banned[item.user_id] if item.user_id in banned else next(relayed) for item in batch]

@@ -135,18 +135,16 @@ class SignInService:
 
     async def save_touch(self) -> None:
         """Write what `ensure_user` noted (called just before the unit of work commits)."""
-        user_id, fields = self.take_touch()
-        if fields:
-            await self.save_touches({user_id: fields})
+        await self.save_touches(self.take_touch())
 
-    def take_touch(self) -> tuple[int, dict[str, Any]]:
-        """Hand over what `ensure_user` noted, to be written by `save_touches` in another transaction
-        (the relay batch's, which writes many users' at once); nothing is left to `save_touch`."""
+    def take_touch(self) -> dict[int, dict[str, Any]]:
+        """Hand over what `ensure_user` noted (users.id -> fields, empty when nothing), to be written by
+        `save_touches` in another transaction (the relay batch's); nothing is left to `save_touch`."""
         touch, self._touch = self._touch, None
         if touch is None:
-            return 0, {}
+            return {}
         user, fields = touch
-        return user.id, fields
+        return {user.id: fields} if fields else {}
 
     async def save_touches(self, touches: dict[int, dict[str, Any]]) -> None:
         """Write noted refreshes (users.id -> fields) in this session."""

@@ -37,8 +37,8 @@ class Outcome:
     attempts: int | None = None
 
 
-# What `Outbox` sets on a new row; the rest start empty.
-INSERTED = ("chat_id", "kind", "payload", "status", "attempts", "not_before", "created_at", "target_id", "batch_key")
+# Every column but the id: what a row built as an `Outgoing` object holds (unset ones are NULL).
+INSERTED = tuple(column.key for column in Outgoing.__table__.columns if column.key != "id")
 
 
 class OutgoingRepo:

@@ -276,8 +276,7 @@ class RelayRepo:
 
     # limits
     async def count_in_window(self, user_id: int, start: datetime) -> int:
-        query = select(LimitWindow.count).where(LimitWindow.user_id == user_id, LimitWindow.window_start == start)
-        return await self.session.scalar(query) or 0
+        return (await self.counts_in_window([user_id], start)).get(user_id, 0)
 
     async def counts_in_window(self, user_ids: Collection[int], start: datetime) -> dict[int, int]:
         rows = await self.session.execute(

@@ -39,6 +39,7 @@ from bot.server import create_web_app
 from bot.settings import Settings
 from bot.sms import HttpSmsSender, LogSmsSender
 from bot.throttle import FloodControlMiddleware, FloodGate
+from bot.user_loader import UserLoader
 from handlers import get_routers
 from handlers.relay import TelegramCopyStyle
 from services.clock import Clock, SystemClock
@@ -127,6 +128,7 @@ def create_dispatcher(ctx: AppContext, scheduler: Scheduler) -> Dispatcher:
         clock=ctx.clock,
         scheduler=scheduler,
         relay_batch=RelayBatcher(ctx),
+        user_loader=UserLoader(ctx.sessionmaker),
     )
     s = ctx.settings
     dp.update.outer_middleware(MetricsMiddleware(ctx.metrics))
@@ -134,7 +136,7 @@ def create_dispatcher(ctx: AppContext, scheduler: Scheduler) -> Dispatcher:
         gate = FloodGate(s.flood_rate, s.flood_burst, monotonic=lambda: ctx.clock.now().timestamp())
         dp.update.outer_middleware(FloodControlMiddleware(gate, ctx.translator, ctx.metrics))
     dp.update.outer_middleware(OneAtATimeMiddleware())
-    dp.update.outer_middleware(UnitOfWorkMiddleware(ctx))
+    dp.update.outer_middleware(UnitOfWorkMiddleware(ctx, dp["user_loader"]))
     for observer in (dp.message, dp.edited_message, dp.callback_query):
         observer.middleware(HandlerNameMiddleware())
     dp.message.middleware(SignInGateMiddleware())
@@ -265,6 +267,7 @@ class BotApp:
 
     async def close(self) -> None:
         self.scheduler.shutdown()
+        await self.dp["user_loader"].wait_idle()
         await self.dp["relay_batch"].wait_idle()
         if self.delivery is not None:
             await self.delivery.stop()

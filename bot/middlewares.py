@@ -15,6 +15,7 @@ from aiogram.types import User as TgUser
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import AppContext
+from bot.user_loader import UserLoader
 from handlers.keyboards import contact_keyboard
 from services.errors import DomainError
 from services.signin import SignInService, TelegramProfile
@@ -75,8 +76,9 @@ class UnitOfWork:
 class UnitOfWorkMiddleware(BaseMiddleware):
     """Opens one transaction per update; commits on success or on a domain refusal, else rolls back."""
 
-    def __init__(self, ctx: AppContext) -> None:
+    def __init__(self, ctx: AppContext, users: UserLoader | None = None) -> None:
         self.ctx = ctx
+        self.users = users  # the senders' rows read in batches; without it, one query per update
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         ctx = self.ctx
@@ -88,7 +90,8 @@ class UnitOfWorkMiddleware(BaseMiddleware):
             signin: SignInService = data["signin"]
             if tg_user is not None and not tg_user.is_bot:
                 user = await signin.ensure_user(
-                    TelegramProfile(tg_user.id, tg_user.username, tg_user.first_name, tg_user.language_code)
+                    TelegramProfile(tg_user.id, tg_user.username, tg_user.first_name, tg_user.language_code),
+                    read=self.users.load if self.users is not None else None,
                 )
             data["user"] = user
             data["unit_of_work"] = UnitOfWork(session, signin)

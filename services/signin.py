@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Protocol
@@ -31,6 +32,9 @@ from storage.repositories.relay import RelayRepo
 from storage.repositories.users import InviteCodeRepo, PhoneCodeRepo, UserRepo
 
 log = logging.getLogger(__name__)
+
+# Reads a Telegram account's row (telegram_id -> the row, detached, or None).
+ReadUser = Callable[[int], Awaitable[User | None]]
 
 PHONE_CODE_DIGITS = 4
 
@@ -101,14 +105,21 @@ class SignInService:
         self.codes = InviteCodeRepo(session)
         self.phone_codes = PhoneCodeRepo(session)
 
-    async def ensure_user(self, profile: TelegramProfile) -> User:
+    async def ensure_user(self, profile: TelegramProfile, read: ReadUser | None = None) -> User:
         """The row for this Telegram account, created on first contact; refreshed on each update.
+
+        `read` reads the row elsewhere (the bot's batched loader: a detached row, taken into this
+        session without a query); by default it is read in this session.
 
         The refresh (profile fields, last seen) is only noted here and written by `save_touch` at the
         end of the update's unit of work: a write taken at the start would hold SQLite's one write
         lock through the whole handler."""
         now = self.clock.now()
-        user = await self.users.by_telegram_id(profile.telegram_id)
+        if read is None:
+            user = await self.users.by_telegram_id(profile.telegram_id)
+        else:
+            found = await read(profile.telegram_id)
+            user = self.users.adopt(found) if found is not None else None
         if user is None:
             user = await self.users.add_first_contact(
                 User(

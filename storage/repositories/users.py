@@ -21,6 +21,14 @@ class UserRepo:
     async def by_telegram_id(self, telegram_id: int) -> User | None:
         return await self.session.scalar(select(User).where(User.telegram_id == telegram_id))
 
+    async def by_telegram_ids(self, telegram_ids: list[int]) -> list[User]:
+        return list((await self.session.scalars(select(User).where(User.telegram_id.in_(telegram_ids)))).all())
+
+    def adopt(self, user: User) -> User:
+        """A row read by another session (and detached from it), taken into this one without a query."""
+        self.session.add(user)
+        return user
+
     async def by_phone(self, phone: str) -> User | None:
         return await self.session.scalar(select(User).where(User.phone == phone))
 

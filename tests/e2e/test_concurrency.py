@@ -88,5 +88,5 @@ async def test_a_stopped_batch_leaves_no_update_waiting(concurrent: Harness) -> 
     assert batcher._drain is not None
     assert not batcher._drain.done()
     batcher._drain.cancel()  # shutdown before the batch was written
-    with pytest.raises(RuntimeError, match="relaying stopped"):
+    with pytest.raises(RuntimeError, match="stopped before"):
         await asyncio.wait_for(waiting, 10)  # not forever

@@ -71,6 +71,7 @@ async def main(messages: int, members: int, concurrency: int, common: bool, deli
         await asyncio.gather(*(feed(n) for n in range(messages)))
         handled_seconds = time.perf_counter() - began
         cpu_ms = (time.process_time() - cpu_began) * 1000 / messages
+        batches = app.dp["relay_batch"].batches
         loop_cpu_ms = (time.thread_time() - loop_cpu_began) * 1000 / messages
         await app.delivery.stop()
         await app.delivery.drain()
@@ -91,7 +92,8 @@ async def main(messages: int, members: int, concurrency: int, common: bool, deli
     print(
         f"ingest: messages={messages} members={members} chat={'common' if common else 'private'} "
         f"concurrency={concurrency} handled={messages / handled_seconds:.0f}/s {latency}; "
-        f"CPU per message {cpu_ms:.2f}ms, of which the event loop's thread {loop_cpu_ms:.2f}ms",
+        f"CPU per message {cpu_ms:.2f}ms, of which the event loop's thread {loop_cpu_ms:.2f}ms; "
+        f"{batches} relay batches ({messages / max(batches, 1):.1f} messages each)",
         flush=True,
     )
 

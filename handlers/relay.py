@@ -14,8 +14,6 @@ from aiogram.filters import Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import (
     CallbackQuery,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
     KeyboardButton,
     Message,
     ReplyKeyboardMarkup,
@@ -70,6 +68,7 @@ class TelegramCopyStyle:
 
     def __init__(self, translator: Translator) -> None:
         self.translator = translator
+        self._labels: dict[str, tuple[str, str, str]] = {}  # locale -> the buttons' labels (dm, block, report)
 
     def header(self, author: User, chat: str, room: str | None = None) -> str:
         name = html.escape(author.display_name, quote=False)
@@ -78,26 +77,28 @@ class TelegramCopyStyle:
         return f"🔒 <b>{name}</b>" if chat == "private" else f"<b>{name}</b>"
 
     def markup(self, message_id: int, author: User, chat: str, language: str | None, kind: str) -> dict[str, Any]:
+        """The buttons as the Bot API's JSON (what `InlineKeyboardMarkup.model_dump` gives), built as plain
+        dicts: one markup per relayed message, so pydantic models here were a large part of relaying."""
         t = self.translator.texts(self.translator.pick(language, None))
-        shows_name = kind in UNCAPTIONED_KINDS
-        dm_label = t.plain("relay-btn-dm-name", name=author.display_name) if shows_name else t.plain("relay-btn-dm")
-        row = [
-            InlineKeyboardButton(text=dm_label, callback_data=MessageAction(action="dm", message_id=message_id).pack())
-        ]
+        labels = self._labels.get(t.locale)
+        if labels is None:
+            labels = self._labels[t.locale] = (
+                t.plain("relay-btn-dm"),
+                t.plain("relay-btn-block"),
+                t.plain("relay-btn-report"),
+            )
+        dm_label, block_label, report_label = labels
+        if kind in UNCAPTIONED_KINDS:  # no caption to carry the name: the button does
+            dm_label = t.plain("relay-btn-dm-name", name=author.display_name)
+
+        def button(text: str, action: str) -> dict[str, str]:
+            return {"text": text, "callback_data": MessageAction(action=action, message_id=message_id).pack()}
+
+        row = [button(dm_label, "dm")]
         if chat == "private":
-            row.append(
-                InlineKeyboardButton(
-                    text=t.plain("relay-btn-block"),
-                    callback_data=MessageAction(action="block", message_id=message_id).pack(),
-                )
-            )
-        row.append(
-            InlineKeyboardButton(
-                text=t.plain("relay-btn-report"),
-                callback_data=MessageAction(action="report", message_id=message_id).pack(),
-            )
-        )
-        return InlineKeyboardMarkup(inline_keyboard=[row]).model_dump(exclude_none=True)
+            row.append(button(block_label, "block"))
+        row.append(button(report_label, "report"))
+        return {"inline_keyboard": [row]}
 
 
 def router() -> Router:

@@ -19,6 +19,7 @@ from storage.repositories.delivery import OutgoingRepo
 
 WAKE_FLAG = "delivery_enqueued"
 Markup = dict[str, Any]
+Row = dict[str, Any]  # an outgoing row's column values, built for `add_rows` (no ORM object: relays build thousands)
 
 
 @dataclass(frozen=True)
@@ -35,19 +36,22 @@ class Outbox:
         self.clock = clock
         self.repo = OutgoingRepo(session)
 
-    def _row(self, chat_id: int, kind: str, payload: dict[str, Any], **extra: Any) -> Outgoing:
+    def _values(self, chat_id: int, kind: str, payload: dict[str, Any], **extra: Any) -> Row:
         now = self.clock.now()
         self.session.info[WAKE_FLAG] = True  # the worker is woken after this transaction commits
-        return Outgoing(
-            chat_id=chat_id,
-            kind=kind,
-            payload=payload,
-            status="pending",
-            attempts=0,
-            not_before=now,
-            created_at=now,
+        return {
+            "chat_id": chat_id,
+            "kind": kind,
+            "payload": payload,
+            "status": "pending",
+            "attempts": 0,
+            "not_before": now,
+            "created_at": now,
             **extra,
-        )
+        }
+
+    def _row(self, chat_id: int, kind: str, payload: dict[str, Any], **extra: Any) -> Outgoing:
+        return Outgoing(**self._values(chat_id, kind, payload, **extra))
 
     @staticmethod
     def _reply(payload: dict[str, Any], reply_to: ReplyTo | None) -> int | None:
@@ -76,7 +80,7 @@ class Outbox:
     async def send_texts(self, messages: list[tuple[int, str]], *, batch_key: str | None = None) -> None:
         """Many plain texts at once (a broadcast, notices): one flush."""
         await self.repo.add_many(
-            [self._row(chat_id, "text", {"text": text}, batch_key=batch_key) for chat_id, text in messages]
+            [self._values(chat_id, "text", {"text": text}, batch_key=batch_key) for chat_id, text in messages]
         )
 
     def text_row(
@@ -86,13 +90,13 @@ class Outbox:
         reply_markup: Markup | None,
         reply_to: ReplyTo | None,
         batch_key: str | None = None,
-    ) -> Outgoing:
+    ) -> Row:
         """A `sendMessage` row, not yet added (see add_rows)."""
         payload: dict[str, Any] = {"text": text}
         if reply_markup:
             payload["reply_markup"] = reply_markup
         target = self._reply(payload, reply_to)
-        return self._row(chat_id, "text", payload, target_id=target, batch_key=batch_key)
+        return self._values(chat_id, "text", payload, target_id=target, batch_key=batch_key)
 
     def copy_row(
         self,
@@ -104,7 +108,7 @@ class Outbox:
         reply_markup: Markup | None = None,
         reply_to: ReplyTo | None = None,
         batch_key: str | None = None,
-    ) -> Outgoing:
+    ) -> Row:
         """A `copyMessage` row, not yet added: relays build thousands and add them in one go."""
         payload: dict[str, Any] = {"from_chat_id": from_chat_id, "message_id": message_id}
         if caption is not None:
@@ -112,16 +116,17 @@ class Outbox:
         if reply_markup:
             payload["reply_markup"] = reply_markup
         target = self._reply(payload, reply_to)
-        return self._row(chat_id, "copy", payload, target_id=target, batch_key=batch_key)
+        return self._values(chat_id, "copy", payload, target_id=target, batch_key=batch_key)
 
     def album_row(
         self, chat_id: int, from_chat_id: int, message_ids: list[int], *, batch_key: str | None = None
-    ) -> Outgoing:
+    ) -> Row:
         payload = {"from_chat_id": from_chat_id, "message_ids": message_ids}
-        return self._row(chat_id, "album", payload, batch_key=batch_key)
+        return self._values(chat_id, "album", payload, batch_key=batch_key)
 
-    async def add_rows(self, rows: list[Outgoing]) -> None:
-        await self.repo.add_many(rows)
+    async def add_rows(self, rows: list[Row]) -> list[int]:
+        """Queue rows built by `text_row`, `copy_row`, `album_row`; their ids, in order."""
+        return await self.repo.add_many(rows)
 
     async def edit_text(self, chat_id: int, target_outgoing_id: int, text: str, reply_markup: Markup | None) -> None:
         payload: dict[str, Any] = {"text": text}

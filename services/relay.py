@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.clock import Clock
-from services.delivery import Outbox, ReplyTo
+from services.delivery import Outbox, ReplyTo, Row
 from services.errors import (
     CannotMessageSelf,
     DomainError,
@@ -35,7 +35,7 @@ from services.errors import (
 )
 from services.events import EventRecorder
 from services.moderation import RelayedMessage
-from storage.models import Block, Outgoing, RelayMessage, Room, ScheduledMessage, User
+from storage.models import Block, RelayMessage, Room, ScheduledMessage, User
 from storage.repositories.relay import Recipient, RelayRepo
 from storage.repositories.rooms import RoomRepo
 
@@ -527,7 +527,7 @@ class RelayService:
         """Queue the copies of these messages (author, message, plain text); per message, how many were
         queued and how many held for paused readers. The common chat's readers are read once for all."""
         common: list[Recipient] | None = None
-        rows: list[Outgoing] = []
+        rows: list[Row] = []
         copies: list[tuple[int, int, int | None]] = []  # message id, reader's users.id, index of the row or None
         counts: list[tuple[int, int]] = []
         for author, message, plain in items:
@@ -557,13 +557,13 @@ class RelayService:
                 )
                 sent += 1
             counts.append((sent, held))
-        await self.outbox.add_rows(rows)
+        row_ids = await self.outbox.add_rows(rows)
         await self.repo.add_copies(
             [
                 {
                     "message_id": message_id,
                     "recipient_id": reader_id,
-                    "outgoing_id": rows[row].id if row is not None else None,
+                    "outgoing_id": row_ids[row] if row is not None else None,
                     "read": row is not None,  # a paused reader's copy waits unread for /unread
                 }
                 for message_id, reader_id, row in copies
@@ -592,7 +592,7 @@ class RelayService:
         plain: str | None,
         markup: dict[str, Any],
         reply: ReplyTo | None,
-    ) -> Outgoing:
+    ) -> Row:
         if message.kind == "text" or message.origin_chat_id is None:
             return self.outbox.text_row(chat_id, self._compose(header, message.text, plain, TEXT_LIMIT), markup, reply)
         assert message.origin_message_id is not None
@@ -638,7 +638,7 @@ class RelayService:
                 continue
             recipients = await self._recipients(author, first)
             header = self.style.header(author, first.chat, await self._room_title(first))
-            rows: list[Outgoing] = []
+            rows: list[Row] = []
             owners: list[Recipient] = []
             for recipient in recipients:
                 if recipient.paused:
@@ -651,10 +651,10 @@ class RelayService:
                     )
                 )
                 owners.append(recipient)
-            await self.outbox.add_rows(rows)
+            row_ids = await self.outbox.add_rows(rows)
             await self.repo.add_copies(
                 [
-                    {"message_id": first.id, "recipient_id": owner.id, "outgoing_id": rows[2 * i].id, "read": True}
+                    {"message_id": first.id, "recipient_id": owner.id, "outgoing_id": row_ids[2 * i], "read": True}
                     for i, owner in enumerate(owners)
                 ]
             )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -37,7 +37,7 @@ class Outcome:
     attempts: int | None = None
 
 
-# Every column but the id: what a row built as an `Outgoing` object holds (unset ones are NULL).
+# Every column but the id: what `add_many` inserts.
 INSERTED = tuple(column.key for column in Outgoing.__table__.columns if column.key != "id")
 
 
@@ -50,18 +50,16 @@ class OutgoingRepo:
         await self.session.flush()
         return row
 
-    async def add_many(self, rows: Sequence[Outgoing]) -> None:
-        """Insert rows built (not added) as `Outgoing` objects in one statement, and give each its id.
-        Not through the ORM's unit of work: a fan-out to the common chat is thousands of rows, and
-        the objects stay outside the session (only their ids are read)."""
+    async def add_many(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+        """Insert rows given as column values (unset columns are NULL) in one statement; their ids, in
+        order. Not through the ORM's unit of work: a fan-out to the common chat is thousands of rows."""
         if not rows:
-            return
-        values = [{key: row.__dict__.get(key) for key in INSERTED} for row in rows]
+            return []
+        values = [{key: row.get(key) for key in INSERTED} for row in rows]
         result = await self.session.execute(
             insert(Outgoing).returning(Outgoing.id, sort_by_parameter_order=True), values
         )
-        for row, row_id in zip(rows, result.scalars(), strict=True):
-            row.id = row_id
+        return list(result.scalars())
 
     async def claim(self, now: datetime, limit: int, lease_until: datetime, token: str) -> list[Claimed]:
         """Take the due head of each chat's queue (earlier rows of a chat go first: order per recipient).

@@ -69,8 +69,16 @@ class UnitOfWork:
 
     async def release(self) -> dict[int, dict[str, Any]]:
         touch = self.signin.take_touch()
-        await self.session.commit()
+        await commit_if_begun(self.session)
         return touch
+
+
+async def commit_if_begun(session: AsyncSession) -> None:
+    """Commit, unless the session never began a transaction and holds no change: then there is nothing
+    to commit (the sender's row was read by the batched loader), and a commit would only make and end
+    an empty one. Most relayed messages' units of work are such."""
+    if session.in_transaction() or session.new or session.dirty or session.deleted:
+        await session.commit()
 
 
 class UnitOfWorkMiddleware(BaseMiddleware):
@@ -102,13 +110,13 @@ class UnitOfWorkMiddleware(BaseMiddleware):
                 result = await handler(event, data)
             except DomainError:
                 await signin.save_touch()
-                await session.commit()
+                await commit_if_begun(session)
                 raise
             except BaseException:
                 await session.rollback()
                 raise
             await signin.save_touch()
-            await session.commit()
+            await commit_if_begun(session)
             return result
 
 

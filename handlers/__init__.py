@@ -10,6 +10,7 @@ from handlers import admin, broadcast, fallback, gmfy, invites, oauth, preferenc
 def get_routers() -> list[Router]:
     """Feature routers in order; the catch-all fallback router is always last."""
     return [
+        relay.members_router(),  # members' messages: most updates, so tried first
         rooms.router(),  # before signin: it takes /start room_<token>
         signin.router(),
         relay.router(),  # every message that is not a command (only sign-in's contact and code come before)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiogram import F, Router
 from aiogram.enums import ContentType
-from aiogram.filters import Command, CommandObject
+from aiogram.filters import Command, CommandObject, Filter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import (
     CallbackQuery,
@@ -45,6 +45,7 @@ MEDIA_KINDS = {
     ContentType.DICE: "dice",
 }
 PREVIEW = 300
+COMMON_BUTTON_TEXTS = frozenset({"💬 Common chat", "💬 Общий чат"})  # the reply keyboard's way back
 
 if TYPE_CHECKING:  # given by the dispatcher; bot/ imports this package
     from bot.middlewares import UnitOfWork
@@ -101,10 +102,29 @@ class TelegramCopyStyle:
         return {"inline_keyboard": [row]}
 
 
+class MembersMessage(Filter):
+    """A signed-in member's message to relay: anything but a command, a shared contact (sign-in's) or the
+    button back to the common chat. Checked before any other router: most updates are these, and each
+    router and filter aiogram tries first costs time on every one of them."""
+
+    async def __call__(self, message: Message, user: User | None = None) -> bool:
+        if user is None or not user.signed_in or message.contact is not None:
+            return False
+        text = message.text
+        return text is None or not (text.startswith("/") or text in COMMON_BUTTON_TEXTS)
+
+
+def members_router() -> Router:
+    """Members' messages, relayed: the first router (see MembersMessage)."""
+    r = Router(name="relay-messages")
+    r.message.register(relay, MembersMessage())
+    return r
+
+
 def router() -> Router:
     r = Router(name="relay")
-    # Members' messages come first (most updates are these): anything but a command, and the button back.
-    r.message.register(common, Magic(F.text.in_({"💬 Common chat", "💬 Общий чат"})))
+    # The rest of the messages that are not commands (a signed-out user's get the sign-in prompt), the button back.
+    r.message.register(common, Magic(F.text.in_(COMMON_BUTTON_TEXTS)))
     r.message.register(relay, Magic(~F.text.startswith("/")))
     r.message.register(join, Command("join"))
     r.message.register(leave, Command("leave"))

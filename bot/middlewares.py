@@ -19,6 +19,7 @@ from bot.user_loader import UserLoader
 from handlers.keyboards import contact_keyboard
 from services.errors import DomainError
 from services.signin import SignInService, TelegramProfile
+from storage.db import has_work
 from storage.models import User
 
 log = logging.getLogger(__name__)
@@ -74,10 +75,9 @@ class UnitOfWork:
 
 
 async def commit_if_begun(session: AsyncSession) -> None:
-    """Commit, unless the session never began a transaction and holds no change: then there is nothing
-    to commit (the sender's row was read by the batched loader), and a commit would only make and end
-    an empty one. Most relayed messages' units of work are such."""
-    if session.in_transaction() or session.new or session.dirty or session.deleted:
+    """Commit, unless no statement ran and nothing changed: then there is nothing to commit (the
+    sender's row was read by the batched loader). Most relayed messages' units of work are such."""
+    if has_work(session):
         await session.commit()
 
 

@@ -60,6 +60,24 @@ def upsert(session: AsyncSession, table: type[Any] | Table) -> PgInsert | Sqlite
     return insert(table)
 
 
+_CONNECTED = "connected"  # session.info: the session's transaction has a connection (a statement ran)
+
+
+def _note_connection(session: Session, _transaction: Any, _connection: Any) -> None:
+    session.info[_CONNECTED] = True
+
+
+def _forget_connection(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:
+        session.info.pop(_CONNECTED, None)
+
+
+def has_work(session: AsyncSession) -> bool:
+    """Whether committing would do anything: a statement ran in the transaction, or objects changed.
+    (Taking an object read elsewhere into the session begins a transaction but runs nothing.)"""
+    return bool(session.info.get(_CONNECTED) or session.new or session.dirty or session.deleted)
+
+
 def create_sessionmaker(
     engine: AsyncEngine, on_commit: Callable[[Session], None] | None = None
 ) -> async_sessionmaker[AsyncSession]:
@@ -68,6 +86,8 @@ def create_sessionmaker(
     class AppSession(Session):
         pass
 
+    event.listen(AppSession, "after_begin", _note_connection)
+    event.listen(AppSession, "after_transaction_end", _forget_connection)
     if on_commit is not None:
         event.listen(AppSession, "after_commit", on_commit)
     return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=AppSession)

@@ -12,7 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.user_loader import UserLoader
 from services.clock import FakeClock
 from services.signin import TelegramProfile
+from storage.db import has_work
 from storage.models import User
+from storage.repositories.users import UserRepo
 from tests.services.helpers import services, signed_in_user
 
 
@@ -77,3 +79,24 @@ async def test_a_first_contact_is_added_when_the_loader_finds_no_row(
         await session.commit()
     async with sessionmaker() as session:
         assert await session.get(User, new.id) is not None
+
+
+async def test_a_session_that_only_adopted_a_row_has_nothing_to_commit(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    clock = FakeClock()
+    async with sessionmaker() as session:
+        user = await signed_in_user(session, clock)
+        await session.commit()
+        assert not has_work(session)
+    loader = UserLoader(sessionmaker)
+    async with sessionmaker() as session:
+        adopted = UserRepo(session).adopt(await loader.load(user.telegram_id) or User())
+        assert not has_work(session)  # nothing ran, nothing changed: no commit needed
+        adopted.nickname = "Renamed"
+        assert has_work(session)
+    async with sessionmaker() as session:
+        await session.get(User, user.id)
+        assert has_work(session)  # a statement ran: its transaction is committed
+        await session.commit()
+        assert not has_work(session)

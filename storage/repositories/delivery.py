@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import Table, and_, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -51,14 +51,20 @@ class OutgoingRepo:
         return row
 
     async def add_many(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
-        """Insert rows given as column values (unset columns are NULL) in one statement; their ids, in
-        order. Not through the ORM's unit of work: a fan-out to the common chat is thousands of rows."""
+        """Insert rows given as column values (unset columns are NULL) in as few statements as the
+        driver allows; their ids, in order. Core, not the ORM's unit of work: a fan-out to the common
+        chat is thousands of rows."""
         if not rows:
             return []
         values = [{key: row.get(key) for key in INSERTED} for row in rows]
-        result = await self.session.execute(
-            insert(Outgoing).returning(Outgoing.id, sort_by_parameter_order=True), values
-        )
+        table = cast(Table, Outgoing.__table__)
+        if self.session.get_bind().dialect.name == "sqlite":
+            # Asked to keep RETURNING in parameter order, SQLAlchemy sends SQLite one INSERT per row. A
+            # multi-row INSERT numbers its rows in order (rowid = max + 1; this transaction holds the
+            # write lock), so the ids it returns, sorted, are the rows' ids in order.
+            result = await self.session.execute(insert(table).returning(table.c.id), values)
+            return sorted(result.scalars())
+        result = await self.session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), values)
         return list(result.scalars())
 
     async def claim(self, now: datetime, limit: int, lease_until: datetime, token: str) -> list[Claimed]:

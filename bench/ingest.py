@@ -2,6 +2,12 @@
 first outgoing send, with the fake Bot API in its own process.
 
     uv run python -m bench.ingest [--messages 2000] [--members 2000] [--concurrency 50] [--common] [--no-delivery]
+    uv run python -m bench.ingest --rate 1000 [--messages 5000]
+
+By default `concurrency` updates are in flight at a time (a closed loop: the next comes when one is
+done, so the latency is about concurrency / rate). With --rate, updates arrive on a schedule whatever
+the bot's state (an open loop, as from Telegram): the latency counts from each update's scheduled
+arrival, so a bot that falls behind shows it in the p99 instead of slowing the arrivals down.
 
 Members write to each other in private chats (pairs; with --common, to the common chat); each update
 goes through the real dispatcher (middlewares, sign-in gate, relay handler, unit of work) and the
@@ -16,6 +22,7 @@ import asyncio
 import itertools
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from aiogram.types import Update
@@ -26,7 +33,9 @@ from bot.settings import Settings
 from tests.fakes.telegram import TOKEN
 
 
-async def main(messages: int, members: int, concurrency: int, common: bool, delivery: bool) -> None:
+async def main(
+    messages: int, members: int, concurrency: int, common: bool, delivery: bool, rate: float | None = None
+) -> None:
     async with fake_api() as url:
         database_url = f"sqlite+aiosqlite:///{tempfile.mkdtemp()}/ingest.db"
         settings = Settings(  # type: ignore[call-arg]
@@ -47,9 +56,9 @@ async def main(messages: int, members: int, concurrency: int, common: bool, deli
             app.delivery.start()
         ids = itertools.count(1)
         started_at: dict[int, float] = {}
-        gate = asyncio.Semaphore(concurrency)
+        gate = asyncio.Semaphore(concurrency if rate is None else messages)  # open loop: no cap
 
-        async def feed(n: int) -> None:
+        async def feed(n: int, arrived: float | None = None) -> None:
             sender = 50_000_000 + n % members
             raw = {
                 "update_id": next(ids),
@@ -62,16 +71,19 @@ async def main(messages: int, members: int, concurrency: int, common: bool, deli
                 },
             }
             async with gate:
-                started_at[n] = time.time()
+                started_at[n] = arrived if arrived is not None else time.time()
                 # Parsed inside the timed part and bound to the bot, as polling and the webhook do.
                 update = Update.model_validate(raw, context={"bot": app.bot})
                 await app.dp.feed_update(app.bot, update)
 
         began, cpu_began, loop_cpu_began = time.perf_counter(), time.process_time(), time.thread_time()
-        await asyncio.gather(*(feed(n) for n in range(messages)))
+        if rate is None:
+            await asyncio.gather(*(feed(n) for n in range(messages)))
+        else:
+            await arrive(feed, messages, rate)
         handled_seconds = time.perf_counter() - began
         cpu_ms = (time.process_time() - cpu_began) * 1000 / messages
-        batches = app.dp["relay_batch"].batches
+        batches, lookups = app.dp["relay_batch"].batches, app.dp["user_loader"].batches
         loop_cpu_ms = (time.thread_time() - loop_cpu_began) * 1000 / messages
         await app.delivery.stop()
         await app.delivery.drain()
@@ -89,13 +101,28 @@ async def main(messages: int, members: int, concurrency: int, common: bool, deli
         if delivery
         else f"no delivery during the feed ({len(latencies)} sent after it)"
     )
+    load = f"rate={rate:.0f}/s" if rate else f"concurrency={concurrency}"
     print(
         f"ingest: messages={messages} members={members} chat={'common' if common else 'private'} "
-        f"concurrency={concurrency} handled={messages / handled_seconds:.0f}/s {latency}; "
+        f"{load} handled={messages / handled_seconds:.0f}/s {latency}; "
         f"CPU per message {cpu_ms:.2f}ms, of which the event loop's thread {loop_cpu_ms:.2f}ms; "
-        f"{batches} relay batches ({messages / max(batches, 1):.1f} messages each)",
+        f"{batches} relay batches ({messages / max(batches, 1):.1f} messages each), "
+        f"{lookups} user lookups ({messages / max(lookups, 1):.1f} users each)",
         flush=True,
     )
+
+
+async def arrive(feed: Callable[[int, float], Awaitable[None]], messages: int, rate: float) -> None:
+    """Start update n at its scheduled time (n / rate after the first), late ones at once."""
+    loop = asyncio.get_running_loop()
+    start, wall = loop.time(), time.time()
+    tasks = []
+    for n in range(messages):
+        delay = start + n / rate - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)  # the arrival schedule, not a wait for the bot's work
+        tasks.append(asyncio.create_task(feed(n, wall + n / rate)))
+    await asyncio.gather(*tasks)
 
 
 if __name__ == "__main__":
@@ -104,8 +131,9 @@ if __name__ == "__main__":
     parser.add_argument("--members", type=int, default=2000)
     parser.add_argument("--common", action="store_true", help="write to the common chat instead")
     parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--rate", type=float, default=None, help="updates arrive at this rate (open loop)")
     parser.add_argument(
         "--no-delivery", action="store_true", help="handling alone: the delivery worker sends after the feed ends"
     )
     args = parser.parse_args()
-    asyncio.run(main(args.messages, args.members, args.concurrency, args.common, not args.no_delivery))
+    asyncio.run(main(args.messages, args.members, args.concurrency, args.common, not args.no_delivery, args.rate))

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Table, event
+from sqlalchemy import ColumnElement, Table, and_, event, or_
 from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import QueryableAttribute, Session
 
 from storage.sqlite_fast import one_hop_dbapi
 
@@ -52,6 +52,17 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def pairs_in(
+    first: ColumnElement[Any] | QueryableAttribute[Any],
+    second: ColumnElement[Any] | QueryableAttribute[Any],
+    pairs: Collection[tuple[Any, Any]],
+) -> ColumnElement[bool]:
+    """Rows whose (first, second) is one of `pairs`, as `(first = ? AND second = ?) OR ...`. Not as the
+    row-value `(first, second) IN (...)`: SQLite answers that by scanning the whole index, a cost that
+    grows with the table; each branch here is one index lookup (on PostgreSQL too)."""
+    return or_(*(and_(first == a, second == b) for a, b in pairs))
 
 
 def upsert(session: AsyncSession, table: type[Any] | Table) -> PgInsert | SqliteInsert:

@@ -6,11 +6,11 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Result, bindparam, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy import Result, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from storage.db import upsert
+from storage.db import pairs_in, upsert
 from storage.models import (
     Block,
     LimitWindow,
@@ -154,9 +154,10 @@ class RelayRepo:
         """Which of these (chat id, message id) originals were relayed already."""
         if not origins:
             return set()
-        origin = tuple_(RelayMessage.origin_chat_id, RelayMessage.origin_message_id)
         rows = await self.session.execute(
-            select(RelayMessage.origin_chat_id, RelayMessage.origin_message_id).where(origin.in_(origins))
+            select(RelayMessage.origin_chat_id, RelayMessage.origin_message_id).where(
+                pairs_in(RelayMessage.origin_chat_id, RelayMessage.origin_message_id, origins)
+            )
         )
         return {(chat, message) for chat, message in rows.all() if chat is not None and message is not None}
 
@@ -260,7 +261,7 @@ class RelayRepo:
         if not pairs:
             return set()
         rows = await self.session.execute(
-            select(Block.blocker_id, Block.blocked_id).where(tuple_(Block.blocker_id, Block.blocked_id).in_(pairs))
+            select(Block.blocker_id, Block.blocked_id).where(pairs_in(Block.blocker_id, Block.blocked_id, pairs))
         )
         return {(blocker, blocked) for blocker, blocked in rows.all()}
 

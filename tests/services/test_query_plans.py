@@ -1,0 +1,49 @@
+"""The relay batch's lookups of many (chat, message) and (blocker, blocked) pairs at once find them by
+index, not by scanning: their cost must not grow with the history (SQLite answers a row-value
+`(a, b) IN (...)` with a scan of the whole index). Checked with SQLite's own query plans."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.repositories.relay import RelayRepo
+from tests.conftest import DbTarget
+
+
+async def plans_of(sessionmaker: async_sessionmaker[AsyncSession], run: Any, table: str) -> list[str]:
+    bind: Any = sessionmaker.kw["bind"]
+    seen: list[tuple[str, Any]] = []
+
+    def before(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
+        if f"FROM {table}" in statement:
+            seen.append((statement, parameters))
+
+    event.listen(bind.sync_engine, "before_cursor_execute", before)
+    async with sessionmaker() as session:
+        await run(RelayRepo(session))
+        assert seen, f"no query of {table}"
+        statement, parameters = seen[0]
+        connection = await session.connection()
+        plan = await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", tuple(parameters))
+        return [str(row[3]) for row in plan.all()]
+
+
+@pytest.mark.parametrize(
+    ("table", "run"),
+    [
+        ("relay_messages", lambda repo: repo.existing_origins({(10 + n, 100 + n) for n in range(50)})),
+        ("relay_blocks", lambda repo: repo.blocked_pairs({(10 + n, 20 + n) for n in range(50)})),
+    ],
+)
+async def test_pairs_are_looked_up_by_index(
+    db: DbTarget, sessionmaker: async_sessionmaker[AsyncSession], table: str, run: Any
+) -> None:
+    if db.kind != "sqlite":
+        pytest.skip("query plans are checked on SQLite (the row-value scan is SQLite's)")
+    plan = await plans_of(sessionmaker, run, table)
+    assert any(step.startswith("SEARCH") for step in plan), plan
+    assert not any(step.startswith("SCAN") and table in step for step in plan), plan

@@ -1,13 +1,14 @@
 """Incoming messages per second one process handles (SQLite), and the latency from an update to its
 first outgoing send, with the fake Bot API in its own process.
 
-    uv run python -m bench.ingest [--messages 2000] [--members 2000] [--concurrency 50] [--common] [--no-delivery]
+    uv run python -m bench.ingest [--messages 2000] [--members 2000] [--concurrency 100] [--common] [--no-delivery]
     uv run python -m bench.ingest --rate 1000 [--messages 5000]
 
-By default `concurrency` updates are in flight at a time (a closed loop: the next comes when one is
-done, so the latency is about concurrency / rate). With --rate, updates arrive on a schedule whatever
-the bot's state (an open loop, as from Telegram): the latency counts from each update's scheduled
-arrival, so a bot that falls behind shows it in the p99 instead of slowing the arrivals down.
+By default `concurrency` updates (the bot's UPDATES_IN_FLIGHT) are in flight at a time (a closed
+loop: the next comes when one is done, so the latency is about concurrency / rate). With --rate,
+updates arrive on a schedule whatever the bot's state (an open loop, as from Telegram; still no more
+than `concurrency` in flight): the latency counts from each update's scheduled arrival, so a bot that
+falls behind shows it in the p99 instead of slowing the arrivals down.
 
 Members write to each other in private chats (pairs; with --common, to the common chat); each update
 goes through the real dispatcher (middlewares, sign-in gate, relay handler, unit of work) and the
@@ -56,7 +57,9 @@ async def main(
             app.delivery.start()
         ids = itertools.count(1)
         started_at: dict[int, float] = {}
-        gate = asyncio.Semaphore(concurrency if rate is None else messages)  # open loop: no cap
+        # At most `concurrency` in flight, as the bot takes no more at once (UPDATES_IN_FLIGHT): in the
+        # open loop the others wait as they would at Telegram, their latency counting from arrival.
+        gate = asyncio.Semaphore(concurrency)
 
         async def feed(n: int, arrived: float | None = None) -> None:
             sender = 50_000_000 + n % members
@@ -101,7 +104,8 @@ async def main(
         if delivery
         else f"no delivery during the feed ({len(latencies)} sent after it)"
     )
-    load = f"rate={rate:.0f}/s" if rate else f"concurrency={concurrency}"
+    load = f"rate={rate:.0f}/s " if rate else ""
+    load += f"concurrency={concurrency}"
     print(
         f"ingest: messages={messages} members={members} chat={'common' if common else 'private'} "
         f"{load} handled={messages / handled_seconds:.0f}/s {latency}; "
@@ -130,7 +134,9 @@ if __name__ == "__main__":
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--members", type=int, default=2000)
     parser.add_argument("--common", action="store_true", help="write to the common chat instead")
-    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument(
+        "--concurrency", type=int, default=Settings.model_fields["updates_in_flight"].default, help="in flight at once"
+    )
     parser.add_argument("--rate", type=float, default=None, help="updates arrive at this rate (open loop)")
     parser.add_argument(
         "--no-delivery", action="store_true", help="handling alone: the delivery worker sends after the feed ends"

@@ -256,6 +256,7 @@ class BotApp:
                 s.webhook_url,
                 secret_token=s.webhook_secret.get_secret_value() if s.webhook_secret else None,
                 allowed_updates=self.dp.resolve_used_update_types(),
+                max_connections=min(100, s.updates_in_flight),
             )
             log.info("webhook mode: %s", s.webhook_url)
             stop = asyncio.Event()
@@ -272,6 +273,7 @@ class BotApp:
 
     async def run_polling(self, **kwargs: Any) -> None:
         await self.bot.delete_webhook(drop_pending_updates=False)
+        kwargs.setdefault("tasks_concurrency_limit", self.ctx.settings.updates_in_flight)
         await self.dp.start_polling(self.bot, close_bot_session=False, **kwargs)
 
     async def close(self) -> None:

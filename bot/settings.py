@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     telegram_api_url: str | None = None
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
+    # Updates handled at once: polling takes no more (aiogram's tasks_concurrency_limit), the webhook
+    # asks Telegram for no more connections (max_connections, at most 100). Bounds memory under load.
+    updates_in_flight: int = Field(100, ge=1, le=1000)
     web_host: str = "0.0.0.0"
     web_port: int = 8080
     migrate_on_start: bool = True

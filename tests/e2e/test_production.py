@@ -176,3 +176,18 @@ async def test_link_without_oauth_settings_says_so(tg: Harness) -> None:
     alice = await tg.user("Alice").signed_in()
     await alice.send("/link")
     assert "isn't set up" in alice.last_text()
+
+
+async def test_polling_takes_no_more_updates_at_once_than_the_setting(fake: FakeTelegram, db: DbTarget) -> None:
+    app = await BotApp.create(make_settings(fake.url, db.url, db.schema, updates_in_flight=7))
+    seen: dict[str, Any] = {}
+
+    async def start_polling(*bots: Any, **kwargs: Any) -> None:
+        seen.update(kwargs)
+
+    app.dp.start_polling = start_polling  # type: ignore[method-assign]
+    try:
+        await app.run_polling()
+    finally:
+        await app.close()
+    assert seen["tasks_concurrency_limit"] == 7  # aiogram's bound on concurrently handled updates

@@ -6,7 +6,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import AuditEntry, Ban, Moderator, Report, User, WarningEntry
@@ -109,6 +109,18 @@ class WarningRepo:
         return bool(getattr(result, "rowcount", 0))
 
 
+# Built once: the relay batch asks it for every batch.
+_ACTIVE_AMONG = (
+    select(Ban.user_id, func.max(Ban.until))
+    .where(
+        Ban.user_id.in_(bindparam("ids", expanding=True)),
+        Ban.lifted_at.is_(None),
+        Ban.until > bindparam("now", type_=Ban.until.type),
+    )
+    .group_by(Ban.user_id)
+)
+
+
 class BanRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -130,11 +142,7 @@ class BanRepo:
         """The users among these under a ban now, with when their last ban in force ends."""
         if not user_ids:
             return {}
-        rows = await self.session.execute(
-            select(Ban.user_id, func.max(Ban.until))
-            .where(Ban.user_id.in_(user_ids), Ban.lifted_at.is_(None), Ban.until > now)
-            .group_by(Ban.user_id)
-        )
+        rows = await self.session.execute(_ACTIVE_AMONG, {"ids": list(user_ids), "now": now})
         return {user_id: until for user_id, until in rows.all()}
 
     async def count_for(self, user_id: int) -> int:

@@ -51,6 +51,13 @@ def reachable_except(author_id: int | None) -> tuple[ColumnElement[bool], ...]:
     return reachable if author_id is None else (User.id != author_id, *reachable)
 
 
+# Statements of the relay batch's every round, built once: building one and computing its cache key
+# each time cost about a third of running it (IN lists expand at execution).
+_MEMBERS = select(Member).where(Member.user_id.in_(bindparam("ids", expanding=True)))
+_USERS = select(User).where(User.id.in_(bindparam("ids", expanding=True)))
+_RUNTIME = select(RuntimeSetting).where(RuntimeSetting.key.in_(bindparam("keys", expanding=True)))
+
+
 class RelayRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -68,13 +75,13 @@ class RelayRepo:
         """Several members' rows in one query (they stay in the session: `member()` then needs none)."""
         if not user_ids:
             return {}
-        rows = await self.session.scalars(select(Member).where(Member.user_id.in_(user_ids)))
+        rows = await self.session.scalars(_MEMBERS, {"ids": list(user_ids)})
         return {member.user_id: member for member in rows}
 
     async def users(self, user_ids: Collection[int]) -> dict[int, User]:
         if not user_ids:
             return {}
-        rows = await self.session.scalars(select(User).where(User.id.in_(user_ids)))
+        rows = await self.session.scalars(_USERS, {"ids": list(user_ids)})
         return {user.id: user for user in rows}
 
     async def common_recipients(self, author_id: int | None) -> list[Recipient]:
@@ -318,7 +325,7 @@ class RelayRepo:
 
     # runtime settings
     async def runtime_many(self, keys: tuple[str, ...]) -> dict[str, str]:
-        rows = await self.session.scalars(select(RuntimeSetting).where(RuntimeSetting.key.in_(keys)))
+        rows = await self.session.scalars(_RUNTIME, {"keys": list(keys)})
         return {row.key: row.value for row in rows}
 
     async def runtime(self, key: str) -> str | None:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import InviteCode, PhoneCode, Referral, User
+
+# Built once: the batched sender lookup runs on every update (see bot/user_loader.py).
+_BY_TELEGRAM_IDS = select(User).where(User.telegram_id.in_(bindparam("ids", expanding=True)))
 
 
 class UserRepo:
@@ -22,7 +25,7 @@ class UserRepo:
         return await self.session.scalar(select(User).where(User.telegram_id == telegram_id))
 
     async def by_telegram_ids(self, telegram_ids: list[int]) -> list[User]:
-        return list((await self.session.scalars(select(User).where(User.telegram_id.in_(telegram_ids)))).all())
+        return list((await self.session.scalars(_BY_TELEGRAM_IDS, {"ids": telegram_ids})).all())
 
     def adopt(self, user: User) -> User:
         """A row read by another session (and detached from it), taken into this one without a query."""

@@ -211,8 +211,10 @@ class Waker:
 
     def __init__(self) -> None:
         self.event = asyncio.Event()
+        self.wakes = 0  # how many times it was set: idle loops woken together tell one wake from the next
 
     def wake(self) -> None:
+        self.wakes += 1
         self.event.set()
 
 
@@ -263,6 +265,7 @@ class DeliveryWorker:
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._rng = random.Random()
+        self._answered_wake = -1  # the last wake an idle loop went to claim for
 
     # --- lifecycle -----------------------------------------------------------------------
     def start(self) -> None:
@@ -310,13 +313,25 @@ class DeliveryWorker:
                 if current.done() and current.result() == 0 and not overlapped:
                     if until_idle:
                         break
-                    if not self._stopping:
-                        with contextlib.suppress(TimeoutError):
-                            await asyncio.wait_for(self.waker.event.wait(), self.idle_seconds)
+                    await self._idle()
         finally:
             if previous is not None:
                 handled += await asyncio.shield(previous)
         return handled
+
+    async def _idle(self) -> None:
+        """Until new rows are committed (the waker) or `idle_seconds` pass (rows due later: retries,
+        paced rows). The idle loops are all woken by one commit; only the first goes to claim (the
+        others' claims would find nothing: a write transaction each for nothing), the rest wait on."""
+        while not self._stopping:
+            try:
+                await asyncio.wait_for(self.waker.event.wait(), self.idle_seconds)
+            except TimeoutError:
+                return
+            if self._answered_wake != self.waker.wakes:
+                self._answered_wake = self.waker.wakes
+                return
+            self.waker.event.clear()  # another loop claims for this wake
 
     async def _guarded_round(self, near_end: asyncio.Event, log_errors: bool = True) -> int:
         try:
@@ -370,12 +385,16 @@ class DeliveryWorker:
                 await asyncio.shield(future)  # once on the wire, a send is never cancelled
 
         low_water = min(len(claimed) - 1, max(self.concurrency, len(claimed) // 4))
+        # A round no larger than the sends in flight at once gains nothing from claiming the next one
+        # early: its rows' successors are due only once it ends, and at low load that early claim found
+        # nothing, a write transaction per send for nothing (near_end is then set when the round ends).
+        pipelined = len(claimed) > self.concurrency
         passed = 0
 
         def passed_limiter() -> None:
             nonlocal passed
             passed += 1
-            if near_end is not None and passed >= len(claimed) - low_water:
+            if near_end is not None and pipelined and passed >= len(claimed) - low_water:
                 near_end.set()
 
         marked: set[int] = set()  # sent rows already recorded (see _flush_sent)

@@ -177,3 +177,35 @@ async def test_global_rate_is_respected(tg: Harness) -> None:
     windows = [sum(1 for t in departures if start <= t < start + 1.0) for start in departures]
     assert max(windows) <= 30
     assert departures[-1] - departures[0] >= 44 / 30  # spaced, not a burst
+
+
+async def test_a_lone_message_costs_the_worker_two_claims_at_most(db: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    """At low load each send used to cost four claims (write transactions): both idle loops woke and
+    claimed, and the round's early claim of the next one found nothing. Now one loop claims the row,
+    and one more claim after the round looks for what became due (plus the idle loops' periodic look)."""
+    from storage.repositories.delivery import OutgoingRepo
+    from tests.conftest import DbTarget
+    from tests.e2e.harness import start_harness, stop_harness
+
+    claims = 0
+    claim = OutgoingRepo.claim
+
+    async def counted(self: OutgoingRepo, *args: Any, **kwargs: Any) -> Any:
+        nonlocal claims
+        claims += 1
+        return await claim(self, *args, **kwargs)
+
+    assert isinstance(db, DbTarget)
+    monkeypatch.setattr(OutgoingRepo, "claim", counted)
+    harness = await start_harness(db.url, db.schema, delivery_worker=True, delivery_rate=200)
+    try:
+        lone = 8
+        for n in range(lone):
+            await enqueue_texts(harness, [940_001], [f"lone {n}"])
+            await harness.tg.wait_until(
+                lambda n=n: len(received(harness, 940_001)) == n + 1, timeout=5, what="the lone message"
+            )
+    finally:
+        await stop_harness(harness)
+    assert received(harness, 940_001) == [f"lone {n}" for n in range(lone)]
+    assert claims <= 2 * lone + 6, claims  # + each loop's first look and their once-a-second looks

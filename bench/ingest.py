@@ -86,8 +86,8 @@ async def main(
             await arrive(feed, messages, rate)
         handled_seconds = time.perf_counter() - began
         cpu_ms = (time.process_time() - cpu_began) * 1000 / messages
-        batches, lookups = app.dp["relay_batch"].batches, app.dp["user_loader"].batches
         loop_cpu_ms = (time.thread_time() - loop_cpu_began) * 1000 / messages
+        batches, lookups = app.dp["relay_batch"].batches, app.dp["user_loader"].batches
         await app.delivery.stop()
         await app.delivery.drain()
         stats = await fake_stats(url)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.sms import LogSmsSender
 from services.clock import FakeClock
@@ -44,3 +46,18 @@ async def signed_in_user(session: AsyncSession, clock: FakeClock, generate: Call
     user = await signin.ensure_user(TelegramProfile(next(_telegram_ids)))
     result = await signin.sign_in_with_contact(user, user.telegram_id, f"+7916{next(_phones):07d}")
     return result.user
+
+
+def record_statements(
+    sessionmaker: async_sessionmaker[AsyncSession], matches: Callable[[str], bool]
+) -> list[tuple[str, Any]]:
+    """From now on, every statement the sessionmaker's engine sends that `matches`, with its parameters."""
+    bind: Any = sessionmaker.kw["bind"]
+    seen: list[tuple[str, Any]] = []
+
+    def before(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
+        if matches(statement):
+            seen.append((statement, parameters))
+
+    event.listen(bind.sync_engine, "before_cursor_execute", before)
+    return seen

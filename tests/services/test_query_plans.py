@@ -7,22 +7,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.repositories.relay import RelayRepo
 from tests.conftest import DbTarget
+from tests.services.helpers import record_statements
 
 
 async def plans_of(sessionmaker: async_sessionmaker[AsyncSession], run: Any, table: str) -> list[str]:
-    bind: Any = sessionmaker.kw["bind"]
-    seen: list[tuple[str, Any]] = []
-
-    def before(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
-        if f"FROM {table}" in statement:
-            seen.append((statement, parameters))
-
-    event.listen(bind.sync_engine, "before_cursor_execute", before)
+    seen = record_statements(sessionmaker, lambda statement: f"FROM {table}" in statement)
     async with sessionmaker() as session:
         await run(RelayRepo(session))
         assert seen, f"no query of {table}"

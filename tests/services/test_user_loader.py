@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.user_loader import UserLoader
@@ -15,19 +14,13 @@ from services.signin import TelegramProfile
 from storage.db import has_work
 from storage.models import User
 from storage.repositories.users import UserRepo
-from tests.services.helpers import services, signed_in_user
+from tests.services.helpers import record_statements, services, signed_in_user
 
 
-def count_selects(sessionmaker: async_sessionmaker[AsyncSession]) -> list[str]:
-    bind: Any = sessionmaker.kw["bind"]
-    seen: list[str] = []
-
-    def before(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT") and "FROM users" in statement:
-            seen.append(statement)
-
-    event.listen(bind.sync_engine, "before_cursor_execute", before)
-    return seen
+def count_selects(sessionmaker: async_sessionmaker[AsyncSession]) -> list[tuple[str, Any]]:
+    return record_statements(
+        sessionmaker, lambda statement: statement.lstrip().upper().startswith("SELECT") and "FROM users" in statement
+    )
 
 
 async def test_lookups_that_come_together_are_one_statement(sessionmaker: async_sessionmaker[AsyncSession]) -> None:

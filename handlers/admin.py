@@ -17,7 +17,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.commands import clear_staff_commands, set_staff_commands
 from bot.i18n import Texts, Translator
 from handlers.filters import IsAdmin, IsModerator
-from handlers.keyboards import Page, pager
+from handlers.keyboards import Page, RowId, pager
 from handlers.notify import notify_user, send_notices
 from handlers.reports import edit_or_log, report_card
 from services.delivery import Outbox
@@ -40,14 +40,14 @@ AUDIT_LIST = "aud"
 
 
 class ComplaintOpen(CallbackData, prefix="co"):
-    report_id: int
+    report_id: RowId
 
 
 class UserAction(CallbackData, prefix="ua"):
     """A button on a /user card; `n` is the user's warning count when the card was drawn."""
 
     action: str  # ban | unban | warn | mod | unmod
-    user_id: int
+    user_id: RowId
     n: int = 0
 
 

@@ -10,13 +10,14 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.i18n import Texts
 from handlers.filters import IsAdmin
+from handlers.keyboards import RowId
 from services.broadcast import BroadcastService
 from storage.models import User
 
 
 class BroadcastAction(CallbackData, prefix="bc"):
     action: str  # send | cancel
-    id: int
+    id: RowId
 
 
 def router() -> Router:

@@ -14,7 +14,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.i18n import Texts, Translator
 from handlers.filters import IsAdmin
-from handlers.keyboards import Page, pager
+from handlers.keyboards import Page, RowId, pager
 from handlers.notify import notify_user
 from services.delivery import Outbox
 from services.errors import InviteButtonStale
@@ -29,7 +29,7 @@ REFERRALS_LIST = "ref"
 
 class InviteAction(CallbackData, prefix="inv"):
     action: str  # new | del | qr
-    code_id: int
+    code_id: RowId
 
 
 def router() -> Router:

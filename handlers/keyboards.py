@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove
 from aiogram.utils.keyboard import InlineKeyboardBuilder
+from pydantic import Field
 
 from bot.i18n import Texts
 
 REMOVE_KEYBOARD = ReplyKeyboardRemove()
+
+# A row's id in callback data (0: none). Forged data naming a row no table can hold (ids are 32-bit
+# integers on PostgreSQL) fails the button's filter, and is answered as an expired button, instead of
+# reaching the database.
+RowId = Annotated[int, Field(ge=0, le=2**31 - 1)]
 
 
 def contact_keyboard(t: Texts) -> ReplyKeyboardMarkup:
@@ -43,4 +51,4 @@ class MessageAction(CallbackData, prefix="msg"):
     """A button under a relayed copy (`report`, and the relay's own actions); `message_id` is the relay's id."""
 
     action: str
-    message_id: int
+    message_id: RowId

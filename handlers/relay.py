@@ -23,7 +23,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.i18n import Texts, Translator
 from handlers.filters import IsAdmin, Magic
-from handlers.keyboards import MessageAction
+from handlers.keyboards import MessageAction, RowId
 from services.errors import LimitValueInvalid
 from services.moderation import ModerationService
 from services.relay import UNCAPTIONED_KINDS, Incoming, RelayService, Target, UnreadGroup
@@ -57,11 +57,11 @@ class JoinChoice(CallbackData, prefix="join"):
 
 
 class DmUser(CallbackData, prefix="dm"):
-    user_id: int
+    user_id: RowId
 
 
 class CancelScheduled(CallbackData, prefix="sch"):
-    item_id: int
+    item_id: RowId
 
 
 class TelegramCopyStyle:

@@ -15,7 +15,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.i18n import Texts, Translator
 from bot.settings import Settings
 from handlers.filters import IsModerator
-from handlers.keyboards import MessageAction
+from handlers.keyboards import MessageAction, RowId
 from handlers.notify import send_notices
 from services.delivery import Outbox
 from services.moderation import REASONS, ComplaintLine, ModerationService, RelayedMessage, ReportOutcome
@@ -40,15 +40,15 @@ class ReportReason(CallbackData, prefix="rr"):
     """The reporter's reason choice; `msg` is the relayed message (0: a report of a member, `target`)."""
 
     reason: str  # spam | abuse | other | cancel
-    target: int
-    msg: int
+    target: RowId
+    msg: RowId
 
 
 class ReportAction(CallbackData, prefix="ra"):
     """A button on a report card (admin chat, /complaints)."""
 
     action: str  # ban | warn | dismiss | del
-    report_id: int
+    report_id: RowId
 
 
 def router() -> Router:

@@ -11,7 +11,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.i18n import Texts, Translator
-from handlers.keyboards import Page, contact_keyboard, pager
+from handlers.keyboards import Page, RowId, contact_keyboard, pager
 from handlers.notify import notify_user
 from handlers.relay import announce_target
 from services.delivery import Outbox
@@ -22,13 +22,13 @@ from storage.models import Room, User
 
 class RoomRequest(CallbackData, prefix="rq"):
     approve: bool
-    id: int  # room_members.id
+    id: RowId  # room_members.id
 
 
 class RoomAction(CallbackData, prefix="rm"):
     action: str  # switch | manage | members | kick | rotate | close | close_yes | leave | common
-    room_id: int
-    user_id: int = 0
+    room_id: RowId
+    user_id: RowId = 0
 
 
 def router() -> Router:

@@ -35,7 +35,7 @@ from services.errors import (
 )
 from services.events import EventRecorder
 from services.moderation import RelayedMessage
-from storage.models import Block, RelayMessage, Room, ScheduledMessage, User
+from storage.models import Block, Member, RelayMessage, Room, ScheduledMessage, User
 from storage.repositories.relay import Recipient, RelayRepo
 from storage.repositories.rooms import RoomRepo
 
@@ -368,10 +368,11 @@ class RelayService:
 
     async def relay_by_id(self, items: Sequence[tuple[int, Incoming]]) -> list[RelayOutcome]:
         """`relay_many` for authors given by users.id (a batch gathered from many updates)."""
-        users = await self.repo.users({user_id for user_id, _ in items})
+        cast = await self.repo.authors_and_peers({user_id for user_id, _ in items})
+        users = cast[0]
         known = [(i, users[user_id], incoming) for i, (user_id, incoming) in enumerate(items) if user_id in users]
         outcomes: list[RelayOutcome] = [NotInChat()] * len(items)
-        relayed = await self.relay_many([(user, incoming) for _, user, incoming in known])
+        relayed = await self._relay_many([(user, incoming) for _, user, incoming in known], cast)
         for (i, _, _), outcome in zip(known, relayed, strict=True):
             outcomes[i] = outcome
         return outcomes
@@ -381,6 +382,14 @@ class RelayService:
         raises, with the same checks in the same order, but a few statements for the whole lot instead
         of a dozen per message. An author who comes more than once is handled in rounds, so each round
         sees the messages and counts of the one before."""
+        return await self._relay_many(items, await self.repo.authors_and_peers({user.id for user, _ in items}))
+
+    async def _relay_many(
+        self, items: Sequence[tuple[User, Incoming]], cast: tuple[dict[int, User], dict[int, Member]]
+    ) -> list[RelayOutcome]:
+        """`relay_many` with the authors, their private peers and all their member rows already read
+        (`RelayRepo.authors_and_peers`): held here, the session finds them in its identity map (it keeps
+        only objects someone refers to), so `target()`, `member()` and the fan-out need no query each."""
         outcomes: dict[int, RelayOutcome] = {}
         remaining = list(enumerate(items))
         while remaining:
@@ -410,18 +419,12 @@ class RelayService:
                 checked.append((i, user, incoming))
         if not checked:
             return outcomes
-        members = await self.repo.members({user.id for _, user, _ in checked})  # target() reads them
-        peer_ids = {m.target_id for m in members.values() if m.target_kind == "private" and m.target_id is not None}
-        # Held here for the round: the session keeps only objects someone refers to, and target() and the
-        # fan-out then find the peers and their members in it without a query each.
-        peers = (await self.repo.users(peer_ids), await self.repo.members(peer_ids))
         accepted = await self._accept(checked, outcomes)
         refusals = await self._take_from_limits([a.user.id for a in accepted])
         for a in accepted:
             if a.user.id in refusals:
                 outcomes[a.index] = refusals[a.user.id]
         await self._write_round([a for a in accepted if a.user.id not in refusals], outcomes)
-        del peers
         return outcomes
 
     async def _accept(

@@ -36,6 +36,8 @@ def create_engine(url: str, *, search_path: str | None = None, echo: bool = Fals
         connect_args["timeout"] = SQLITE_BUSY_TIMEOUT_SECONDS
         if url.startswith("sqlite+aiosqlite"):
             extra["module"] = one_hop_dbapi()  # one thread hop per statement (storage/sqlite_fast.py)
+            # Small statements run in the event loop's thread, the rest in aiosqlite's: never both at once.
+            connect_args["check_same_thread"] = False
     elif search_path:
         connect_args["server_settings"] = {"search_path": search_path}
     engine = create_async_engine(

@@ -16,6 +16,17 @@ busy timeout): under concurrent updates most of the time went to those sleeps, w
 free again within a millisecond. Here a connection takes an asyncio lock (the engine's write
 gate) before its first writing statement and gives it back when its transaction ends, so writers
 wait in turn and wake the moment the previous one commits; readers never wait (WAL).
+
+Most statements do not go to the thread at all: they run right here, in the event loop's thread
+(`_inline`). The relay's statements are index lookups and inserts of a few rows, done by SQLite in
+microseconds, while the trip to the thread and back costs two turns of the event loop, and under load
+a turn is milliseconds: a batch of a dozen statements spent most of its time queued for the loop.
+To the thread still go: bulk statements (more than INLINE_MAX_VALUES bound values: a fan-out to the
+common chat), DELETEs (the housekeeping purges may touch many rows), COMMIT and ROLLBACK (a commit may
+checkpoint the WAL), anything while the thread is still busy with this connection (a statement
+abandoned by a cancelled task), and a first write that finds another process holding SQLite's write
+lock: inline, a write tries the lock once (busy timeout 0) and, if it is taken, waits for it in the
+thread with the connection's busy timeout, never blocking the event loop.
 """
 
 from __future__ import annotations
@@ -49,6 +60,35 @@ def _run(conn: sqlite3.Connection, many: bool, operation: Any, parameters: Any) 
         return description, rows, cursor.rowcount, cursor.lastrowid, conn.in_transaction
     finally:
         cursor.close()
+
+
+INLINE_MAX_VALUES = 4000  # bound values of one statement run inline; more go to the thread
+
+
+def _inline(conn: sqlite3.Connection, many: bool, operation: Any, parameters: Any, busy_ms: int | None) -> Any:
+    """`_run` in the caller's thread; with `busy_ms` (a statement that takes the write lock) the lock is
+    tried once: None if another connection holds it (the caller then runs the statement in the thread)."""
+    if busy_ms is None:
+        return _run(conn, many, operation, parameters)
+    conn.execute("PRAGMA busy_timeout = 0")
+    try:
+        return _run(conn, many, operation, parameters)
+    except sqlite3.OperationalError as error:
+        if getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY:
+            return None  # nothing was written: SQLite refuses before the statement does anything
+        raise
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {busy_ms}")
+
+
+def _fits_inline(many: bool, operation: str, parameters: Any) -> bool:
+    if operation.lstrip()[:6].upper().startswith("DELETE"):
+        return False
+    if not parameters:
+        return True
+    if many:
+        return len(parameters) * len(parameters[0]) <= INLINE_MAX_VALUES
+    return len(parameters) <= INLINE_MAX_VALUES
 
 
 def _reads_only(operation: str) -> bool:
@@ -98,12 +138,18 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
 
     async def _one_hop(self, many: bool, operation: Any, parameters: Any) -> None:
         adapt: Any = self._adapt_connection
-        if not adapt._writing and not _reads_only(operation):
+        takes_lock = not adapt._writing and not _reads_only(operation)
+        if takes_lock:
             await adapt.take_write_gate()
         async with adapt._execute_mutex:
             connection: Any = self._connection
             try:
-                result = await connection._execute(_run, connection._conn, many, operation, parameters)
+                result = None
+                if adapt.thread_idle and _fits_inline(many, operation, parameters):
+                    busy_ms = adapt.busy_ms if takes_lock else None
+                    result = _inline(connection._conn, many, operation, parameters, busy_ms)
+                if result is None:
+                    result = await adapt.in_thread(_run, connection._conn, many, operation, parameters)
             except BaseException:
                 adapt.release_write_gate_if_idle()
                 raise
@@ -126,13 +172,41 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
 
 
 class OneHopConnection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ("_gate", "_gate_timeout")
+    __slots__ = ("_finished", "_gate", "_gate_timeout", "_queued")
     _cursor_cls = OneHopCursor  # type: ignore[assignment]  # a subclass, as SQLAlchemy expects
 
     def __init__(self, dbapi: OneHopDBAPI, connection: Any) -> None:
         super().__init__(dbapi, connection)
         self._gate: asyncio.Lock | None = None  # the engine's write gate, while this connection holds it
         self._gate_timeout = 5.0
+        # Work sent to aiosqlite's thread and work it finished: each counter is written by one thread only.
+        self._queued = 0
+        self._finished = 0
+
+    @property
+    def busy_ms(self) -> int:
+        return int(self._gate_timeout * 1000)
+
+    @property
+    def thread_idle(self) -> bool:
+        """Nothing of this connection's runs in aiosqlite's thread (so the sqlite3 connection is free)."""
+        return self._queued == self._finished
+
+    async def in_thread(self, function: Any, *args: Any) -> Any:
+        def tracked() -> Any:
+            try:
+                return function(*args)
+            finally:
+                self._finished += 1
+
+        self._queued += 1
+        return await self._connection._execute(tracked)
+
+    def _end_transaction(self, end: Any) -> None:
+        try:
+            await_(self.in_thread(end))
+        except Exception as error:
+            self._handle_exception(error)
 
     @property
     def _writing(self) -> bool:
@@ -164,14 +238,14 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
     def commit(self) -> None:
         try:
             if self._in_transaction():  # after reads only there is none (no trip to the thread for nothing)
-                super().commit()
+                self._end_transaction(self._connection._conn.commit)
         finally:
             self.release_write_gate()
 
     def rollback(self) -> None:
         try:
             if self._in_transaction():  # as on commit; also the pool's reset of every returned connection
-                super().rollback()
+                self._end_transaction(self._connection._conn.rollback)
         finally:
             self.release_write_gate()
 

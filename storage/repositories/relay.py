@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Result, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from storage.db import pairs_in, upsert
@@ -54,6 +55,22 @@ def reachable_except(author_id: int | None) -> tuple[ColumnElement[bool], ...]:
 # Statements of the relay batch's every round, built once: building one and computing its cache key
 # each time cost about a third of running it (IN lists expand at execution).
 _MEMBERS = select(Member).where(Member.user_id.in_(bindparam("ids", expanding=True)))
+_TARGETS = aliased(Member)
+# The authors with their member rows, and the peers they write to privately with theirs.
+_AUTHORS_AND_PEERS = (
+    select(User, Member)
+    .outerjoin(Member, Member.user_id == User.id)
+    .where(
+        or_(
+            User.id.in_(bindparam("ids", expanding=True)),
+            User.id.in_(
+                select(_TARGETS.target_id).where(
+                    _TARGETS.user_id.in_(bindparam("ids", expanding=True)), _TARGETS.target_kind == "private"
+                )
+            ),
+        )
+    )
+)
 _USERS = select(User).where(User.id.in_(bindparam("ids", expanding=True)))
 _RUNTIME = select(RuntimeSetting).where(RuntimeSetting.key.in_(bindparam("keys", expanding=True)))
 
@@ -77,6 +94,19 @@ class RelayRepo:
             return {}
         rows = await self.session.scalars(_MEMBERS, {"ids": list(user_ids)})
         return {member.user_id: member for member in rows}
+
+    async def authors_and_peers(self, user_ids: Collection[int]) -> tuple[dict[int, User], dict[int, Member]]:
+        """These users and those they write to privately, with their member rows, in one query (kept in
+        the session while the caller holds them: `member()`, `target()` then need none)."""
+        if not user_ids:
+            return {}, {}
+        users: dict[int, User] = {}
+        members: dict[int, Member] = {}
+        for user, member in await self.session.execute(_AUTHORS_AND_PEERS, {"ids": list(user_ids)}):
+            users[user.id] = user
+            if member is not None:
+                members[member.user_id] = member
+        return users, members
 
     async def users(self, user_ids: Collection[int]) -> dict[int, User]:
         if not user_ids:

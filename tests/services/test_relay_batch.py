@@ -17,7 +17,7 @@ from services.errors import FileTooLarge, LimitReached, NotInChat, PrivateBlocke
 from services.events import EventRecorder, EventTypes
 from services.relay import Incoming, Limits, PlainCopyStyle, RelayResult, RelayService
 from storage.models import Outgoing, RelayCopy, RelayMessage, User
-from tests.services.helpers import signed_in_user
+from tests.services.helpers import record_statements, signed_in_user
 
 _message_ids = itertools.count(1)
 
@@ -179,3 +179,24 @@ async def test_the_same_message_relayed_twice_at_once_goes_in_once(
             select(func.count()).select_from(RelayCopy).where(RelayCopy.recipient_id == bob.id)
         )
         assert copies == 1
+
+
+async def test_the_authors_their_peers_and_member_rows_are_read_in_one_statement(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    clock = FakeClock()
+    async with sessionmaker() as session, session.begin():
+        relay = relay_service(session, clock, per_period=10)
+        people = await members(relay, 6)
+        for author, peer in zip(people[:3], people[3:], strict=True):
+            await relay.open_private(author, peer)
+    reads = record_statements(
+        sessionmaker, lambda s: s.lstrip().startswith("SELECT") and ("FROM users" in s or "FROM relay_members" in s)
+    )
+    async with sessionmaker() as session, session.begin():
+        relay = relay_service(session, clock, per_period=10)
+        batch = [(author.id, text(author, f"to my peer {n}")) for n, author in enumerate(people[:3])]
+        outcomes = await relay.relay_by_id(batch)
+    assert [o.chat for o in outcomes if isinstance(o, RelayResult)] == ["private"] * 3
+    assert [o.peer.id for o in outcomes if isinstance(o, RelayResult) and o.peer] == [p.id for p in people[3:]]
+    assert len(reads) == 1, [statement for statement, _ in reads]

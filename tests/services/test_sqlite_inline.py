@@ -1,0 +1,130 @@
+"""Small statements run in the event loop's thread, the rest in aiosqlite's (storage/sqlite_fast.py):
+which thread runs what, and a write that finds another process holding SQLite's lock waits for it in
+aiosqlite's thread without blocking the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from storage.db import create_engine
+from storage.sqlite_fast import INLINE_MAX_VALUES, one_hop_dbapi
+
+
+def trace_threads(engine: AsyncEngine) -> list[tuple[str, bool]]:
+    """(statement, ran in the event loop's thread) for every statement SQLite runs from now on."""
+    seen: list[tuple[str, bool]] = []
+    loop_thread = threading.get_ident()
+
+    def traced(dbapi_connection: Any, *_: Any) -> None:
+        raw: sqlite3.Connection = dbapi_connection._connection._conn
+        raw.set_trace_callback(lambda sql: seen.append((sql, threading.get_ident() == loop_thread)))
+
+    event.listen(engine.sync_engine, "checkout", traced)
+    return seen
+
+
+def ran(seen: list[tuple[str, bool]], head: str) -> list[bool]:
+    return [inline for sql, inline in seen if sql.lstrip().upper().startswith(head)]
+
+
+@pytest.fixture
+async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/inline.db")
+    async with engine.begin() as conn:
+        await conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)"))
+    yield engine
+    await engine.dispose()
+
+
+async def test_small_statements_run_inline_bulk_deletes_and_commits_in_the_thread(engine: AsyncEngine) -> None:
+    seen = trace_threads(engine)
+    async with engine.begin() as conn:
+        await conn.execute(text("INSERT INTO t (n) VALUES (:n)"), [{"n": n} for n in range(10)])
+        await conn.execute(text("UPDATE t SET n = n + 1 WHERE id = 1"))
+        assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar_one() == 10
+    async with engine.begin() as conn:
+        await conn.execute(text("INSERT INTO t (n) VALUES (:n)"), [{"n": n} for n in range(INLINE_MAX_VALUES + 1)])
+        await conn.execute(text("DELETE FROM t WHERE n > 5"))
+    assert ran(seen, "SELECT") == [True]
+    assert ran(seen, "UPDATE") == [True]
+    assert ran(seen, "INSERT") == [True] * 10 + [False] * (INLINE_MAX_VALUES + 1)
+    assert ran(seen, "DELETE") == [False]
+    assert ran(seen, "COMMIT") == [False, False]
+
+
+@pytest.fixture
+def outsider(tmp_path: Path) -> Iterator[sqlite3.Connection]:
+    """Another process' connection to the same file (its own sqlite3 connection, not the engine's)."""
+    holder = sqlite3.connect(tmp_path / "inline.db", isolation_level=None, check_same_thread=False)
+    yield holder
+    holder.close()
+
+
+async def ticks_while(work: asyncio.Future[Any]) -> int:
+    """How many times the event loop ran another task (every 10 ms) while `work` was not done."""
+    ticks = 0
+    while not work.done():
+        await asyncio.sleep(0.01)
+        ticks += 1
+    return ticks
+
+
+async def test_a_write_waits_for_another_process_lock_in_the_thread(
+    engine: AsyncEngine, outsider: sqlite3.Connection
+) -> None:
+    seen = trace_threads(engine)
+    outsider.execute("BEGIN IMMEDIATE")  # holds SQLite's write lock
+    outsider.execute("INSERT INTO t (n) VALUES (1)")
+
+    async def write() -> None:
+        async with engine.begin() as conn:
+            await conn.execute(text("INSERT INTO t (n) VALUES (2)"))
+
+    work = asyncio.ensure_future(write())
+    loop = asyncio.get_running_loop()
+    loop.call_later(0.3, outsider.execute, "COMMIT")
+    ticks = await ticks_while(work)
+    await work
+    assert ticks >= 10  # the loop ran on while the write waited 0.3 s for the lock
+    assert ran(seen, "INSERT") == [True, False]  # tried once inline (busy), then waited in the thread
+    async with engine.connect() as conn:
+        assert (await conn.execute(text("SELECT n FROM t ORDER BY id"))).scalars().all() == [1, 2]
+
+
+async def test_past_the_busy_timeout_the_write_is_told_the_database_is_locked(
+    tmp_path: Path, outsider: sqlite3.Connection
+) -> None:
+    engine = create_async_engine(
+        f"sqlite+aiosqlite:///{tmp_path}/inline.db", module=one_hop_dbapi(), connect_args={"timeout": 0.2}
+    )
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE t (n INTEGER)"))
+        outsider.execute("BEGIN IMMEDIATE")
+
+        async def write() -> None:
+            async with engine.begin() as conn:
+                await conn.execute(text("INSERT INTO t (n) VALUES (1)"))
+
+        work = asyncio.ensure_future(write())
+        ticks = await ticks_while(work)
+        with pytest.raises(OperationalError, match="database is locked"):
+            await work
+        assert ticks >= 5  # waited the busy timeout (0.2 s) off the event loop
+        outsider.execute("ROLLBACK")
+        async with engine.begin() as conn:  # the busy timeout was given back after the inline try
+            await conn.execute(text("INSERT INTO t (n) VALUES (2)"))
+            busy = (await conn.execute(text("PRAGMA busy_timeout"))).scalar_one()
+        assert busy == 200
+    finally:
+        await engine.dispose()

@@ -50,6 +50,14 @@ def spaced_cap(rate: float, margin: float) -> int:
     return max(1, min(round(rate * margin), math.ceil(rate) - 1))
 
 
+_OUTGOING = cast(Table, Outgoing.__table__)
+_MARK_SENT = (
+    update(_OUTGOING)
+    .where(_OUTGOING.c.id == bindparam("oid"), _OUTGOING.c.claim_token == bindparam("token"))
+    .values(status="sent", message_id=bindparam("mid"), sent_at=bindparam("now"), claimed_until=None, claim_token=None)
+)
+
+
 class RateLimiter(Protocol):
     async def acquire(self) -> None: ...
 
@@ -443,18 +451,9 @@ class DeliveryWorker:
                     await asyncio.wait_for(stop.wait(), self.mark_interval)
 
     async def _mark_sent(self, session: AsyncSession, sent: list[Outcome], token: str) -> None:
-        table = cast(Table, Outgoing.__table__)
+        now = self.clock.now()
         await session.execute(  # one executemany (Core, not per-row ORM)
-            update(table)
-            .where(table.c.id == bindparam("oid"), table.c.claim_token == token)
-            .values(
-                status="sent",
-                message_id=bindparam("mid"),
-                sent_at=self.clock.now(),
-                claimed_until=None,
-                claim_token=None,
-            ),
-            [{"oid": o.id, "mid": o.message_id} for o in sent],
+            _MARK_SENT, [{"oid": o.id, "mid": o.message_id, "token": token, "now": now} for o in sent]
         )
 
     async def _settle(

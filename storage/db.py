@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import QueryableAttribute, Session
+from sqlalchemy.sql.base import Executable
 
 from storage.sqlite_fast import one_hop_dbapi
 
@@ -71,6 +72,31 @@ def upsert(session: AsyncSession, table: type[Any] | Table) -> PgInsert | Sqlite
     """An INSERT with ON CONFLICT for the session's database (PostgreSQL or SQLite)."""
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     return insert(table)
+
+
+StatementT = TypeVar("StatementT", bound=Executable)
+
+
+class Prebuilt(Generic[StatementT]):
+    """A statement of a hot path built once per database kind, not on every call: building a statement
+    and its cache key cost about as much as running it. `build` gets the dialect's name and returns a
+    statement whose values all come as bound parameters."""
+
+    def __init__(self, build: Callable[[str], StatementT]) -> None:
+        self.build = build
+        self._built: dict[str, StatementT] = {}
+
+    def __call__(self, session: AsyncSession) -> StatementT:
+        dialect = session.get_bind().dialect.name
+        statement = self._built.get(dialect)
+        if statement is None:
+            statement = self._built[dialect] = self.build(dialect)
+        return statement
+
+
+def dialect_insert(dialect: str, table: type[Any] | Table) -> PgInsert | SqliteInsert:
+    """`upsert` for a dialect's name (see Prebuilt)."""
+    return (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
 
 
 _CONNECTED = "connected"  # session.info: the session's transaction has a connection (a statement ran)

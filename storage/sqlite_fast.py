@@ -22,17 +22,24 @@ Most statements do not go to the thread at all: they run right here, in the even
 microseconds, while the trip to the thread and back costs two turns of the event loop, and under load
 a turn is milliseconds: a batch of a dozen statements spent most of its time queued for the loop.
 To the thread still go: bulk statements (more than INLINE_MAX_VALUES bound values: a fan-out to the
-common chat), DELETEs (the housekeeping purges may touch many rows), COMMIT and ROLLBACK (a commit may
-checkpoint the WAL), anything while the thread is still busy with this connection (a statement
-abandoned by a cancelled task), and a first write that finds another process holding SQLite's write
-lock: inline, a write tries the lock once (busy timeout 0) and, if it is taken, waits for it in the
-thread with the connection's busy timeout, never blocking the event loop.
+common chat), DELETEs (the housekeeping purges may touch many rows), WAL checkpoints, anything while
+the thread is still busy with this connection (a statement abandoned by a cancelled task, a
+checkpoint), and a first write that finds another process holding SQLite's write lock: inline, a
+write tries the lock once (busy timeout 0) and, if it is taken, waits for it in the thread with the
+connection's busy timeout, never blocking the event loop.
+
+COMMIT runs inline too: in WAL mode it appends to the log and waits for no lock, and the write gate is
+then held only while the transaction's statements run, not through a turn of the loop. What could
+make a commit slow is the checkpoint SQLite runs inside it when the log has grown (it copies pages and
+syncs the file): that is turned off on these connections (wal_autocheckpoint = 0), and every
+CHECKPOINT_EVERY commits a passive checkpoint runs in aiosqlite's thread instead.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import logging
 import sqlite3
 import weakref
 from typing import Any, cast
@@ -44,6 +51,8 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
     AsyncAdapt_aiosqlite_dbapi,
 )
 from sqlalchemy.util.concurrency import await_
+
+log = logging.getLogger(__name__)
 
 
 def _run(conn: sqlite3.Connection, many: bool, operation: Any, parameters: Any) -> tuple[Any, ...]:
@@ -63,6 +72,7 @@ def _run(conn: sqlite3.Connection, many: bool, operation: Any, parameters: Any) 
 
 
 INLINE_MAX_VALUES = 4000  # bound values of one statement run inline; more go to the thread
+CHECKPOINT_EVERY = 200  # commits between two WAL checkpoints (run in aiosqlite's thread)
 
 
 def _inline(conn: sqlite3.Connection, many: bool, operation: Any, parameters: Any, busy_ms: int | None) -> Any:
@@ -192,21 +202,48 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
         """Nothing of this connection's runs in aiosqlite's thread (so the sqlite3 connection is free)."""
         return self._queued == self._finished
 
-    async def in_thread(self, function: Any, *args: Any) -> Any:
+    def to_thread(self, function: Any, *args: Any) -> asyncio.Future[Any]:
+        """Queue `function(*args)` for aiosqlite's thread (as aiosqlite itself does); its future."""
+
         def tracked() -> Any:
             try:
                 return function(*args)
             finally:
                 self._finished += 1
 
+        connection: Any = self._connection
+        if not connection._running or not connection._connection:
+            raise ValueError("Connection closed")  # as aiosqlite says: nothing would run it
+        future = asyncio.get_running_loop().create_future()
         self._queued += 1
-        return await self._connection._execute(tracked)
+        connection._tx.put_nowait((future, tracked))
+        return future
+
+    async def in_thread(self, function: Any, *args: Any) -> Any:
+        return await self.to_thread(function, *args)
 
     def _end_transaction(self, end: Any) -> None:
         try:
-            await_(self.in_thread(end))
+            if self.thread_idle:
+                end()
+            else:
+                await_(self.in_thread(end))
         except Exception as error:
             self._handle_exception(error)
+
+    def _checkpoint_later(self) -> None:
+        """A passive checkpoint in aiosqlite's thread, not awaited: meanwhile this connection's statements
+        queue behind it there (`thread_idle`), the others go on."""
+        conn = self._connection._conn
+
+        def checkpoint() -> None:
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
+
+        def done(task: asyncio.Future[Any]) -> None:
+            if not task.cancelled() and task.exception() is not None:
+                log.warning("WAL checkpoint failed: %s", task.exception())
+
+        self.to_thread(checkpoint).add_done_callback(done)
 
     @property
     def _writing(self) -> bool:
@@ -239,6 +276,8 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
         try:
             if self._in_transaction():  # after reads only there is none (no trip to the thread for nothing)
                 self._end_transaction(self._connection._conn.commit)
+                if cast(OneHopDBAPI, self.dbapi).checkpoint_due():
+                    self._checkpoint_later()
         finally:
             self.release_write_gate()
 
@@ -259,6 +298,7 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
 class OneHopDBAPI(AsyncAdapt_aiosqlite_dbapi):
     def __init__(self, aiosqlite: Any, sqlite: Any) -> None:
         super().__init__(aiosqlite, sqlite)
+        self._commits = 0
         # One gate per event loop (an asyncio.Lock belongs to one loop; tests run several).
         self._gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
 
@@ -269,10 +309,17 @@ class OneHopDBAPI(AsyncAdapt_aiosqlite_dbapi):
             gate = self._gates[loop] = asyncio.Lock()
         return gate
 
+    def checkpoint_due(self) -> bool:
+        """Every CHECKPOINT_EVERY commits of the engine (SQLite's own checkpoints are turned off)."""
+        self._commits += 1
+        return self._commits % CHECKPOINT_EVERY == 0
+
     def connect(self, *arg: Any, **kw: Any) -> OneHopConnection:
         plain = super().connect(*arg, **kw)
         connection = OneHopConnection(self, plain._connection)
         connection._gate_timeout = float(kw.get("timeout", 5.0))
+        conn = plain._connection._conn
+        await_(connection.in_thread(lambda: conn.execute("PRAGMA wal_autocheckpoint = 0").close()))  # see commit()
         return connection
 
 

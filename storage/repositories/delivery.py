@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -40,6 +40,56 @@ class Outcome:
 # Every column but the id: what `add_many` inserts.
 INSERTED = tuple(column.key for column in Outgoing.__table__.columns if column.key != "id")
 
+_TABLE = cast(Table, Outgoing.__table__)
+_ADD_RETURNING_IDS = insert(_TABLE).returning(_TABLE.c.id)
+_ADD_RETURNING_IDS_IN_ORDER = insert(_TABLE).returning(_TABLE.c.id, sort_by_parameter_order=True)
+
+# The claim's statements, built once: building them (an aliased table each) cost more than running them.
+_EARLIER = aliased(Outgoing)
+_TARGET = aliased(Outgoing)
+_FREE = or_(Outgoing.claimed_until.is_(None), Outgoing.claimed_until < bindparam("now"))
+_DUE = (
+    select(Outgoing.id)
+    .where(
+        Outgoing.status == "pending",
+        Outgoing.not_before <= bindparam("now"),
+        _FREE,
+        ~select(_EARLIER.id)
+        .where(_EARLIER.chat_id == Outgoing.chat_id, _EARLIER.status == "pending", _EARLIER.id < Outgoing.id)
+        .exists(),
+    )
+    .order_by(Outgoing.id)
+    .limit(bindparam("limit"))
+)
+_DUE_LOCKED = _DUE.with_for_update(skip_locked=True, of=Outgoing)
+_TAKE = (
+    update(Outgoing)
+    # Checked again: on SQLite the SELECT above holds no lock, and another round may have claimed, sent or
+    # postponed a row since.
+    .where(
+        Outgoing.id.in_(bindparam("ids", expanding=True)),
+        Outgoing.status == "pending",
+        Outgoing.not_before <= bindparam("now"),
+        _FREE,
+    )
+    .values(claimed_until=bindparam("lease_until"), claim_token=bindparam("token"))
+    .execution_options(synchronize_session=False)
+)
+_TAKEN = (  # plain columns, not ORM objects: a batch is up to 1,000 rows
+    select(
+        Outgoing.id,
+        Outgoing.chat_id,
+        Outgoing.kind,
+        Outgoing.payload,
+        Outgoing.attempts,
+        Outgoing.target_id,
+        _TARGET.message_id,
+    )
+    .outerjoin(_TARGET, _TARGET.id == Outgoing.target_id)
+    .where(Outgoing.id.in_(bindparam("ids", expanding=True)), Outgoing.claim_token == bindparam("token"))
+    .order_by(Outgoing.id)
+)
+
 
 class OutgoingRepo:
     def __init__(self, session: AsyncSession) -> None:
@@ -57,64 +107,24 @@ class OutgoingRepo:
         if not rows:
             return []
         values = [{key: row.get(key) for key in INSERTED} for row in rows]
-        table = cast(Table, Outgoing.__table__)
         if self.session.get_bind().dialect.name == "sqlite":
             # Asked to keep RETURNING in parameter order, SQLAlchemy sends SQLite one INSERT per row. A
             # multi-row INSERT numbers its rows in order (rowid = max + 1; this transaction holds the
             # write lock), so the ids it returns, sorted, are the rows' ids in order.
-            result = await self.session.execute(insert(table).returning(table.c.id), values)
-            return sorted(result.scalars())
-        result = await self.session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), values)
-        return list(result.scalars())
+            return sorted((await self.session.execute(_ADD_RETURNING_IDS, values)).scalars())
+        return list((await self.session.execute(_ADD_RETURNING_IDS_IN_ORDER, values)).scalars())
 
     async def claim(self, now: datetime, limit: int, lease_until: datetime, token: str) -> list[Claimed]:
         """Take the due head of each chat's queue (earlier rows of a chat go first: order per recipient).
 
         Several workers share the queue: rows are locked with SKIP LOCKED (PostgreSQL) and leased.
         """
-        earlier = aliased(Outgoing)
-        free = or_(Outgoing.claimed_until.is_(None), Outgoing.claimed_until < now)
-        query = (
-            select(Outgoing.id)
-            .where(
-                Outgoing.status == "pending",
-                Outgoing.not_before <= now,
-                free,
-                ~select(earlier.id)
-                .where(earlier.chat_id == Outgoing.chat_id, earlier.status == "pending", earlier.id < Outgoing.id)
-                .exists(),
-            )
-            .order_by(Outgoing.id)
-            .limit(limit)
-        )
-        if self.session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True, of=Outgoing)
-        ids = list(await self.session.scalars(query))
+        due = _DUE_LOCKED if self.session.get_bind().dialect.name == "postgresql" else _DUE
+        ids = list(await self.session.scalars(due, {"now": now, "limit": limit}))
         if not ids:
             return []
-        await self.session.execute(
-            update(Outgoing)
-            # Checked again: on SQLite the SELECT above holds no lock, and another round may have claimed,
-            # sent or postponed a row since.
-            .where(Outgoing.id.in_(ids), Outgoing.status == "pending", Outgoing.not_before <= now, free)
-            .values(claimed_until=lease_until, claim_token=token)
-            .execution_options(synchronize_session=False)
-        )
-        target = aliased(Outgoing)
-        rows = await self.session.execute(  # plain columns, not ORM objects: a batch is up to 1,000 rows
-            select(
-                Outgoing.id,
-                Outgoing.chat_id,
-                Outgoing.kind,
-                Outgoing.payload,
-                Outgoing.attempts,
-                Outgoing.target_id,
-                target.message_id,
-            )
-            .outerjoin(target, target.id == Outgoing.target_id)
-            .where(Outgoing.id.in_(ids), Outgoing.claim_token == token)
-            .order_by(Outgoing.id)
-        )
+        await self.session.execute(_TAKE, {"ids": ids, "now": now, "lease_until": lease_until, "token": token})
+        rows = await self.session.execute(_TAKEN, {"ids": ids, "token": token})
         return [Claimed(*row) for row in rows.all()]
 
     async def finish(self, outcomes: Sequence[Outcome], now: datetime, token: str) -> None:

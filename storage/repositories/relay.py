@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
-from storage.db import pairs_in, upsert
+from storage.db import Prebuilt, dialect_insert, pairs_in
 from storage.models import (
     Block,
     LimitWindow,
@@ -73,6 +73,27 @@ _AUTHORS_AND_PEERS = (
 )
 _USERS = select(User).where(User.id.in_(bindparam("ids", expanding=True)))
 _RUNTIME = select(RuntimeSetting).where(RuntimeSetting.key.in_(bindparam("keys", expanding=True)))
+
+
+_ADD_MESSAGES_ONCE = Prebuilt(
+    lambda dialect: (
+        dialect_insert(dialect, RelayMessage)
+        .on_conflict_do_nothing(index_elements=[RelayMessage.origin_chat_id, RelayMessage.origin_message_id])
+        .returning(RelayMessage)
+    )
+)
+_TAKE_FROM_WINDOWS = Prebuilt(
+    lambda dialect: (
+        dialect_insert(dialect, LimitWindow)
+        .on_conflict_do_update(
+            index_elements=[LimitWindow.user_id, LimitWindow.window_start],
+            set_={"count": LimitWindow.count + 1},
+            where=LimitWindow.count < bindparam("limit"),
+        )
+        .returning(LimitWindow.user_id, LimitWindow.count)
+    )
+)
+_ADD_COPIES = insert(RelayCopy)
 
 
 class RelayRepo:
@@ -170,12 +191,7 @@ class RelayRepo:
         update handled at the same time elsewhere); returns those inserted, in the session."""
         if not values:
             return []
-        stmt = (
-            upsert(self.session, RelayMessage)
-            .on_conflict_do_nothing(index_elements=[RelayMessage.origin_chat_id, RelayMessage.origin_message_id])
-            .returning(RelayMessage)
-        )
-        return list(await self.session.scalars(stmt, values))
+        return list(await self.session.scalars(_ADD_MESSAGES_ONCE(self.session), values))
 
     async def message(self, message_id: int) -> RelayMessage | None:
         return await self.session.get(RelayMessage, message_id)
@@ -229,7 +245,7 @@ class RelayRepo:
     async def add_copies(self, copies: list[dict[str, Any]]) -> None:
         """Copies (message_id, recipient_id, outgoing_id, read) in one statement, without ORM objects."""
         if copies:
-            await self.session.execute(insert(RelayCopy), copies)
+            await self.session.execute(_ADD_COPIES, copies)
 
     async def history(self, chat: str, limit: int) -> list[tuple[RelayMessage, User]]:
         rows = await self.session.execute(
@@ -335,19 +351,13 @@ class RelayRepo:
         in user order, so two such statements lock them in the same order (no deadlock on PostgreSQL)."""
         if not user_ids:
             return {}
-        values = [{"user_id": user_id, "window_start": start, "count": 1} for user_id in sorted(set(user_ids))]
-        stmt = (
-            upsert(self.session, LimitWindow)
-            .on_conflict_do_update(
-                index_elements=[LimitWindow.user_id, LimitWindow.window_start],
-                set_={"count": LimitWindow.count + 1},
-                where=LimitWindow.count < bindparam("limit", limit),
-            )
-            .returning(LimitWindow.user_id, LimitWindow.count)
-        )
+        values = [
+            {"user_id": user_id, "window_start": start, "count": 1, "limit": limit} for user_id in sorted(set(user_ids))
+        ]
         # Parameters apart from the statement: one compiled statement, cached, for any number of users
         # (SQLAlchemy still sends them as one multi-row INSERT).
-        return {user_id: count for user_id, count in (await self.session.execute(stmt, values)).all()}
+        rows = await self.session.execute(_TAKE_FROM_WINDOWS(self.session), values)
+        return {user_id: count for user_id, count in rows.all()}
 
     async def drop_windows_before(self, start: datetime) -> int:
         result = await self.session.execute(delete(LimitWindow).where(LimitWindow.window_start < start))

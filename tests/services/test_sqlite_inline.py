@@ -16,6 +16,7 @@ from sqlalchemy import event, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from storage import sqlite_fast
 from storage.db import create_engine
 from storage.sqlite_fast import INLINE_MAX_VALUES, one_hop_dbapi
 
@@ -46,7 +47,7 @@ async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
-async def test_small_statements_run_inline_bulk_deletes_and_commits_in_the_thread(engine: AsyncEngine) -> None:
+async def test_small_statements_and_commits_run_inline_bulk_and_deletes_in_the_thread(engine: AsyncEngine) -> None:
     seen = trace_threads(engine)
     async with engine.begin() as conn:
         await conn.execute(text("INSERT INTO t (n) VALUES (:n)"), [{"n": n} for n in range(10)])
@@ -59,7 +60,23 @@ async def test_small_statements_run_inline_bulk_deletes_and_commits_in_the_threa
     assert ran(seen, "UPDATE") == [True]
     assert ran(seen, "INSERT") == [True] * 10 + [False] * (INLINE_MAX_VALUES + 1)
     assert ran(seen, "DELETE") == [False]
-    assert ran(seen, "COMMIT") == [False, False]
+    assert ran(seen, "COMMIT") == [True, True]
+
+
+async def test_sqlite_does_not_checkpoint_in_a_commit_a_checkpoint_runs_in_the_thread_now_and_then(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_fast, "CHECKPOINT_EVERY", 3)
+    seen = trace_threads(engine)
+    async with engine.connect() as conn:
+        assert (await conn.execute(text("PRAGMA wal_autocheckpoint"))).scalar_one() == 0
+        for n in range(6):
+            await conn.execute(text("INSERT INTO t (n) VALUES (:n)"), {"n": n})
+            await conn.commit()
+        assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar_one() == 6
+    checkpoints = ran(seen, "PRAGMA WAL_CHECKPOINT")
+    assert len(checkpoints) >= 2  # one every 3 commits
+    assert not any(checkpoints)  # in the thread
 
 
 @pytest.fixture

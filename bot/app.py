@@ -26,7 +26,7 @@ from bot import moderation as moderation_wiring
 from bot.broadcast import register_broadcast_jobs
 from bot.commands import set_commands
 from bot.context import AppContext
-from bot.delivery import ChatPacer, DeliveryWorker, RedisSpacingLimiter, SpacingLimiter, Waker
+from bot.delivery import ChatPacer, DeliveryWorker, ExpressLane, RedisSpacingLimiter, SpacingLimiter, Waker
 from bot.gmfy import create_gmfy_state, register_gmfy_jobs
 from bot.i18n import Translator
 from bot.metrics import HandlerNameMiddleware, MetricsMiddleware
@@ -43,7 +43,7 @@ from bot.user_loader import UserLoader
 from handlers import get_routers
 from handlers.relay import TelegramCopyStyle
 from services.clock import Clock, SystemClock
-from services.delivery import WAKE_FLAG, QueuedMessages
+from services.delivery import EXPRESS_ROWS, WAKE_FLAG, QueuedMessages
 from services.signin import SmsSender
 from storage.db import create_engine, create_sessionmaker, upgrade_to_head
 from storage.repositories.delivery import OutgoingRepo
@@ -67,15 +67,35 @@ def create_sms_sender(settings: Settings) -> SmsSender:
     return HttpSmsSender(settings.sms_sender_url) if settings.sms_sender_url else LogSmsSender()
 
 
-def wake_after_enqueue(waker: Waker) -> Callable[[Session], None]:
+def wake_after_enqueue(waker: Waker, express: ExpressLane | None = None) -> Callable[[Session], None]:
+    """After a commit: wake the worker for rows queued the usual way, hand the express rows over."""
+
     def on_commit(session: Session) -> None:
         if session.info.pop(WAKE_FLAG, False):
             waker.wake()
+        handed = session.info.pop(EXPRESS_ROWS, None)
+        if handed and express is not None:
+            express.hand_over(handed)
 
     return on_commit
 
 
-def create_delivery_worker(ctx: AppContext, bot: Bot, waker: Waker) -> DeliveryWorker:
+def forget_express_rows(session: Session) -> None:
+    """After any rollback, a savepoint's too: rows it queued for the express lane may be gone, so none
+    of the transaction's go to the lane (they are sent the usual way once their lease runs out)."""
+    session.info.pop(EXPRESS_ROWS, None)
+
+
+def create_express_lane(settings: Settings) -> ExpressLane:
+    lease = timedelta(seconds=settings.delivery_lease_seconds)
+    # At most what the global rate sends in a quarter of the lease: every row leaves long before it.
+    limit = max(1, min(settings.delivery_batch_size, int(settings.delivery_rate * lease.total_seconds() / 4)))
+    return ExpressLane(lease, limit)
+
+
+def create_delivery_worker(
+    ctx: AppContext, bot: Bot, waker: Waker, express: ExpressLane | None = None
+) -> DeliveryWorker:
     s = ctx.settings
     return DeliveryWorker(
         ctx.sessionmaker,
@@ -93,6 +113,7 @@ def create_delivery_worker(ctx: AppContext, bot: Bot, waker: Waker) -> DeliveryW
         batch_size=s.delivery_batch_size,
         concurrency=s.delivery_concurrency,
         max_attempts=s.delivery_max_attempts,
+        express=express,
     )
 
 
@@ -190,11 +211,14 @@ class BotApp:
             await upgrade_to_head(engine)
         clock = clock or SystemClock()
         waker = Waker()
+        express = create_express_lane(settings)
         ctx = AppContext(
             settings=settings,
             clock=clock,
             engine=engine,
-            sessionmaker=create_sessionmaker(engine, on_commit=wake_after_enqueue(waker)),
+            sessionmaker=create_sessionmaker(
+                engine, on_commit=wake_after_enqueue(waker, express), on_rollback=forget_express_rows
+            ),
             translator=Translator(),
             sms=sms or create_sms_sender(settings),
             gmfy=create_gmfy_state(settings, clock),
@@ -210,7 +234,8 @@ class BotApp:
         bot = create_bot(settings)
         register_gmfy_jobs(ctx, scheduler, QueuedMessages(ctx.clock, batch_key="gmfy-notifications"))
         app = cls(ctx, bot, create_dispatcher(ctx, scheduler), scheduler)
-        app.delivery = create_delivery_worker(ctx, bot, waker)
+        app.delivery = create_delivery_worker(ctx, bot, waker, express)
+        ctx.express = express
         ctx.metrics.watch_delivery(app.delivery.stats)
         register_delivery_jobs(ctx, scheduler)
         return app

@@ -15,7 +15,7 @@ from bot.metrics import Metrics
 from bot.settings import Settings
 from services.broadcast import BroadcastService
 from services.clock import Clock
-from services.delivery import Outbox
+from services.delivery import Express, Outbox
 from services.events import EventRecorder, EventTypes
 from services.gmfy.service import GmfyService, GmfyState
 from services.invites import InviteService
@@ -61,6 +61,7 @@ class AppContext:
     # Seams the relay binds (per session): who wrote a relayed message, and deleting one everywhere.
     relay_lookup: LookupFactory = NoRelayedMessages
     message_remover: RemoverFactory = NoMessageRemover
+    express: Express | None = None  # the delivery worker's express lane (bot.delivery.ExpressLane)
 
     def event_recorder(self, session: AsyncSession) -> EventRecorder:
         s = self.settings
@@ -77,7 +78,7 @@ class AppContext:
         return EventRecorder(session, self.clock, enabled=s.gmfy_enabled, types=types)
 
     def outbox(self, session: AsyncSession) -> Outbox:
-        return Outbox(session, self.clock)
+        return Outbox(session, self.clock, self.express)
 
     def relay(self, session: AsyncSession) -> RelayService:
         s = self.settings

@@ -18,7 +18,7 @@ import math
 import random
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol, cast
@@ -29,6 +29,7 @@ from redis.asyncio import Redis
 from sqlalchemy import Table, bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.batching import Coalescer
 from services.clock import Clock
 from storage.models import Outgoing
 from storage.repositories.delivery import Claimed, Outcome, OutgoingRepo
@@ -226,6 +227,79 @@ class Waker:
         self.event.set()
 
 
+class ExpressLane:
+    """Rows handed to this process' worker by the transaction that queued them, per chat in order
+    (`services.delivery.Express`: inserted already claimed with `token`, handed over on commit).
+
+    It takes rows only while the worker runs, at most `limit` at a time (all sent well within the
+    lease at the global rate) and `per_chat` per chat (a chat is paced at about one a second)."""
+
+    def __init__(self, lease: timedelta, limit: int, per_chat: int = 2) -> None:
+        self.token = "express-" + secrets.token_hex(8)
+        self.lease = lease
+        self.limit = limit
+        self.per_chat = per_chat
+        self.open = False
+        self.queues: dict[int, collections.deque[Claimed]] = {}
+        self.size = 0
+        self.arrived: Callable[[set[int]], None] = lambda chats: None  # the worker starts those chats' sends
+        self.monotonic = time.monotonic
+        self._held_back: dict[int, float] = {}  # chat -> when a row of it had to wait (see hold_back)
+
+    def hold_back(self, chat_id: int) -> None:
+        """A row of this chat was not sent (a retry later): for a lease's time the chat's rows go the
+        usual way, behind it. (A transaction that checked the chat before that row was put back may
+        still hand rows over: `held_back` tells the worker to send them back too.)"""
+        self._held_back[chat_id] = self.monotonic()
+        if len(self._held_back) > 10_000:
+            now = self.monotonic()
+            self._held_back = {c: at for c, at in self._held_back.items() if now - at < self.lease.total_seconds()}
+
+    def held_back(self, chat_id: int) -> bool:
+        at = self._held_back.get(chat_id)
+        return at is not None and self.monotonic() - at < self.lease.total_seconds()
+
+    def takes(self, chat_ids: Sequence[int]) -> list[bool]:
+        room = self.limit - self.size if self.open else 0
+        counts: dict[int, int] = {}
+        taken: list[bool] = []
+        for chat_id in chat_ids:
+            held = counts.get(chat_id, 0) + len(self.queues.get(chat_id, ()))
+            ok = room > 0 and held < self.per_chat and not self.held_back(chat_id)
+            if ok:
+                room -= 1
+                counts[chat_id] = counts.get(chat_id, 0) + 1
+            taken.append(ok)
+        return taken
+
+    def hand_over(self, rows: Sequence[Claimed]) -> None:
+        """Rows of a transaction that committed (in id order)."""
+        for row in rows:
+            self.queues.setdefault(row.chat_id, collections.deque()).append(row)
+        self.size += len(rows)
+        self.arrived({row.chat_id for row in rows})
+
+    def take_back(self, chat_id: int) -> list[Claimed]:
+        """The chat's rows not sent (they go back to the queue in the database); the chat is forgotten."""
+        rows = list(self.queues.pop(chat_id, ()))
+        self.size -= len(rows)
+        return rows
+
+
+class _SentMarks(Coalescer[Outcome, None]):
+    """Express sends recorded as a group commit: one statement for those answered meanwhile."""
+
+    def __init__(self, worker: DeliveryWorker, token: str) -> None:
+        super().__init__(max_batch=1000)
+        self.worker = worker
+        self.token = token
+
+    async def _handle(self, requests: list[Outcome]) -> list[None]:
+        async with self.worker.sessionmaker() as session, session.begin():
+            await self.worker._mark_sent(session, requests, self.token)
+        return [None] * len(requests)
+
+
 @dataclass
 class DeliveryStats:
     sent: int = 0
@@ -253,6 +327,7 @@ class DeliveryWorker:
         parallel_rounds: int = 2,
         mark_interval: float = 0.005,
         on_outcomes: Callable[[list[Outcome]], None] | None = None,
+        express: ExpressLane | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.bot = bot
@@ -274,21 +349,37 @@ class DeliveryWorker:
         self._task: asyncio.Task[None] | None = None
         self._rng = random.Random()
         self._answered_wake = -1  # the last wake an idle loop went to claim for
+        self.express = express or ExpressLane(lease, limit=batch_size)
+        self.express.arrived = self._express_arrived
+        self._express_runners: dict[int, asyncio.Task[None]] = {}  # chat -> the task sending its rows
+        self._express_gate = asyncio.Semaphore(concurrency)
+        self._express_marks = _SentMarks(self, self.express.token)
 
     # --- lifecycle -----------------------------------------------------------------------
     def start(self) -> None:
         if self._task is None or self._task.done():
             self._stopping = False
             self._task = asyncio.create_task(self.run(), name="delivery-worker")
+            self.express.open = True
 
     async def stop(self) -> None:
-        """Finish the round in progress, then stop."""
+        """Finish the round in progress and the express sends on the wire, then stop; express rows not
+        sent go back to the queue."""
         self._stopping = True
+        self.express.open = False
         self.waker.wake()
         if self._task is not None:
             await self._task
             self._task = None
+        await self._stop_express()
         await self.api.close()
+
+    async def _stop_express(self) -> None:
+        runners = list(self._express_runners.values())
+        for runner in runners:
+            runner.cancel()
+        await asyncio.gather(*runners, return_exceptions=True)
+        await self._express_marks.wait_idle()
 
     async def run(self) -> None:
         # Two rounds overlap, so one sends while the other records its results and claims the next rows.
@@ -353,12 +444,84 @@ class DeliveryWorker:
             near_end.set()
 
     async def drain(self, max_rounds: int = 10_000) -> int:
-        """Run rounds until nothing is due (tests and benchmarks); returns rows handled."""
+        """Run rounds until nothing is due (tests and benchmarks); returns rows handled. Express sends
+        under way are waited for first (they are not counted)."""
+        await self.express_idle()
         return sum(
             await asyncio.gather(
                 *(self._loop(until_idle=True, max_rounds=max_rounds) for _ in range(self.parallel_rounds))
             )
         )
+
+    # --- the express lane ----------------------------------------------------------------
+    async def express_idle(self) -> None:
+        """Until the express lane has sent and recorded everything it was handed."""
+        while self._express_runners:
+            await asyncio.gather(*self._express_runners.values(), return_exceptions=True)
+        await self._express_marks.wait_idle()
+
+    def _express_arrived(self, chat_ids: set[int]) -> None:
+        for chat_id in chat_ids:
+            if chat_id not in self._express_runners:
+                self._express_runners[chat_id] = asyncio.create_task(self._express_chat(chat_id))
+
+    async def _express_chat(self, chat_id: int) -> None:
+        """Send a chat's express rows one after another; each is recorded before the next goes (so a
+        crash never leaves a later row recorded and an earlier one not). A row that was not sent (a
+        retry later, a blocked chat) sends the chat's other rows back to the queue, behind it."""
+        queue = self.express.queues[chat_id]
+        sending: asyncio.Future[Outcome] | None = None
+        try:
+            while queue and not self._stopping and not self.express.held_back(chat_id):
+                item = queue[0]
+                async with self._express_gate:
+                    delay = self.pacer.delay(chat_id)
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                    await self.limiter.acquire()
+                    self.pacer.take(chat_id)
+                    sending = asyncio.ensure_future(self._send(item))
+                    outcome = await asyncio.shield(sending)  # once on the wire, a send is never cancelled
+                sending = None
+                queue.popleft()
+                self.express.size -= 1
+                if not await self._express_record(item, outcome):
+                    break
+        except asyncio.CancelledError:
+            if sending is not None:  # stopped during a send: it finishes and is recorded
+                outcome = await sending
+                queue.popleft()
+                self.express.size -= 1
+                await self._express_record(item, outcome)
+            raise
+        finally:
+            del self._express_runners[chat_id]
+            rest = self.express.take_back(chat_id)
+            if rest:
+                await asyncio.shield(self._express_release(rest))
+
+    async def _express_record(self, item: Claimed, outcome: Outcome) -> bool:
+        """Record an express send's outcome; whether the chat's next rows may follow."""
+        if self.on_outcomes is not None:
+            self.on_outcomes([outcome])
+        if outcome.status == "sent":
+            await self._express_marks.submit(outcome)
+            return True
+        self.express.hold_back(item.chat_id)
+        async with self.sessionmaker() as session, session.begin():
+            repo = OutgoingRepo(session)
+            await repo.finish([outcome], self.clock.now(), self.express.token)
+            if outcome.error == "blocked":
+                await repo.drop_chat(item.chat_id, "blocked: bot was blocked by the user")
+        return False
+
+    async def _express_release(self, rows: list[Claimed]) -> None:
+        try:
+            async with self.sessionmaker() as session, session.begin():
+                await OutgoingRepo(session).release([row.id for row in rows], self.express.token)
+        except Exception:
+            log.exception("releasing %d express rows failed; their lease runs out instead", len(rows))
+        self.waker.wake()  # the usual rounds send them now
 
     # --- one round -----------------------------------------------------------------------
     async def run_once(self, near_end: asyncio.Event | None = None) -> int:

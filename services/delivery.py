@@ -8,16 +8,19 @@ resolves its Telegram message id when the time comes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import timedelta
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.clock import Clock
 from storage.models import Outgoing
-from storage.repositories.delivery import OutgoingRepo
+from storage.repositories.delivery import Claimed, OutgoingRepo
 
-WAKE_FLAG = "delivery_enqueued"
+WAKE_FLAG = "delivery_enqueued"  # session.info: the worker is woken when the transaction commits
+EXPRESS_ROWS = "delivery_express"  # session.info: rows for the express lane once the transaction commits
 Markup = dict[str, Any]
 Row = dict[str, Any]  # an outgoing row's column values, built for `add_rows` (no ORM object: relays build thousands)
 
@@ -30,15 +33,34 @@ class ReplyTo:
     outgoing_id: int | None = None
 
 
+class Express(Protocol):
+    """This process' delivery worker taking rows straight from the transaction that queues them
+    (`bot.delivery.ExpressLane`): they are inserted already claimed with its token, and handed over
+    in memory when the transaction commits, so no claim (a write transaction of the worker) and no
+    wake-up stand between a relayed message and its send. A row whose chat has older rows waiting
+    goes the usual way, behind them. If the process dies, the lease runs out and any worker claims
+    the row as usual."""
+
+    token: str
+    lease: timedelta
+
+    def takes(self, chat_ids: Sequence[int]) -> list[bool]:
+        """Whether it has room for a row to each of these chats (a chat may come more than once)."""
+        ...
+
+
 class Outbox:
-    def __init__(self, session: AsyncSession, clock: Clock) -> None:
+    def __init__(self, session: AsyncSession, clock: Clock, express: Express | None = None) -> None:
         self.session = session
         self.clock = clock
         self.repo = OutgoingRepo(session)
+        self.express = express
+
+    def _wake(self) -> None:
+        self.session.info[WAKE_FLAG] = True  # the worker is woken after this transaction commits
 
     def _values(self, chat_id: int, kind: str, payload: dict[str, Any], **extra: Any) -> Row:
         now = self.clock.now()
-        self.session.info[WAKE_FLAG] = True  # the worker is woken after this transaction commits
         return {
             "chat_id": chat_id,
             "kind": kind,
@@ -51,6 +73,7 @@ class Outbox:
         }
 
     def _row(self, chat_id: int, kind: str, payload: dict[str, Any], **extra: Any) -> Outgoing:
+        self._wake()
         return Outgoing(**self._values(chat_id, kind, payload, **extra))
 
     @staticmethod
@@ -79,6 +102,7 @@ class Outbox:
 
     async def send_texts(self, messages: list[tuple[int, str]], *, batch_key: str | None = None) -> None:
         """Many plain texts at once (a broadcast, notices): one flush."""
+        self._wake()
         await self.repo.add_many(
             [self._values(chat_id, "text", {"text": text}, batch_key=batch_key) for chat_id, text in messages]
         )
@@ -125,8 +149,36 @@ class Outbox:
         return self._values(chat_id, "album", payload, batch_key=batch_key)
 
     async def add_rows(self, rows: list[Row]) -> list[int]:
-        """Queue rows built by `text_row`, `copy_row`, `album_row`; their ids, in order."""
-        return await self.repo.add_many(rows)
+        """Queue rows built by `text_row`, `copy_row`, `album_row`; their ids, in order. Those the
+        express lane takes go to it when the transaction commits (see Express)."""
+        express = await self._for_express(rows) if self.express is not None else set()
+        if len(express) < len(rows):
+            self._wake()
+        if express:
+            assert self.express is not None
+            claim = {"claimed_until": self.clock.now() + self.express.lease, "claim_token": self.express.token}
+            rows = [{**row, **claim} if i in express else row for i, row in enumerate(rows)]
+        ids = await self.repo.add_many(rows)
+        if express:
+            handed = self.session.info.setdefault(EXPRESS_ROWS, [])
+            handed.extend(
+                Claimed(ids[i], rows[i]["chat_id"], rows[i]["kind"], rows[i]["payload"], 0, None)
+                for i in sorted(express)
+            )
+        return ids
+
+    async def _for_express(self, rows: list[Row]) -> set[int]:
+        """Which rows the express lane takes: it has room, the row acts on no earlier row (a reply or an
+        edit needs that row's Telegram id, known only once it is sent), and no older row of its chat
+        waits elsewhere (per-chat order)."""
+        assert self.express is not None
+        candidates = [i for i, row in enumerate(rows) if row.get("target_id") is None]
+        taken = self.express.takes([rows[i]["chat_id"] for i in candidates])
+        chosen = [i for i, ok in zip(candidates, taken, strict=True) if ok]
+        if not chosen:
+            return set()
+        waiting = await self.repo.chats_waiting({rows[i]["chat_id"] for i in chosen}, self.express.token)
+        return {i for i in chosen if rows[i]["chat_id"] not in waiting}
 
     async def edit_text(self, chat_id: int, target_outgoing_id: int, text: str, reply_markup: Markup | None) -> None:
         payload: dict[str, Any] = {"text": text}

@@ -118,9 +118,12 @@ def has_work(session: AsyncSession) -> bool:
 
 
 def create_sessionmaker(
-    engine: AsyncEngine, on_commit: Callable[[Session], None] | None = None
+    engine: AsyncEngine,
+    on_commit: Callable[[Session], None] | None = None,
+    on_rollback: Callable[[Session], None] | None = None,
 ) -> async_sessionmaker[AsyncSession]:
-    """Sessions for this engine; `on_commit` runs after each commit (it wakes the delivery worker)."""
+    """Sessions for this engine; `on_commit` runs after each commit (it wakes the delivery worker),
+    `on_rollback` after each rollback, a savepoint's included."""
 
     class AppSession(Session):
         pass
@@ -129,6 +132,8 @@ def create_sessionmaker(
     event.listen(AppSession, "after_transaction_end", _forget_connection)
     if on_commit is not None:
         event.listen(AppSession, "after_commit", on_commit)
+    if on_rollback is not None:
+        event.listen(AppSession, "after_soft_rollback", lambda session, _previous: on_rollback(session))
     return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=AppSession)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -43,6 +43,16 @@ INSERTED = tuple(column.key for column in Outgoing.__table__.columns if column.k
 _TABLE = cast(Table, Outgoing.__table__)
 _ADD_RETURNING_IDS = insert(_TABLE).returning(_TABLE.c.id)
 _ADD_RETURNING_IDS_IN_ORDER = insert(_TABLE).returning(_TABLE.c.id, sort_by_parameter_order=True)
+
+_WAITING = (
+    select(Outgoing.chat_id)
+    .where(
+        Outgoing.status == "pending",
+        Outgoing.chat_id.in_(bindparam("chats", expanding=True)),
+        or_(Outgoing.claim_token.is_(None), Outgoing.claim_token != bindparam("token")),
+    )
+    .distinct()
+)
 
 # The claim's statements, built once: building them (an aliased table each) cost more than running them.
 _EARLIER = aliased(Outgoing)
@@ -113,6 +123,10 @@ class OutgoingRepo:
             # write lock), so the ids it returns, sorted, are the rows' ids in order.
             return sorted((await self.session.execute(_ADD_RETURNING_IDS, values)).scalars())
         return list((await self.session.execute(_ADD_RETURNING_IDS_IN_ORDER, values)).scalars())
+
+    async def chats_waiting(self, chat_ids: Collection[int], token: str) -> set[int]:
+        """Of these chats, those with pending rows other than the ones claimed with `token`."""
+        return set(await self.session.scalars(_WAITING, {"chats": list(chat_ids), "token": token}))
 
     async def claim(self, now: datetime, limit: int, lease_until: datetime, token: str) -> list[Claimed]:
         """Take the due head of each chat's queue (earlier rows of a chat go first: order per recipient).

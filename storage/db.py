@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import ColumnElement, Table, and_, event, or_
+from sqlalchemy import ColumnElement, Table, and_, bindparam, event, or_
 from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
@@ -60,12 +61,32 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def pairs_in(
     first: ColumnElement[Any] | QueryableAttribute[Any],
     second: ColumnElement[Any] | QueryableAttribute[Any],
-    pairs: Collection[tuple[Any, Any]],
+    count: int,
 ) -> ColumnElement[bool]:
-    """Rows whose (first, second) is one of `pairs`, as `(first = ? AND second = ?) OR ...`. Not as the
-    row-value `(first, second) IN (...)`: SQLite answers that by scanning the whole index, a cost that
-    grows with the table; each branch here is one index lookup (on PostgreSQL too)."""
-    return or_(*(and_(first == a, second == b) for a, b in pairs))
+    """Rows whose (first, second) is one of `count` pairs given as parameters (`pair_parameters`), as
+    `(first = :a0 AND second = :b0) OR ...`. Not as the row-value `(first, second) IN (...)`: SQLite
+    answers that by scanning the whole index, a cost that grows with the table; each branch here is
+    one index lookup (on PostgreSQL too). A statement is built once per count (see PairsQuery)."""
+    return or_(*(and_(first == bindparam(f"a{n}"), second == bindparam(f"b{n}")) for n in range(count)))
+
+
+def pair_parameters(pairs: Collection[tuple[Any, Any]]) -> dict[str, Any]:
+    parameters: dict[str, Any] = {}
+    for n, (a, b) in enumerate(pairs):
+        parameters[f"a{n}"] = a
+        parameters[f"b{n}"] = b
+    return parameters
+
+
+class PairsQuery:
+    """A statement over many (first, second) pairs (`pairs_in`), built once for each number of pairs:
+    building the OR of a hundred comparisons cost more than running it."""
+
+    def __init__(self, build: Callable[[int], Executable], cached: int = 256) -> None:
+        self.build = functools.lru_cache(maxsize=cached)(build)
+
+    def __call__(self, pairs: Collection[tuple[Any, Any]]) -> tuple[Executable, dict[str, Any]]:
+        return self.build(len(pairs)), pair_parameters(pairs)
 
 
 def upsert(session: AsyncSession, table: type[Any] | Table) -> PgInsert | SqliteInsert:

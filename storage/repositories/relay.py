@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
-from storage.db import Prebuilt, dialect_insert, pairs_in
+from storage.db import PairsQuery, Prebuilt, dialect_insert, pairs_in
 from storage.models import (
     Block,
     LimitWindow,
@@ -94,6 +94,14 @@ _TAKE_FROM_WINDOWS = Prebuilt(
     )
 )
 _ADD_COPIES = insert(RelayCopy)
+_EXISTING_ORIGINS = PairsQuery(
+    lambda count: select(RelayMessage.origin_chat_id, RelayMessage.origin_message_id).where(
+        pairs_in(RelayMessage.origin_chat_id, RelayMessage.origin_message_id, count)
+    )
+)
+_BLOCKED_PAIRS = PairsQuery(
+    lambda count: select(Block.blocker_id, Block.blocked_id).where(pairs_in(Block.blocker_id, Block.blocked_id, count))
+)
 
 
 class RelayRepo:
@@ -207,11 +215,7 @@ class RelayRepo:
         """Which of these (chat id, message id) originals were relayed already."""
         if not origins:
             return set()
-        rows = await self.session.execute(
-            select(RelayMessage.origin_chat_id, RelayMessage.origin_message_id).where(
-                pairs_in(RelayMessage.origin_chat_id, RelayMessage.origin_message_id, origins)
-            )
-        )
+        rows = await self.session.execute(*_EXISTING_ORIGINS(origins))
         return {(chat, message) for chat, message in rows.all() if chat is not None and message is not None}
 
     async def by_copy(self, chat_id: int, message_id: int) -> RelayMessage | None:
@@ -313,9 +317,7 @@ class RelayRepo:
         """Which of these (blocker, blocked) pairs are blocks."""
         if not pairs:
             return set()
-        rows = await self.session.execute(
-            select(Block.blocker_id, Block.blocked_id).where(pairs_in(Block.blocker_id, Block.blocked_id, pairs))
-        )
+        rows = await self.session.execute(*_BLOCKED_PAIRS(pairs))
         return {(blocker, blocked) for blocker, blocked in rows.all()}
 
     async def add_block(self, block: Block) -> None:

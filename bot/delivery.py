@@ -5,6 +5,10 @@ so several workers and processes share the queue), sends the rows concurrently o
 pooled HTTP session, then records every outcome in one transaction. Sends already on the wire
 are never cancelled: a stop or cancel lets them finish and records them, and rows not yet sent
 are released at once, so a restart neither loses nor repeats a delivery.
+
+Relayed copies usually skip the claim: the relay's transaction inserts them already claimed for this
+process' express lane (`ExpressLane`) and hands them over in memory when it commits; they are sent
+per chat in order, under the same rate limiter and pacer, and recorded the same way.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from storage.models import Outgoing
 from storage.repositories.delivery import OutgoingRepo
 from tests.conftest import DbTarget
 from tests.e2e.harness import Harness, Person, start_harness, stop_harness
+from tests.e2e.test_relay import members
 from tests.fakes.telegram import error
 
 
@@ -27,15 +28,6 @@ async def live(db: DbTarget) -> AsyncIterator[Harness]:
         yield harness
     finally:
         await stop_harness(harness)
-
-
-async def members(tg: Harness, *names: str) -> list[Person]:
-    people = []
-    for name in names:
-        person = await tg.user(name).signed_in()
-        await person.send("/join")
-        people.append(person)
-    return people
 
 
 def texts(tg: Harness, person: Person, marker: str) -> list[str]:

@@ -173,12 +173,18 @@ class Outbox:
         waits elsewhere (per-chat order)."""
         assert self.express is not None
         candidates = [i for i, row in enumerate(rows) if row.get("target_id") is None]
-        taken = self.express.takes([rows[i]["chat_id"] for i in candidates])
-        chosen = [i for i, ok in zip(candidates, taken, strict=True) if ok]
-        if not chosen:
+        taken = dict(zip(candidates, self.express.takes([rows[i]["chat_id"] for i in candidates]), strict=True))
+        chats = {rows[i]["chat_id"] for i, ok in taken.items() if ok}
+        if not chats:
             return set()
-        waiting = await self.repo.chats_waiting({rows[i]["chat_id"] for i in chosen}, self.express.token)
-        return {i for i in chosen if rows[i]["chat_id"] not in waiting}
+        behind = await self.repo.chats_waiting(chats, self.express.token)
+        chosen: set[int] = set()
+        for i, row in enumerate(rows):
+            if taken.get(i, False) and row["chat_id"] not in behind:
+                chosen.add(i)
+            else:  # this row goes the usual way: its chat's later rows here go behind it
+                behind.add(row["chat_id"])
+        return chosen
 
     async def edit_text(self, chat_id: int, target_outgoing_id: int, text: str, reply_markup: Markup | None) -> None:
         payload: dict[str, Any] = {"text": text}

@@ -498,6 +498,10 @@ class DeliveryWorker:
                 self.express.size -= 1
                 await self._express_record(item, outcome)
             raise
+        except Exception:
+            # Recording failed (the database): the row stays claimed until its lease runs out, then it is
+            # claimed the usual way; the chat's other rows go back to the queue now.
+            log.exception("express sends to chat %s failed", chat_id)
         finally:
             del self._express_runners[chat_id]
             rest = self.express.take_back(chat_id)

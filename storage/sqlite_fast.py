@@ -31,8 +31,9 @@ connection's busy timeout, never blocking the event loop.
 COMMIT runs inline too: in WAL mode it appends to the log and waits for no lock, and the write gate is
 then held only while the transaction's statements run, not through a turn of the loop. What could
 make a commit slow is the checkpoint SQLite runs inside it when the log has grown (it copies pages and
-syncs the file): that is turned off on these connections (wal_autocheckpoint = 0), and every
-CHECKPOINT_EVERY commits a passive checkpoint runs in aiosqlite's thread instead.
+syncs the file): that is turned off on these connections (wal_autocheckpoint = 0), and a passive
+checkpoint runs in aiosqlite's thread instead, every CHECKPOINT_EVERY commits or as soon as the WAL
+file passes WAL_CHECKPOINT_BYTES.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import os
 import sqlite3
 import weakref
 from typing import Any, cast
@@ -72,7 +74,9 @@ def _run(conn: sqlite3.Connection, many: bool, operation: Any, parameters: Any) 
 
 
 INLINE_MAX_VALUES = 4000  # bound values of one statement run inline; more go to the thread
-CHECKPOINT_EVERY = 200  # commits between two WAL checkpoints (run in aiosqlite's thread)
+CHECKPOINT_EVERY = 200  # commits between two WAL checkpoints (run in aiosqlite's thread) at most
+WAL_CHECK_EVERY = 10  # commits between two looks at the WAL file's size
+WAL_CHECKPOINT_BYTES = 4 * 1024 * 1024  # a WAL this large is checkpointed at once (SQLite's default: 1,000 pages)
 
 
 def _inline(conn: sqlite3.Connection, many: bool, operation: Any, parameters: Any, busy_ms: int | None) -> Any:
@@ -299,6 +303,7 @@ class OneHopDBAPI(AsyncAdapt_aiosqlite_dbapi):
     def __init__(self, aiosqlite: Any, sqlite: Any) -> None:
         super().__init__(aiosqlite, sqlite)
         self._commits = 0
+        self._wal: str | None = None  # the database's WAL file, once a connection was made
         # One gate per event loop (an asyncio.Lock belongs to one loop; tests run several).
         self._gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
 
@@ -310,11 +315,22 @@ class OneHopDBAPI(AsyncAdapt_aiosqlite_dbapi):
         return gate
 
     def checkpoint_due(self) -> bool:
-        """Every CHECKPOINT_EVERY commits of the engine (SQLite's own checkpoints are turned off)."""
+        """Every CHECKPOINT_EVERY commits of the engine, or sooner when the WAL has grown past
+        WAL_CHECKPOINT_BYTES (a fan-out to thousands writes megabytes): SQLite's own are turned off."""
         self._commits += 1
-        return self._commits % CHECKPOINT_EVERY == 0
+        if self._commits % CHECKPOINT_EVERY == 0:
+            return True
+        if self._commits % WAL_CHECK_EVERY or self._wal is None:
+            return False
+        try:
+            return os.stat(self._wal).st_size > WAL_CHECKPOINT_BYTES
+        except OSError:
+            return False
 
     def connect(self, *arg: Any, **kw: Any) -> OneHopConnection:
+        database = str(arg[0]) if arg else str(kw.get("database", ""))
+        if database and database != ":memory:" and not database.startswith("file:"):
+            self._wal = f"{database}-wal"
         plain = super().connect(*arg, **kw)
         connection = OneHopConnection(self, plain._connection)
         connection._gate_timeout = float(kw.get("timeout", 5.0))

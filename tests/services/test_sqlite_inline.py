@@ -145,3 +145,21 @@ async def test_past_the_busy_timeout_the_write_is_told_the_database_is_locked(
         assert busy == 200
     finally:
         await engine.dispose()
+
+
+async def test_a_grown_wal_is_checkpointed_before_the_commit_count_comes_round(
+    engine: AsyncEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_fast, "WAL_CHECK_EVERY", 1)
+    wal = tmp_path / "inline.db-wal"
+    monkeypatch.setattr(sqlite_fast, "WAL_CHECKPOINT_BYTES", wal.stat().st_size + 64 * 1024)  # 16 pages more
+    seen = trace_threads(engine)
+    async with engine.connect() as conn:
+        for n in range(2):  # a few pages each: under the mark
+            await conn.execute(text("INSERT INTO t (n) VALUES (:n)"), {"n": n})
+            await conn.commit()
+        assert ran(seen, "PRAGMA WAL_CHECKPOINT") == []
+        await conn.execute(text("INSERT INTO t (n) VALUES (:n)"), [{"n": n} for n in range(20_000)])  # ~40 pages
+        await conn.commit()
+        assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar_one() == 20_002
+    assert ran(seen, "PRAGMA WAL_CHECKPOINT") == [False]  # at once, in the thread

@@ -95,6 +95,14 @@ def _inline(conn: sqlite3.Connection, many: bool, operation: Any, parameters: An
         conn.execute(f"PRAGMA busy_timeout = {busy_ms}")
 
 
+def _own_checkpoints(conn: sqlite3.Connection) -> None:
+    """SQLite checkpoints no more inside a commit; the WAL file, once reset after a checkpoint, is cut
+    back to WAL_CHECKPOINT_BYTES (it is never shrunk otherwise): so its size past that mark is what was
+    written since, the measure `checkpoint_due` goes by."""
+    conn.execute("PRAGMA wal_autocheckpoint = 0").close()
+    conn.execute(f"PRAGMA journal_size_limit = {WAL_CHECKPOINT_BYTES}").close()
+
+
 def _fits_inline(many: bool, operation: str, parameters: Any) -> bool:
     if operation.lstrip()[:6].upper().startswith("DELETE"):
         return False
@@ -335,7 +343,7 @@ class OneHopDBAPI(AsyncAdapt_aiosqlite_dbapi):
         connection = OneHopConnection(self, plain._connection)
         connection._gate_timeout = float(kw.get("timeout", 5.0))
         conn = plain._connection._conn
-        await_(connection.in_thread(lambda: conn.execute("PRAGMA wal_autocheckpoint = 0").close()))  # see commit()
+        await_(connection.in_thread(_own_checkpoints, conn))  # see commit()
         return connection
 
 

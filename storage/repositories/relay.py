@@ -54,7 +54,6 @@ def reachable_except(author_id: int | None) -> tuple[ColumnElement[bool], ...]:
 
 # Statements of the relay batch's every round, built once: building one and computing its cache key
 # each time cost about a third of running it (IN lists expand at execution).
-_MEMBERS = select(Member).where(Member.user_id.in_(bindparam("ids", expanding=True)))
 _TARGETS = aliased(Member)
 # The authors with their member rows, and the peers they write to privately with theirs.
 _AUTHORS_AND_PEERS = (
@@ -71,7 +70,6 @@ _AUTHORS_AND_PEERS = (
         )
     )
 )
-_USERS = select(User).where(User.id.in_(bindparam("ids", expanding=True)))
 _RUNTIME = select(RuntimeSetting).where(RuntimeSetting.key.in_(bindparam("keys", expanding=True)))
 
 
@@ -117,13 +115,6 @@ class RelayRepo:
             await self.session.flush()
         return member
 
-    async def members(self, user_ids: Collection[int]) -> dict[int, Member]:
-        """Several members' rows in one query (they stay in the session: `member()` then needs none)."""
-        if not user_ids:
-            return {}
-        rows = await self.session.scalars(_MEMBERS, {"ids": list(user_ids)})
-        return {member.user_id: member for member in rows}
-
     async def authors_and_peers(self, user_ids: Collection[int]) -> tuple[dict[int, User], dict[int, Member]]:
         """These users and those they write to privately, with their member rows, in one query (kept in
         the session while the caller holds them: `member()`, `target()` then need none)."""
@@ -136,12 +127,6 @@ class RelayRepo:
             if member is not None:
                 members[member.user_id] = member
         return users, members
-
-    async def users(self, user_ids: Collection[int]) -> dict[int, User]:
-        if not user_ids:
-            return {}
-        rows = await self.session.scalars(_USERS, {"ids": list(user_ids)})
-        return {user.id: user for user in rows}
 
     async def common_recipients(self, author_id: int | None) -> list[Recipient]:
         """Signed-in, reachable members of the common chat other than the author (None: everyone)."""

@@ -66,7 +66,7 @@ async def test_a_mixed_batch_gets_each_message_its_own_outcome(
 
     async with sessionmaker() as session, session.begin():
         relay = relay_service(session, clock)
-        users = await relay.repo.users([x.id for x in (ann, bob, cat, dan, fay, outsider)])
+        users, _ = await relay.repo.authors_and_peers([x.id for x in (ann, bob, cat, dan, fay, outsider)])
         ann, bob, cat, dan, fay, outsider = (users[x.id] for x in (ann, bob, cat, dan, fay, outsider))
         batch = [
             (ann, text(ann, "hello all")),

@@ -479,11 +479,7 @@ class DeliveryWorker:
             while queue and not self._stopping and not self.express.held_back(chat_id):
                 item = queue[0]
                 async with self._express_gate:
-                    delay = self.pacer.delay(chat_id)
-                    if delay > 0:
-                        await asyncio.sleep(delay)
-                    await self.limiter.acquire()
-                    self.pacer.take(chat_id)
+                    await self._pace(chat_id)
                     sending = asyncio.ensure_future(self._send(item))
                     outcome = await asyncio.shield(sending)  # once on the wire, a send is never cancelled
                 sending = None
@@ -516,11 +512,9 @@ class DeliveryWorker:
             await self._express_marks.submit(outcome)
             return True
         self.express.hold_back(item.chat_id)
+        blocked = {item.chat_id} if outcome.error == "blocked" else set()
         async with self.sessionmaker() as session, session.begin():
-            repo = OutgoingRepo(session)
-            await repo.finish([outcome], self.clock.now(), self.express.token)
-            if outcome.error == "blocked":
-                await repo.drop_chat(item.chat_id, "blocked: bot was blocked by the user")
+            await self._finish(OutgoingRepo(session), [outcome], blocked, self.express.token)
         return False
 
     async def _express_release(self, rows: list[Claimed]) -> None:
@@ -553,12 +547,8 @@ class DeliveryWorker:
 
         async def one(item: Claimed) -> None:
             async with gate:
-                delay = self.pacer.delay(item.chat_id)
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                await self.limiter.acquire()
+                await self._pace(item.chat_id)  # at most one row per chat is in flight (head of its queue)
                 passed_limiter()
-                self.pacer.take(item.chat_id)  # at most one row per chat is in flight (head of its queue)
                 future = asyncio.ensure_future(send(item))
                 inflight.add(future)
                 await asyncio.shield(future)  # once on the wire, a send is never cancelled
@@ -640,18 +630,30 @@ class DeliveryWorker:
         done = [outcomes[c.id] for c in claimed if c.id in outcomes]
         unsent = [c.id for c in claimed if c.id not in outcomes]
         blocked = {c.chat_id for c in claimed if c.id in outcomes and outcomes[c.id].error == "blocked"}
-        now = self.clock.now()
         async with self.sessionmaker() as session, session.begin():
             repo = OutgoingRepo(session)
             sent = [o for o in done if o.status == "sent" and o.id not in marked]
             if sent:
                 await self._mark_sent(session, sent, token)
-            await repo.finish([o for o in done if o.status != "sent"], now, token)
             await repo.release(unsent, token)
-            for chat_id in blocked:
-                await repo.drop_chat(chat_id, "blocked: bot was blocked by the user")
+            await self._finish(repo, [o for o in done if o.status != "sent"], blocked, token)
         if self.on_outcomes is not None:
             self.on_outcomes(done)
+
+    async def _finish(self, repo: OutgoingRepo, unsent: list[Outcome], blocked: set[int], token: str) -> None:
+        """Record outcomes other than sent (a retry later, failed, dropped); the chats that blocked the
+        bot lose all their pending rows (and the user is marked inactive)."""
+        await repo.finish(unsent, self.clock.now(), token)
+        for chat_id in blocked:
+            await repo.drop_chat(chat_id, "blocked: bot was blocked by the user")
+
+    async def _pace(self, chat_id: int) -> None:
+        """Wait for the chat's pace and the global rate; the send to it leaves now."""
+        delay = self.pacer.delay(chat_id)
+        if delay > 0:
+            await asyncio.sleep(delay)
+        await self.limiter.acquire()
+        self.pacer.take(chat_id)
 
     # --- one send ------------------------------------------------------------------------
     async def _send(self, item: Claimed) -> Outcome:

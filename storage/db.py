@@ -91,8 +91,7 @@ class PairsQuery:
 
 def upsert(session: AsyncSession, table: type[Any] | Table) -> PgInsert | SqliteInsert:
     """An INSERT with ON CONFLICT for the session's database (PostgreSQL or SQLite)."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    return insert(table)
+    return dialect_insert(session.get_bind().dialect.name, table)
 
 
 StatementT = TypeVar("StatementT", bound=Executable)
@@ -116,7 +115,7 @@ class Prebuilt(Generic[StatementT]):
 
 
 def dialect_insert(dialect: str, table: type[Any] | Table) -> PgInsert | SqliteInsert:
-    """`upsert` for a dialect's name (see Prebuilt)."""
+    """An INSERT with ON CONFLICT for a dialect by name (PostgreSQL or SQLite; see Prebuilt)."""
     return (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
 
 

@@ -5,7 +5,6 @@ rows not yet sent back to the queue, from where a restart delivers each exactly 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -14,20 +13,15 @@ from sqlalchemy import select
 from bot.delivery import DeliveryWorker, SpacingLimiter
 from storage.models import Outgoing
 from storage.repositories.delivery import OutgoingRepo
-from tests.conftest import DbTarget
-from tests.e2e.harness import Harness, Person, start_harness, stop_harness
+from tests.e2e.harness import Harness, Person
 from tests.e2e.test_relay import members
 from tests.fakes.telegram import error
 
 
 @pytest.fixture
-async def live(db: DbTarget) -> AsyncIterator[Harness]:
-    """The bot with its delivery worker running in the background, as in production."""
-    harness = await start_harness(db.url, db.schema, delivery_worker=True, delivery_rate=200)
-    try:
-        yield harness
-    finally:
-        await stop_harness(harness)
+def bot_settings() -> dict[str, object]:
+    """The bot (conftest's `tg`) with its delivery worker running in the background, as in production."""
+    return {"delivery_worker": True, "delivery_rate": 200}
 
 
 def texts(tg: Harness, person: Person, marker: str) -> list[str]:
@@ -41,8 +35,8 @@ async def outgoing(tg: Harness, marker: str) -> list[Outgoing]:
         return [row for row in rows if marker in str(row.payload)]
 
 
-async def test_relayed_copies_go_to_the_worker_without_a_claim(live: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
-    alice, bob, carol = await members(live, "Alice", "Bob", "Carol")
+async def test_relayed_copies_go_to_the_worker_without_a_claim(tg: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    alice, bob, carol = await members(tg, "Alice", "Bob", "Carol")
     claimed: list[int] = []
     claim = OutgoingRepo.claim
 
@@ -55,19 +49,19 @@ async def test_relayed_copies_go_to_the_worker_without_a_claim(live: Harness, mo
     for n in range(5):
         await alice.send(f"express {n}")
     for reader in (bob, carol):
-        await live.tg.wait_until(lambda r=reader: len(texts(live, r, "express")) == 5, timeout=5, what="the copies")
-        assert texts(live, reader, "express") == [f"express {n}" for n in range(5)]
-    assert live.app.delivery is not None
-    await live.app.delivery.express_idle()  # the sends' records are written as a group commit
-    rows = await outgoing(live, "express")
+        await tg.tg.wait_until(lambda r=reader: len(texts(tg, r, "express")) == 5, timeout=5, what="the copies")
+        assert texts(tg, reader, "express") == [f"express {n}" for n in range(5)]
+    assert tg.app.delivery is not None
+    await tg.app.delivery.express_idle()  # the sends' records are written as a group commit
+    rows = await outgoing(tg, "express")
     assert len(rows) == 10
     assert claimed == []  # none of them went through a claim
     assert Counter(row.status for row in rows) == Counter({"sent": 10})
     assert all(row.claim_token is None for row in rows)
 
 
-async def test_a_copy_that_must_wait_keeps_the_chats_later_copies_behind_it(live: Harness) -> None:
-    alice, bob = await members(live, "Alice", "Bob")
+async def test_a_copy_that_must_wait_keeps_the_chats_later_copies_behind_it(tg: Harness) -> None:
+    alice, bob = await members(tg, "Alice", "Bob")
     storm = {"left": 1}
 
     def flood(method: str, params: dict[str, Any]) -> dict[str, Any] | None:
@@ -76,44 +70,41 @@ async def test_a_copy_that_must_wait_keeps_the_chats_later_copies_behind_it(live
             return error(429, "Too Many Requests: retry after 1", retry_after=1)
         return None
 
-    live.tg.hooks.append(flood)
+    tg.tg.hooks.append(flood)
     await alice.send("first")
-    await live.tg.wait_until(lambda: storm["left"] == 0, timeout=5, what="the 429")
+    await tg.tg.wait_until(lambda: storm["left"] == 0, timeout=5, what="the 429")
     await alice.send("second")  # the first waits out its retry_after: the second must not overtake it
-    live.clock.advance(seconds=2)
-    await live.tg.wait_until(
-        lambda: len(texts(live, bob, "first")) + len(texts(live, bob, "second")) == 2, timeout=5, what="both copies"
+    tg.clock.advance(seconds=2)
+    await tg.tg.wait_until(
+        lambda: len(texts(tg, bob, "first")) + len(texts(tg, bob, "second")) == 2, timeout=5, what="both copies"
     )
-    assert [body for body in texts(live, bob, "") if body in ("first", "second")] == ["first", "second"]
+    assert [body for body in texts(tg, bob, "") if body in ("first", "second")] == ["first", "second"]
 
 
-async def test_a_stop_sends_unsent_express_rows_back_and_a_restart_delivers_each_once(db: DbTarget) -> None:
-    tg = await start_harness(db.url, db.schema, delivery_worker=True, delivery_rate=2)  # one send a second
-    try:
-        alice, bob, carol, dan = await members(tg, "Alice", "Bob", "Carol", "Dan")
-        await alice.send("slow one")
-        await alice.send("slow two")
-        await tg.tg.wait_until(
-            lambda: sum(len(texts(tg, p, "slow")) for p in (bob, carol, dan)) >= 1, timeout=5, what="a first copy"
-        )
-        assert tg.app.delivery is not None
-        await tg.app.delivery.stop()
-        rows = await outgoing(tg, "slow")
-        assert len(rows) == 6
-        sent_before = sum(row.status == "sent" for row in rows)
-        assert 1 <= sent_before < 6
-        assert all(row.claim_token is None for row in rows)  # nothing left claimed by the stopped lane
-        restarted = DeliveryWorker(tg.app.ctx.sessionmaker, tg.app.bot, tg.clock, limiter=SpacingLimiter(1000))
-        await restarted.drain()
-        await restarted.stop()
-        for reader in (bob, carol, dan):
-            assert texts(tg, reader, "slow") == ["slow one", "slow two"]
-        assert Counter(row.status for row in await outgoing(tg, "slow")) == Counter({"sent": 6})
-    finally:
-        await stop_harness(tg)
+@pytest.mark.parametrize("bot_settings", [{"delivery_worker": True, "delivery_rate": 2}])  # one send a second
+async def test_a_stop_sends_unsent_express_rows_back_and_a_restart_delivers_each_once(tg: Harness) -> None:
+    alice, bob, carol, dan = await members(tg, "Alice", "Bob", "Carol", "Dan")
+    await alice.send("slow one")
+    await alice.send("slow two")
+    await tg.tg.wait_until(
+        lambda: sum(len(texts(tg, p, "slow")) for p in (bob, carol, dan)) >= 1, timeout=5, what="a first copy"
+    )
+    assert tg.app.delivery is not None
+    await tg.app.delivery.stop()
+    rows = await outgoing(tg, "slow")
+    assert len(rows) == 6
+    sent_before = sum(row.status == "sent" for row in rows)
+    assert 1 <= sent_before < 6
+    assert all(row.claim_token is None for row in rows)  # nothing left claimed by the stopped lane
+    restarted = DeliveryWorker(tg.app.ctx.sessionmaker, tg.app.bot, tg.clock, limiter=SpacingLimiter(1000))
+    await restarted.drain()
+    await restarted.stop()
+    for reader in (bob, carol, dan):
+        assert texts(tg, reader, "slow") == ["slow one", "slow two"]
+    assert Counter(row.status for row in await outgoing(tg, "slow")) == Counter({"sent": 6})
 
 
-async def test_a_row_that_must_wait_sends_its_chats_rows_in_the_lane_back_behind_it(live: Harness) -> None:
+async def test_a_row_that_must_wait_sends_its_chats_rows_in_the_lane_back_behind_it(tg: Harness) -> None:
     chat = 960_001
     storm = {"left": 1}
 
@@ -123,13 +114,13 @@ async def test_a_row_that_must_wait_sends_its_chats_rows_in_the_lane_back_behind
             return error(429, "Too Many Requests: retry after 1", retry_after=1)
         return None
 
-    live.tg.hooks.append(flood)
-    async with live.app.ctx.sessionmaker() as session, session.begin():
-        outbox = live.app.ctx.outbox(session)
+    tg.tg.hooks.append(flood)
+    async with tg.app.ctx.sessionmaker() as session, session.begin():
+        outbox = tg.app.ctx.outbox(session)
         await outbox.add_rows([outbox.text_row(chat, body, None, None) for body in ("first", "second")])
-    await live.tg.wait_until(lambda: storm["left"] == 0, timeout=5, what="the 429")
-    live.clock.advance(seconds=2)
-    await live.tg.wait_until(lambda: len(live.tg.bot_messages(chat)) == 2, timeout=5, what="both rows")
-    assert [m.text for m in live.tg.bot_messages(chat)] == ["first", "second"]
-    rows = await outgoing(live, "first") + await outgoing(live, "second")
+    await tg.tg.wait_until(lambda: storm["left"] == 0, timeout=5, what="the 429")
+    tg.clock.advance(seconds=2)
+    await tg.tg.wait_until(lambda: len(tg.tg.bot_messages(chat)) == 2, timeout=5, what="both rows")
+    assert [m.text for m in tg.tg.bot_messages(chat)] == ["first", "second"]
+    rows = await outgoing(tg, "first") + await outgoing(tg, "second")
     assert [row.claim_token for row in rows] == [None, None]

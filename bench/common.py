@@ -109,3 +109,13 @@ async def pair_up(sessionmaker: async_sessionmaker[AsyncSession], user_ids: list
                 member = await session.get(Member, me)
                 assert member is not None
                 member.target_kind, member.target_id = "private", peer
+
+
+class NoLimit:
+    """No global send limit (the fake has none): what the process itself can do is measured."""
+
+    async def acquire(self) -> None:
+        return None
+
+    def pause(self, seconds: float) -> None:
+        return None

@@ -17,7 +17,7 @@ import time
 
 from sqlalchemy import func, select
 
-from bench.common import add_members, database, fake_api, fake_stats, make_bot
+from bench.common import NoLimit, add_members, database, fake_api, fake_stats, make_bot
 from bot.app import freeze_startup_heap
 from bot.delivery import ChatPacer, DeliveryWorker, SpacingLimiter
 from services.clock import SystemClock
@@ -25,14 +25,6 @@ from services.delivery import Outbox
 from services.events import EventRecorder, EventTypes
 from services.relay import Limits, PlainCopyStyle, RelayService
 from storage.models import Outgoing, User
-
-
-class NoLimit:
-    async def acquire(self) -> None:
-        return None
-
-    def pause(self, seconds: float) -> None:
-        return None
 
 
 async def run_case(name: str, members: int, messages: int, rate: float | None, fake_args: list[str]) -> None:

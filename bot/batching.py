@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,9 @@ class Coalescer(Generic[RequestT, ResultT]):
         if self._drain is None or self._drain.done():
             self._drain = asyncio.create_task(self._run())
             self._drain.add_done_callback(self._fail_leftovers)
-        return await asyncio.shield(future)  # a cancelled update does not cancel the batch
+        # The future is the caller's own: a cancelled update cancels it and nothing else (the request
+        # stays in the batch, whose result is then dropped), as a shield would, without its two callbacks.
+        return await future
 
     async def _run(self) -> None:
         while self._queue:
@@ -47,19 +49,19 @@ class Coalescer(Generic[RequestT, ResultT]):
                 results = await self._counted([request for request, _ in batch])
             except Exception as exc:
                 if len(batch) == 1:
-                    batch[0][1].set_exception(exc)
+                    _fail(batch[0][1], exc)
                     continue
                 log.exception("%s: a batch of %d failed; handling them one by one", type(self).__name__, len(batch))
                 for request, future in batch:
                     try:
                         (result,) = await self._counted([request])
                     except Exception as alone:
-                        future.set_exception(alone)
+                        _fail(future, alone)
                     else:
-                        future.set_result(result)
+                        _settle(future, result)
                 continue
             for (_, future), result in zip(batch, results, strict=True):
-                future.set_result(result)
+                _settle(future, result)
 
     async def _counted(self, requests: list[RequestT]) -> list[ResultT]:
         self.batches += 1
@@ -73,10 +75,22 @@ class Coalescer(Generic[RequestT, ResultT]):
             return
         leftovers, self._batch, self._queue = [*self._batch, *self._queue], [], []
         for _, future in leftovers:
-            if not future.done():
-                future.set_exception(RuntimeError(f"{type(self).__name__} stopped before this request was handled"))
+            _fail(future, RuntimeError(f"{type(self).__name__} stopped before this request was handled"))
 
     async def wait_idle(self) -> None:
         """Until the batch being handled (and those queued behind it) are done: before the engine closes."""
         if self._drain is not None:
             await asyncio.gather(self._drain, return_exceptions=True)
+
+
+# A request's future is done already only if its caller was cancelled meanwhile: its outcome is dropped.
+
+
+def _settle(future: asyncio.Future[ResultT], result: ResultT) -> None:
+    if not future.done():
+        future.set_result(result)
+
+
+def _fail(future: asyncio.Future[Any], error: BaseException) -> None:
+    if not future.done():
+        future.set_exception(error)

@@ -356,6 +356,7 @@ class DeliveryWorker:
         self.express = express or ExpressLane(lease, limit=batch_size)
         self.express.arrived = self._express_arrived
         self._express_runners: dict[int, asyncio.Task[None]] = {}  # chat -> the task sending its rows
+        self._express_on_wire: set[int] = set()  # chats whose runner awaits a send's answer
         self._express_gate = asyncio.Semaphore(concurrency)
         self._express_marks = _SentMarks(self, self.express.token)
 
@@ -379,10 +380,13 @@ class DeliveryWorker:
         await self.api.close()
 
     async def _stop_express(self) -> None:
-        runners = list(self._express_runners.values())
-        for runner in runners:
-            runner.cancel()
-        await asyncio.gather(*runners, return_exceptions=True)
+        """Runners waiting (for the gate or the chat's pace) are cancelled; one with a send on the wire
+        is not: it records the outcome and then ends, seeing the worker stop."""
+        runners = list(self._express_runners.items())
+        for chat_id, runner in runners:
+            if chat_id not in self._express_on_wire:
+                runner.cancel()
+        await asyncio.gather(*(runner for _, runner in runners), return_exceptions=True)
         await self._express_marks.wait_idle()
 
     async def run(self) -> None:
@@ -474,26 +478,22 @@ class DeliveryWorker:
         crash never leaves a later row recorded and an earlier one not). A row that was not sent (a
         retry later, a blocked chat) sends the chat's other rows back to the queue, behind it."""
         queue = self.express.queues[chat_id]
-        sending: asyncio.Future[Outcome] | None = None
         try:
             while queue and not self._stopping and not self.express.held_back(chat_id):
                 item = queue[0]
                 async with self._express_gate:
                     await self._pace(chat_id)
-                    sending = asyncio.ensure_future(self._send(item))
-                    outcome = await asyncio.shield(sending)  # once on the wire, a send is never cancelled
-                sending = None
+                    # On the wire, a send is never cancelled (see _stop_express), so it is awaited here
+                    # and not shielded in a task of its own.
+                    self._express_on_wire.add(chat_id)
+                    try:
+                        outcome = await self._send(item)
+                    finally:
+                        self._express_on_wire.discard(chat_id)
                 queue.popleft()
                 self.express.size -= 1
                 if not await self._express_record(item, outcome):
                     break
-        except asyncio.CancelledError:
-            if sending is not None:  # stopped during a send: it finishes and is recorded
-                outcome = await sending
-                queue.popleft()
-                self.express.size -= 1
-                await self._express_record(item, outcome)
-            raise
         except Exception:
             # Recording failed (the database): the row stays claimed until its lease runs out, then it is
             # claimed the usual way; the chat's other rows go back to the queue now.

@@ -48,6 +48,7 @@ async def main(
     delivery: bool,
     rate: float | None = None,
     delivery_rate: float | None = None,
+    warmup: int = 0,
 ) -> None:
     async with fake_api() as url:
         database_url = f"sqlite+aiosqlite:///{tempfile.mkdtemp()}/ingest.db"
@@ -76,7 +77,20 @@ async def main(
         # open loop the others wait as they would at Telegram, their latency counting from arrival.
         gate = asyncio.Semaphore(concurrency)
 
+        meter: dict[str, float] = {}  # the clocks and counters when the first measured update arrives
+
+        def start_measuring() -> None:
+            meter.update(
+                began=time.perf_counter(),
+                cpu=time.process_time(),
+                loop_cpu=time.thread_time(),
+                batches=app.dp["relay_batch"].batches,
+                lookups=app.dp["user_loader"].batches,
+            )
+
         async def feed(n: int, arrived: float | None = None) -> None:
+            if n == warmup:
+                start_measuring()
             sender = 50_000_000 + n % members
             raw = {
                 "update_id": next(ids),
@@ -94,15 +108,16 @@ async def main(
                 update = Update.model_validate(raw, context={"bot": app.bot})
                 await app.dp.feed_update(app.bot, update)
 
-        began, cpu_began, loop_cpu_began = time.perf_counter(), time.process_time(), time.thread_time()
         if rate is None:
-            await asyncio.gather(*(feed(n) for n in range(messages)))
+            await asyncio.gather(*(feed(n) for n in range(warmup)))
+            await asyncio.gather(*(feed(n) for n in range(warmup, warmup + messages)))
         else:
-            await arrive(feed, messages, rate)
-        handled_seconds = time.perf_counter() - began
-        cpu_ms = (time.process_time() - cpu_began) * 1000 / messages
-        loop_cpu_ms = (time.thread_time() - loop_cpu_began) * 1000 / messages
-        batches, lookups = app.dp["relay_batch"].batches, app.dp["user_loader"].batches
+            await arrive(feed, warmup + messages, rate)
+        handled_seconds = time.perf_counter() - meter["began"]
+        cpu_ms = (time.process_time() - meter["cpu"]) * 1000 / messages
+        loop_cpu_ms = (time.thread_time() - meter["loop_cpu"]) * 1000 / messages
+        batches = app.dp["relay_batch"].batches - int(meter["batches"])
+        lookups = app.dp["user_loader"].batches - int(meter["lookups"])
         await app.delivery.stop()
         await app.delivery.drain()
         stats = await fake_stats(url)
@@ -112,10 +127,13 @@ async def main(
         if text and "ingest " in text:
             n = int(text.rsplit("ingest ", 1)[1])
             first_send.setdefault(n, wall)
-    latencies = [(first_send[n] - started_at[n]) * 1000 for n in started_at if n in first_send]
+    measured = [n for n in started_at if n >= warmup]
+    latencies = [(first_send[n] - started_at[n]) * 1000 for n in measured if n in first_send]
     # Messages through to their first send per second, from the first arrival to the last first send:
     # what the process sustains with its sends (the handling alone may run ahead of them).
-    span = max(first_send.values(), default=0.0) - min(started_at.values(), default=0.0)
+    span = max((first_send[n] for n in measured if n in first_send), default=0.0) - min(
+        (started_at[n] for n in measured), default=0.0
+    )
     through = f", {len(latencies) / span:.0f}/s through to the first send" if span > 0 else ""
     latency = (
         f"first-send latency p50={percentile(latencies, 0.5):.1f}ms p99={percentile(latencies, 0.99):.1f}ms "
@@ -125,6 +143,8 @@ async def main(
     )
     load = f"rate={rate:.0f}/s " if rate else ""
     load += f"concurrency={concurrency} send limit={f'{delivery_rate:.0f}/s' if delivery_rate else 'none'}"
+    if warmup:
+        load += f" after {warmup} warm-up messages"
     print(
         f"ingest: messages={messages} members={members} chat={'common' if common else 'private'} "
         f"{load} handled={messages / handled_seconds:.0f}/s {latency}; "
@@ -166,6 +186,12 @@ if __name__ == "__main__":
         default=None,
         help="the bot's global send limit (DELIVERY_RATE, at most 1000); by default none, as the fake has none",
     )
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=0,
+        help="messages sent first the same way and left out of the figures (connections, caches, statements)",
+    )
     args = parser.parse_args()
     asyncio.run(
         main(
@@ -176,5 +202,6 @@ if __name__ == "__main__":
             not args.no_delivery,
             args.rate,
             args.delivery_rate,
+            args.warmup,
         )
     )

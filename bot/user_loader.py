@@ -28,7 +28,9 @@ class UserLoader(Coalescer[int, User | None]):
     async def _handle(self, requests: list[int]) -> list[User | None]:
         found: list[User | None] = [None] * len(requests)
         remaining = list(enumerate(requests))
-        async with self.sessionmaker() as session:
+        # The read ends with the block's commit (nothing to write: on SQLite no statement at all), so
+        # the session holds no connection when it closes (see storage.db.AppAsyncSession).
+        async with self.sessionmaker() as session, session.begin():
             repo = UserRepo(session)
             while remaining:  # an account asked for twice gets two objects: each goes to its own session
                 first: dict[int, int] = {}

@@ -35,6 +35,7 @@ from services.errors import (
 )
 from services.events import EventRecorder
 from services.moderation import RelayedMessage
+from storage.db import get_row
 from storage.models import Block, Member, RelayMessage, Room, ScheduledMessage, User
 from storage.repositories.relay import Recipient, RelayRepo
 from storage.repositories.rooms import RoomRepo
@@ -241,7 +242,7 @@ class RelayService:
             return Target("common")
         if member is None or member.target_kind != "private" or member.target_id is None:
             return Target("common")
-        peer = await self.session.get(User, member.target_id)
+        peer = await get_row(self.session, User, member.target_id)
         if peer is None or not peer.signed_in:
             member.target_kind, member.target_id = "common", None
             return Target("common")
@@ -513,7 +514,7 @@ class RelayService:
 
     async def _recipients(self, author: User, message: RelayMessage) -> list[Recipient]:
         if message.chat == "private" and message.peer_id is not None:
-            peer = await self.session.get(User, message.peer_id)
+            peer = await get_row(self.session, User, message.peer_id)
             if peer is None or peer.telegram_id is None or not peer.signed_in or not peer.is_active:
                 return []
             member = await self.repo.member(peer.id)

@@ -27,6 +27,7 @@ from services.events import EventRecorder
 from services.invites import InviteService, RedeemResult
 from services.names import anonymous_name
 from services.phones import normalize_phone
+from storage.db import get_row
 from storage.models import InviteCode, PhoneCode, User
 from storage.repositories.relay import RelayRepo
 from storage.repositories.users import InviteCodeRepo, PhoneCodeRepo, UserRepo
@@ -160,7 +161,7 @@ class SignInService:
     async def save_touches(self, touches: dict[int, dict[str, Any]]) -> None:
         """Write noted refreshes (users.id -> fields) in this session."""
         for user_id, fields in touches.items():
-            user = await self.session.get(User, user_id)  # no query for a user the session holds
+            user = await get_row(self.session, User, user_id)  # no query for a user the session holds
             if user is None:
                 continue
             if user.phone is None:  # signed out meanwhile: personal data is not kept

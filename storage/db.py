@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import QueryableAttribute, Session
+from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.sql.base import Executable
 
 from storage.sqlite_fast import one_hop_dbapi
@@ -78,15 +79,32 @@ def pair_parameters(pairs: Collection[tuple[Any, Any]]) -> dict[str, Any]:
     return parameters
 
 
-class PairsQuery:
-    """A statement over many (first, second) pairs (`pairs_in`), built once for each number of pairs:
-    building the OR of a hundred comparisons cost more than running it."""
+def pairs_bucket(count: int) -> int:
+    """The number of pairs a statement is built for: the next power of two (1, 2, 4, ... 256, then
+    multiples of 256), so that a few statements serve every batch size."""
+    if count <= 1:
+        return 1
+    if count <= 256:
+        return 1 << (count - 1).bit_length()
+    return -(-count // 256) * 256
 
-    def __init__(self, build: Callable[[int], Executable], cached: int = 256) -> None:
+
+class PairsQuery:
+    """A statement over many (first, second) pairs (`pairs_in`), built and compiled once for each
+    bucket of counts (`pairs_bucket`; the list is padded with its last pair, which changes nothing in
+    an OR): building and compiling the OR of a hundred comparisons cost more than running it, and a
+    statement per count meant a compile, milliseconds of the event loop, for every batch size seen
+    for the first time (and SQLAlchemy's statement cache then held hundreds of them)."""
+
+    def __init__(self, build: Callable[[int], Executable], cached: int = 16) -> None:
         self.build = functools.lru_cache(maxsize=cached)(build)
 
     def __call__(self, pairs: Collection[tuple[Any, Any]]) -> tuple[Executable, dict[str, Any]]:
-        return self.build(len(pairs)), pair_parameters(pairs)
+        listed = list(pairs)
+        bucket = pairs_bucket(len(listed))
+        if listed and bucket > len(listed):
+            listed.extend([listed[-1]] * (bucket - len(listed)))
+        return self.build(bucket), pair_parameters(listed)
 
 
 def upsert(session: AsyncSession, table: type[Any] | Table) -> PgInsert | SqliteInsert:
@@ -169,6 +187,19 @@ def create_sessionmaker(
     if on_rollback is not None:
         event.listen(AppSession, "after_soft_rollback", lambda session, _previous: on_rollback(session))
     return async_sessionmaker(engine, class_=AppAsyncSession, expire_on_commit=False, sync_session_class=AppSession)
+
+
+ModelT = TypeVar("ModelT")
+
+
+async def get_row(session: AsyncSession, model: type[ModelT], key: Any) -> ModelT | None:
+    """`session.get(model, key)`, without its trip through a greenlet when the session already holds
+    the row (and it is not expired): the relay looks up a few held rows per message, and each such
+    `get` cost about as much as a small statement."""
+    held = session.identity_map.get((model, (key,), None))  # the identity key (orm.util.identity_key's form)
+    if held is not None and not instance_state(held).expired:
+        return held
+    return await session.get(model, key)
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
-from storage.db import PairsQuery, Prebuilt, dialect_insert, pairs_in
+from storage.db import PairsQuery, Prebuilt, dialect_insert, get_row, pairs_in
 from storage.models import (
     Block,
     LimitWindow,
@@ -108,7 +108,7 @@ class RelayRepo:
 
     # members
     async def member(self, user_id: int, create: bool = False) -> Member | None:
-        member = await self.session.get(Member, user_id)
+        member = await get_row(self.session, Member, user_id)
         if member is None and create:
             member = Member(user_id=user_id, in_common=False, paused=False, target_kind="common")
             self.session.add(member)

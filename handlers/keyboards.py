@@ -16,7 +16,8 @@ REMOVE_KEYBOARD = ReplyKeyboardRemove()
 # A row's id in callback data (0: none). Forged data naming a row no table can hold (ids are 32-bit
 # integers on PostgreSQL) fails the button's filter, and is answered as an expired button, instead of
 # reaching the database.
-RowId = Annotated[int, Field(ge=0, le=2**31 - 1)]
+ROW_ID_MAX = 2**31 - 1
+RowId = Annotated[int, Field(ge=0, le=ROW_ID_MAX)]
 
 
 def contact_keyboard(t: Texts) -> ReplyKeyboardMarkup:
@@ -52,3 +53,12 @@ class MessageAction(CallbackData, prefix="msg"):
 
     action: str
     message_id: RowId
+
+    @classmethod
+    def packed(cls, action: str, message_id: int) -> str:
+        """What `MessageAction(action=..., message_id=...).pack()` gives, without building and dumping a
+        model: every relayed copy carries two or three of these buttons."""
+        sep = cls.__separator__
+        if sep in action or not 0 <= message_id <= ROW_ID_MAX:
+            return cls(action=action, message_id=message_id).pack()  # refused there, as before
+        return f"{cls.__prefix__}{sep}{action}{sep}{message_id}"

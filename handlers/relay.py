@@ -93,7 +93,7 @@ class TelegramCopyStyle:
             dm_label = t.plain("relay-btn-dm-name", name=author.display_name)
 
         def button(text: str, action: str) -> dict[str, str]:
-            return {"text": text, "callback_data": MessageAction(action=action, message_id=message_id).pack()}
+            return {"text": text, "callback_data": MessageAction.packed(action, message_id)}
 
         row = [button(dm_label, "dm")]
         if chat == "private":

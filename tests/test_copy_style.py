@@ -34,3 +34,17 @@ def test_markup_is_what_aiogram_builds(language: str | None, chat: str, kind: st
         built = style.markup(42, author, chat, language, kind)
         assert built == expected
         InlineKeyboardMarkup.model_validate(built)
+
+
+@pytest.mark.parametrize("message_id", [0, 1, 42, 2**31 - 1])
+@pytest.mark.parametrize("action", ["dm", "block", "report"])
+def test_packed_is_what_pack_gives(action: str, message_id: int) -> None:
+    packed = MessageAction.packed(action, message_id)
+    assert packed == MessageAction(action=action, message_id=message_id).pack()
+    assert MessageAction.unpack(packed) == MessageAction(action=action, message_id=message_id)
+
+
+@pytest.mark.parametrize(("action", "message_id"), [("dm", -1), ("dm", 2**31), ("a:b", 1)])
+def test_packed_refuses_what_pack_refuses(action: str, message_id: int) -> None:
+    with pytest.raises(ValueError):  # noqa: PT011  (pydantic's ValidationError or aiogram's ValueError)
+        MessageAction.packed(action, message_id)

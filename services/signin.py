@@ -139,7 +139,11 @@ class SignInService:
             user.is_active = True  # reachable again: recipients lists must see it in this very update
         touch: dict[str, Any] = {}
         if user.phone is not None:  # personal data is kept only while signed in
-            touch.update(username=profile.username, first_name=profile.first_name)
+            # Only what changed: most updates then have nothing to write, and no row to read for it.
+            if user.username != profile.username:
+                touch["username"] = profile.username
+            if user.first_name != profile.first_name:
+                touch["first_name"] = profile.first_name
         if user.last_seen_at is None or now - user.last_seen_at >= LAST_SEEN_GRANULARITY:
             touch["last_seen_at"] = now  # not on every update: one write a minute is enough for /who
         self._touch = (user, touch)

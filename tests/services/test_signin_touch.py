@@ -54,6 +54,10 @@ async def test_no_write_within_the_last_seen_granularity(sessionmaker: async_ses
     async with sessionmaker() as session:
         signin, _, _ = services(session, clock)
         await signin.ensure_user(TelegramProfile(user.telegram_id, user.username, user.first_name))
+        assert signin.take_touch() == {}  # nothing changed: nothing for the relay batch to read or write
+        await signin.ensure_user(TelegramProfile(user.telegram_id, user.username, "Renamed"))
+        assert signin.take_touch() == {user.id: {"first_name": "Renamed"}}  # only what changed
+        await signin.ensure_user(TelegramProfile(user.telegram_id, user.username, user.first_name))
         await signin.save_touch()
         assert not session.dirty
 

@@ -4,6 +4,7 @@ rows not yet sent back to the queue, from where a restart delivers each exactly 
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from typing import Any
 
@@ -124,3 +125,38 @@ async def test_a_row_that_must_wait_sends_its_chats_rows_in_the_lane_back_behind
     assert [m.text for m in tg.tg.bot_messages(chat)] == ["first", "second"]
     rows = await outgoing(tg, "first") + await outgoing(tg, "second")
     assert [row.claim_token for row in rows] == [None, None]
+
+
+async def test_a_stop_during_a_send_waits_for_its_answer_and_records_it_once(
+    tg: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chat = 960_002
+    on_wire, answer = asyncio.Event(), asyncio.Event()
+    plain_dispatch = tg.tg.dispatch
+
+    async def held(method: str, params: dict[str, Any]) -> dict[str, Any]:
+        if params.get("text") == "held":
+            on_wire.set()
+            await answer.wait()  # the send stays on the wire until the test lets Telegram answer
+        return await plain_dispatch(method, params)
+
+    monkeypatch.setattr(tg.tg, "dispatch", held)
+    async with tg.app.ctx.sessionmaker() as session, session.begin():
+        outbox = tg.app.ctx.outbox(session)
+        await outbox.add_rows([outbox.text_row(chat, "held", None, None)])
+    assert tg.app.delivery is not None
+    try:
+        await asyncio.wait_for(on_wire.wait(), 5)
+        stopping = asyncio.ensure_future(tg.app.delivery.stop())
+        await asyncio.sleep(0.05)
+        assert not stopping.done()  # a send on the wire is not cancelled: the stop waits for its answer
+    finally:
+        answer.set()
+    await stopping
+    (row,) = await outgoing(tg, "held")
+    assert (row.status, row.claim_token) == ("sent", None)
+    assert row.message_id is not None
+    restarted = DeliveryWorker(tg.app.ctx.sessionmaker, tg.app.bot, tg.clock, limiter=SpacingLimiter(1000))
+    assert await restarted.drain() == 0
+    await restarted.stop()
+    assert [m.text for m in tg.tg.bot_messages(chat)] == ["held"]

@@ -263,13 +263,13 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
 
     async def take_write_gate(self) -> None:
         gate = cast(OneHopDBAPI, self.dbapi).write_gate()
-        if gate.locked():
-            try:  # as long as SQLite itself would have waited for its lock (the busy timeout)
-                await asyncio.wait_for(gate.acquire(), self._gate_timeout)
-            except TimeoutError:
-                raise sqlite3.OperationalError("database is locked (waited for the write gate)") from None
-        else:
-            await gate.acquire()  # free: taken at once (wait_for would run it in a task of its own)
+        # As long as SQLite itself would have waited for its lock (the busy timeout). asyncio.timeout, not
+        # wait_for: wait_for ran the acquire in a task of its own, a turn of the loop even when it is free.
+        try:
+            async with asyncio.timeout(self._gate_timeout):
+                await gate.acquire()
+        except TimeoutError:
+            raise sqlite3.OperationalError("database is locked (waited for the write gate)") from None
         self._gate = gate
 
     def release_write_gate(self) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Result, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import Result, Table, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
@@ -80,18 +80,21 @@ _ADD_MESSAGES_ONCE = Prebuilt(
         .returning(RelayMessage)
     )
 )
+# On the tables, not the mapped classes: the session then runs them as plain Core statements, without
+# the ORM's bulk-insert bookkeeping for every row (no objects come back from these).
+_WINDOWS = cast(Table, LimitWindow.__table__)
 _TAKE_FROM_WINDOWS = Prebuilt(
     lambda dialect: (
-        dialect_insert(dialect, LimitWindow)
+        dialect_insert(dialect, _WINDOWS)
         .on_conflict_do_update(
-            index_elements=[LimitWindow.user_id, LimitWindow.window_start],
-            set_={"count": LimitWindow.count + 1},
-            where=LimitWindow.count < bindparam("limit"),
+            index_elements=[_WINDOWS.c.user_id, _WINDOWS.c.window_start],
+            set_={"count": _WINDOWS.c.count + 1},
+            where=_WINDOWS.c.count < bindparam("limit"),
         )
-        .returning(LimitWindow.user_id, LimitWindow.count)
+        .returning(_WINDOWS.c.user_id, _WINDOWS.c.count)
     )
 )
-_ADD_COPIES = insert(RelayCopy)
+_ADD_COPIES = insert(cast(Table, RelayCopy.__table__))
 _EXISTING_ORIGINS = PairsQuery(
     lambda count: select(RelayMessage.origin_chat_id, RelayMessage.origin_message_id).where(
         pairs_in(RelayMessage.origin_chat_id, RelayMessage.origin_message_id, count)

@@ -22,18 +22,21 @@ Most statements do not go to the thread at all: they run right here, in the even
 microseconds, while the trip to the thread and back costs two turns of the event loop, and under load
 a turn is milliseconds: a batch of a dozen statements spent most of its time queued for the loop.
 To the thread still go: bulk statements (more than INLINE_MAX_VALUES bound values: a fan-out to the
-common chat), DELETEs (the housekeeping purges may touch many rows), WAL checkpoints, anything while
-the thread is still busy with this connection (a statement abandoned by a cancelled task, a
-checkpoint), and a first write that finds another process holding SQLite's write lock: inline, a
-write tries the lock once (busy timeout 0) and, if it is taken, waits for it in the thread with the
-connection's busy timeout, never blocking the event loop.
+common chat), DELETEs (the housekeeping purges may touch many rows), anything while the thread is
+still busy with this connection (a statement abandoned by a cancelled task), and a first write
+that finds another process holding SQLite's write lock: inline, a write tries the lock once (busy
+timeout 0) and, if it is taken, waits for it in the thread with the connection's busy timeout, never
+blocking the event loop.
 
 COMMIT runs inline too: in WAL mode it appends to the log and waits for no lock, and the write gate is
 then held only while the transaction's statements run, not through a turn of the loop. What could
 make a commit slow is the checkpoint SQLite runs inside it when the log has grown (it copies pages and
 syncs the file): that is turned off on these connections (wal_autocheckpoint = 0), and a passive
-checkpoint runs in aiosqlite's thread instead, every CHECKPOINT_EVERY commits or as soon as the WAL
-file passes WAL_CHECKPOINT_BYTES.
+checkpoint runs instead, every CHECKPOINT_EVERY commits or as soon as the WAL file passes
+WAL_CHECKPOINT_BYTES, on a short-lived connection of its own in a worker thread: no pooled connection
+is busy with it, so no statement waits behind it (on the connection that committed, a relay batch
+that drew it from the pool waited for the checkpoint: milliseconds, at 1,000 messages a second a few
+times a second).
 """
 
 from __future__ import annotations
@@ -74,7 +77,7 @@ def _run(conn: sqlite3.Connection, many: bool, operation: Any, parameters: Any) 
 
 
 INLINE_MAX_VALUES = 4000  # bound values of one statement run inline; more go to the thread
-CHECKPOINT_EVERY = 200  # commits between two WAL checkpoints (run in aiosqlite's thread) at most
+CHECKPOINT_EVERY = 200  # commits between two WAL checkpoints (run in a worker thread) at most
 WAL_CHECK_EVERY = 10  # commits between two looks at the WAL file's size
 WAL_CHECKPOINT_BYTES = 4 * 1024 * 1024  # a WAL this large is checkpointed at once (SQLite's default: 1,000 pages)
 
@@ -244,18 +247,19 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
             self._handle_exception(error)
 
     def _checkpoint_later(self) -> None:
-        """A passive checkpoint in aiosqlite's thread, not awaited: meanwhile this connection's statements
-        queue behind it there (`thread_idle`), the others go on."""
+        """A passive checkpoint, not awaited. For a database file it runs on a connection of its own in a
+        worker thread (`OneHopDBAPI.checkpoint_soon`), so no pooled connection is busy with it and no
+        statement waits behind it; otherwise (an in-memory or URI database) in this connection's thread,
+        where meanwhile its statements queue behind it (`thread_idle`)."""
+        dbapi = cast(OneHopDBAPI, self.dbapi)
+        if dbapi.checkpoint_soon():
+            return
         conn = self._connection._conn
 
         def checkpoint() -> None:
             conn.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
 
-        def done(task: asyncio.Future[Any]) -> None:
-            if not task.cancelled() and task.exception() is not None:
-                log.warning("WAL checkpoint failed: %s", task.exception())
-
-        self.to_thread(checkpoint).add_done_callback(done)
+        self.to_thread(checkpoint).add_done_callback(_log_failed_checkpoint)
 
     @property
     def _writing(self) -> bool:
@@ -310,11 +314,28 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
             self.release_write_gate()
 
 
+def _log_failed_checkpoint(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("WAL checkpoint failed: %s", task.exception())
+
+
+def _checkpoint(database: str) -> None:
+    """A passive checkpoint of the database file on a short-lived connection of its own (opening one is
+    a fraction of a millisecond, and this runs every few hundred commits at most)."""
+    conn = sqlite3.connect(database, timeout=0, check_same_thread=False)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
+    finally:
+        conn.close()
+
+
 class OneHopDBAPI(AsyncAdapt_aiosqlite_dbapi):
     def __init__(self, aiosqlite: Any, sqlite: Any) -> None:
         super().__init__(aiosqlite, sqlite)
         self._commits = 0
-        self._wal: str | None = None  # the database's WAL file, once a connection was made
+        self._database: str | None = None  # the database file, once a connection was made to one
+        self._wal: str | None = None  # its WAL file
+        self._checkpointing = False
         # One gate per event loop (an asyncio.Lock belongs to one loop; tests run several).
         self._gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
 
@@ -338,9 +359,25 @@ class OneHopDBAPI(AsyncAdapt_aiosqlite_dbapi):
         except OSError:
             return False
 
+    def checkpoint_soon(self) -> bool:
+        """Start a passive checkpoint of the database file in a worker thread (one at a time: while one
+        runs, another is not started); False when the database is not a plain file."""
+        if self._database is None:
+            return False
+        if not self._checkpointing:
+            self._checkpointing = True
+            running = asyncio.get_running_loop().run_in_executor(None, _checkpoint, self._database)
+            running.add_done_callback(self._checkpointed)
+        return True
+
+    def _checkpointed(self, task: asyncio.Future[Any]) -> None:
+        self._checkpointing = False
+        _log_failed_checkpoint(task)
+
     def connect(self, *arg: Any, **kw: Any) -> OneHopConnection:
         database = str(arg[0]) if arg else str(kw.get("database", ""))
         if database and database != ":memory:" and not database.startswith("file:"):
+            self._database = database
             self._wal = f"{database}-wal"
         plain = super().connect(*arg, **kw)
         connection = OneHopConnection(self, plain._connection)

@@ -63,20 +63,43 @@ async def test_small_statements_and_commits_run_inline_bulk_and_deletes_in_the_t
     assert ran(seen, "COMMIT") == [True, True]
 
 
-async def test_sqlite_does_not_checkpoint_in_a_commit_a_checkpoint_runs_in_the_thread_now_and_then(
+class CheckpointSpy:
+    """Records the checkpoints `storage.sqlite_fast` runs on a connection of its own (and in which thread)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.threads: list[int] = []
+        self.ran = threading.Event()
+        plain = sqlite_fast._checkpoint
+
+        def spied(database: str) -> None:
+            plain(database)
+            self.threads.append(threading.get_ident())
+            self.ran.set()
+
+        monkeypatch.setattr(sqlite_fast, "_checkpoint", spied)
+
+    async def wait(self) -> None:
+        assert await asyncio.to_thread(self.ran.wait, 5), "no checkpoint ran"
+        self.ran.clear()
+
+
+async def test_sqlite_does_not_checkpoint_in_a_commit_a_checkpoint_runs_on_its_own_now_and_then(
     engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(sqlite_fast, "CHECKPOINT_EVERY", 3)
+    spy = CheckpointSpy(monkeypatch)
     seen = trace_threads(engine)
     async with engine.connect() as conn:
         assert (await conn.execute(text("PRAGMA wal_autocheckpoint"))).scalar_one() == 0
         for n in range(6):
             await conn.execute(text("INSERT INTO t (n) VALUES (:n)"), {"n": n})
             await conn.commit()
+            if n % 3 == 2:  # the third commit of three
+                await spy.wait()
         assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar_one() == 6
-    checkpoints = ran(seen, "PRAGMA WAL_CHECKPOINT")
-    assert len(checkpoints) >= 2  # one every 3 commits
-    assert not any(checkpoints)  # in the thread
+    assert len(spy.threads) == 2  # one every 3 commits
+    assert threading.get_ident() not in spy.threads  # in a worker thread, not the event loop's
+    assert ran(seen, "PRAGMA WAL_CHECKPOINT") == []  # and not on a pooled connection: none waits behind it
 
 
 @pytest.fixture
@@ -153,13 +176,14 @@ async def test_a_grown_wal_is_checkpointed_before_the_commit_count_comes_round(
     monkeypatch.setattr(sqlite_fast, "WAL_CHECK_EVERY", 1)
     wal = tmp_path / "inline.db-wal"
     monkeypatch.setattr(sqlite_fast, "WAL_CHECKPOINT_BYTES", wal.stat().st_size + 64 * 1024)  # 16 pages more
-    seen = trace_threads(engine)
+    spy = CheckpointSpy(monkeypatch)
     async with engine.connect() as conn:
         for n in range(2):  # a few pages each: under the mark
             await conn.execute(text("INSERT INTO t (n) VALUES (:n)"), {"n": n})
             await conn.commit()
-        assert ran(seen, "PRAGMA WAL_CHECKPOINT") == []
+        assert spy.threads == []
         await conn.execute(text("INSERT INTO t (n) VALUES (:n)"), [{"n": n} for n in range(20_000)])  # ~40 pages
         await conn.commit()
+        await spy.wait()  # at once
         assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar_one() == 20_002
-    assert ran(seen, "PRAGMA WAL_CHECKPOINT") == [False]  # at once, in the thread
+    assert len(spy.threads) == 1

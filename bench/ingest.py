@@ -2,7 +2,7 @@
 first outgoing send, with the fake Bot API in its own process.
 
     uv run python -m bench.ingest [--messages 2000] [--members 2000] [--concurrency 100] [--common] [--no-delivery]
-    uv run python -m bench.ingest --rate 1000 [--messages 5000]
+    uv run python -m bench.ingest --rate 1000 --warmup 1000 [--messages 6000] [--delivery-rate 1000]
 
 By default `concurrency` updates (the bot's UPDATES_IN_FLIGHT) are in flight at a time (a closed
 loop: the next comes when one is done, so the latency is about concurrency / rate). With --rate,

@@ -217,8 +217,8 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
         """Nothing of this connection's runs in aiosqlite's thread (so the sqlite3 connection is free)."""
         return self._queued == self._finished
 
-    def to_thread(self, function: Any, *args: Any) -> asyncio.Future[Any]:
-        """Queue `function(*args)` for aiosqlite's thread (as aiosqlite itself does); its future."""
+    async def in_thread(self, function: Any, *args: Any) -> Any:
+        """`function(*args)` in aiosqlite's thread (queued as aiosqlite itself does), tracked by `thread_idle`."""
 
         def tracked() -> Any:
             try:
@@ -232,10 +232,7 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
         future = asyncio.get_running_loop().create_future()
         self._queued += 1
         connection._tx.put_nowait((future, tracked))
-        return future
-
-    async def in_thread(self, function: Any, *args: Any) -> Any:
-        return await self.to_thread(function, *args)
+        return await future
 
     def _end_transaction(self, end: Any) -> None:
         try:
@@ -245,21 +242,6 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
                 await_(self.in_thread(end))
         except Exception as error:
             self._handle_exception(error)
-
-    def _checkpoint_later(self) -> None:
-        """A passive checkpoint, not awaited. For a database file it runs on a connection of its own in a
-        worker thread (`OneHopDBAPI.checkpoint_soon`), so no pooled connection is busy with it and no
-        statement waits behind it; otherwise (an in-memory or URI database) in this connection's thread,
-        where meanwhile its statements queue behind it (`thread_idle`)."""
-        dbapi = cast(OneHopDBAPI, self.dbapi)
-        if dbapi.checkpoint_soon():
-            return
-        conn = self._connection._conn
-
-        def checkpoint() -> None:
-            conn.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
-
-        self.to_thread(checkpoint).add_done_callback(_log_failed_checkpoint)
 
     @property
     def _writing(self) -> bool:
@@ -295,8 +277,9 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
         try:
             if self._in_transaction():  # after reads only there is none (no trip to the thread for nothing)
                 self._end_transaction(self._connection._conn.commit)
-                if cast(OneHopDBAPI, self.dbapi).checkpoint_due():
-                    self._checkpoint_later()
+                dbapi = cast(OneHopDBAPI, self.dbapi)
+                if dbapi.checkpoint_due():
+                    dbapi.checkpoint_soon()
         finally:
             self.release_write_gate()
 
@@ -314,15 +297,10 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
             self.release_write_gate()
 
 
-def _log_failed_checkpoint(task: asyncio.Future[Any]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        log.warning("WAL checkpoint failed: %s", task.exception())
-
-
 def _checkpoint(database: str) -> None:
-    """A passive checkpoint of the database file on a short-lived connection of its own (opening one is
-    a fraction of a millisecond, and this runs every few hundred commits at most)."""
-    conn = sqlite3.connect(database, timeout=0, check_same_thread=False)
+    """A passive checkpoint of the database on a short-lived connection of its own (opening one is a
+    fraction of a millisecond, and this runs every few hundred commits at most)."""
+    conn = sqlite3.connect(database, timeout=0, check_same_thread=False, uri=database.startswith("file:"))
     try:
         conn.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
     finally:
@@ -333,8 +311,8 @@ class OneHopDBAPI(AsyncAdapt_aiosqlite_dbapi):
     def __init__(self, aiosqlite: Any, sqlite: Any) -> None:
         super().__init__(aiosqlite, sqlite)
         self._commits = 0
-        self._database: str | None = None  # the database file, once a connection was made to one
-        self._wal: str | None = None  # its WAL file
+        self._database: str | None = None  # the database (a path or a file: URI), once connected to
+        self._wal: str | None = None  # its WAL file (for a plain path)
         self._checkpointing = False
         # One gate per event loop (an asyncio.Lock belongs to one loop; tests run several).
         self._gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
@@ -359,26 +337,26 @@ class OneHopDBAPI(AsyncAdapt_aiosqlite_dbapi):
         except OSError:
             return False
 
-    def checkpoint_soon(self) -> bool:
-        """Start a passive checkpoint of the database file in a worker thread (one at a time: while one
-        runs, another is not started); False when the database is not a plain file."""
-        if self._database is None:
-            return False
-        if not self._checkpointing:
-            self._checkpointing = True
-            running = asyncio.get_running_loop().run_in_executor(None, _checkpoint, self._database)
-            running.add_done_callback(self._checkpointed)
-        return True
+    def checkpoint_soon(self) -> None:
+        """Start a passive checkpoint in a worker thread, on a connection of its own (one at a time:
+        while one runs, another is not started). An in-memory database has no WAL to checkpoint."""
+        if self._database is None or self._checkpointing:
+            return
+        self._checkpointing = True
+        running = asyncio.get_running_loop().run_in_executor(None, _checkpoint, self._database)
+        running.add_done_callback(self._checkpointed)
 
     def _checkpointed(self, task: asyncio.Future[Any]) -> None:
         self._checkpointing = False
-        _log_failed_checkpoint(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("WAL checkpoint failed: %s", task.exception())
 
     def connect(self, *arg: Any, **kw: Any) -> OneHopConnection:
         database = str(arg[0]) if arg else str(kw.get("database", ""))
-        if database and database != ":memory:" and not database.startswith("file:"):
+        if database and database != ":memory:":
             self._database = database
-            self._wal = f"{database}-wal"
+            if not database.startswith("file:"):
+                self._wal = f"{database}-wal"
         plain = super().connect(*arg, **kw)
         connection = OneHopConnection(self, plain._connection)
         connection._gate_timeout = float(kw.get("timeout", 5.0))

@@ -25,17 +25,15 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
 import aiohttp
 from aiogram import Bot
 from redis.asyncio import Redis
-from sqlalchemy import Table, bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.batching import Coalescer
 from services.clock import Clock
-from storage.models import Outgoing
 from storage.repositories.delivery import Claimed, Outcome, OutgoingRepo
 
 log = logging.getLogger(__name__)
@@ -53,14 +51,6 @@ def spaced_cap(rate: float, margin: float) -> int:
     whole number (29 for 30), at least one. Requests reach Telegram with jitter, and a one-second
     window must never overflow."""
     return max(1, min(round(rate * margin), math.ceil(rate) - 1))
-
-
-_OUTGOING = cast(Table, Outgoing.__table__)
-_MARK_SENT = (
-    update(_OUTGOING)
-    .where(_OUTGOING.c.id == bindparam("oid"), _OUTGOING.c.claim_token == bindparam("token"))
-    .values(status="sent", message_id=bindparam("mid"), sent_at=bindparam("now"), claimed_until=None, claim_token=None)
-)
 
 
 class RateLimiter(Protocol):
@@ -612,10 +602,7 @@ class DeliveryWorker:
                     await asyncio.wait_for(stop.wait(), self.mark_interval)
 
     async def _mark_sent(self, session: AsyncSession, sent: list[Outcome], token: str) -> None:
-        now = self.clock.now()
-        await session.execute(  # one executemany (Core, not per-row ORM)
-            _MARK_SENT, [{"oid": o.id, "mid": o.message_id, "token": token, "now": now} for o in sent]
-        )
+        await OutgoingRepo(session).mark_sent(sent, self.clock.now(), token)
 
     async def _settle(
         self,

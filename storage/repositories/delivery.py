@@ -44,6 +44,12 @@ _TABLE = cast(Table, Outgoing.__table__)
 _ADD_RETURNING_IDS = insert(_TABLE).returning(_TABLE.c.id)
 _ADD_RETURNING_IDS_IN_ORDER = insert(_TABLE).returning(_TABLE.c.id, sort_by_parameter_order=True)
 
+_MARK_SENT = (
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("oid"), _TABLE.c.claim_token == bindparam("token"))
+    .values(status="sent", message_id=bindparam("mid"), sent_at=bindparam("now"), claimed_until=None, claim_token=None)
+)
+
 _WAITING = (
     select(Outgoing.chat_id)
     .where(
@@ -140,6 +146,12 @@ class OutgoingRepo:
         await self.session.execute(_TAKE, {"ids": ids, "now": now, "lease_until": lease_until, "token": token})
         rows = await self.session.execute(_TAKEN, {"ids": ids, "token": token})
         return [Claimed(*row) for row in rows.all()]
+
+    async def mark_sent(self, sent: Sequence[Outcome], now: datetime, token: str) -> None:
+        """Rows sent (each with its Telegram message id), in one executemany (Core, not per-row ORM)."""
+        await self.session.execute(
+            _MARK_SENT, [{"oid": o.id, "mid": o.message_id, "token": token, "now": now} for o in sent]
+        )
 
     async def finish(self, outcomes: Sequence[Outcome], now: datetime, token: str) -> None:
         for outcome in outcomes:

@@ -6,7 +6,7 @@ import os
 import re
 from datetime import timedelta
 from typing import Annotated, Literal
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlparse
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -176,6 +176,8 @@ class Settings(BaseSettings):
     def _oauth_needs_key(self) -> Settings:
         if self.oauth_enabled and self.oauth_token_key is None:
             raise ValueError("OAUTH_TOKEN_KEY is required with OAuth linking (it encrypts the stored tokens)")
+        if self.oauth_enabled and urlparse(self.oauth_start_url).path == urlparse(self.oauth_redirect_url or "").path:
+            raise ValueError("OAUTH_REDIRECT_URL must not end in /start: /oauth/start is served beside it")
         return self
 
     @field_validator("oauth_token_key")

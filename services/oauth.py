@@ -117,7 +117,9 @@ class TokenKeys:
 
     def verify(self, payload: str, signature: str) -> bool:
         return any(
-            hmac.compare_digest(_b64(hmac.digest(self._signing_key(key), payload.encode(), "sha256")), signature)
+            hmac.compare_digest(
+                _b64(hmac.digest(self._signing_key(key), payload.encode(), "sha256")).encode(), signature.encode()
+            )
             for key in self.keys
         )
 
@@ -308,7 +310,7 @@ class DbFlowStore:
 
     async def take(self, state: str, browser: str) -> tuple[int, str] | None:
         row = await self.session.scalar(select(OAuthState).where(OAuthState.state == state).with_for_update())
-        if row is None or row.browser is None or not hmac.compare_digest(row.browser, browser):
+        if row is None or row.browser is None or not hmac.compare_digest(row.browser.encode(), browser.encode()):
             return None
         await self.session.delete(row)
         await self.session.flush()
@@ -466,7 +468,7 @@ class OAuthService:
             or not link.pending_nonce
             or link.pending_phone is None
             or link.pending_expires_at is None
-            or not hmac.compare_digest(link.pending_nonce, nonce)
+            or not hmac.compare_digest(link.pending_nonce.encode(), nonce.encode())  # bytes: any forged text
             or link.pending_expires_at <= self.clock.now()
         ):
             raise OAuthConfirmInvalid()

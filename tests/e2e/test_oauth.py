@@ -240,6 +240,9 @@ async def test_start_link_works_once_briefly_and_only_signed(
     forged = f"{SITE}/oauth/start?t={state}.{int(expires) + 3600}.{signature}"  # a longer life, same signature
     status, _, _ = await Browser(web).open(forged)
     assert status == 400
+    for garbage in ("", "x", f"{state}.{expires}.ü", "..", f"{state}.-1.{signature}"):
+        status, _, _ = await Browser(web).open(f"{SITE}/oauth/start?t={garbage}")
+        assert status == 400, garbage
 
     late = await link_button(alice)
     tg.clock.advance(minutes=11)
@@ -325,6 +328,9 @@ async def test_takeover_through_oauth_waits_for_a_yes(
     assert eve.last_answer is not None
     assert "expired" in eve.last_answer["text"]
     await eve.press_data(OAuthConfirm(nonce=nonce[:-1] + "A", yes=True).pack(), eve.last())
+    await mallory.press_data(OAuthConfirm(nonce="ü" * 5, yes=True).pack(), ask)  # not even ASCII
+    assert mallory.last_answer is not None
+    assert "expired" in mallory.last_answer["text"]
     await mallory.press_data(OAuthConfirm(nonce="x" * 22, yes=True).pack(), ask)  # a guessed nonce
     assert mallory.last_answer is not None
     assert "expired" in mallory.last_answer["text"]

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from bot.server import create_web_app
 from handlers.oauth import OAuthConfirm
+from services.oauth import TokenKeys
 from storage.models import OAuthLink, User
 from tests.e2e.harness import Harness, Person
 from tests.fakes.oauth import CLIENT_ID, CLIENT_SECRET, FakeProvider
@@ -431,3 +432,28 @@ async def test_unlink_revokes_and_deletes(tg: Harness, provider: FakeProvider, w
     assert await link_row(tg, erin) is None
     await erin.send("/unlink")
     assert "No external account is linked" in erin.last_text()
+
+
+async def test_rotated_key_still_reads_tokens_stored_with_the_old_one(
+    tg: Harness, provider: FakeProvider, web: TestClient[Any, Any]
+) -> None:
+    frank = await tg.user("Frank").signed_in()
+    provider.claims = {"sub": "u-6"}
+    provider.expires_in = 600
+    browser = Browser(web)
+    await browser.finish(await authorize(frank, browser))
+    stored = await link_row(tg, frank)
+    assert stored is not None
+    assert stored.refresh_token is not None
+
+    new = Fernet.generate_key().decode()
+    tg.app.ctx.oauth_keys = TokenKeys.parse(f"{new},{KEY}")  # what a restart with OAUTH_TOKEN_KEY=NEW,OLD gives
+    tg.clock.advance(minutes=6)
+    await tg.run_jobs()  # the refresh reads the old refresh token...
+    refreshed = await link_row(tg, frank)
+    assert refreshed is not None
+    assert refreshed.refreshed_at is not None
+    assert refreshed.refresh_token is not None
+    assert TokenKeys.parse(new).cipher().decrypt(refreshed.refresh_token.encode())  # ...and stores with the new key
+    await frank.send("/unlink")
+    assert len(provider.revoked) == 2  # both tokens read for the revocation

@@ -27,13 +27,13 @@ from services.moderation import (
     RemoverFactory,
 )
 from services.oauth import (
-    DbVerifierStore,
+    DbFlowStore,
+    FlowStore,
     OAuthClient,
     OAuthConfig,
     OAuthService,
-    RedisVerifierStore,
-    VerifierStore,
-    fernet_for,
+    RedisFlowStore,
+    TokenKeys,
 )
 from services.profile import ProfileService
 from services.relay import CopyStyle, Limits, PlainCopyStyle, RelayService
@@ -55,6 +55,7 @@ class AppContext:
     metrics: Metrics = field(default_factory=Metrics)
     redis: Redis | None = None  # set when REDIS_URL is
     oauth_http: httpx.AsyncClient | None = None  # set when OAuth linking is configured
+    oauth_keys: TokenKeys | None = None  # OAUTH_TOKEN_KEY, parsed once (set with oauth_http)
     # More routes for the bot's HTTP server (method, path, handler), e.g. an OAuth callback.
     web_routes: list[tuple[str, str, Any]] = field(default_factory=list)
     copy_style: CopyStyle = field(default_factory=PlainCopyStyle)
@@ -95,13 +96,12 @@ class AppContext:
 
     def oauth(self, session: AsyncSession) -> OAuthService | None:
         s = self.settings
-        if not s.oauth_enabled or self.oauth_http is None:
+        if not s.oauth_enabled or self.oauth_http is None or self.oauth_keys is None:
             return None
         assert s.oauth_authorize_url is not None
         assert s.oauth_token_url is not None
         assert s.oauth_client_id is not None
         assert s.oauth_redirect_url is not None
-        assert s.oauth_token_key is not None
         config = OAuthConfig(
             authorize_url=s.oauth_authorize_url,
             token_url=s.oauth_token_url,
@@ -112,10 +112,8 @@ class AppContext:
             redirect_url=s.oauth_redirect_url,
             scopes=s.oauth_scopes,
         )
-        store: VerifierStore = (
-            RedisVerifierStore(self.redis, s.redis_prefix)
-            if self.redis is not None
-            else DbVerifierStore(session, self.clock)
+        store: FlowStore = (
+            RedisFlowStore(self.redis, s.redis_prefix) if self.redis is not None else DbFlowStore(session, self.clock)
         )
         return OAuthService(
             session,
@@ -123,8 +121,10 @@ class AppContext:
             config,
             OAuthClient(config, self.oauth_http),
             store,
-            fernet_for(s.oauth_token_key.get_secret_value()),
+            self.oauth_keys,
             self.signin(session),
+            start_url=s.oauth_start_url,
+            default_region=s.default_region,
         )
 
     def invites(self, session: AsyncSession, events: EventRecorder | None = None) -> InviteService:

@@ -6,6 +6,7 @@ import os
 import re
 from datetime import timedelta
 from typing import Annotated, Literal
+from urllib.parse import urljoin, urlparse
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -118,7 +119,9 @@ class Settings(BaseSettings):
     oauth_client_secret: SecretStr | None = None
     oauth_redirect_url: str | None = None  # our callback, served by the bot's HTTP server (WEB_PORT)
     oauth_scopes: str = "openid profile phone offline_access"
-    oauth_token_key: SecretStr | None = None  # encrypts stored tokens (a Fernet key, or any long secret)
+    # Encrypts stored tokens and signs /oauth/start links: Fernet keys, comma-separated (the first encrypts,
+    # all decrypt: rotation).
+    oauth_token_key: SecretStr | None = None
     oauth_timeout_seconds: float = Field(10.0, gt=0)
     oauth_refresh_seconds: int = Field(60, gt=0)  # how often tokens close to expiry are refreshed
 
@@ -173,7 +176,24 @@ class Settings(BaseSettings):
     def _oauth_needs_key(self) -> Settings:
         if self.oauth_enabled and self.oauth_token_key is None:
             raise ValueError("OAUTH_TOKEN_KEY is required with OAuth linking (it encrypts the stored tokens)")
+        if self.oauth_enabled and urlparse(self.oauth_start_url).path == urlparse(self.oauth_redirect_url or "").path:
+            raise ValueError("OAUTH_REDIRECT_URL must not end in /start: /oauth/start is served beside it")
         return self
+
+    @field_validator("oauth_token_key")
+    @classmethod
+    def _token_key_strong(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            from services.oauth import TokenKeys
+
+            TokenKeys.parse(value.get_secret_value())  # ValueError: says what a good key is
+        return value
+
+    @property
+    def oauth_start_url(self) -> str:
+        """Where the /link button goes: /oauth/start beside the callback, on the bot's HTTP server."""
+        assert self.oauth_redirect_url is not None
+        return urljoin(self.oauth_redirect_url, "start")
 
     @property
     def oauth_enabled(self) -> bool:

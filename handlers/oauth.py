@@ -1,21 +1,35 @@
-"""/link and /unlink: an external account through OAuth2 + PKCE (a third way to prove who you are)."""
+"""/link and /unlink: an external account through OAuth2 + PKCE (a third way to prove who you are),
+and the yes/no answer before a provider-verified phone signs the user in."""
 
 from __future__ import annotations
 
 from aiogram import Router
 from aiogram.filters import Command
-from aiogram.types import Message
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.i18n import Texts
+from bot.i18n import Texts, Translator
+from handlers.notify import notify_telegram_id
+from services.delivery import Outbox
+from services.errors import OAuthOff
 from services.oauth import OAuthService
+from services.phones import mask_phone
 from storage.models import User
+
+
+class OAuthConfirm(CallbackData, prefix="oc"):
+    """Sign in with the verified phone? The nonce is single-use and belongs to the user it was sent to."""
+
+    nonce: str
+    yes: bool
 
 
 def router() -> Router:
     r = Router(name="oauth")
     r.message.register(link, Command("link"), flags={"public": True})
     r.message.register(unlink, Command("unlink"), flags={"public": True})
+    r.callback_query.register(confirm, OAuthConfirm.filter(), flags={"public": True})
     return r
 
 
@@ -35,3 +49,30 @@ async def unlink(message: Message, user: User, oauth: OAuthService | None, t: Te
         return
     await oauth.unlink(user)
     await message.answer(t("oauth-unlinked"))
+
+
+async def confirm(
+    query: CallbackQuery,
+    callback_data: OAuthConfirm,
+    user: User,
+    oauth: OAuthService | None,
+    outbox: Outbox,
+    translator: Translator,
+    t: Texts,
+) -> None:
+    if oauth is None:
+        raise OAuthOff()
+    chat = query.from_user.id  # the user row may move to another account below (a takeover)
+    answer = await oauth.confirm_phone(user, callback_data.nonce, yes=callback_data.yes)
+    if answer.signin is not None:
+        signed = answer.signin.user
+        await outbox.send_text(chat, t("oauth-signed-in", phone=mask_phone(signed.phone), name=signed.display_name))
+        if answer.signin.taken_over_from is not None:
+            await notify_telegram_id(
+                outbox, translator, answer.signin.taken_over_from, signed.language, "signin-taken-over"
+            )
+    elif answer.error is not None:
+        await outbox.send_text(chat, t(answer.error.key, **answer.error.args_map))
+    else:
+        await outbox.send_text(chat, t("oauth-confirm-declined"))
+    await query.answer()

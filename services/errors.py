@@ -311,3 +311,7 @@ class OAuthFailed(DomainError):
 
 class OAuthNotLinked(DomainError):
     key = "oauth-not-linked"
+
+
+class OAuthConfirmInvalid(DomainError):
+    key = "oauth-confirm-invalid"

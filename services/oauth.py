@@ -1,9 +1,16 @@
-"""Linking an external account with OAuth2 authorization code + PKCE (issue 9, from the DodoIS seed).
+"""Linking an external account with OAuth2 authorization code + PKCE (issue 9; login CSRF fixed in issue 23).
 
-/link makes a PKCE verifier and a `state` bound to the user, kept for a day (Redis, or the database);
-the provider redirects the browser to our callback with `code` + `state`; the code is exchanged with
-the verifier, the tokens are stored encrypted, userinfo is read, and a verified phone signs the user
-in exactly as a shared contact does. Tokens are refreshed before they expire.
+The flow is bound to the browser that finishes it, not only to the Telegram user who asked:
+
+1. /link makes a `state` and a PKCE verifier for the user (kept briefly: Redis, or the database) and
+   gives a button to our own `/oauth/start` with a signed, short-lived token naming that state.
+2. `/oauth/start` accepts a token once: it binds the state to a fresh random browser cookie (only its
+   hash is stored) and redirects to the provider.
+3. The callback takes the state only together with the cookie of the browser it was bound to, so an
+   attacker's authorize link finished in a victim's browser changes nothing.
+4. The code is exchanged with the verifier, the tokens are stored encrypted (MultiFernet, key
+   rotation) and userinfo is read. A verified phone does not sign anyone in yet: the user confirms in
+   Telegram first (a single-use, short-lived button), and only then is it bound as a shared contact is.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import hmac
 import json
 import secrets
 from dataclasses import dataclass
@@ -19,18 +27,35 @@ from typing import Any, Protocol
 from urllib.parse import urlencode
 
 import httpx
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from redis.asyncio import Redis
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.clock import Clock
-from services.errors import DomainError, OAuthFailed, OAuthNotLinked, OAuthStateInvalid
+from services.errors import (
+    DomainError,
+    OAuthConfirmInvalid,
+    OAuthFailed,
+    OAuthNotLinked,
+    OAuthStateInvalid,
+)
+from services.phones import normalize_phone
 from services.signin import SignInResult, SignInService
 from storage.models import OAuthLink, OAuthState, User
 
-VERIFIER_TTL = timedelta(days=1)
+START_TTL = timedelta(minutes=10)  # the /link button: from /link to /oauth/start
+LOGIN_TTL = timedelta(minutes=15)  # from /oauth/start to the callback (the login at the provider)
+CONFIRM_TTL = timedelta(minutes=15)  # the "sign in with this phone?" buttons
 REFRESH_AHEAD = timedelta(minutes=5)
+KEY_BYTES = 32
+MIN_DISTINCT_KEY_BYTES = 12  # 32 random bytes have about 30 distinct values; "AAAA..." has 1
+KEY_HELP = (
+    "expected one or more Fernet keys separated by commas (32 random bytes, urlsafe base64); make one with "
+    "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+)
 
 
 def pkce_pair() -> tuple[str, str]:
@@ -43,12 +68,60 @@ def s256(verifier: str) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii")).digest()).rstrip(b"=").decode("ascii")
 
 
-def fernet_for(secret: str) -> Fernet:
-    """A Fernet key from any secret (a Fernet key is used as is; anything else is hashed into one)."""
-    try:
-        return Fernet(secret.encode())
-    except ValueError:
-        return Fernet(base64.urlsafe_b64encode(hashlib.sha256(secret.encode()).digest()))
+def browser_hash(cookie: str) -> str:
+    """What is stored of a browser's cookie: its hash (a database dump does not give the cookie)."""
+    return hashlib.sha256(cookie.encode()).hexdigest()
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+@dataclass(frozen=True)
+class TokenKeys:
+    """OAUTH_TOKEN_KEY: Fernet keys, the first encrypts and signs, every one decrypts and verifies
+    (rotation: put a new key first, keep the old ones after it until the stored tokens are refreshed)."""
+
+    keys: tuple[bytes, ...]
+
+    @classmethod
+    def parse(cls, value: str) -> TokenKeys:
+        """Raises ValueError (with what is expected) for a weak, short or malformed key."""
+        keys = []
+        for part in (p.strip() for p in value.split(",")):
+            if not part:
+                continue
+            try:
+                raw = base64.urlsafe_b64decode(part.encode("ascii"))
+            except (ValueError, UnicodeEncodeError):
+                raise ValueError(KEY_HELP) from None
+            if len(raw) != KEY_BYTES or base64.urlsafe_b64encode(raw).decode() != part:
+                raise ValueError(KEY_HELP)
+            if len(set(raw)) < MIN_DISTINCT_KEY_BYTES:
+                raise ValueError("a key is not random enough; " + KEY_HELP)
+            keys.append(raw)
+        if not keys:
+            raise ValueError(KEY_HELP)
+        return cls(tuple(keys))
+
+    def cipher(self) -> MultiFernet:
+        return MultiFernet([Fernet(base64.urlsafe_b64encode(key)) for key in self.keys])
+
+    @staticmethod
+    def _signing_key(key: bytes) -> bytes:
+        # A key of its own for signing /oauth/start tokens, derived so it is never the Fernet key itself.
+        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"oauth-start-token").derive(key)
+
+    def sign(self, payload: str) -> str:
+        return _b64(hmac.digest(self._signing_key(self.keys[0]), payload.encode(), "sha256"))
+
+    def verify(self, payload: str, signature: str) -> bool:
+        return any(
+            hmac.compare_digest(
+                _b64(hmac.digest(self._signing_key(key), payload.encode(), "sha256")).encode(), signature.encode()
+            )
+            for key in self.keys
+        )
 
 
 @dataclass(frozen=True)
@@ -78,6 +151,17 @@ class ProviderDown(Exception):
     """Timeout, network error or 5xx: try again later."""
 
 
+def json_object(response: httpx.Response, what: str) -> dict[str, Any]:
+    """The answer as a JSON object; anything else (an HTML error page, a list) is a refusal."""
+    try:
+        answer = response.json()
+    except ValueError as exc:
+        raise ProviderRefused(f"not JSON from {what}") from exc
+    if not isinstance(answer, dict):
+        raise ProviderRefused(f"not a JSON object from {what}")
+    return answer
+
+
 class OAuthClient:
     def __init__(self, config: OAuthConfig, http: httpx.AsyncClient) -> None:
         self.config = config
@@ -97,10 +181,7 @@ class OAuthClient:
             raise ProviderRefused(f"{response.status_code}: {response.text[:300]}")
         if not answer:
             return {}
-        try:
-            return dict(response.json())
-        except ValueError as exc:
-            raise ProviderRefused(f"not JSON from {url}") from exc
+        return json_object(response, url)
 
     @staticmethod
     def _tokens(answer: dict[str, Any]) -> Tokens:
@@ -136,56 +217,100 @@ class OAuthClient:
             raise ProviderDown(f"{response.status_code} from userinfo")
         if response.status_code >= 400:
             raise ProviderRefused(f"userinfo {response.status_code}")
-        return dict(response.json())
+        return json_object(response, "userinfo")
 
     async def revoke(self, token: str) -> None:
         if self.config.revoke_url:
             await self._post(self.config.revoke_url, {"token": token, "client_id": self.config.client_id}, answer=False)
 
 
-class VerifierStore(Protocol):
+class FlowStore(Protocol):
+    """The pending /link flows: each state is started by one browser, once, and finished by that browser, once."""
+
     async def put(self, state: str, user_id: int, verifier: str) -> None: ...
 
-    async def take(self, state: str) -> tuple[int, str] | None:
-        """The user and verifier of `state`, once: a second take (a replayed state) gets None."""
+    async def bind(self, state: str, browser: str) -> tuple[int, str] | None:
+        """Bind the state to a browser (a cookie's hash), once: the user and verifier, or None when the
+        state is unknown, expired or already started."""
+        ...
+
+    async def take(self, state: str, browser: str) -> tuple[int, str] | None:
+        """The user and verifier, once, and only for the browser it was bound to; for any other browser
+        None, and the state is left to its own."""
         ...
 
 
-class RedisVerifierStore:
-    def __init__(self, redis: Redis, prefix: str, ttl: timedelta = VERIFIER_TTL) -> None:
+class RedisFlowStore:
+    def __init__(self, redis: Redis, prefix: str) -> None:
         self.redis = redis
         self.prefix = prefix
-        self.ttl = ttl
+
+    def _key(self, state: str) -> str:
+        return f"{self.prefix}:oauth:{state}"
+
+    def _browser_key(self, state: str) -> str:
+        return f"{self.prefix}:oauth-browser:{state}"
 
     async def put(self, state: str, user_id: int, verifier: str) -> None:
         value = json.dumps({"user_id": user_id, "verifier": verifier})
-        await self.redis.set(f"{self.prefix}:oauth:{state}", value, ex=int(self.ttl.total_seconds()))
+        await self.redis.set(self._key(state), value, ex=int(START_TTL.total_seconds()))
 
-    async def take(self, state: str) -> tuple[int, str] | None:
-        raw = await self.redis.getdel(f"{self.prefix}:oauth:{state}")
+    async def bind(self, state: str, browser: str) -> tuple[int, str] | None:
+        ttl = int(LOGIN_TTL.total_seconds())
+        if not await self.redis.set(self._browser_key(state), browser, nx=True, ex=ttl):
+            return None  # started already
+        raw = await self.redis.get(self._key(state))
+        if raw is None:
+            return None
+        await self.redis.expire(self._key(state), ttl)
+        value = json.loads(raw)
+        return int(value["user_id"]), str(value["verifier"])
+
+    async def take(self, state: str, browser: str) -> tuple[int, str] | None:
+        bound = await self.redis.get(self._browser_key(state))
+        if isinstance(bound, str):
+            bound = bound.encode()
+        if bound is None or not hmac.compare_digest(bound, browser.encode()):
+            return None
+        raw = await self.redis.getdel(self._key(state))
+        await self.redis.delete(self._browser_key(state))
         if raw is None:
             return None
         value = json.loads(raw)
         return int(value["user_id"]), str(value["verifier"])
 
 
-class DbVerifierStore:
+class DbFlowStore:
     """Without Redis: a row per state, deleted when used, ignored once expired."""
 
-    def __init__(self, session: AsyncSession, clock: Clock, ttl: timedelta = VERIFIER_TTL) -> None:
+    def __init__(self, session: AsyncSession, clock: Clock) -> None:
         self.session = session
         self.clock = clock
-        self.ttl = ttl
 
     async def put(self, state: str, user_id: int, verifier: str) -> None:
         now = self.clock.now()
         await self.session.execute(delete(OAuthState).where(OAuthState.expires_at < now))
-        self.session.add(OAuthState(state=state, user_id=user_id, verifier=verifier, expires_at=now + self.ttl))
+        self.session.add(OAuthState(state=state, user_id=user_id, verifier=verifier, expires_at=now + START_TTL))
         await self.session.flush()
 
-    async def take(self, state: str) -> tuple[int, str] | None:
+    async def bind(self, state: str, browser: str) -> tuple[int, str] | None:
+        now = self.clock.now()
+        bound = await self.session.execute(
+            update(OAuthState)
+            .where(OAuthState.state == state, OAuthState.browser.is_(None), OAuthState.expires_at > now)
+            .values(browser=browser, expires_at=now + LOGIN_TTL)
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(bound, "rowcount", 0) != 1:  # another request bound it first, or no such state
+            return None
+        row = (
+            await self.session.execute(select(OAuthState.user_id, OAuthState.verifier).where(OAuthState.state == state))
+        ).one()
+        return row.user_id, row.verifier
+
+    async def take(self, state: str, browser: str) -> tuple[int, str] | None:
         row = await self.session.scalar(select(OAuthState).where(OAuthState.state == state).with_for_update())
-        if row is None:
+        if row is None or row.browser is None or not hmac.compare_digest(row.browser.encode(), browser.encode()):
             return None
         await self.session.delete(row)
         await self.session.flush()
@@ -195,12 +320,29 @@ class DbVerifierStore:
 
 
 @dataclass(frozen=True)
+class PhoneToConfirm:
+    """A provider-verified phone waiting for the user's "yes" in Telegram."""
+
+    nonce: str
+    phone: str
+    takes_over: bool  # the phone belongs to another account: yes moves that account here
+
+
+@dataclass(frozen=True)
 class Linked:
     user: User
     name: str | None
     phone: str | None
+    confirm: PhoneToConfirm | None = None
+    phone_error: DomainError | None = None
+
+
+@dataclass(frozen=True)
+class Confirmed:
+    """The answer to a phone confirmation: the sign-in (None when declined) or why it failed."""
+
     signin: SignInResult | None = None
-    signin_error: DomainError | None = None
+    error: DomainError | None = None
 
 
 @dataclass(frozen=True)
@@ -216,70 +358,141 @@ class OAuthService:
         clock: Clock,
         config: OAuthConfig,
         client: OAuthClient,
-        store: VerifierStore,
-        cipher: Fernet,
+        store: FlowStore,
+        keys: TokenKeys,
         signin: SignInService,
+        *,
+        start_url: str,
+        default_region: str = "RU",
     ) -> None:
         self.session = session
         self.clock = clock
         self.config = config
         self.client = client
         self.store = store
-        self.cipher = cipher
+        self.keys = keys
+        self.cipher = keys.cipher()
         self.signin = signin
+        self.start_url = start_url
+        self.default_region = default_region
 
     async def start_link(self, user: User) -> str:
-        """The provider's authorize URL for this user (a fresh state and PKCE pair)."""
-        verifier, challenge = pkce_pair()
+        """The URL of our /oauth/start for this user: a fresh state and PKCE pair, and a signed token
+        that works once and for START_TTL."""
+        verifier, _challenge = pkce_pair()
         state = secrets.token_urlsafe(32)
         await self.store.put(state, user.id, verifier)
+        expires = int((self.clock.now() + START_TTL).timestamp())
+        payload = f"{state}.{expires}"
+        separator = "&" if "?" in self.start_url else "?"
+        return f"{self.start_url}{separator}{urlencode({'t': f'{payload}.{self.keys.sign(payload)}'})}"
+
+    async def begin(self, token: str, browser: str) -> str:
+        """/oauth/start: check the token, bind its state to this browser (once) and give the provider's
+        authorize URL. Raises OAuthStateInvalid (forged, expired or used token)."""
+        state, _, rest = token.partition(".")
+        expires, _, signature = rest.partition(".")
+        if not (state and expires.isdigit() and signature) or not self.keys.verify(f"{state}.{expires}", signature):
+            raise OAuthStateInvalid()
+        if int(expires) <= self.clock.now().timestamp():
+            raise OAuthStateInvalid()
+        bound = await self.store.bind(state, browser)
+        if bound is None:
+            raise OAuthStateInvalid()
         query = {
             "response_type": "code",
             "client_id": self.config.client_id,
             "redirect_uri": self.config.redirect_url,
             "scope": self.config.scopes,
             "state": state,
-            "code_challenge": challenge,
+            "code_challenge": s256(bound[1]),
             "code_challenge_method": "S256",
         }
         separator = "&" if "?" in self.config.authorize_url else "?"
         return f"{self.config.authorize_url}{separator}{urlencode(query)}"
 
-    async def user_of(self, state: str) -> tuple[User, str]:
-        """The user and verifier behind a callback's state (once only). Raises OAuthStateInvalid."""
-        taken = await self.store.take(state) if state else None
+    async def user_of(self, state: str, browser: str | None) -> tuple[User, str]:
+        """The user and verifier behind a callback's state, once, for the browser that started it.
+        Raises OAuthStateInvalid (unknown, used, expired, or another browser: nothing is used up then)."""
+        taken = await self.store.take(state, browser) if state and browser else None
         user = await self.session.get(User, taken[0]) if taken else None
         if taken is None or user is None:
             raise OAuthStateInvalid()
         return user, taken[1]
 
     async def complete(self, user: User, verifier: str, code: str) -> Linked:
-        """Exchange the code, store the tokens, read userinfo; a verified phone signs the user in.
-        Raises OAuthFailed (nothing is stored then)."""
+        """Exchange the code, store the tokens, read userinfo. A verified phone is kept for the user's
+        confirmation (`confirm_phone`), never applied here. Raises OAuthFailed (nothing is stored then)."""
         try:
             tokens = await self.client.exchange(code, verifier)
             info = await self.client.userinfo(tokens.access_token)
         except (ProviderRefused, ProviderDown) as exc:
             raise OAuthFailed(reason=str(exc)[:200]) from exc
         now = self.clock.now()
-        name = info.get("name") or " ".join(p for p in (info.get("given_name"), info.get("family_name")) if p) or None
+        name = info.get("name") or " ".join(str(p) for p in (info.get("given_name"), info.get("family_name")) if p)
         link = await self.session.get(OAuthLink, user.id) or OAuthLink(user_id=user.id, linked_at=now)
         link.subject = str(info["sub"])[:255] if info.get("sub") else None
         link.name = str(name)[:255] if name else None
         self._store_tokens(link, tokens, now)
+        link.pending_phone = link.pending_nonce = link.pending_expires_at = None
         self.session.add(link)
-        await self.session.flush()
         phone = info.get("phone_number")
-        result = Linked(user, link.name, phone if isinstance(phone, str) else None)
-        if isinstance(phone, str) and info.get("phone_number_verified") is True:
-            try:
-                async with self.session.begin_nested():
-                    result = Linked(
-                        user, link.name, phone, signin=await self.signin.sign_in_with_verified_phone(user, phone)
-                    )
-            except DomainError as exc:
-                result = Linked(user, link.name, phone, signin_error=exc)
-        return result
+        if not isinstance(phone, str):
+            await self.session.flush()
+            return Linked(user, link.name, None)
+        if info.get("phone_number_verified") is not True:
+            await self.session.flush()
+            return Linked(user, link.name, phone)
+        try:
+            phone = normalize_phone(phone, self.default_region, international=True)
+        except DomainError as exc:
+            await self.session.flush()
+            return Linked(user, link.name, phone, phone_error=exc)
+        if user.phone == phone:  # signed in with it already: nothing to confirm
+            await self.session.flush()
+            return Linked(user, link.name, phone)
+        owner = await self.session.scalar(select(User.id).where(User.phone == phone))
+        nonce = secrets.token_urlsafe(16)
+        link.pending_phone = self.cipher.encrypt(phone.encode()).decode()
+        link.pending_nonce = nonce
+        link.pending_expires_at = now + CONFIRM_TTL
+        await self.session.flush()
+        return Linked(user, link.name, phone, confirm=PhoneToConfirm(nonce, phone, takes_over=owner is not None))
+
+    async def confirm_phone(self, user: User, nonce: str, *, yes: bool) -> Confirmed:
+        """The user's answer to "sign in with this verified phone?": works once, for the user it was
+        asked of, within CONFIRM_TTL. Raises OAuthConfirmInvalid (anything else: nothing changes)."""
+        link = await self.session.get(OAuthLink, user.id, with_for_update=True)
+        if (
+            link is None
+            or not link.pending_nonce
+            or link.pending_phone is None
+            or link.pending_expires_at is None
+            or not hmac.compare_digest(link.pending_nonce.encode(), nonce.encode())  # bytes: any forged text
+            or link.pending_expires_at <= self.clock.now()
+        ):
+            raise OAuthConfirmInvalid()
+        try:
+            phone = self.cipher.decrypt(link.pending_phone.encode()).decode()
+        except InvalidToken:
+            raise OAuthConfirmInvalid() from None
+        link.pending_phone = link.pending_nonce = link.pending_expires_at = None
+        await self.session.flush()
+        if not yes:
+            return Confirmed()
+        try:
+            async with self.session.begin_nested():
+                signed = await self.signin.sign_in_with_verified_phone(user, phone)
+        except DomainError as exc:
+            return Confirmed(error=exc)
+        if signed.user.id != user.id:  # the Telegram account now holds another account: the link goes with it
+            previous = await self.session.get(OAuthLink, signed.user.id)
+            if previous is not None:
+                await self.session.delete(previous)
+                await self.session.flush()
+            link.user_id = signed.user.id
+            await self.session.flush()
+        return Confirmed(signin=signed)
 
     def _store_tokens(self, link: OAuthLink, tokens: Tokens, now: datetime) -> None:
         link.access_token = self.cipher.encrypt(tokens.access_token.encode()).decode()
@@ -306,7 +519,7 @@ class OAuthService:
                 if not link.refresh_token:
                     raise ProviderRefused("no refresh token")
                 token = self.cipher.decrypt(link.refresh_token.encode()).decode()
-                self._store_tokens(link, await self.client.refresh(token), now)
+                self._store_tokens(link, await self.client.refresh(token), now)  # new tokens: the current key
                 link.refreshed_at = now
                 refreshed += 1
             except ProviderDown:

@@ -11,13 +11,15 @@ from storage.models.base import Base, UTCDateTime
 
 
 class OAuthState(Base):
-    """One /link in progress: the `state` sent to the provider, whose user it is, and the PKCE verifier."""
+    """One /link in progress: the `state` sent to the provider, whose user it is, the PKCE verifier, and
+    the hash of the cookie of the browser that started it (None until /oauth/start)."""
 
     __tablename__ = "oauth_states"
 
     state: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     verifier: Mapped[str] = mapped_column(String(128))
+    browser: Mapped[str | None] = mapped_column(String(64))
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
@@ -34,3 +36,7 @@ class OAuthLink(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     linked_at: Mapped[datetime] = mapped_column(UTCDateTime)
     refreshed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A provider-verified phone waiting for the user's "yes" in Telegram (encrypted), and its button's nonce.
+    pending_phone: Mapped[str | None] = mapped_column(Text)
+    pending_nonce: Mapped[str | None] = mapped_column(String(32))
+    pending_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -25,6 +25,7 @@ class FakeProvider:
     claims: dict[str, Any] = field(default_factory=dict)
     expires_in: int = 3600
     down: int | None = None  # answer every token request with this status
+    userinfo_text: str | None = None  # answer userinfo with this body (200, text/html) instead of the claims
     codes: dict[str, dict[str, str]] = field(default_factory=dict)
     access: set[str] = field(default_factory=set)
     refresh: set[str] = field(default_factory=set)
@@ -100,6 +101,8 @@ class FakeProvider:
         token = request.headers.get("Authorization", "").removeprefix("Bearer ")
         if token not in self.access:
             return web.json_response({"error": "invalid_token"}, status=401)
+        if self.userinfo_text is not None:
+            return web.Response(text=self.userinfo_text, content_type="text/html")
         return web.json_response(self.claims)
 
     async def revoke(self, request: web.Request) -> web.Response:

@@ -37,7 +37,7 @@ from bot.relay_batch import RelayBatcher
 from bot.scheduler import Scheduler, database_lease, instance_name
 from bot.server import create_web_app
 from bot.settings import Settings
-from bot.sms import HttpSmsSender, LogSmsSender
+from bot.sms import create_sms_sender, register_signin_jobs
 from bot.throttle import FloodControlMiddleware, FloodGate
 from bot.user_loader import UserLoader
 from handlers import get_routers
@@ -61,10 +61,6 @@ def create_bot(settings: Settings) -> Bot:
         session=session,
         default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
     )
-
-
-def create_sms_sender(settings: Settings) -> SmsSender:
-    return HttpSmsSender(settings.sms_sender_url) if settings.sms_sender_url else LogSmsSender()
 
 
 def wake_after_enqueue(waker: Waker, express: ExpressLane | None = None) -> Callable[[Session], None]:
@@ -230,6 +226,7 @@ class BotApp:
         scheduler = Scheduler(lease=database_lease(ctx.sessionmaker, clock, instance_name()))
         register_relay_jobs(ctx, scheduler)
         register_broadcast_jobs(ctx, scheduler)
+        register_signin_jobs(ctx, scheduler)
         install_oauth(ctx, scheduler)
         bot = create_bot(settings)
         register_gmfy_jobs(ctx, scheduler, QueuedMessages(ctx.clock, batch_key="gmfy-notifications"))

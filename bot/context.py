@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import cached_property
 from typing import Any
 
 import httpx
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.i18n import Translator
 from bot.metrics import Metrics
 from bot.settings import Settings
+from bot.sms import phone_code_key
 from services.broadcast import BroadcastService
 from services.clock import Clock
 from services.delivery import Express, Outbox
@@ -49,7 +51,7 @@ class AppContext:
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
     translator: Translator
-    sms: SmsSender
+    sms: SmsSender | None  # None: no SMS sender configured, /phone is not offered
     gmfy: GmfyState | None = None  # None: GMFY is off (no GMFY_API_KEY)
     extras: dict[str, Any] = field(default_factory=dict)
     metrics: Metrics = field(default_factory=Metrics)
@@ -152,7 +154,15 @@ class AppContext:
             code_ttl=timedelta(seconds=s.phone_code_ttl_seconds),
             max_attempts=s.phone_code_max_attempts,
             cooldown=timedelta(seconds=s.phone_code_cooldown_seconds),
+            code_key=self.phone_code_key,
+            codes_per_day=s.phone_codes_per_day,
+            failures_per_day=s.phone_code_failures_per_day,
+            takeover_confirm=timedelta(seconds=s.phone_takeover_confirm_seconds),
         )
+
+    @cached_property
+    def phone_code_key(self) -> bytes:
+        return phone_code_key(self.settings)
 
     def broadcasts(self, session: AsyncSession) -> BroadcastService:
         return BroadcastService(session, self.clock, self.outbox(session))

@@ -45,9 +45,18 @@ class Settings(BaseSettings):
     # Sign-in (SPEC 1)
     default_region: str = "RU"
     sms_sender_url: str | None = None
+    # Development only: /phone without an SMS gateway, codes written to the log (whoever reads it signs in)
+    sms_dev_log_codes: bool = False
     phone_code_ttl_seconds: int = Field(300, gt=0)
     phone_code_max_attempts: int = Field(3, gt=0)
     phone_code_cooldown_seconds: int = Field(60, ge=0)
+    # Per phone AND per Telegram account, per UTC day: codes sent, wrong codes typed
+    phone_codes_per_day: int = Field(5, gt=0)
+    phone_code_failures_per_day: int = Field(10, gt=0)
+    # HMAC key of stored codes; unset: derived from BOT_TOKEN (HKDF), the same on every instance
+    phone_code_secret: SecretStr | None = None
+    # How long the account's own Telegram has to allow a code sign-in that would take the account over
+    phone_takeover_confirm_seconds: int = Field(3600, gt=0)
 
     # Common and private chats (SPEC 3, 4)
     messages_per_period: int = Field(20, gt=0)  # per user, fixed windows
@@ -153,6 +162,13 @@ class Settings(BaseSettings):
         if not looks_like_duration(value):
             raise ValueError("expected a duration such as 30m, 4h or 2d")
         return parse_duration(value)
+
+    @field_validator("phone_code_secret")
+    @classmethod
+    def _phone_code_secret_strength(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("at least 32 characters (python -c 'import secrets; print(secrets.token_urlsafe())')")
+        return value
 
     @field_validator("webhook_secret")
     @classmethod

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from aiogram import Bot, F, Router
-from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.filters import Command, CommandObject, CommandStart, Filter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, TelegramObject
 from aiogram.utils.keyboard import InlineKeyboardBuilder
+from pydantic import Field
 
 from bot.i18n import Texts, Translator
 from handlers.filters import Magic, SignedOut
-from handlers.keyboards import REMOVE_KEYBOARD, contact_keyboard
+from handlers.keyboards import REMOVE_KEYBOARD, RowId, contact_keyboard
 from handlers.notify import notify_telegram_id, notify_user
 from handlers.relay import JoinChoice
 from handlers.rooms import join_pending_room
@@ -19,26 +22,56 @@ from services.delivery import Outbox
 from services.invites import InviteService, RedeemResult
 from services.phones import mask_phone
 from services.rooms import RoomService
-from services.signin import SignInResult, SignInService
+from services.signin import SignInResult, SignInService, TakeoverAnswered, TakeoverRequested
 from storage.models import User
 
-PHONE_CODE_PATTERN = r"^\s*\d{4}\s*$"
+PHONE_CODE_PATTERN = r"^\s*\d{6}\s*$"
+TOKEN_PATTERN = r"^[A-Za-z0-9_-]{1,32}$"
 
 
 class ForgetMe(CallbackData, prefix="fm"):
     confirm: bool
 
 
+class TakeoverAnswer(CallbackData, prefix="pto"):
+    """The account's own Telegram allows or denies a code sign-in that would take it over."""
+
+    id: RowId
+    token: Annotated[str, Field(pattern=TOKEN_PATTERN)]
+    allow: bool
+
+
+class HasAccount(Filter):
+    """The sender has a row: not a bot account, not a message sent on behalf of a chat (no from_user)."""
+
+    async def __call__(self, event: TelegramObject, user: User | None = None) -> bool:
+        return user is not None
+
+
+class PhoneCodesOffered(Filter):
+    """`/phone` is on (an SMS sender is configured): only then is a bare 6-digit text a sign-in code."""
+
+    async def __call__(self, event: TelegramObject, signin: SignInService | None = None) -> bool:
+        return signin is not None and signin.phone_codes_offered
+
+
 def router() -> Router:
     r = Router(name="signin")
     r.message.register(start, CommandStart(), flags={"public": True})
-    r.message.register(contact, Magic(F.contact), flags={"public": True})
-    r.message.register(phone, Command("phone"), flags={"public": True})
-    r.message.register(phone_code, SignedOut(), Magic(F.text.regexp(PHONE_CODE_PATTERN)), flags={"public": True})
+    r.message.register(contact, Magic(F.contact), HasAccount(), flags={"public": True})
+    r.message.register(phone, Command("phone"), HasAccount(), flags={"public": True})
+    r.message.register(
+        phone_code,
+        SignedOut(),
+        PhoneCodesOffered(),
+        Magic(F.text.regexp(PHONE_CODE_PATTERN)),
+        flags={"public": True},
+    )
     r.message.register(help_, Command("help"), flags={"public": True})
     r.message.register(me, Command("me"))
     r.message.register(forget_me, Command("forget_me"))
     r.callback_query.register(forget_me_answer, ForgetMe.filter())
+    r.callback_query.register(takeover_answer, TakeoverAnswer.filter())
     return r
 
 
@@ -83,6 +116,9 @@ async def contact(
 
 
 async def phone(message: Message, command: CommandObject, user: User, signin: SignInService, t: Texts) -> None:
+    if not signin.phone_codes_offered:
+        await message.answer(t("signin-phone-off"), reply_markup=contact_keyboard(t))
+        return
     if user.signed_in:
         await message.answer(t("signin-already", phone=mask_phone(user.phone)))
         return
@@ -106,7 +142,54 @@ async def phone_code(
     rooms: RoomService,
 ) -> None:
     result = await signin.verify_phone_code(user, message.text or "")
+    if isinstance(result, TakeoverRequested):
+        await _ask_owner(result, outbox, translator)
+        minutes = max(1, int(result.expires_in.total_seconds() // 60))
+        await message.answer(t("signin-takeover-asked", phone=mask_phone(result.phone), minutes=minutes))
+        return
     await _announce_sign_in(message, result, outbox, t, bot, translator, state, rooms)
+
+
+async def _ask_owner(request: TakeoverRequested, outbox: Outbox, translator: Translator) -> None:
+    """The buttons go to the account's own Telegram chat (through the queue: no wait on Telegram here)."""
+    t = translator.texts(translator.pick(request.owner_language, None))
+    kb = InlineKeyboardBuilder()
+    for allow, label in ((True, "signin-takeover-btn-allow"), (False, "signin-takeover-btn-deny")):
+        kb.button(
+            text=t.plain(label), callback_data=TakeoverAnswer(id=request.takeover_id, token=request.token, allow=allow)
+        )
+    minutes = max(1, int(request.expires_in.total_seconds() // 60))
+    await outbox.send_text(
+        request.owner_telegram_id,
+        t("signin-takeover-ask", phone=mask_phone(request.phone), minutes=minutes),
+        reply_markup=kb.as_markup().model_dump(exclude_none=True),
+    )
+
+
+async def takeover_answer(
+    query: CallbackQuery,
+    callback_data: TakeoverAnswer,
+    user: User,
+    signin: SignInService,
+    outbox: Outbox,
+    t: Texts,
+    translator: Translator,
+) -> None:
+    answered = await signin.answer_takeover(user, callback_data.id, callback_data.token, callback_data.allow)
+    await _tell_requester(answered, outbox, translator)
+    text = t("signin-takeover-allowed-owner" if answered.allowed else "signin-takeover-denied-owner")
+    await query.answer()
+    if isinstance(query.message, Message):
+        await outbox.edit_known(query.message.chat.id, query.message.message_id, text)
+
+
+async def _tell_requester(answered: TakeoverAnswered, outbox: Outbox, translator: Translator) -> None:
+    t = translator.texts(translator.pick(answered.requester_language, None))
+    if answered.result is None:
+        text = t("signin-takeover-denied", phone=mask_phone(answered.phone))
+    else:
+        text = t("signin-done", phone=mask_phone(answered.phone), name=answered.result.user.display_name)
+    await outbox.send_text(answered.requester_telegram_id, text)
 
 
 async def _announce_sign_in(
@@ -147,8 +230,11 @@ async def _announce_redeem(
     await notify_user(outbox, translator, result.inviter, "invite-inviter-notice", name=user.display_name)
 
 
-async def help_(message: Message, user: User, t: Texts) -> None:
-    await message.answer(t("help-text" if user.signed_in else "help-text-signed-out"))
+async def help_(message: Message, user: User | None, signin: SignInService, t: Texts) -> None:
+    if user is not None and user.signed_in:
+        await message.answer(t("help-text"))
+        return
+    await message.answer(t("help-text-signed-out", phone=1 if signin.phone_codes_offered else 0))
 
 
 async def me(message: Message, user: User, invites: InviteService, t: Texts) -> None:

@@ -52,6 +52,28 @@ class PhoneCodeAttemptsExhausted(DomainError):
     key = "signin-code-attempts"
 
 
+class PhoneCodesOff(DomainError):
+    """No SMS sender is configured (and no development flag): sign-in is by the contact button."""
+
+    key = "signin-phone-off"
+
+
+class PhoneCodeDailyLimit(DomainError):
+    """Too many codes, or wrong codes, today for this phone or this Telegram account; args: hours, minutes."""
+
+    key = "signin-code-daily-limit"
+
+
+class PhoneTakeoverStale(DomainError):
+    """A takeover button that is not (or no longer) this account's to press: nothing changes."""
+
+    key = "signin-takeover-stale"
+
+
+class PhoneTakeoverExpired(DomainError):
+    key = "signin-takeover-expired"
+
+
 # Invite codes
 class InviteCodeUnknown(DomainError):
     key = "invite-unknown"

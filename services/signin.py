@@ -8,7 +8,7 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,16 +20,21 @@ from services.errors import (
     NoPendingPhoneCode,
     PhoneCodeAttemptsExhausted,
     PhoneCodeCooldown,
+    PhoneCodeDailyLimit,
     PhoneCodeExpired,
+    PhoneCodesOff,
     PhoneCodeWrong,
+    PhoneTakeoverExpired,
+    PhoneTakeoverStale,
 )
 from services.events import EventRecorder
 from services.invites import InviteService, RedeemResult
 from services.names import anonymous_name
 from services.phones import normalize_phone
 from storage.db import get_row
-from storage.models import InviteCode, PhoneCode, User
+from storage.models import InviteCode, PhoneCode, PhoneTakeover, User
 from storage.repositories.relay import RelayRepo
+from storage.repositories.signin import PhoneTakeoverRepo, QuotaKind, SignInQuotaRepo
 from storage.repositories.users import InviteCodeRepo, PhoneCodeRepo, UserRepo
 
 log = logging.getLogger(__name__)
@@ -37,7 +42,8 @@ log = logging.getLogger(__name__)
 # Reads a Telegram account's row (telegram_id -> the row, detached, or None).
 ReadUser = Callable[[int], Awaitable[User | None]]
 
-PHONE_CODE_DIGITS = 4
+PHONE_CODE_DIGITS = 6
+DAY = timedelta(days=1)
 
 
 class SmsSender(Protocol):
@@ -71,8 +77,42 @@ class PhoneCodeSent:
     expires_in: timedelta
 
 
-def hash_code(code: str, salt: str) -> str:
-    return hashlib.sha256(f"{salt}:{code}".encode()).hexdigest()
+@dataclass(frozen=True)
+class TakeoverRequested:
+    """A code proved a phone bound to another Telegram account: nothing changed; that account is asked."""
+
+    takeover_id: int
+    token: str
+    phone: str
+    owner_telegram_id: int
+    owner_language: str | None
+    expires_in: timedelta
+
+
+@dataclass(frozen=True)
+class TakeoverAnswered:
+    """The account's own Telegram answered a takeover request; `result` is set when it allowed it."""
+
+    allowed: bool
+    phone: str
+    requester_telegram_id: int
+    requester_language: str | None
+    result: SignInResult | None = None
+
+
+def code_digest(key: bytes, salt: str, telegram_id: int, phone: str, code: str) -> str:
+    """What is stored of a code: an HMAC keyed by the server's secret (a database dump alone cannot be
+    checked against the million possible codes), bound to the account and phone it was sent for."""
+    return hmac.new(key, f"code:{salt}:{telegram_id}:{phone}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def phone_digest(key: bytes, phone: str) -> str:
+    """A phone as stored where it only needs to be recognised (daily quotas, takeover requests)."""
+    return hmac.new(key, f"phone:{phone}".encode(), hashlib.sha256).hexdigest()
+
+
+def start_of_day(moment: datetime) -> datetime:
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 LAST_SEEN_GRANULARITY = timedelta(minutes=1)
@@ -85,12 +125,16 @@ class SignInService:
         clock: Clock,
         events: EventRecorder,
         invites: InviteService,
-        sms: SmsSender,
+        sms: SmsSender | None,
         *,
         default_region: str,
         code_ttl: timedelta,
         max_attempts: int,
         cooldown: timedelta,
+        code_key: bytes,
+        codes_per_day: int = 5,
+        failures_per_day: int = 10,
+        takeover_confirm: timedelta = timedelta(hours=1),
     ) -> None:
         self.session = session
         self.clock = clock
@@ -101,6 +145,12 @@ class SignInService:
         self.code_ttl = code_ttl
         self.max_attempts = max_attempts
         self.cooldown = cooldown
+        self.code_key = code_key
+        self.codes_per_day = codes_per_day
+        self.failures_per_day = failures_per_day
+        self.takeover_confirm = takeover_confirm
+        self.quotas = SignInQuotaRepo(session)
+        self.takeovers = PhoneTakeoverRepo(session)
         self.users = UserRepo(session)
         self._touch: tuple[User, dict[str, Any]] | None = None
         self.codes = InviteCodeRepo(session)
@@ -189,8 +239,16 @@ class SignInService:
         shared contact, takeover included. Raises InvalidPhone."""
         return await self._bind_phone(user, normalize_phone(phone, self.default_region, international=True))
 
+    @property
+    def phone_codes_offered(self) -> bool:
+        """Whether `/phone` is offered: only with an SMS sender (a real one, or the log behind its flag)."""
+        return self.sms is not None
+
     async def request_phone_code(self, user: User, raw_phone: str) -> PhoneCodeSent:
-        """Send a 4-digit code to the phone. Raises InvalidPhone or PhoneCodeCooldown."""
+        """Send a 6-digit code to the phone. Raises PhoneCodesOff, InvalidPhone, PhoneCodeCooldown or
+        PhoneCodeDailyLimit (this phone, or this Telegram account, had its codes for today)."""
+        if self.sms is None:
+            raise PhoneCodesOff()
         phone = normalize_phone(raw_phone, self.default_region)
         now = self.clock.now()
         assert user.telegram_id is not None
@@ -201,6 +259,7 @@ class SignInService:
             if previous is not None and previous.created_at + self.cooldown > now:
                 wait = previous.created_at + self.cooldown - now
                 raise PhoneCodeCooldown(seconds=max(1, int(wait.total_seconds()) + 1))
+        await self._take_quota(self._subjects(user.telegram_id, phone), "codes", self.codes_per_day, now)
         await self.phone_codes.close_open_for(user.telegram_id, now)
         code = f"{secrets.randbelow(10**PHONE_CODE_DIGITS):0{PHONE_CODE_DIGITS}d}"
         salt = secrets.token_hex(16)
@@ -208,7 +267,7 @@ class SignInService:
             PhoneCode(
                 telegram_id=user.telegram_id,
                 phone=phone,
-                code_hash=hash_code(code, salt),
+                code_hash=code_digest(self.code_key, salt, user.telegram_id, phone, code),
                 salt=salt,
                 attempts=0,
                 created_at=now,
@@ -218,25 +277,136 @@ class SignInService:
         await self.sms.send_code(phone, code)
         return PhoneCodeSent(phone=phone, expires_in=self.code_ttl)
 
-    async def verify_phone_code(self, user: User, text: str) -> SignInResult:
-        """Check a typed code. Raises NoPendingPhoneCode, PhoneCodeExpired, PhoneCodeWrong or
-        PhoneCodeAttemptsExhausted; a wrong code counts an attempt (and that is kept)."""
+    async def verify_phone_code(self, user: User, text: str) -> SignInResult | TakeoverRequested:
+        """Check a typed code. Raises NoPendingPhoneCode, PhoneCodeExpired, PhoneCodeWrong,
+        PhoneCodeAttemptsExhausted or PhoneCodeDailyLimit; a wrong code counts an attempt on the code
+        and a failure for the day (and that is kept). A right code for a phone bound to another
+        Telegram account changes nothing: that account is asked (TakeoverRequested)."""
+        telegram_id = user.telegram_id
+        assert telegram_id is not None
+        now = self.clock.now()
+        # The attempt is counted before the code is compared, in one statement: concurrent guesses
+        # (several instances) share the code's attempts instead of each reading "none used yet".
+        attempt = await self.phone_codes.take_attempt(telegram_id, now, self.max_attempts)
+        if attempt is None:
+            pending = await self.phone_codes.newest_for(telegram_id)
+            if pending is None or pending.closed_at is not None:
+                raise NoPendingPhoneCode()
+            await self.phone_codes.close(pending.id, now)
+            if pending.expires_at <= now:
+                raise PhoneCodeExpired()
+            raise PhoneCodeAttemptsExhausted()
+        subjects = self._subjects(telegram_id, attempt.phone)
+        try:
+            # Counted as a failure up front, given back when right: concurrent guesses cannot outrun the cap.
+            await self._take_quota(subjects, "failures", self.failures_per_day, now)
+        except PhoneCodeDailyLimit:
+            await self.phone_codes.close(attempt.id, now)
+            raise
+        typed = code_digest(self.code_key, attempt.salt, telegram_id, attempt.phone, text.strip())
+        if not hmac.compare_digest(typed, attempt.code_hash):
+            if attempt.attempts >= self.max_attempts:
+                await self.phone_codes.close(attempt.id, now)
+                raise PhoneCodeAttemptsExhausted()
+            raise PhoneCodeWrong(left=self.max_attempts - attempt.attempts)
+        for subject in subjects:
+            await self.quotas.give_back(subject, start_of_day(now), "failures")
+        if not await self.phone_codes.close(attempt.id, now):
+            raise NoPendingPhoneCode()  # a concurrent right guess used it
+        return await self._bind_proven_phone(user, attempt.phone)
+
+    async def answer_takeover(self, user: User, takeover_id: int, token: str, allow: bool) -> TakeoverAnswered:
+        """The answer of the account a code sign-in would take over, from its own Telegram account.
+        Raises PhoneTakeoverStale (not this account's request, answered already, the phone or the
+        requester changed since) or PhoneTakeoverExpired; either way nothing changes."""
+        now = self.clock.now()
+        takeover = await self.takeovers.get(takeover_id)
+        if (
+            takeover is None
+            or not hmac.compare_digest(takeover.token.encode(), token.encode())
+            or takeover.owner_id != user.id
+            or takeover.owner_telegram_id != user.telegram_id
+            or takeover.decided_at is not None
+        ):
+            raise PhoneTakeoverStale()
+        if takeover.expires_at <= now:
+            await self.takeovers.decide(takeover.id, "expired", now)
+            raise PhoneTakeoverExpired()
+        if user.phone is None or not hmac.compare_digest(
+            phone_digest(self.code_key, user.phone), takeover.phone_digest
+        ):
+            await self.takeovers.decide(takeover.id, "void", now)  # signed out or another phone since
+            raise PhoneTakeoverStale()
+        requester = await self.users.by_telegram_id(takeover.requester_telegram_id)
+        language = requester.language if requester is not None else None
+        if not allow:
+            if not await self.takeovers.decide(takeover.id, "denied", now):
+                raise PhoneTakeoverStale()
+            return TakeoverAnswered(False, user.phone, takeover.requester_telegram_id, language)
+        if requester is None or requester.signed_in:
+            await self.takeovers.decide(takeover.id, "void", now)  # signed in some other way meanwhile
+            raise PhoneTakeoverStale()
+        if not await self.takeovers.decide(takeover.id, "allowed", now):
+            raise PhoneTakeoverStale()  # a concurrent press answered it
+        self._touch = None  # the presser's profile must not be written onto the row it just gave away
+        phone = user.phone
+        result = await self._take_over(requester, user)
+        return TakeoverAnswered(True, phone, takeover.requester_telegram_id, language, result)
+
+    async def purge_phone_code_leftovers(self) -> None:
+        """Forget quotas of past days and takeover requests answered or expired a day ago."""
+        now = self.clock.now()
+        await self.quotas.purge_before(start_of_day(now) - DAY)
+        await self.takeovers.purge_before(now - DAY)
+
+    def _subjects(self, telegram_id: int, phone: str) -> tuple[str, str]:
+        return f"tg:{telegram_id}", f"phone:{phone_digest(self.code_key, phone)}"
+
+    async def _take_quota(self, subjects: tuple[str, ...], kind: QuotaKind, cap: int, now: datetime) -> None:
+        """One more for each subject today, or none at all: raises PhoneCodeDailyLimit at a cap."""
+        day = start_of_day(now)
+        taken: list[str] = []
+        for subject in subjects:
+            if not await self.quotas.take(subject, day, kind, cap):
+                for given in taken:
+                    await self.quotas.give_back(given, day, kind)
+                minutes = max(1, int(((day + DAY - now).total_seconds() + 59) // 60))
+                raise PhoneCodeDailyLimit(hours=minutes // 60, minutes=minutes % 60)
+            taken.append(subject)
+
+    async def _bind_proven_phone(self, user: User, phone: str) -> SignInResult | TakeoverRequested:
+        """A code proved the phone. A code never takes over an account bound to another Telegram account
+        on its own: that account's confirmation is asked, and nothing changes until it allows it.
+
+        Confirmation and no waiting period: an account whose owner is away (asleep, no longer reading
+        the bot) is exactly the one a waiting period would hand over to a lucky or SIM-swapping guesser.
+        Whoever really has the phone and lost the old Telegram account shares the contact instead:
+        Telegram itself has verified that phone, and that takes the account over at once."""
+        owner = await self.users.by_phone(phone)
+        if owner is None or owner.id == user.id or owner.telegram_id is None:
+            return await self._bind_phone(user, phone)  # nobody else's Telegram account would lose it
         assert user.telegram_id is not None
         now = self.clock.now()
-        pending = await self.phone_codes.latest_for(user.telegram_id)
-        if pending is None or pending.closed_at is not None:
-            raise NoPendingPhoneCode()
-        if pending.expires_at <= now:
-            pending.closed_at = now
-            raise PhoneCodeExpired()
-        if not hmac.compare_digest(hash_code(text.strip(), pending.salt), pending.code_hash):
-            pending.attempts += 1
-            if pending.attempts >= self.max_attempts:
-                pending.closed_at = now
-                raise PhoneCodeAttemptsExhausted()
-            raise PhoneCodeWrong(left=self.max_attempts - pending.attempts)
-        pending.closed_at = now
-        return await self._bind_phone(user, pending.phone)
+        takeover = await self.takeovers.add(
+            PhoneTakeover(
+                owner_id=owner.id,
+                owner_telegram_id=owner.telegram_id,
+                requester_telegram_id=user.telegram_id,
+                phone_digest=phone_digest(self.code_key, phone),
+                token=secrets.token_urlsafe(12),
+                created_at=now,
+                expires_at=now + self.takeover_confirm,
+            )
+        )
+        log.info("code sign-in on account %s waits for its Telegram account to allow it", owner.id)
+        return TakeoverRequested(
+            takeover_id=takeover.id,
+            token=takeover.token,
+            phone=phone,
+            owner_telegram_id=owner.telegram_id,
+            owner_language=owner.language,
+            expires_in=self.takeover_confirm,
+        )
 
     async def _bind_phone(self, user: User, phone: str) -> SignInResult:
         now = self.clock.now()

@@ -7,8 +7,11 @@ error-unknown-command = { unknown-command }
 user-not-found = No user matches “{ $ref }”. Use a Telegram id, @username, phone or invite code.
 admin-user-usage = Usage: /{ $command } &lt;telegram id | @username | phone | invite code&gt;
 help-text-signed-out =
-    <b>Welcome!</b> Sign in first: press “Share my phone number” below.
-    If your app cannot share a contact, send /phone +7XXXXXXXXXX and then the 4-digit code.
+    <b>Welcome!</b> Sign in first: press “Share my phone number” below.{ $phone ->
+        [1] {""}
+            If your app cannot share a contact, send /phone +7XXXXXXXXXX and then the 6-digit code.
+       *[0] {""}
+    }
 help-text =
     <b>What I can do</b>
     <b>You</b>

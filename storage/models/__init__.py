@@ -20,6 +20,7 @@ from storage.models.relay import (
     ScheduledMessage,
 )
 from storage.models.rooms import Room, RoomMember
+from storage.models.signin import PhoneTakeover, SignInQuota
 from storage.models.users import GmfyEvent, InviteCode, PhoneCode, Referral, User
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "OAuthState",
     "Outgoing",
     "PhoneCode",
+    "PhoneTakeover",
     "Referral",
     "RelayCopy",
     "RelayMessage",
@@ -47,6 +49,7 @@ __all__ = [
     "RoomMember",
     "RuntimeSetting",
     "ScheduledMessage",
+    "SignInQuota",
     "UTCDateTime",
     "User",
     "WarningEntry",

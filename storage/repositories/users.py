@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam, func, select, update
@@ -125,6 +126,17 @@ class ReferralRepo:
         return referral
 
 
+@dataclass(frozen=True)
+class PhoneCodeAttempt:
+    """A code with the attempt just counted on it (`attempts` includes this one)."""
+
+    id: int
+    phone: str
+    code_hash: str
+    salt: str
+    attempts: int
+
+
 class PhoneCodeRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -144,6 +156,48 @@ class PhoneCodeRepo:
             update(PhoneCode)
             .where(PhoneCode.telegram_id == telegram_id, PhoneCode.closed_at.is_(None))
             .values(closed_at=now)
+        )
+
+    async def take_attempt(self, telegram_id: int, now: datetime, max_attempts: int) -> PhoneCodeAttempt | None:
+        """Count one attempt on this account's newest code, if it is open, unexpired and has attempts
+        left; None otherwise. One statement: concurrent guesses (other instances too) never get more
+        than `max_attempts` between them, and the code is compared only after its attempt is counted."""
+        newest = select(func.max(PhoneCode.id)).where(PhoneCode.telegram_id == telegram_id).scalar_subquery()
+        row = (
+            await self.session.execute(
+                update(PhoneCode)
+                .where(
+                    PhoneCode.id == newest,
+                    PhoneCode.closed_at.is_(None),
+                    PhoneCode.expires_at > now,
+                    PhoneCode.attempts < max_attempts,
+                )
+                .values(attempts=PhoneCode.attempts + 1)
+                .returning(PhoneCode.id, PhoneCode.phone, PhoneCode.code_hash, PhoneCode.salt, PhoneCode.attempts)
+                .execution_options(synchronize_session=False)
+            )
+        ).one_or_none()
+        return None if row is None else PhoneCodeAttempt(*row)
+
+    async def close(self, code_id: int, now: datetime) -> bool:
+        """Close an open code; False when it was closed already (by a concurrent guess, say)."""
+        closed = await self.session.scalar(
+            update(PhoneCode)
+            .where(PhoneCode.id == code_id, PhoneCode.closed_at.is_(None))
+            .values(closed_at=now)
+            .returning(PhoneCode.id)
+            .execution_options(synchronize_session=False)
+        )
+        return closed is not None
+
+    async def newest_for(self, telegram_id: int) -> PhoneCode | None:
+        """`latest_for`, read afresh even when the session holds the row (after `take_attempt`)."""
+        return await self.session.scalar(
+            select(PhoneCode)
+            .where(PhoneCode.telegram_id == telegram_id)
+            .order_by(PhoneCode.id.desc())
+            .limit(1)
+            .execution_options(populate_existing=True)
         )
 
     async def add(self, code: PhoneCode) -> PhoneCode:

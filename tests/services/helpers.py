@@ -17,6 +17,7 @@ from services.invites import InviteService, generate_code
 from services.signin import SignInService, TelegramProfile
 from storage.models import User
 
+TEST_CODE_KEY = b"k" * 32  # the server's HMAC key for sign-in codes, in service tests
 _telegram_ids = itertools.count(500_000)
 _phones = itertools.count(2_000_001)
 
@@ -37,6 +38,7 @@ def services(
         code_ttl=timedelta(minutes=5),
         max_attempts=3,
         cooldown=timedelta(seconds=60),
+        code_key=TEST_CODE_KEY,
     )
     return signin, invites, sms
 

@@ -62,3 +62,14 @@ class MessageAction(CallbackData, prefix="msg"):
         if sep in action or not 0 <= message_id <= ROW_ID_MAX:
             return cls(action=action, message_id=message_id).pack()  # refused there, as before
         return f"{cls.__prefix__}{sep}{action}{sep}{message_id}"
+
+
+TAKEOVER_TOKEN_PATTERN = r"^[A-Za-z0-9_-]{1,32}$"
+
+
+class TakeoverAnswer(CallbackData, prefix="pto"):
+    """The account's own Telegram allows or denies a sign-in (a code, a provider's phone) that would take it over."""
+
+    id: RowId
+    token: Annotated[str, Field(pattern=TAKEOVER_TOKEN_PATTERN)]
+    allow: bool

@@ -8,9 +8,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
 from bot.i18n import Translator
+from handlers.keyboards import TakeoverAnswer
 from services.delivery import Outbox
 from services.moderation import Notice
+from services.phones import mask_phone
+from services.signin import TakeoverRequested
 from storage.models import User
 
 
@@ -33,3 +38,20 @@ async def send_notices(outbox: Outbox, translator: Translator, notices: Iterable
     for notice in notices:
         if notice.telegram_id is not None:
             await notify_telegram_id(outbox, translator, notice.telegram_id, notice.language, notice.key, **notice.args)
+
+
+async def ask_owner(request: TakeoverRequested, outbox: Outbox, translator: Translator) -> None:
+    """A sign-in would take an account from its Telegram account: the allow / deny buttons go to that
+    account's own chat (through the queue: no wait on Telegram here)."""
+    t = translator.texts(translator.pick(request.owner_language, None))
+    kb = InlineKeyboardBuilder()
+    for allow, label in ((True, "signin-takeover-btn-allow"), (False, "signin-takeover-btn-deny")):
+        kb.button(
+            text=t.plain(label), callback_data=TakeoverAnswer(id=request.takeover_id, token=request.token, allow=allow)
+        )
+    minutes = max(1, int(request.expires_in.total_seconds() // 60))
+    await outbox.send_text(
+        request.owner_telegram_id,
+        t("signin-takeover-ask", phone=mask_phone(request.phone), minutes=minutes),
+        reply_markup=kb.as_markup().model_dump(exclude_none=True),
+    )

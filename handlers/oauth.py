@@ -10,7 +10,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.i18n import Texts, Translator
-from handlers.notify import notify_telegram_id
+from handlers.notify import ask_owner, notify_telegram_id
 from services.delivery import Outbox
 from services.errors import OAuthOff
 from services.oauth import OAuthService
@@ -71,6 +71,12 @@ async def confirm(
             await notify_telegram_id(
                 outbox, translator, answer.signin.taken_over_from, signed.language, "signin-taken-over"
             )
+    elif answer.takeover is not None:
+        await ask_owner(answer.takeover, outbox, translator)
+        minutes = max(1, int(answer.takeover.expires_in.total_seconds() // 60))
+        await outbox.send_text(
+            chat, t("signin-takeover-asked", phone=mask_phone(answer.takeover.phone), minutes=minutes)
+        )
     elif answer.error is not None:
         await outbox.send_text(chat, t(answer.error.key, **answer.error.args_map))
     else:

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject, CommandStart, Filter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, TelegramObject
 from aiogram.utils.keyboard import InlineKeyboardBuilder
-from pydantic import Field
 
 from bot.i18n import Texts, Translator
 from handlers.filters import Magic, SignedOut
-from handlers.keyboards import REMOVE_KEYBOARD, RowId, contact_keyboard
-from handlers.notify import notify_telegram_id, notify_user
+from handlers.keyboards import REMOVE_KEYBOARD, TakeoverAnswer, contact_keyboard
+from handlers.notify import ask_owner, notify_telegram_id, notify_user
 from handlers.relay import JoinChoice
 from handlers.rooms import join_pending_room
 from services.delivery import Outbox
@@ -26,19 +23,10 @@ from services.signin import SignInResult, SignInService, TakeoverAnswered, Takeo
 from storage.models import User
 
 PHONE_CODE_PATTERN = r"^\s*\d{6}\s*$"
-TOKEN_PATTERN = r"^[A-Za-z0-9_-]{1,32}$"
 
 
 class ForgetMe(CallbackData, prefix="fm"):
     confirm: bool
-
-
-class TakeoverAnswer(CallbackData, prefix="pto"):
-    """The account's own Telegram allows or denies a code sign-in that would take it over."""
-
-    id: RowId
-    token: Annotated[str, Field(pattern=TOKEN_PATTERN)]
-    allow: bool
 
 
 class HasAccount(Filter):
@@ -143,27 +131,11 @@ async def phone_code(
 ) -> None:
     result = await signin.verify_phone_code(user, message.text or "")
     if isinstance(result, TakeoverRequested):
-        await _ask_owner(result, outbox, translator)
+        await ask_owner(result, outbox, translator)
         minutes = max(1, int(result.expires_in.total_seconds() // 60))
         await message.answer(t("signin-takeover-asked", phone=mask_phone(result.phone), minutes=minutes))
         return
     await _announce_sign_in(message, result, outbox, t, bot, translator, state, rooms)
-
-
-async def _ask_owner(request: TakeoverRequested, outbox: Outbox, translator: Translator) -> None:
-    """The buttons go to the account's own Telegram chat (through the queue: no wait on Telegram here)."""
-    t = translator.texts(translator.pick(request.owner_language, None))
-    kb = InlineKeyboardBuilder()
-    for allow, label in ((True, "signin-takeover-btn-allow"), (False, "signin-takeover-btn-deny")):
-        kb.button(
-            text=t.plain(label), callback_data=TakeoverAnswer(id=request.takeover_id, token=request.token, allow=allow)
-        )
-    minutes = max(1, int(request.expires_in.total_seconds() // 60))
-    await outbox.send_text(
-        request.owner_telegram_id,
-        t("signin-takeover-ask", phone=mask_phone(request.phone), minutes=minutes),
-        reply_markup=kb.as_markup().model_dump(exclude_none=True),
-    )
 
 
 async def takeover_answer(

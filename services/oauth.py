@@ -43,7 +43,7 @@ from services.errors import (
     OAuthStateInvalid,
 )
 from services.phones import normalize_phone
-from services.signin import SignInResult, SignInService
+from services.signin import SignInResult, SignInService, TakeoverRequested
 from storage.models import OAuthLink, OAuthState, User
 
 START_TTL = timedelta(minutes=10)  # the /link button: from /link to /oauth/start
@@ -343,6 +343,7 @@ class Confirmed:
 
     signin: SignInResult | None = None
     error: DomainError | None = None
+    takeover: TakeoverRequested | None = None  # the phone's account is on another Telegram account: it is asked
 
 
 @dataclass(frozen=True)
@@ -485,6 +486,8 @@ class OAuthService:
                 signed = await self.signin.sign_in_with_verified_phone(user, phone)
         except DomainError as exc:
             return Confirmed(error=exc)
+        if isinstance(signed, TakeoverRequested):
+            return Confirmed(takeover=signed)
         if signed.user.id != user.id:  # the Telegram account now holds another account: the link goes with it
             previous = await self.session.get(OAuthLink, signed.user.id)
             if previous is not None:

@@ -234,10 +234,12 @@ class SignInService:
             raise ForeignContact()
         return await self._bind_phone(user, normalize_phone(phone, self.default_region, international=True))
 
-    async def sign_in_with_verified_phone(self, user: User, phone: str) -> SignInResult:
-        """A phone another trusted party verified (an OAuth provider's userinfo): the same binding as a
-        shared contact, takeover included. Raises InvalidPhone."""
-        return await self._bind_phone(user, normalize_phone(phone, self.default_region, international=True))
+    async def sign_in_with_verified_phone(self, user: User, phone: str) -> SignInResult | TakeoverRequested:
+        """A phone an OAuth provider verified. Like a code, and unlike a shared contact (which Telegram
+        itself verified for this very Telegram account), it never takes an account bound to another
+        Telegram account on its own: that account is asked (TakeoverRequested). The browser that
+        finished the provider's login need not be this Telegram user's. Raises InvalidPhone."""
+        return await self._bind_proven_phone(user, normalize_phone(phone, self.default_region, international=True))
 
     @property
     def phone_codes_offered(self) -> bool:

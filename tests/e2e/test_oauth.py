@@ -372,14 +372,15 @@ async def test_takeover_through_oauth_with_a_yes_moves_the_account(
     ask = new_olga.last()
     await new_olga.press("Yes", ask)
     await tg.deliver()
-    assert any("Signed in with the verified phone" in text for text in new_olga.texts())
-    assert olga.received("used to sign in from another Telegram account")
+    # A provider's phone never moves an account off its Telegram account by itself: Olga is asked.
+    assert "asked that account to allow this sign-in" in new_olga.last_text()
+    assert await _phone_of(tg, new_olga) is None
+    assert await _phone_of(tg, olga) == "+79160000003"
+    await olga.press("Allow", olga.last())
+    await tg.deliver()
+    assert "signed in" in new_olga.last_text().lower()
     assert await _phone_of(tg, new_olga) == "+79160000003"
     assert await account_of(tg, olga) is None or await _phone_of(tg, olga) is None
-    row = await link_row(tg, new_olga)  # the link went with the account
-    assert row is not None
-    assert row.subject == "olga"
-    assert row.pending_nonce is None
 
     mark = new_olga.mark()
     await new_olga.press("Yes", ask)  # pressed twice
@@ -387,6 +388,32 @@ async def test_takeover_through_oauth_with_a_yes_moves_the_account(
     assert "expired" in new_olga.last_answer["text"]
     await tg.deliver()
     assert new_olga.texts_since(mark) == []
+
+
+async def test_forwarded_start_link_cannot_take_the_victims_account(
+    tg: Harness, provider: FakeProvider, web: TestClient[Any, Any]
+) -> None:
+    """The attacker runs /link and forwards the start link unopened: the victim's browser gets the
+    cookie and finishes with her verified phone, and the "Yes" comes back to the attacker. Her own
+    Telegram account is still asked, and her "Deny" leaves everything as it was."""
+    victim = await tg.user("Vera").signed_in("+79160000007")
+    attacker = tg.user("Mallory")
+    provider.claims = {"sub": "vera", "name": "Vera", "phone_number": "+79160000007", "phone_number_verified": True}
+    victims_browser = Browser(web)
+    status, _ = await victims_browser.finish(await authorize(attacker, victims_browser))
+    assert status == 200
+    await tg.deliver()
+    await attacker.press("Yes", attacker.last())
+    await tg.deliver()
+    assert await _phone_of(tg, attacker) is None
+    assert "Someone is signing in with your phone" in victim.last_text()
+    await victim.press("Deny", victim.last())
+    await tg.deliver()
+    assert await _phone_of(tg, attacker) is None
+    assert await _phone_of(tg, victim) == "+79160000007"
+    assert "denied this sign-in" in attacker.last_text()
+    await victim.send("/me")
+    assert "+7" in victim.last_text()  # still signed in, same account
 
 
 async def _phone_of(tg: Harness, person: Person) -> str | None:

@@ -11,21 +11,26 @@ from pydantic import ValidationError
 
 def settings_error_line(error: ValidationError) -> str:
     first = error.errors()[0]
-    name = "_".join(str(part) for part in first["loc"]).upper() or "settings"
+    name = "_".join(str(part) for part in first["loc"]).upper()
     if first["type"] == "missing":
         return f"Setting {name} is missing: set it in the environment or in .env (see .env.example)."
-    return f"Setting {name} is invalid: {first['msg']}."
+    message = str(first["msg"]).removeprefix("Value error, ")
+    if not name:  # a rule across settings: its message names them
+        return f"Settings are invalid: {message}."
+    return f"Setting {name} is invalid: {message}."
 
 
 async def _run() -> None:
     from bot.app import BotApp
     from bot.logs import setup_logging
     from bot.settings import Settings
+    from bot.startup import check_telegram
 
     settings = Settings()  # values come from the environment
     setup_logging(settings.log_level, settings.log_json)
     app = await BotApp.create(settings)
     try:
+        await check_telegram(app.bot)  # a refused token or an unreachable API stops here, clearly
         await app.run()
     finally:
         await app.close()
@@ -33,14 +38,22 @@ async def _run() -> None:
 
 def main() -> int:
     from bot.settings import Settings
+    from bot.startup import TelegramUnreachable, TokenRefused
 
     try:
         Settings()
     except ValidationError as exc:
         print(settings_error_line(exc), file=sys.stderr)
         return 2
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_run())
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(_run())
+    except TokenRefused as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    except TelegramUnreachable as exc:
+        print(exc, file=sys.stderr)
+        return 1
     return 0
 
 

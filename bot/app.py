@@ -126,7 +126,11 @@ def register_delivery_jobs(ctx: AppContext, scheduler: Scheduler) -> None:
 
     async def refresh_gauges() -> None:
         async with ctx.sessionmaker() as session:
-            ctx.metrics.queue_depth.set(await OutgoingRepo(session).depth())
+            outgoing = OutgoingRepo(session)
+            now = ctx.clock.now()
+            ctx.metrics.queue_depth.set(await outgoing.depth())
+            oldest = await outgoing.oldest_due(now)
+            ctx.metrics.queue_oldest.set((now - oldest).total_seconds() if oldest is not None else 0)
             if ctx.gmfy is not None:
                 ctx.metrics.gmfy_outbox.set((await OutboxSenderRepo(session).stats()).pending)
 

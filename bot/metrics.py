@@ -14,7 +14,16 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, Update
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
 
@@ -25,10 +34,14 @@ if TYPE_CHECKING:
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        # The standard ones (process_*, python_gc_*, python_info), in this app's own registry.
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
+        GCCollector(registry=self.registry)
         self.updates = Counter("bot_updates", "Updates handled, by kind", ["kind"], registry=self.registry)
         self.handler_errors = Counter("bot_handler_errors", "Updates whose handler failed", registry=self.registry)
         self.latency = Histogram(
-            "bot_update_seconds",
+            "bot_update_duration_seconds",
             "Time to handle one update",
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
             registry=self.registry,
@@ -41,6 +54,11 @@ class Metrics:
         )
         self.throttled = Counter("bot_throttled_updates", "Updates dropped by flood control", registry=self.registry)
         self.queue_depth = Gauge("bot_delivery_queue_depth", "Outgoing messages waiting", registry=self.registry)
+        self.queue_oldest = Gauge(
+            "bot_delivery_oldest_waiting_seconds",
+            "How long the longest-waiting due outgoing message has waited",
+            registry=self.registry,
+        )
         self.gmfy_outbox = Gauge("bot_gmfy_outbox_pending", "GMFY events waiting to be sent", registry=self.registry)
         self._delivery = _DeliveryCollector()
         self.registry.register(self._delivery)
@@ -58,7 +76,7 @@ class _DeliveryCollector(Collector):
 
     def collect(self) -> Iterator[CounterMetricFamily]:
         sends = CounterMetricFamily("bot_sends", "Delivery attempts by outcome", labels=["outcome"])
-        limited = CounterMetricFamily("bot_telegram_429", "429 answers from Telegram")
+        limited = CounterMetricFamily("bot_telegram_rate_limited", "429 (Too Many Requests) answers from Telegram")
         s = self.stats
         for outcome in ("sent", "retried", "blocked", "failed"):
             sends.add_metric([outcome], getattr(s, outcome) if s else 0)

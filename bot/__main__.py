@@ -23,11 +23,14 @@ def settings_error_line(error: ValidationError) -> str:
 async def _run() -> None:
     from bot.app import BotApp
     from bot.logs import setup_logging
+    from bot.reporting import setup_error_reporting
     from bot.settings import Settings
     from bot.startup import check_telegram
 
     settings = Settings()  # values come from the environment
     setup_logging(settings.log_level, settings.log_json)
+    dsn = settings.sentry_dsn.get_secret_value() if settings.sentry_dsn else None
+    setup_error_reporting(dsn, environment=settings.sentry_environment)
     app = await BotApp.create(settings)
     try:
         await check_telegram(app.bot)  # a refused token or an unreachable API stops here, clearly

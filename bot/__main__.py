@@ -39,8 +39,33 @@ async def _run() -> None:
         await app.close()
 
 
-def main() -> int:
+def database_command(command: str, path: str) -> int:
+    """`python -m bot backup PATH` / `restore PATH`: needs DATABASE_URL (and DATABASE_SCHEMA), not the token."""
+    import os
+    from pathlib import Path
+
+    from bot.settings import database_url_from_env
+    from storage.backup import BackupError, backup, restore
+
+    url, schema = database_url_from_env(), os.environ.get("DATABASE_SCHEMA") or None
+    try:
+        (backup if command == "backup" else restore)(url, Path(path), schema)
+    except BackupError as exc:
+        print(f"{command} failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"{command}: done ({path})")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
     from bot.settings import Settings
+
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] in (["backup"], ["restore"]):
+        if len(args) != 2:
+            print(f"usage: python -m bot {args[0]} PATH", file=sys.stderr)
+            return 2
+        return database_command(args[0], args[1])
     from bot.startup import TelegramUnreachable, TokenRefused
 
     try:

@@ -29,6 +29,7 @@ from prometheus_client.registry import Collector
 
 if TYPE_CHECKING:
     from bot.delivery import DeliveryStats
+    from bot.liveness import Progress
 
 
 class Metrics:
@@ -93,11 +94,15 @@ class MetricsMiddleware(BaseMiddleware):
     and user id into the context of every log line written while it is handled (never texts or
     phone numbers)."""
 
-    def __init__(self, metrics: Metrics) -> None:
+    def __init__(self, metrics: Metrics, progress: Progress | None = None) -> None:
         self.metrics = metrics
+        self.progress = progress  # updates in flight, for liveness
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         kind = event.event_type if isinstance(event, Update) else type(event).__name__
+        update_id = getattr(event, "update_id", None)
+        if self.progress is not None and update_id is not None:
+            self.progress.started(update_id)
         self.metrics.updates.labels(kind=kind).inc()
         user = data.get("event_from_user")
         started = time.perf_counter()
@@ -111,6 +116,8 @@ class MetricsMiddleware(BaseMiddleware):
             return await handler(event, data)
         finally:
             self.metrics.latency.observe(time.perf_counter() - started)
+            if self.progress is not None and update_id is not None:
+                self.progress.finished(update_id)
 
 
 class HandlerNameMiddleware(BaseMiddleware):

@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     log_json: bool = False
     sentry_dsn: SecretStr | None = None  # error reports to Sentry (off when unset; no personal data: bot/reporting.py)
     sentry_environment: str | None = None
+    # /livez answers 503 when the polling loop, an update or the delivery worker stood still this long
+    liveness_stale_seconds: float = Field(120.0, gt=0)
     # Flood control on incoming updates, per user: a burst of this many, refilled at this rate (0 = off)
     flood_rate: float = Field(1.0, ge=0)
     flood_burst: float = Field(20.0, ge=1)  # an album of 10 arrives as 10 updates at once

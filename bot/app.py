@@ -29,6 +29,7 @@ from bot.context import AppContext
 from bot.delivery import ChatPacer, DeliveryWorker, ExpressLane, RedisSpacingLimiter, SpacingLimiter, Waker
 from bot.gmfy import create_gmfy_state, register_gmfy_jobs
 from bot.i18n import Translator
+from bot.liveness import PollHeartbeat, Progress
 from bot.metrics import HandlerNameMiddleware, MetricsMiddleware
 from bot.middlewares import OneAtATimeMiddleware, SignInGateMiddleware, UnitOfWorkMiddleware
 from bot.oauth import install_oauth
@@ -122,7 +123,11 @@ def register_delivery_jobs(ctx: AppContext, scheduler: Scheduler) -> None:
 
     async def refresh_gauges() -> None:
         async with ctx.sessionmaker() as session:
-            ctx.metrics.queue_depth.set(await OutgoingRepo(session).depth())
+            outgoing = OutgoingRepo(session)
+            now = ctx.clock.now()
+            ctx.metrics.queue_depth.set(await outgoing.depth())
+            oldest = await outgoing.oldest_due(now)
+            ctx.metrics.queue_oldest.set((now - oldest).total_seconds() if oldest is not None else 0)
             if ctx.gmfy is not None:
                 ctx.metrics.gmfy_outbox.set((await OutboxSenderRepo(session).stats()).pending)
 
@@ -148,7 +153,7 @@ def create_dispatcher(ctx: AppContext, scheduler: Scheduler) -> Dispatcher:
         user_loader=UserLoader(ctx.sessionmaker),
     )
     s = ctx.settings
-    dp.update.outer_middleware(MetricsMiddleware(ctx.metrics))
+    dp.update.outer_middleware(MetricsMiddleware(ctx.metrics, ctx.progress))
     if s.flood_rate > 0:
         gate = FloodGate(s.flood_rate, s.flood_burst, monotonic=lambda: ctx.clock.now().timestamp())
         dp.update.outer_middleware(FloodControlMiddleware(gate, ctx.translator, ctx.metrics))
@@ -219,6 +224,7 @@ class BotApp:
             sms=sms or create_sms_sender(settings),
             gmfy=create_gmfy_state(settings, clock),
             redis=Redis.from_url(settings.redis_url) if settings.redis_url else None,
+            progress=Progress(clock),
         )
         ctx.copy_style = TelegramCopyStyle(ctx.translator)
         ctx.relay_lookup = ctx.relay  # moderation finds relayed messages and deletes them through the relay
@@ -294,6 +300,7 @@ class BotApp:
             await runner.cleanup()
 
     async def run_polling(self, **kwargs: Any) -> None:
+        self.bot.session.middleware(PollHeartbeat(self.ctx.progress))
         await self.bot.delete_webhook(drop_pending_updates=False)
         kwargs.setdefault("tasks_concurrency_limit", self.ctx.settings.updates_in_flight)
         await self.dp.start_polling(self.bot, close_bot_session=False, **kwargs)

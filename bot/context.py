@@ -12,11 +12,12 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.i18n import Translator
+from bot.liveness import Progress
 from bot.metrics import Metrics
 from bot.settings import Settings
 from bot.sms import phone_code_key
 from services.broadcast import BroadcastService
-from services.clock import Clock
+from services.clock import Clock, SystemClock
 from services.delivery import Express, Outbox
 from services.events import EventRecorder, EventTypes
 from services.gmfy.service import GmfyService, GmfyState
@@ -65,6 +66,7 @@ class AppContext:
     relay_lookup: LookupFactory = NoRelayedMessages
     message_remover: RemoverFactory = NoMessageRemover
     express: Express | None = None  # the delivery worker's express lane (bot.delivery.ExpressLane)
+    progress: Progress = field(default_factory=lambda: Progress(SystemClock()))  # liveness (bot/liveness.py)
 
     def event_recorder(self, session: AsyncSession) -> EventRecorder:
         s = self.settings

@@ -24,7 +24,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import aiohttp
@@ -301,6 +301,7 @@ class DeliveryStats:
     rate_limited: int = 0
     blocked: int = 0
     failed: int = 0
+    progressed_at: datetime | None = None  # when a round last ended (or the worker started): liveness
 
 
 class DeliveryWorker:
@@ -355,6 +356,7 @@ class DeliveryWorker:
         if self._task is None or self._task.done():
             self._stopping = False
             self._task = asyncio.create_task(self.run(), name="delivery-worker")
+            self.stats.progressed_at = self.clock.now()
             self.express.open = True
 
     async def stop(self) -> None:
@@ -430,6 +432,10 @@ class DeliveryWorker:
                 return
             self.waker.event.clear()  # another loop claims for this wake
 
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
     async def _guarded_round(self, near_end: asyncio.Event, log_errors: bool = True) -> int:
         try:
             return await self.run_once(near_end)
@@ -440,6 +446,7 @@ class DeliveryWorker:
             return 0
         finally:
             near_end.set()
+            self.stats.progressed_at = self.clock.now()
 
     async def drain(self, max_rounds: int = 10_000) -> int:
         """Run rounds until nothing is due (tests and benchmarks); returns rows handled. Express sends

@@ -13,7 +13,19 @@ def setup_logging(level: str = "INFO", json: bool = False) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    logging.getLogger("aiogram.event").setLevel(logging.WARNING)
+    quiet_third_parties(level)
+
+
+# Loggers of libraries that say at INFO what only matters when debugging: APScheduler writes two
+# lines per job run (several a second), aiogram one per update and at every polling start, Alembic
+# at every start-up.
+NOISY_LOGGERS = ("apscheduler", "aiogram.event", "aiogram.dispatcher", "aiogram.webhook", "alembic", "httpx")
+
+
+def quiet_third_parties(level: str) -> None:
+    quiet = level.upper() != "DEBUG"
+    for name in NOISY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING if quiet else logging.NOTSET)
 
 
 def make_formatter(json: bool) -> logging.Formatter:

@@ -14,21 +14,35 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, Update
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
 
 if TYPE_CHECKING:
     from bot.delivery import DeliveryStats
+    from bot.liveness import Progress
 
 
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        # The standard ones (process_*, python_gc_*, python_info), in this app's own registry.
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
+        GCCollector(registry=self.registry)
         self.updates = Counter("bot_updates", "Updates handled, by kind", ["kind"], registry=self.registry)
         self.handler_errors = Counter("bot_handler_errors", "Updates whose handler failed", registry=self.registry)
         self.latency = Histogram(
-            "bot_update_seconds",
+            "bot_update_duration_seconds",
             "Time to handle one update",
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
             registry=self.registry,
@@ -41,6 +55,11 @@ class Metrics:
         )
         self.throttled = Counter("bot_throttled_updates", "Updates dropped by flood control", registry=self.registry)
         self.queue_depth = Gauge("bot_delivery_queue_depth", "Outgoing messages waiting", registry=self.registry)
+        self.queue_oldest = Gauge(
+            "bot_delivery_oldest_waiting_seconds",
+            "How long the longest-waiting due outgoing message has waited",
+            registry=self.registry,
+        )
         self.gmfy_outbox = Gauge("bot_gmfy_outbox_pending", "GMFY events waiting to be sent", registry=self.registry)
         self._delivery = _DeliveryCollector()
         self.registry.register(self._delivery)
@@ -58,7 +77,7 @@ class _DeliveryCollector(Collector):
 
     def collect(self) -> Iterator[CounterMetricFamily]:
         sends = CounterMetricFamily("bot_sends", "Delivery attempts by outcome", labels=["outcome"])
-        limited = CounterMetricFamily("bot_telegram_429", "429 answers from Telegram")
+        limited = CounterMetricFamily("bot_telegram_rate_limited", "429 (Too Many Requests) answers from Telegram")
         s = self.stats
         for outcome in ("sent", "retried", "blocked", "failed"):
             sends.add_metric([outcome], getattr(s, outcome) if s else 0)
@@ -75,11 +94,15 @@ class MetricsMiddleware(BaseMiddleware):
     and user id into the context of every log line written while it is handled (never texts or
     phone numbers)."""
 
-    def __init__(self, metrics: Metrics) -> None:
+    def __init__(self, metrics: Metrics, progress: Progress | None = None) -> None:
         self.metrics = metrics
+        self.progress = progress  # updates in flight, for liveness
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         kind = event.event_type if isinstance(event, Update) else type(event).__name__
+        update_id = getattr(event, "update_id", None)
+        if self.progress is not None and update_id is not None:
+            self.progress.started(update_id)
         self.metrics.updates.labels(kind=kind).inc()
         user = data.get("event_from_user")
         started = time.perf_counter()
@@ -93,6 +116,8 @@ class MetricsMiddleware(BaseMiddleware):
             return await handler(event, data)
         finally:
             self.metrics.latency.observe(time.perf_counter() - started)
+            if self.progress is not None and update_id is not None:
+                self.progress.finished(update_id)
 
 
 class HandlerNameMiddleware(BaseMiddleware):

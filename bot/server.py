@@ -71,6 +71,14 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok" if healthy else "down", **checks}, status=200 if healthy else 503)
 
 
+async def livez(request: web.Request) -> web.Response:
+    """Liveness: 503 when the polling loop, an update or the delivery worker stood still (bot/liveness.py)."""
+    from bot.liveness import check_liveness
+
+    alive, checks = check_liveness(request.app[BOT_APP])  # type: ignore[arg-type]
+    return web.json_response({"status": "ok" if alive else "stuck", **checks}, status=200 if alive else 503)
+
+
 async def metrics(request: web.Request) -> web.Response:
     app: Any = request.app[BOT_APP]
     return web.Response(body=app.ctx.metrics.render(), content_type="text/plain", charset="utf-8")
@@ -83,7 +91,9 @@ def webhook_path(url: str) -> str:
 def create_web_app(app: BotApp) -> tuple[web.Application, WebhookHandler | None]:
     web_app = web.Application()
     web_app[BOT_APP] = app
-    web_app.router.add_get("/healthz", healthz)
+    web_app.router.add_get("/healthz", healthz)  # readiness (kept under its old name too)
+    web_app.router.add_get("/readyz", healthz)
+    web_app.router.add_get("/livez", livez)
     web_app.router.add_get("/metrics", metrics)
     s = app.ctx.settings
     handler = None

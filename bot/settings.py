@@ -12,13 +12,22 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./bot.db"
+# The async drivers the bot runs on, by what people type (a plain postgresql:// URL means asyncpg).
+DATABASE_DRIVERS = {
+    "sqlite+aiosqlite": "sqlite+aiosqlite",
+    "sqlite": "sqlite+aiosqlite",
+    "postgresql+asyncpg": "postgresql+asyncpg",
+    "postgresql": "postgresql+asyncpg",
+    "postgres": "postgresql+asyncpg",
+}
 BOT_TOKEN_RE = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{20,}$")
 
 
 class Settings(BaseSettings):
     """Every knob of the bot. Built once in `main()` and passed down; never a module global."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    # An empty value (`ADMIN_CHAT_ID=` as .env.example ships it) means "unset": the default applies.
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True)
 
     bot_token: SecretStr
     database_url: str = DEFAULT_DATABASE_URL
@@ -36,8 +45,12 @@ class Settings(BaseSettings):
     web_host: str = "0.0.0.0"
     web_port: int = 8080
     migrate_on_start: bool = True
-    log_level: str = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_json: bool = False
+    sentry_dsn: SecretStr | None = None  # error reports to Sentry (off when unset; no personal data: bot/reporting.py)
+    sentry_environment: str | None = None
+    # /livez answers 503 when the polling loop, an update or the delivery worker stood still this long
+    liveness_stale_seconds: float = Field(120.0, gt=0)
     # Flood control on incoming updates, per user: a burst of this many, refilled at this rate (0 = off)
     flood_rate: float = Field(1.0, ge=0)
     flood_burst: float = Field(20.0, ge=1)  # an album of 10 arrives as 10 updates at once
@@ -169,6 +182,45 @@ class Settings(BaseSettings):
         if value is not None and len(value.get_secret_value()) < 32:
             raise ValueError("at least 32 characters (python -c 'import secrets; print(secrets.token_urlsafe())')")
         return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_name(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            url = make_url(value.strip())
+        except ArgumentError:
+            raise ValueError(
+                f"expected {DEFAULT_DATABASE_URL} or postgresql+asyncpg://user:pass@host:5432/db"
+            ) from None
+        driver = DATABASE_DRIVERS.get(url.drivername)
+        if driver is None:
+            raise ValueError(f"unsupported database {url.drivername!r}: use sqlite+aiosqlite or postgresql+asyncpg")
+        return url.set(drivername=driver).render_as_string(hide_password=False)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is not None and urlparse(value.strip()).scheme not in {"redis", "rediss", "unix"}:
+            raise ValueError("expected redis://host:6379/0 (or rediss://, unix://)")
+        return value.strip() if value else value
+
+    @field_validator("telegram_api_url", "webhook_url", "gmfy_url", "sms_sender_url", mode="after")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        parts = urlparse(value.strip())
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError("expected an http(s):// URL with a host")
+        return value.strip()
 
     @field_validator("webhook_secret")
     @classmethod

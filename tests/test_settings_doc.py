@@ -10,8 +10,12 @@ from bot.settings import Settings
 ROOT = Path(__file__).resolve().parent.parent
 
 
+COMPOSE_ONLY = "# --- docker compose only"
+
+
 def documented() -> set[str]:
-    text = (ROOT / ".env.example").read_text(encoding="utf-8")
+    """The bot's settings in .env.example (the compose-only part at its end names no setting)."""
+    text = (ROOT / ".env.example").read_text(encoding="utf-8").split(COMPOSE_ONLY)[0]
     return {m.group(1).lower() for m in re.finditer(r"^([A-Z][A-Z0-9_]*)=", text, re.MULTILINE)}
 
 

@@ -210,6 +210,12 @@ class OutgoingRepo:
             or 0
         )
 
+    async def oldest_due(self, now: datetime) -> datetime | None:
+        """When the longest-waiting message that is due became due (None: nothing waits)."""
+        return await self.session.scalar(
+            select(func.min(Outgoing.not_before)).where(Outgoing.status == "pending", Outgoing.not_before <= now)
+        )
+
     async def counts(self, batch_key: str) -> dict[str, int]:
         rows = await self.session.execute(
             select(Outgoing.status, Outgoing.last_error, func.count())

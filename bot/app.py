@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from bot import errors
 from bot import moderation as moderation_wiring
 from bot.broadcast import register_broadcast_jobs
+from bot.chats import ChatScopeMiddleware
 from bot.commands import set_commands
 from bot.context import AppContext
 from bot.delivery import ChatPacer, DeliveryWorker, ExpressLane, RedisSpacingLimiter, SpacingLimiter, Waker
@@ -153,6 +154,7 @@ def create_dispatcher(ctx: AppContext, scheduler: Scheduler) -> Dispatcher:
     )
     s = ctx.settings
     dp.update.outer_middleware(MetricsMiddleware(ctx.metrics))
+    dp.update.outer_middleware(ChatScopeMiddleware(ctx))  # before anything answers or writes
     if s.flood_rate > 0:
         gate = FloodGate(s.flood_rate, s.flood_burst, monotonic=lambda: ctx.clock.now().timestamp())
         dp.update.outer_middleware(FloodControlMiddleware(gate, ctx.translator, ctx.metrics))

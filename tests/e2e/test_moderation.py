@@ -15,7 +15,7 @@ from services.errors import Banned
 from storage.models import AuditEntry, Ban, Moderator, Report, WarningEntry
 from tests.e2e.harness import ADMIN_ID, Harness, Person
 from tests.e2e.relay_double import FakeRelay, db_user, user_id
-from tests.fakes.telegram import ChatMessage
+from tests.fakes.telegram import ChatMessage, FakeChat
 
 ADMIN_CHAT = -1001234567890
 UNKNOWN = "I don't know that command"
@@ -25,6 +25,12 @@ STALE = "This button is no longer active."
 @pytest.fixture
 def bot_settings() -> dict[str, object]:
     return {"admin_chat_id": ADMIN_CHAT, "moderation_page_size": 2}
+
+
+@pytest.fixture(autouse=True)
+def _admin_chat_is_a_supergroup(tg: Harness) -> FakeChat:
+    """As in production: the admin chat is a group, and the bot serves only its report cards there."""
+    return tg.tg.group("Moderators", chat_id=ADMIN_CHAT)
 
 
 async def people(tg: Harness, *names: str) -> list[Person]:

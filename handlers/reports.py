@@ -78,7 +78,7 @@ def reasons_keyboard(t: Texts, target_id: int, relay_message_id: int) -> InlineK
 async def report_button(
     query: CallbackQuery, callback_data: MessageAction, user: User, moderation: ModerationService, t: Texts, bot: Bot
 ) -> None:
-    message = await moderation.find_relayed(callback_data.message_id)
+    message = await moderation.relayed_for(user, callback_data.message_id)
     target = await moderation.author_of(message)
     await moderation.check_can_report(user, target)
     await query.answer()

@@ -121,6 +121,12 @@ class NotARelayedMessage(DomainError):
     key = "moderation-not-relayed"
 
 
+class ButtonNotForYou(DomainError):
+    """A button naming a relayed message its presser neither wrote nor was sent (forged, or gone)."""
+
+    key = "button-not-yours"
+
+
 class ReportNotFound(DomainError):
     key = "moderation-report-not-found"
 

@@ -27,6 +27,7 @@ from services.errors import (
     AlreadyBanned,
     AlreadyModerator,
     Banned,
+    ButtonNotForYou,
     CannotModerate,
     CardOutdated,
     DeleteUnavailable,
@@ -115,6 +116,10 @@ class RelayedMessageLookup(Protocol):
         """The relayed message whose copy is `message_id` in `chat_id` (a reader's chat), or None."""
         ...
 
+    async def reached(self, relay_message_id: int, user_id: int) -> bool:
+        """Whether the member `user_id` (users.id) wrote this relayed message or was sent a copy of it."""
+        ...
+
 
 class MessageRemover(Protocol):
     async def delete_everywhere(self, relay_message_id: int) -> bool:
@@ -136,6 +141,9 @@ class NoRelayedMessages:
 
     async def find_by_copy(self, chat_id: int, message_id: int) -> RelayedMessage | None:
         return None
+
+    async def reached(self, relay_message_id: int, user_id: int) -> bool:
+        return False
 
 
 class NoMessageRemover:
@@ -320,10 +328,18 @@ class ModerationService:
         return {user_id: Banned(until=until) for user_id, until in found.items()}
 
     # --- reports -----------------------------------------------------------------------
-    async def find_relayed(self, relay_message_id: int) -> RelayedMessage:
+    async def relayed_for(self, user: User, relay_message_id: int) -> RelayedMessage:
+        """The relayed message a button of `user`'s names: only one they wrote or were sent a copy of.
+
+        Button data names messages by id, and ids are easy to guess: a forged button would otherwise
+        copy someone else's private message to the admin chat, or tell whose it is. Raises
+        ButtonNotForYou for any other id, whether or not such a message exists.
+        """
+        if not await self.lookup.reached(relay_message_id, user.id):
+            raise ButtonNotForYou()
         found = await self.lookup.find(relay_message_id)
         if found is None:
-            raise NotARelayedMessage()
+            raise ButtonNotForYou()
         return found
 
     async def find_relayed_copy(self, chat_id: int, message_id: int) -> RelayedMessage:
@@ -356,8 +372,9 @@ class ModerationService:
             raise ReportDuplicate(hours=max(1, math.ceil(wait.total_seconds() / 3600)))
 
     async def report_message(self, reporter: User, relay_message_id: int, reason: str) -> ReportOutcome:
-        """Report the author of a relayed message, keeping the message as evidence."""
-        message = await self.find_relayed(relay_message_id)
+        """Report the author of a relayed message the reporter wrote or received, keeping the message as
+        evidence. Raises ButtonNotForYou for any other message (see `relayed_for`)."""
+        message = await self.relayed_for(reporter, relay_message_id)
         return await self.report(reporter, await self.author_of(message), reason, message)
 
     async def report(

@@ -109,7 +109,7 @@ async def report_command(
         relayed = await moderation.find_relayed_copy(message.chat.id, message.reply_to_message.message_id)
         target = await moderation.author_of(relayed)
     elif args:
-        target = await users.resolve(args.pop(0))
+        target = await users.resolve_member(args.pop(0))  # a nickname: never a phone or an id
     else:
         await message.answer(t("report-usage"))
         return

@@ -86,6 +86,12 @@ class UserNotFound(DomainError):
     key = "user-not-found"
 
 
+class ReportTargetUnknown(DomainError):
+    """/report names nobody a member may name (members report by reply, button or nickname only)."""
+
+    key = "report-member-unknown"
+
+
 class NotAllowed(DomainError):
     key = "error-unknown-command"
 

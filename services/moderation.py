@@ -44,6 +44,7 @@ from services.errors import (
     ReportSelf,
     UserNotFound,
 )
+from services.phones import mask_phone
 from storage.models import AuditEntry, Ban, Moderator, Report, User, WarningEntry
 from storage.repositories.moderation import (
     AuditRepo,
@@ -244,6 +245,7 @@ class AuditPage:
 @dataclass(frozen=True)
 class UserCard:
     user: User
+    phone: str  # as the viewer may see it: in full for admins, masked for everyone else
     is_admin: bool
     is_moderator: bool
     warnings: int  # active
@@ -300,6 +302,11 @@ class ModerationService:
     # --- who is who ----------------------------------------------------------------------
     def is_admin(self, user: User | None) -> bool:
         return user is not None and user.telegram_id is not None and user.telegram_id in self.admin_ids
+
+    def may_see_phones(self, viewer: User | None) -> bool:
+        """Full phone numbers, and finding members by phone, are for admins; moderators see them masked
+        (a phone is enough to find a person outside the chat, and moderators are members, too)."""
+        return self.is_admin(viewer)
 
     async def is_moderator(self, user: User | None) -> bool:
         """Admins and members granted /mod."""
@@ -625,9 +632,18 @@ class ModerationService:
         await self._audit(actor, "unmod", target, None)
 
     # --- cards, stats, audit ------------------------------------------------------------
-    async def user_card(self, user: User) -> UserCard:
+    async def look_up(self, viewer: User, user: User) -> UserCard:
+        """A staff member's /user: the card as `viewer` may see it, and a line in the audit log (so walking
+        through the members shows there)."""
+        card = await self.user_card(user, viewer=viewer)
+        await self._audit(viewer, "lookup", user, None, phone="full" if self.may_see_phones(viewer) else "masked")
+        return card
+
+    async def user_card(self, user: User, *, viewer: User | None = None) -> UserCard:
+        """`user`'s card; the phone in full only when `viewer` is an admin."""
         return UserCard(
             user=user,
+            phone=(user.phone or "—") if self.may_see_phones(viewer) else mask_phone(user.phone),
             is_admin=self.is_admin(user),
             is_moderator=await self.is_moderator(user),
             warnings=await self.warnings.count_active(user.id),

@@ -142,7 +142,7 @@ async def report_reason(
     if callback_data.msg:
         outcome = await moderation.report_message(user, callback_data.msg, callback_data.reason)
     else:
-        outcome = await moderation.report(user, await moderation.member(callback_data.target), callback_data.reason)
+        outcome = await moderation.report_member(user, callback_data.target, callback_data.reason)
     await query.answer(t.plain("report-accepted"))
     await edit_or_log(query, t("report-accepted"), None)
     await _after_report(outbox, bot, translator, settings, moderation, outcome)

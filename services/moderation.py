@@ -384,6 +384,15 @@ class ModerationService:
         message = await self.relayed_for(reporter, relay_message_id)
         return await self.report(reporter, await self.author_of(message), reason, message)
 
+    async def report_member(self, reporter: User, target_id: int, reason: str) -> ReportOutcome:
+        """A reason pressed after `/report <nickname>`: the button names the member by account id. An id
+        that names no signed-in member is answered as a forged button (ButtonNotForYou), never with a
+        hint at who has an account."""
+        target = await self.users.by_id(target_id)
+        if target is None or not target.signed_in:
+            raise ButtonNotForYou()
+        return await self.report(reporter, target, reason)
+
     async def report(
         self, reporter: User, target: User, reason: str, evidence: RelayedMessage | None = None
     ) -> ReportOutcome:

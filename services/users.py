@@ -33,7 +33,7 @@ class UserDirectory:
         return user
 
     async def resolve_member(self, ref: str) -> User:
-        """Whom a member may name (to report them): `@username` or a chat nickname, nothing else.
+        """Whom a member may name (to report them): a signed-in member's `@username` or chat nickname.
 
         A phone number, an account or Telegram id, or an invite code matches nobody, with the same
         answer as an unknown name (ReportTargetUnknown): a member cannot learn whether a phone is
@@ -45,7 +45,7 @@ class UserDirectory:
             user = await self.users.by_username(ref[1:])
         if user is None and ref:
             user = await self.members.find_by_name(ref.removeprefix("@"))
-        if user is None:
+        if user is None or not user.signed_in:
             raise ReportTargetUnknown(ref=ref[:64])
         return user
 

@@ -111,6 +111,7 @@ async def test_a_button_for_a_message_that_never_existed_says_the_same(tg: Harne
         MessageAction(action="dm", message_id=999).pack(),
         MessageAction(action="block", message_id=999).pack(),
         ReportReason(reason="spam", target=0, msg=999).pack(),
+        ReportReason(reason="spam", target=999, msg=0).pack(),  # a member by an id nobody has
     ):
         answer = await carol.press_data(data, carol.last())
         assert NOT_YOURS in answer.get("text", ""), data

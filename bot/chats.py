@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiogram import BaseMiddleware, Bot
+from aiogram import BaseMiddleware, Bot, Dispatcher
 from aiogram.enums import ChatMemberStatus, ChatType
 from aiogram.types import Chat, ChatMemberRestricted, ChatMemberUpdated, TelegramObject, Update
 
@@ -16,6 +16,12 @@ from storage.repositories.users import UserRepo
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 PRESENT = frozenset({ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.CREATOR})
+
+
+def allowed_updates(dp: Dispatcher) -> list[str]:
+    """The update types to ask Telegram for: those the routers handle, and `my_chat_member` (the bot
+    added to a group), which ChatScopeMiddleware handles before any router."""
+    return sorted({*dp.resolve_used_update_types(), "my_chat_member"})
 
 
 def bot_is_in(change: ChatMemberUpdated) -> bool:
@@ -34,21 +40,25 @@ class ChatScopeMiddleware(BaseMiddleware):
         self.ctx = ctx
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        assert isinstance(event, Update)
+        if event.my_chat_member is not None:  # no router handles these (see `allowed_updates`)
+            await self._membership_changed(event.my_chat_member, data["bot"])
+            return None
         chat: Chat | None = data.get("event_chat")
         if chat is None or chat.type == ChatType.PRIVATE:  # private chats, and updates without a chat
             return await handler(event, data)
-        assert isinstance(event, Update)
-        admin_chat = chat.id == self.ctx.settings.admin_chat_id
-        change = event.my_chat_member
-        if change is not None:
-            if not admin_chat and bot_is_in(change):
-                translator = self.ctx.translator
-                t = translator.texts(translator.pick(None, change.from_user.language_code))
-                await leave_unserved_chat(data["bot"], chat.id, t)
-            return None
-        if admin_chat and await self._meant_for_bot(event, data["bot"]):
+        if chat.id == self.ctx.settings.admin_chat_id and await self._meant_for_bot(event, data["bot"]):
             return await handler(event, data)
         return None
+
+    async def _membership_changed(self, change: ChatMemberUpdated, bot: Bot) -> None:
+        """Added to a group or channel other than the admin chat: say so once and leave. (In a private
+        chat this is someone blocking or unblocking the bot: delivery learns that from 403s.)"""
+        chat = change.chat
+        if chat.type == ChatType.PRIVATE or chat.id == self.ctx.settings.admin_chat_id or not bot_is_in(change):
+            return
+        translator = self.ctx.translator
+        await leave_unserved_chat(bot, chat.id, translator.texts(translator.pick(None, change.from_user.language_code)))
 
     async def _meant_for_bot(self, update: Update, bot: Bot) -> bool:
         if update.callback_query is not None:

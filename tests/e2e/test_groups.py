@@ -177,3 +177,13 @@ async def test_added_to_the_admin_chat_it_stays_quiet(tg: Harness) -> None:
     assert not staff.left()
     await admin.send("/stats", chat=staff)
     assert "Statistics" in staff.texts()[-1]
+
+
+async def test_the_bot_asks_telegram_for_being_added_to_groups(tg: Harness) -> None:
+    # No router handles my_chat_member (the chat rule does, before them): without asking for it by
+    # name, Telegram would never send it and the bot would stay in every group it is added to.
+    asked = tg.tg.calls_to("getUpdates")[-1].params.get("allowed_updates")
+    assert isinstance(asked, list)
+    assert "my_chat_member" in asked
+    assert "message" in asked
+    assert "callback_query" in asked

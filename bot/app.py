@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from bot import errors
 from bot import moderation as moderation_wiring
 from bot.broadcast import register_broadcast_jobs
+from bot.chats import ChatScopeMiddleware, allowed_updates
 from bot.commands import set_commands
 from bot.context import AppContext
 from bot.delivery import ChatPacer, DeliveryWorker, ExpressLane, RedisSpacingLimiter, SpacingLimiter, Waker
@@ -154,6 +155,7 @@ def create_dispatcher(ctx: AppContext, scheduler: Scheduler) -> Dispatcher:
     )
     s = ctx.settings
     dp.update.outer_middleware(MetricsMiddleware(ctx.metrics, ctx.progress))
+    dp.update.outer_middleware(ChatScopeMiddleware(ctx))  # before anything answers or writes
     if s.flood_rate > 0:
         gate = FloodGate(s.flood_rate, s.flood_burst, monotonic=lambda: ctx.clock.now().timestamp())
         dp.update.outer_middleware(FloodControlMiddleware(gate, ctx.translator, ctx.metrics))
@@ -283,7 +285,7 @@ class BotApp:
             await self.bot.set_webhook(
                 s.webhook_url,
                 secret_token=s.webhook_secret.get_secret_value() if s.webhook_secret else None,
-                allowed_updates=self.dp.resolve_used_update_types(),
+                allowed_updates=allowed_updates(self.dp),
                 max_connections=min(100, s.updates_in_flight),
             )
             log.info("webhook mode: %s", s.webhook_url)
@@ -303,6 +305,7 @@ class BotApp:
         self.bot.session.middleware(PollHeartbeat(self.ctx.progress))
         await self.bot.delete_webhook(drop_pending_updates=False)
         kwargs.setdefault("tasks_concurrency_limit", self.ctx.settings.updates_in_flight)
+        kwargs.setdefault("allowed_updates", allowed_updates(self.dp))
         await self.dp.start_polling(self.bot, close_bot_session=False, **kwargs)
 
     async def close(self) -> None:

@@ -18,13 +18,39 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 STALE_QUERY = "query is too old"
+# Telegram's answers when a button's message can no longer be edited: it was deleted (or is too old to
+# edit), or it already shows what the edit would show (a second press of the same button).
+MESSAGE_GONE = ("message to edit not found", "message can't be edited")
+NOT_MODIFIED = "message is not modified"
 
 
 def router() -> Router:
     r = Router(name="errors")
     r.errors.register(domain_error, ExceptionTypeFilter(DomainError))
+    r.errors.register(button_expired, ExceptionTypeFilter(TelegramBadRequest), editing_a_buttons_message_failed)
     r.errors.register(unexpected_error)
     return r
+
+
+async def editing_a_buttons_message_failed(event: ErrorEvent) -> bool:
+    text = str(event.exception)
+    return event.update.callback_query is not None and (
+        NOT_MODIFIED in text or any(gone in text for gone in MESSAGE_GONE)
+    )
+
+
+async def button_expired(event: ErrorEvent, t: Texts | None = None) -> None:
+    """A button whose message is gone, or pressed twice: not a bug, and the unit of work rolled back, so
+    nothing changed. "This button has expired" when the message is gone; a second press of a button
+    whose message already shows the result just stops the button's spinner."""
+    query = event.update.callback_query
+    assert query is not None
+    log.info("button in update %s: %s", event.update.update_id, event.exception)
+    gone = NOT_MODIFIED not in str(event.exception)
+    try:
+        await query.answer(t.plain("button-expired") if gone and t is not None else None)
+    except TelegramAPIError as exc:  # the handler answered it already
+        log.info("could not answer the button in update %s: %s", event.update.update_id, exc)
 
 
 async def _reply(event: ErrorEvent, text: str, alert_text: str) -> None:

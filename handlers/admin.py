@@ -71,8 +71,11 @@ def router() -> Router:
     return r
 
 
-async def _target(message: Message, command: CommandObject, users: UserDirectory) -> tuple[User, list[str]] | None:
-    """`<user> rest...`, or a reply to a relayed message and `rest...`; None when no user is named."""
+async def _target(
+    message: Message, command: CommandObject, users: UserDirectory, moderation: ModerationService, actor: User
+) -> tuple[User, list[str]] | None:
+    """`<user> rest...`, or a reply to a relayed message and `rest...`; None when no user is named.
+    Only admins find members by phone (ModerationService.may_see_phones)."""
     args = (command.args or "").split()
     if message.reply_to_message is not None:
         try:
@@ -82,7 +85,7 @@ async def _target(message: Message, command: CommandObject, users: UserDirectory
                 raise
     if not args:
         return None
-    return await users.resolve(args[0]), args[1:]
+    return await users.resolve(args[0], by_phone=moderation.may_see_phones(actor)), args[1:]
 
 
 def _reason(words: list[str]) -> str | None:
@@ -100,7 +103,7 @@ async def ban(
     bot: Bot,
     translator: Translator,
 ) -> None:
-    found = await _target(message, command, users)
+    found = await _target(message, command, users, moderation, user)
     if found is None:
         await message.answer(t("admin-ban-usage"))
         return
@@ -132,7 +135,7 @@ async def unban(
     bot: Bot,
     translator: Translator,
 ) -> None:
-    found = await _target(message, command, users)
+    found = await _target(message, command, users, moderation, user)
     if found is None:
         await message.answer(t("admin-user-usage", command="unban"))
         return
@@ -153,7 +156,7 @@ async def warn(
     bot: Bot,
     translator: Translator,
 ) -> None:
-    found = await _target(message, command, users)
+    found = await _target(message, command, users, moderation, user)
     if found is None:
         await message.answer(t("admin-user-usage", command="warn"))
         return
@@ -222,6 +225,7 @@ async def complaint_open(
 
 # --- /user -------------------------------------------------------------------------------------
 def _card_view(t: Texts, card: UserCard, viewer_is_admin: bool, max_warnings: int) -> tuple[str, InlineKeyboardMarkup]:
+    """The card as the service drew it for the viewer (the phone is already full or masked)."""
     u = card.user
     role = "admin" if card.is_admin else "moderator" if card.is_moderator else "member"
     text = t(
@@ -230,7 +234,7 @@ def _card_view(t: Texts, card: UserCard, viewer_is_admin: bool, max_warnings: in
         id=u.id,
         telegram_id=str(u.telegram_id or "—"),
         username=f"@{u.username}" if u.username else "—",
-        phone=u.phone or "—",
+        phone=card.phone,
         role=t.plain(f"admin-role-{role}"),
         warnings=card.warnings,
         max=max_warnings,
@@ -257,16 +261,17 @@ def _card_view(t: Texts, card: UserCard, viewer_is_admin: bool, max_warnings: in
 async def user_card(
     message: Message,
     command: CommandObject,
+    user: User,
     users: UserDirectory,
     moderation: ModerationService,
     t: Texts,
     is_admin: bool,
 ) -> None:
-    found = await _target(message, command, users)
+    found = await _target(message, command, users, moderation, user)
     if found is None:
         await message.answer(t("admin-user-usage", command="user"))
         return
-    card = await moderation.user_card(found[0])
+    card = await moderation.look_up(user, found[0])
     text, markup = _card_view(t, card, is_admin, moderation.warnings_to_ban)
     await message.answer(text, reply_markup=markup)
 
@@ -290,7 +295,7 @@ async def user_card_action(
     else:
         notices = (await moderation.warn_from_card(user, target, callback_data.n)).notices
     await query.answer(t.plain(f"admin-done-{callback_data.action}", name=target.display_name))
-    text, markup = _card_view(t, await moderation.user_card(target), is_admin, moderation.warnings_to_ban)
+    text, markup = _card_view(t, await moderation.user_card(target, viewer=user), is_admin, moderation.warnings_to_ban)
     await edit_or_log(query, text, markup)
     await send_notices(outbox, translator, notices)
 
@@ -308,7 +313,7 @@ async def user_card_role(
     target = await moderation.member(callback_data.user_id)
     await _set_role(outbox, bot, translator, moderation, user, target, grant=callback_data.action == "mod")
     await query.answer(t.plain(f"admin-done-{callback_data.action}", name=target.display_name))
-    text, markup = _card_view(t, await moderation.user_card(target), True, moderation.warnings_to_ban)
+    text, markup = _card_view(t, await moderation.user_card(target, viewer=user), True, moderation.warnings_to_ban)
     await edit_or_log(query, text, markup)
 
 
@@ -346,7 +351,7 @@ async def mod(
     bot: Bot,
     translator: Translator,
 ) -> None:
-    found = await _target(message, command, users)
+    found = await _target(message, command, users, moderation, user)
     if found is None:
         await message.answer(t("admin-user-usage", command="mod"))
         return
@@ -365,7 +370,7 @@ async def unmod(
     bot: Bot,
     translator: Translator,
 ) -> None:
-    found = await _target(message, command, users)
+    found = await _target(message, command, users, moderation, user)
     if found is None:
         await message.answer(t("admin-user-usage", command="unmod"))
         return

@@ -78,7 +78,7 @@ def reasons_keyboard(t: Texts, target_id: int, relay_message_id: int) -> InlineK
 async def report_button(
     query: CallbackQuery, callback_data: MessageAction, user: User, moderation: ModerationService, t: Texts, bot: Bot
 ) -> None:
-    message = await moderation.find_relayed(callback_data.message_id)
+    message = await moderation.relayed_for(user, callback_data.message_id)
     target = await moderation.author_of(message)
     await moderation.check_can_report(user, target)
     await query.answer()
@@ -109,7 +109,7 @@ async def report_command(
         relayed = await moderation.find_relayed_copy(message.chat.id, message.reply_to_message.message_id)
         target = await moderation.author_of(relayed)
     elif args:
-        target = await users.resolve(args.pop(0))
+        target = await users.resolve_member(args.pop(0))  # a nickname: never a phone or an id
     else:
         await message.answer(t("report-usage"))
         return
@@ -142,7 +142,7 @@ async def report_reason(
     if callback_data.msg:
         outcome = await moderation.report_message(user, callback_data.msg, callback_data.reason)
     else:
-        outcome = await moderation.report(user, await moderation.member(callback_data.target), callback_data.reason)
+        outcome = await moderation.report_member(user, callback_data.target, callback_data.reason)
     await query.answer(t.plain("report-accepted"))
     await edit_or_log(query, t("report-accepted"), None)
     await _after_report(outbox, bot, translator, settings, moderation, outcome)

@@ -108,6 +108,12 @@ class UserNotFound(DomainError):
     key = "user-not-found"
 
 
+class ReportTargetUnknown(DomainError):
+    """/report names nobody a member may name (members report by reply, button or nickname only)."""
+
+    key = "report-member-unknown"
+
+
 class NotAllowed(DomainError):
     key = "error-unknown-command"
 
@@ -141,6 +147,12 @@ class ReportReasonUnknown(DomainError):
 
 class NotARelayedMessage(DomainError):
     key = "moderation-not-relayed"
+
+
+class ButtonNotForYou(DomainError):
+    """A button naming a relayed message its presser neither wrote nor was sent (forged, or gone)."""
+
+    key = "button-not-yours"
 
 
 class ReportNotFound(DomainError):

@@ -27,6 +27,7 @@ from services.errors import (
     AlreadyBanned,
     AlreadyModerator,
     Banned,
+    ButtonNotForYou,
     CannotModerate,
     CardOutdated,
     DeleteUnavailable,
@@ -43,6 +44,7 @@ from services.errors import (
     ReportSelf,
     UserNotFound,
 )
+from services.phones import mask_phone
 from storage.models import AuditEntry, Ban, Moderator, Report, User, WarningEntry
 from storage.repositories.moderation import (
     AuditRepo,
@@ -115,6 +117,10 @@ class RelayedMessageLookup(Protocol):
         """The relayed message whose copy is `message_id` in `chat_id` (a reader's chat), or None."""
         ...
 
+    async def reached(self, relay_message_id: int, user_id: int) -> bool:
+        """Whether the member `user_id` (users.id) wrote this relayed message or was sent a copy of it."""
+        ...
+
 
 class MessageRemover(Protocol):
     async def delete_everywhere(self, relay_message_id: int) -> bool:
@@ -136,6 +142,9 @@ class NoRelayedMessages:
 
     async def find_by_copy(self, chat_id: int, message_id: int) -> RelayedMessage | None:
         return None
+
+    async def reached(self, relay_message_id: int, user_id: int) -> bool:
+        return False
 
 
 class NoMessageRemover:
@@ -236,6 +245,7 @@ class AuditPage:
 @dataclass(frozen=True)
 class UserCard:
     user: User
+    phone: str  # as the viewer may see it: in full for admins, masked for everyone else
     is_admin: bool
     is_moderator: bool
     warnings: int  # active
@@ -293,6 +303,11 @@ class ModerationService:
     def is_admin(self, user: User | None) -> bool:
         return user is not None and user.telegram_id is not None and user.telegram_id in self.admin_ids
 
+    def may_see_phones(self, viewer: User | None) -> bool:
+        """Full phone numbers, and finding members by phone, are for admins; moderators see them masked
+        (a phone is enough to find a person outside the chat, and moderators are members, too)."""
+        return self.is_admin(viewer)
+
     async def is_moderator(self, user: User | None) -> bool:
         """Admins and members granted /mod."""
         if user is None:
@@ -320,10 +335,18 @@ class ModerationService:
         return {user_id: Banned(until=until) for user_id, until in found.items()}
 
     # --- reports -----------------------------------------------------------------------
-    async def find_relayed(self, relay_message_id: int) -> RelayedMessage:
+    async def relayed_for(self, user: User, relay_message_id: int) -> RelayedMessage:
+        """The relayed message a button of `user`'s names: only one they wrote or were sent a copy of.
+
+        Button data names messages by id, and ids are easy to guess: a forged button would otherwise
+        copy someone else's private message to the admin chat, or tell whose it is. Raises
+        ButtonNotForYou for any other id, whether or not such a message exists.
+        """
+        if not await self.lookup.reached(relay_message_id, user.id):
+            raise ButtonNotForYou()
         found = await self.lookup.find(relay_message_id)
         if found is None:
-            raise NotARelayedMessage()
+            raise ButtonNotForYou()
         return found
 
     async def find_relayed_copy(self, chat_id: int, message_id: int) -> RelayedMessage:
@@ -356,9 +379,19 @@ class ModerationService:
             raise ReportDuplicate(hours=max(1, math.ceil(wait.total_seconds() / 3600)))
 
     async def report_message(self, reporter: User, relay_message_id: int, reason: str) -> ReportOutcome:
-        """Report the author of a relayed message, keeping the message as evidence."""
-        message = await self.find_relayed(relay_message_id)
+        """Report the author of a relayed message the reporter wrote or received, keeping the message as
+        evidence. Raises ButtonNotForYou for any other message (see `relayed_for`)."""
+        message = await self.relayed_for(reporter, relay_message_id)
         return await self.report(reporter, await self.author_of(message), reason, message)
+
+    async def report_member(self, reporter: User, target_id: int, reason: str) -> ReportOutcome:
+        """A reason pressed after `/report <nickname>`: the button names the member by account id. An id
+        that names no signed-in member is answered as a forged button (ButtonNotForYou), never with a
+        hint at who has an account."""
+        target = await self.users.by_id(target_id)
+        if target is None or not target.signed_in:
+            raise ButtonNotForYou()
+        return await self.report(reporter, target, reason)
 
     async def report(
         self, reporter: User, target: User, reason: str, evidence: RelayedMessage | None = None
@@ -608,9 +641,18 @@ class ModerationService:
         await self._audit(actor, "unmod", target, None)
 
     # --- cards, stats, audit ------------------------------------------------------------
-    async def user_card(self, user: User) -> UserCard:
+    async def look_up(self, viewer: User, user: User) -> UserCard:
+        """A staff member's /user: the card as `viewer` may see it, and a line in the audit log (so walking
+        through the members shows there)."""
+        card = await self.user_card(user, viewer=viewer)
+        await self._audit(viewer, "lookup", user, None, phone="full" if self.may_see_phones(viewer) else "masked")
+        return card
+
+    async def user_card(self, user: User, *, viewer: User | None = None) -> UserCard:
+        """`user`'s card; the phone in full only when `viewer` is an admin."""
         return UserCard(
             user=user,
+            phone=(user.phone or "—") if self.may_see_phones(viewer) else mask_phone(user.phone),
             is_admin=self.is_admin(user),
             is_moderator=await self.is_moderator(user),
             warnings=await self.warnings.count_active(user.id),

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.clock import Clock
 from services.delivery import Outbox, ReplyTo, Row
 from services.errors import (
+    ButtonNotForYou,
     CannotMessageSelf,
     DomainError,
     FileTooLarge,
@@ -267,11 +268,21 @@ class RelayService:
         return await self.open_private(user, peer)
 
     async def open_private_with_author(self, user: User, relay_message_id: int) -> Target:
+        return await self.open_private(user, await self._author_for_button(user, relay_message_id))
+
+    async def _author_for_button(self, user: User, relay_message_id: int) -> User:
+        """The author of a message a button of `user`'s names: only one they wrote or were sent a copy
+        of (button data is easy to forge, and the answer names the author). Raises ButtonNotForYou."""
         message = await self.repo.message(relay_message_id)
-        author = await self.session.get(User, message.author_id) if message is not None else None
+        if message is None or not await self._reached(message, user.id):
+            raise ButtonNotForYou()
+        author = await self.session.get(User, message.author_id)
         if author is None:
             raise MessageGone()
-        return await self.open_private(user, author)
+        return author
+
+    async def _reached(self, message: RelayMessage, user_id: int) -> bool:
+        return message.author_id == user_id or await self.repo.has_copy(message.id, user_id)
 
     async def back_to_common(self, user: User) -> Target:
         member = await self.repo.member(user.id, create=True)
@@ -288,11 +299,7 @@ class RelayService:
         return peer
 
     async def block_author(self, user: User, relay_message_id: int) -> User:
-        message = await self.repo.message(relay_message_id)
-        author = await self.session.get(User, message.author_id) if message is not None else None
-        if author is None:
-            raise MessageGone()
-        return await self.block(user, author)
+        return await self.block(user, await self._author_for_button(user, relay_message_id))
 
     async def block_by_name(self, user: User, name: str) -> User:
         peer = await self.repo.find_by_name(name)
@@ -803,6 +810,10 @@ class RelayService:
 
     async def find_by_copy(self, chat_id: int, message_id: int) -> RelayedMessage | None:
         return self._relayed(await self.repo.by_copy(chat_id, message_id))
+
+    async def reached(self, relay_message_id: int, user_id: int) -> bool:
+        message = await self.repo.message(relay_message_id)
+        return message is not None and await self._reached(message, user_id)
 
     async def delete_everywhere(self, relay_message_id: int) -> bool:
         message = await self.repo.message(relay_message_id)

@@ -31,3 +31,6 @@ help-text =
     <b>Games</b>
     /profile — ratings and badges · /top — leaderboard · /challenge — a challenge's progress
 flood-slow-down = 🐢 Slow down a little: too many messages at once. I'll listen again in a few seconds.
+group-not-served = 👋 Hi! I only work in a private chat: write to me at @{ $bot }. Messages here stay here, so I'm leaving this group.
+button-not-yours = This button isn't for you, or it has expired.
+button-expired = This button has expired: the message it belonged to is gone. Nothing was changed.

@@ -22,6 +22,7 @@ report-reason-other = ❓ Other
 report-reason-cancel = Cancel
 report-accepted = Thank you — the moderators have your report.
 report-cancelled = Report cancelled.
+report-member-unknown = I don't know a member called “{ $ref }”. Reply <code>/report</code> to their message, press ⚠️ Report under it, or send <code>/report @username</code> or their nickname.
 
 # The reported member (never told who reported)
 moderation-warned-report = ⚠️ A member reported your message ({ $reason ->
@@ -141,6 +142,7 @@ admin-audit-line = { $date } · { $actor }{ $actor_id ->
     [delete_message] deleted a message of
     [mod] made moderator
     [unmod] removed moderator
+    [lookup] looked up
     [broadcast] sent a broadcast to
    *[other] { $action }
 } { $target } (#{ $target_id }){ $has_duration ->

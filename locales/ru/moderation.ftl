@@ -22,6 +22,7 @@ report-reason-other = ❓ Другое
 report-reason-cancel = Отмена
 report-accepted = Спасибо — жалоба передана модераторам.
 report-cancelled = Жалоба отменена.
+report-member-unknown = Участника «{ $ref }» я не знаю. Ответьте <code>/report</code> на его сообщение, нажмите ⚠️ под ним или отправьте <code>/report @username</code> либо его ник в чате.
 
 # Тот, на кого пожаловались (никогда не узнаёт, кто именно)
 moderation-warned-report = ⚠️ На ваше сообщение пожаловались ({ $reason ->
@@ -141,6 +142,7 @@ admin-audit-line = { $date } · { $actor }{ $actor_id ->
     [delete_message] удалено сообщение
     [mod] назначен модератор
     [unmod] снят модератор
+    [lookup] просмотрена карточка:
     [broadcast] сделал рассылку:
    *[other] { $action }
 } { $target } (#{ $target_id }){ $has_duration ->

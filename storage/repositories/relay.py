@@ -216,6 +216,15 @@ class RelayRepo:
             .limit(1)
         )
 
+    async def has_copy(self, message_id: int, recipient_id: int) -> bool:
+        """Whether this member was sent (or holds unread) a copy of the message."""
+        found = await self.session.scalar(
+            select(RelayCopy.id)
+            .where(RelayCopy.message_id == message_id, RelayCopy.recipient_id == recipient_id)
+            .limit(1)
+        )
+        return found is not None
+
     async def copies(self, message_id: int) -> list[tuple[RelayCopy, int | None]]:
         """Every copy of a message with the recipient's Telegram chat id."""
         rows = await self.session.execute(

@@ -22,6 +22,7 @@ class FakeRelay:
     messages: dict[int, RelayedMessage] = field(default_factory=dict)
     copies: dict[tuple[int, int], int] = field(default_factory=dict)
     deleted: set[int] = field(default_factory=set)
+    readers: dict[int, set[int]] = field(default_factory=dict)  # relay id -> users.id of the readers
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def bind(self, *, remover: bool = False) -> FakeRelay:
@@ -38,6 +39,12 @@ class FakeRelay:
     async def find_by_copy(self, chat_id: int, message_id: int) -> RelayedMessage | None:
         relay_id = self.copies.get((chat_id, message_id))
         return self.messages.get(relay_id) if relay_id is not None else None
+
+    async def reached(self, relay_message_id: int, user_id: int) -> bool:
+        message = self.messages.get(relay_message_id)
+        return message is not None and (
+            message.author_id == user_id or user_id in self.readers.get(relay_message_id, set())
+        )
 
     async def delete_everywhere(self, relay_message_id: int) -> bool:
         if relay_message_id in self.deleted:
@@ -66,6 +73,7 @@ class FakeRelay:
             }
             copy = tg.add_message(reader.id, True, {"text": f"{author.first_name}: {text}", "reply_markup": markup})
             self.copies[(reader.id, copy.message_id)] = relay_id
+            self.readers.setdefault(relay_id, set()).add(await user_id(self.harness, reader))
             copies[reader.id] = copy
         return relay_id, copies
 

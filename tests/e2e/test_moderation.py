@@ -15,7 +15,7 @@ from services.errors import Banned
 from storage.models import AuditEntry, Ban, Moderator, Report, WarningEntry
 from tests.e2e.harness import ADMIN_ID, Harness, Person
 from tests.e2e.relay_double import FakeRelay, db_user, user_id
-from tests.fakes.telegram import ChatMessage
+from tests.fakes.telegram import ChatMessage, FakeChat
 
 ADMIN_CHAT = -1001234567890
 UNKNOWN = "I don't know that command"
@@ -25,6 +25,12 @@ STALE = "This button is no longer active."
 @pytest.fixture
 def bot_settings() -> dict[str, object]:
     return {"admin_chat_id": ADMIN_CHAT, "moderation_page_size": 2}
+
+
+@pytest.fixture(autouse=True)
+def _admin_chat_is_a_supergroup(tg: Harness) -> FakeChat:
+    """As in production: the admin chat is a group, and the bot serves only its report cards there."""
+    return tg.tg.group("Moderators", chat_id=ADMIN_CHAT)
 
 
 async def people(tg: Harness, *names: str) -> list[Person]:
@@ -154,9 +160,9 @@ async def test_report_button_under_a_relayed_message(tg: Harness) -> None:
     assert "can't report yourself" in bob.last_answer["text"]  # type: ignore[index]
     # A forged report of a message that does not exist.
     answer = await alice.press_data(MessageAction(action="report", message_id=999).pack(), copies[alice.id])
-    assert "not a member's message" in answer["text"]
+    assert "isn't for you" in answer["text"]
     answer = await alice.press_data(ReportReason(reason="abuse", target=0, msg=999).pack(), choice)
-    assert "not a member's message" in answer["text"]
+    assert "isn't for you" in answer["text"]
     # Forged ids no table can hold (PostgreSQL's integers are 32-bit): an expired button, not an error.
     for data in ("rr:abuse:0:346155665923740", "rr:spam:-1:5", "msg:report:2147483648"):
         answer = await alice.press_data(data, choice)

@@ -43,6 +43,23 @@ STRING_FIELDS = {
     "performer",
 }
 
+# The fields Telegram always sends for a chat administrator (ChatMemberAdministrator).
+ADMINISTRATOR_RIGHTS = (
+    "can_be_edited",
+    "is_anonymous",
+    "can_manage_chat",
+    "can_delete_messages",
+    "can_manage_video_chats",
+    "can_restrict_members",
+    "can_promote_members",
+    "can_change_info",
+    "can_invite_users",
+    "can_post_stories",
+    "can_edit_stories",
+    "can_delete_stories",
+    "can_send_welcome_messages",
+)
+
 Hook = Callable[[str, dict[str, Any]], "dict[str, Any] | None"]
 
 
@@ -193,6 +210,8 @@ class FakeTelegram:
         self._update_ids = itertools.count(1)
         self._callback_ids = itertools.count(1)
         self._user_ids = itertools.count(100_001)
+        self._group_ids = itertools.count(-1_001_000_000_001, -1)
+        self.groups: dict[int, FakeChat] = {}  # groups, supergroups and channels (private chats are the users' ids)
         self._message_ids: dict[int, itertools.count[int]] = {}
         self._confirmed = 0  # every update with id < this was confirmed by the bot (getUpdates offset)
         self._changed = asyncio.Condition()
@@ -328,9 +347,14 @@ class FakeTelegram:
     def next_message_id(self, chat_id: int) -> int:
         return next(self._message_ids.setdefault(chat_id, itertools.count(1)))
 
+    def chat_info(self, chat_id: int) -> dict[str, Any]:
+        """The `chat` object of a message in this chat: a registered group's, else a private chat's."""
+        group = self.groups.get(chat_id)
+        return group.info if group is not None else {"id": chat_id, "type": "private"}
+
     def add_message(self, chat_id: int, from_bot: bool, data: dict[str, Any]) -> ChatMessage:
         message_id = self.next_message_id(chat_id)
-        data = {"message_id": message_id, "date": int(time.time()), "chat": {"id": chat_id, "type": "private"}, **data}
+        data = {"message_id": message_id, "date": int(time.time()), "chat": self.chat_info(chat_id), **data}
         if from_bot:
             data["from"] = self.bot_user
         record = ChatMessage(chat_id, message_id, from_bot, data)
@@ -382,6 +406,9 @@ class FakeTelegram:
         chat_id = params.get("chat_id")
         if not isinstance(chat_id, int):
             return error(400, "Bad Request: chat not found")
+        group = self.groups.get(chat_id)
+        if group is not None and not group.bot_is_member:
+            return error(403, f"Forbidden: bot is not a member of the {group.type} chat")
         return None
 
     async def api_getMe(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -514,6 +541,31 @@ class FakeTelegram:
         self.callback_answers[query_id] = params
         return ok(True)
 
+    async def api_leaveChat(self, params: dict[str, Any]) -> dict[str, Any]:
+        group = self.groups.get(params.get("chat_id"))  # type: ignore[arg-type]
+        if group is None:
+            return error(400, "Bad Request: chat not found")
+        if not group.bot_is_member:
+            return error(403, f"Forbidden: bot is not a member of the {group.type} chat")
+        group.bot_is_member = False
+        # As Telegram does: the bot hears about its own departure.
+        await self.push_update({"my_chat_member": group.membership_change(self.bot_user, "member", "left")})
+        return ok(True)
+
+    async def wait_all_processed(self) -> None:
+        """Wait for every update pushed so far (also those the bot's calls caused) to be handled."""
+        while pending := [u["update_id"] for u in self._updates if u["update_id"] >= self._confirmed]:
+            await self.wait_processed(max(pending))
+
+    # --- groups -------------------------------------------------------------------------
+    def group(
+        self, title: str, *, chat_id: int | None = None, chat_type: str = "supergroup", bot_is_member: bool = True
+    ) -> FakeChat:
+        """A group, supergroup or channel; the bot is in it unless `bot_is_member=False`."""
+        chat = FakeChat(self, chat_id or next(self._group_ids), title, chat_type, bot_is_member)
+        self.groups[chat.id] = chat
+        return chat
+
     # --- users --------------------------------------------------------------------------
     def user(
         self, first_name: str, *, user_id: int | None = None, username: str | None = None, language_code: str = "en"
@@ -545,21 +597,26 @@ class FakeUser:
         return data
 
     # sending
-    async def send_message(self, body: dict[str, Any], *, wait: bool = True) -> ChatMessage:
-        record = self.tg.add_message(self.id, False, {"from": self.profile, **body})
+    async def send_message(
+        self, body: dict[str, Any], *, wait: bool = True, chat: FakeChat | None = None
+    ) -> ChatMessage:
+        """`body` sent in the private chat with the bot, or in `chat` (a group the bot is in)."""
+        record = self.tg.add_message(chat.id if chat else self.id, False, {"from": self.profile, **body})
         update_id = await self.tg.push_update({"message": record.data})
         if wait:
             await self.tg.wait_processed(update_id)
         return record
 
-    async def send(self, text: str, *, reply_to: ChatMessage | None = None, wait: bool = True) -> ChatMessage:
+    async def send(
+        self, text: str, *, reply_to: ChatMessage | None = None, wait: bool = True, chat: FakeChat | None = None
+    ) -> ChatMessage:
         body: dict[str, Any] = {"text": text}
         if text.startswith("/"):
             command = text.split()[0]
             body["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
         if reply_to is not None:
             body["reply_to_message"] = self.tg.public(reply_to)
-        return await self.send_message(body, wait=wait)
+        return await self.send_message(body, wait=wait, chat=chat)
 
     async def send_contact(
         self, phone: str, *, user_id: int | None = None, first_name: str | None = None
@@ -635,3 +692,50 @@ class FakeUser:
 
     def texts_since(self, mark: int) -> list[str]:
         return [m.text or "" for m in self.since(mark)]
+
+
+@dataclass
+class FakeChat:
+    """A group, supergroup or channel. Members post with `FakeUser.send(..., chat=group)`; `add_bot` is a
+    member adding the bot (Telegram's `my_chat_member` update); the bot leaves with `leaveChat`."""
+
+    tg: FakeTelegram
+    id: int
+    title: str
+    type: str = "supergroup"
+    bot_is_member: bool = True
+
+    @property
+    def info(self) -> dict[str, Any]:
+        return {"id": self.id, "type": self.type, "title": self.title}
+
+    def membership_change(self, by: dict[str, Any], old: str, new: str) -> dict[str, Any]:
+        bot = self.tg.bot_user
+        return {
+            "chat": self.info,
+            "from": by,
+            "date": int(time.time()),
+            "old_chat_member": {"status": old, "user": bot},
+            "new_chat_member": {"status": new, "user": bot},
+        }
+
+    async def add_bot(self, by: FakeUser, status: str = "member") -> None:
+        """`by` adds the bot (as a member, or `administrator`); waits until the bot handled it and what followed."""
+        self.bot_is_member = True
+        change = self.membership_change(by.profile, "left", status)
+        if status == "administrator":
+            change["new_chat_member"].update(dict.fromkeys(ADMINISTRATOR_RIGHTS, False), can_manage_chat=True)
+        await self.tg.wait_processed(await self.tg.push_update({"my_chat_member": change}))
+        await self.tg.wait_all_processed()
+
+    @property
+    def messages(self) -> list[ChatMessage]:
+        """What the bot posted here."""
+        return self.tg.bot_messages(self.id)
+
+    def texts(self) -> list[str]:
+        return [m.text or "" for m in self.messages]
+
+    def left(self) -> bool:
+        """The bot left this chat by calling leaveChat."""
+        return not self.bot_is_member and any(c.params.get("chat_id") == self.id for c in self.tg.calls_to("leaveChat"))

@@ -16,13 +16,13 @@ from services.errors import (
     AlreadyBanned,
     AlreadyModerator,
     Banned,
+    ButtonNotForYou,
     CannotModerate,
     CardOutdated,
     DeleteUnavailable,
     InvalidDuration,
     MessageAlreadyDeleted,
     NotAModerator,
-    NotARelayedMessage,
     NotBanned,
     ReportAlreadyHandled,
     ReportDuplicate,
@@ -40,9 +40,16 @@ class DictLookup:
     def __init__(self) -> None:
         self.messages: dict[int, RelayedMessage] = {}
         self.copies: dict[tuple[int, int], int] = {}
+        self.readers: dict[int, set[int]] = {}  # relay id -> users.id sent a copy
 
     async def find(self, relay_message_id: int) -> RelayedMessage | None:
         return self.messages.get(relay_message_id)
+
+    async def reached(self, relay_message_id: int, user_id: int) -> bool:
+        message = self.messages.get(relay_message_id)
+        return message is not None and (
+            message.author_id == user_id or user_id in self.readers.get(relay_message_id, set())
+        )
 
     async def find_by_copy(self, chat_id: int, message_id: int) -> RelayedMessage | None:
         relay_id = self.copies.get((chat_id, message_id))
@@ -233,9 +240,14 @@ async def test_handle_report_once(run: Run, make_user: Any, sessionmaker: Any) -
 async def test_report_message_evidence_and_delete(run: Run, make_user: Any, sessionmaker: Any) -> None:
     admin = await make_user("Admin", ADMIN_TG)
     author, reader = await make_user("Author"), await make_user("Reader")
+    outsider = await make_user("Outsider")
     run.lookup.messages[7] = RelayedMessage(7, author.id, author.telegram_id, 3, "buy cheap " * 40)  # type: ignore[attr-defined]
-    with pytest.raises(NotARelayedMessage):
+    run.lookup.readers[7] = {reader.id}  # type: ignore[attr-defined]
+    with pytest.raises(ButtonNotForYou):
         await run(lambda m: m.report_message(reader, 8, "spam"))
+    with pytest.raises(ButtonNotForYou):  # a message they were never sent: refused, nothing written
+        await run(lambda m: m.report_message(outsider, 7, "spam"))
+    assert await audit_actions(sessionmaker) == []
     outcome = await run(lambda m: m.report_message(reader, 7, "spam"))
     report = outcome.report
     assert (report.target_id, report.relay_message_id, report.origin_message_id) == (author.id, 7, 3)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import logging
 import signal
 from collections.abc import Callable
@@ -13,7 +14,7 @@ from typing import Any
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
+from aiogram.client.telegram import PRODUCTION, TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import DefaultKeyBuilder
 from aiogram.fsm.storage.redis import RedisStorage
@@ -54,10 +55,29 @@ from storage.repositories.gmfy import OutboxSenderRepo
 log = logging.getLogger(__name__)
 
 
+def _drop_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        return [_drop_nul(item) for item in value]
+    return value
+
+
+def loads_without_nul(text: str | bytes) -> Any:
+    """JSON from the Bot API (getUpdates answers, webhook bodies) with NUL characters dropped from every
+    string: a name or text holding one cannot be stored in PostgreSQL (invalid byte sequence), and no
+    person types it. The scan is a C-level substring test; only an answer holding one is walked."""
+    raw = text.decode() if isinstance(text, bytes) else text
+    if "\\u0000" not in raw:
+        return json.loads(raw)
+    return json.loads(raw, object_hook=lambda obj: {key: _drop_nul(value) for key, value in obj.items()})
+
+
 def create_bot(settings: Settings) -> Bot:
-    session = None
-    if settings.telegram_api_url:
-        session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url.rstrip("/")))
+    api = (
+        TelegramAPIServer.from_base(settings.telegram_api_url.rstrip("/")) if settings.telegram_api_url else PRODUCTION
+    )
+    session = AiohttpSession(api=api, json_loads=loads_without_nul)
     return Bot(
         settings.bot_token.get_secret_value(),
         session=session,

@@ -193,3 +193,14 @@ def test_third_party_loggers_quiet_unless_debug() -> None:
         setup_logging("INFO")
         root.handlers[:], level = saved
         root.setLevel(level)
+
+
+def test_bot_api_json_without_nul_characters() -> None:
+    """A NUL in a name or text (PostgreSQL cannot store it) is dropped as the update is read; a typed
+    backslash sequence that only looks like one stays as it is."""
+    from bot.app import loads_without_nul
+
+    raw = '{"message": {"text": "a\\u0000b", "from": {"first_name": "\\u0000X"}, "list": ["\\u0000"]}}'
+    assert loads_without_nul(raw) == {"message": {"text": "ab", "from": {"first_name": "X"}, "list": [""]}}
+    literal = '{"text": "\\\\u0000 typed"}'
+    assert loads_without_nul(literal.encode()) == {"text": "\\u0000 typed"}

@@ -30,7 +30,7 @@ from bot.delivery import ChatPacer, DeliveryWorker, ExpressLane, RedisSpacingLim
 from bot.gmfy import create_gmfy_state, register_gmfy_jobs
 from bot.i18n import Translator
 from bot.metrics import HandlerNameMiddleware, MetricsMiddleware
-from bot.middlewares import OneAtATimeMiddleware, SignInGateMiddleware, UnitOfWorkMiddleware
+from bot.middlewares import CommitBeforeRequest, OneAtATimeMiddleware, SignInGateMiddleware, UnitOfWorkMiddleware
 from bot.oauth import install_oauth
 from bot.relay import register_relay_jobs
 from bot.relay_batch import RelayBatcher
@@ -56,11 +56,13 @@ def create_bot(settings: Settings) -> Bot:
     session = None
     if settings.telegram_api_url:
         session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url.rstrip("/")))
-    return Bot(
+    bot = Bot(
         settings.bot_token.get_secret_value(),
         session=session,
         default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
     )
+    bot.session.middleware(CommitBeforeRequest())  # no update waits on Telegram holding its transaction
+    return bot
 
 
 def create_sms_sender(settings: Settings) -> SmsSender:

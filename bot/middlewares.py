@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
@@ -61,6 +62,11 @@ class OneAtATimeMiddleware(BaseMiddleware):
         return len(self._locks)
 
 
+# The unit of work of the update being handled, for the Bot API calls its handler makes (one per task
+# context: each update is handled in a task of its own).
+_CURRENT_UNIT: ContextVar[UnitOfWork | None] = ContextVar("current_unit_of_work", default=None)
+
+
 class UnitOfWork:
     """The update's transaction, for a handler that must end it early: `release()` commits, so the
     handler can wait on other transactions (the relay batch) without holding SQLite's write lock or
@@ -78,6 +84,15 @@ class UnitOfWork:
         await commit_if_begun(self.session)
         return touch
 
+    @contextmanager
+    def current(self) -> Iterator[UnitOfWork]:
+        """Within this block, Bot API calls made in this context commit this unit first (CommitBeforeRequest)."""
+        token = _CURRENT_UNIT.set(self)
+        try:
+            yield self
+        finally:
+            _CURRENT_UNIT.reset(token)
+
     async def commit_before_network(self) -> None:
         """Commit what the update did so far, before it waits on Telegram: a transaction held across a
         network call holds SQLite's one write lock (every other update's writes wait) or PostgreSQL's
@@ -88,11 +103,6 @@ class UnitOfWork:
         if asyncio.current_task() is not self.task or self.session.in_nested_transaction():
             return
         await commit_if_begun(self.session)
-
-
-# The unit of work of the update being handled, for the Bot API calls its handler makes (one per task
-# context: each update is handled in a task of its own).
-_CURRENT_UNIT: ContextVar[UnitOfWork | None] = ContextVar("current_unit_of_work", default=None)
 
 
 class CommitBeforeRequest(BaseRequestMiddleware):
@@ -142,9 +152,9 @@ class UnitOfWorkMiddleware(BaseMiddleware):
             data["is_admin"] = tg_user is not None and tg_user.id in ctx.settings.admin_ids
             locale = ctx.translator.pick(user.language if user else None, tg_user.language_code if tg_user else None)
             data["t"] = ctx.translator.texts(locale)
-            current = _CURRENT_UNIT.set(unit)
             try:
-                result = await handler(event, data)
+                with unit.current():
+                    result = await handler(event, data)
             except DomainError:
                 await signin.save_touch()
                 await commit_if_begun(session)
@@ -152,8 +162,6 @@ class UnitOfWorkMiddleware(BaseMiddleware):
             except BaseException:
                 await session.rollback()
                 raise
-            finally:
-                _CURRENT_UNIT.reset(current)
             await signin.save_touch()
             await commit_if_begun(session)
             return result

@@ -33,7 +33,7 @@ from bot.gmfy import create_gmfy_state, register_gmfy_jobs
 from bot.i18n import Translator
 from bot.liveness import PollHeartbeat, Progress
 from bot.metrics import HandlerNameMiddleware, MetricsMiddleware
-from bot.middlewares import OneAtATimeMiddleware, SignInGateMiddleware, UnitOfWorkMiddleware
+from bot.middlewares import CommitBeforeRequest, OneAtATimeMiddleware, SignInGateMiddleware, UnitOfWorkMiddleware
 from bot.oauth import install_oauth
 from bot.relay import register_relay_jobs
 from bot.relay_batch import RelayBatcher
@@ -78,11 +78,13 @@ def create_bot(settings: Settings) -> Bot:
         TelegramAPIServer.from_base(settings.telegram_api_url.rstrip("/")) if settings.telegram_api_url else PRODUCTION
     )
     session = AiohttpSession(api=api, json_loads=loads_without_nul)
-    return Bot(
+    bot = Bot(
         settings.bot_token.get_secret_value(),
         session=session,
         default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
     )
+    bot.session.middleware(CommitBeforeRequest())  # no update waits on Telegram holding its transaction
+    return bot
 
 
 def wake_after_enqueue(waker: Waker, express: ExpressLane | None = None) -> Callable[[Session], None]:

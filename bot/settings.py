@@ -75,6 +75,7 @@ class Settings(BaseSettings):
     messages_per_period: int = Field(20, gt=0)  # per user, fixed windows
     limit_period_seconds: int = Field(3600, ge=60)
     join_history_size: int = Field(20, ge=0, le=100)  # messages shown on /join
+    scheduled_per_user: int = Field(20, ge=1, le=1000)  # /schedule items one member may have waiting
     max_file_mb: float = Field(5.0, gt=0, le=2000)  # relayed files over this are refused
     message_ttl_seconds: int | None = Field(None, gt=0)  # delete relayed messages older than this (off: unset)
     album_settle_seconds: float = Field(1.0, gt=0)  # an album goes out this long after its last part

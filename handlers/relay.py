@@ -400,7 +400,8 @@ async def scheduled(message: Message, user: User, relay: RelayService, t: Texts)
     kb = InlineKeyboardBuilder()
     lines = [t("relay-scheduled-title", count=len(items))]
     for n, item in enumerate(items, 1):
-        lines.append(f"{n}. {item.due_at.strftime('%Y-%m-%d %H:%M UTC')} — {item.text[:80]}")
+        excerpt = html.escape(html.unescape(item.text)[:80], quote=False)  # never cut inside an entity
+        lines.append(f"{n}. {item.due_at.strftime('%Y-%m-%d %H:%M UTC')} — {excerpt}")
         kb.button(text=t.plain("relay-btn-cancel", n=n), callback_data=CancelScheduled(item_id=item.id))
     kb.adjust(3)
     await message.answer("\n".join(lines), reply_markup=kb.as_markup())

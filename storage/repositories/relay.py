@@ -397,13 +397,37 @@ class RelayRepo:
     async def scheduled(self, item_id: int) -> ScheduledMessage | None:
         return await self.session.get(ScheduledMessage, item_id)
 
-    async def due_scheduled(self, now: datetime, limit: int = 100) -> list[ScheduledMessage]:
+    async def pending_scheduled_count(self, author_id: int) -> int:
+        return (
+            await self.session.scalar(
+                select(func.count())
+                .select_from(ScheduledMessage)
+                .where(ScheduledMessage.author_id == author_id, ScheduledMessage.status == "pending")
+            )
+            or 0
+        )
+
+    async def due_scheduled(
+        self, now: datetime, window_start: datetime, per_period: int, limit: int = 100
+    ) -> list[ScheduledMessage]:
+        """Pending items that are due, oldest first, but none of an author who has used up the message
+        limit of the window that began at `window_start`: theirs wait for the reset, and never fill
+        the page ahead of everyone else's."""
+        at_limit = (
+            select(LimitWindow.user_id)
+            .where(
+                LimitWindow.user_id == ScheduledMessage.author_id,
+                LimitWindow.window_start == window_start,
+                LimitWindow.count >= per_period,
+            )
+            .exists()
+        )
         query = (
             select(ScheduledMessage)
-            .where(ScheduledMessage.status == "pending", ScheduledMessage.due_at <= now)
-            .order_by(ScheduledMessage.due_at)
+            .where(ScheduledMessage.status == "pending", ScheduledMessage.due_at <= now, ~at_limit)
+            .order_by(ScheduledMessage.due_at, ScheduledMessage.id)
             .limit(limit)
         )
         if self.session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
+            query = query.with_for_update(of=ScheduledMessage, skip_locked=True)
         return list(await self.session.scalars(query))

@@ -40,6 +40,7 @@ USER_COMMANDS: list[str] = [
     "challenge",
     "report",
     "lang",
+    "timezone",
     "link",
     "unlink",
     "forget_me",

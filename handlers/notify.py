@@ -22,14 +22,20 @@ from storage.models import User
 async def notify_user(outbox: Outbox, translator: Translator, user: User, key: str, **args: Any) -> bool:
     if user.telegram_id is None:
         return False
-    await notify_telegram_id(outbox, translator, user.telegram_id, user.language, key, **args)
+    await outbox.send_text(user.telegram_id, translator.for_user(user)(key, **args))
     return True
 
 
 async def notify_telegram_id(
-    outbox: Outbox, translator: Translator, telegram_id: int, language: str | None, key: str, **args: Any
+    outbox: Outbox,
+    translator: Translator,
+    telegram_id: int,
+    language: str | None,
+    key: str,
+    timezone: str | None = None,
+    **args: Any,
 ) -> None:
-    t = translator.texts(translator.pick(language, None))
+    t = translator.texts(translator.pick(language, None), timezone)
     await outbox.send_text(telegram_id, t(key, **args))
 
 
@@ -37,7 +43,9 @@ async def send_notices(outbox: Outbox, translator: Translator, notices: Iterable
     """Tell each user their notice in their language: the one place moderation talks to users."""
     for notice in notices:
         if notice.telegram_id is not None:
-            await notify_telegram_id(outbox, translator, notice.telegram_id, notice.language, notice.key, **notice.args)
+            await notify_telegram_id(
+                outbox, translator, notice.telegram_id, notice.language, notice.key, notice.timezone, **notice.args
+            )
 
 
 async def ask_owner(request: TakeoverRequested, outbox: Outbox, translator: Translator) -> None:

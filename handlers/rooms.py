@@ -114,7 +114,7 @@ async def ask_to_join(
 ) -> None:
     asked = await rooms.request_join(user, token)
     await message.answer(t("room-requested", title=asked.room.title))
-    owner_texts = translator.texts(translator.pick(asked.owner.language, None))
+    owner_texts = translator.for_user(asked.owner)
     kb = InlineKeyboardBuilder()
     kb.button(text=owner_texts.plain("room-btn-approve"), callback_data=RoomRequest(approve=True, id=asked.request.id))
     kb.button(text=owner_texts.plain("room-btn-decline"), callback_data=RoomRequest(approve=False, id=asked.request.id))

@@ -15,7 +15,7 @@ help-text-signed-out =
 help-text =
     <b>What I can do</b>
     <b>You</b>
-    /me — your profile · /lang — language · /forget_me — delete your data
+    /me — your profile · /lang — language · /timezone — your time zone · /forget_me — delete your data
     /link — link an external account · /unlink — undo it
     <b>Invites</b>
     /invite — your code, link and QR · /redeem CODE — use a friend's code · /referrals — who joined with yours
@@ -34,3 +34,29 @@ flood-slow-down = 🐢 Slow down a little: too many messages at once. I'll liste
 group-not-served = 👋 Hi! I only work in a private chat: write to me at @{ $bot }. Messages here stay here, so I'm leaving this group.
 button-not-yours = This button isn't for you, or it has expired.
 button-expired = This button has expired: the message it belonged to is gone. Nothing was changed.
+time-day = { $day ->
+    [0] yesterday at { $time }
+    [1] today at { $time }
+   *[2] tomorrow at { $time }
+}
+time-date = { $date }, { $time }
+unit-seconds = { $n } { $n ->
+    [one] second
+   *[other] seconds
+}
+unit-minutes = { $n } { $n ->
+    [one] minute
+   *[other] minutes
+}
+unit-hours = { $n } { $n ->
+    [one] hour
+   *[other] hours
+}
+unit-days = { $n } { $n ->
+    [one] day
+   *[other] days
+}
+unit-weeks = { $n } { $n ->
+    [one] week
+   *[other] weeks
+}

@@ -1,7 +1,7 @@
 ## Жалобы и баны (SPEC 6)
 
 cmd-report = Пожаловаться (ответом на сообщение)
-cmd-ban = Бан: /ban пользователь [30m|4h|2d] [причина]
+cmd-ban = Бан: /ban участник [30 мин|4ч|2д] [причина]
 cmd-unban = Снять бан
 cmd-warn = Вынести предупреждение
 cmd-complaints = Открытые жалобы
@@ -34,13 +34,13 @@ moderation-warned = ⚠️ Модератор вынес вам предупре
     [0] {""}
    *[other] : { $reason }
 }. Это предупреждение { $count } из { $max }; после { $max } вы на время не сможете писать.
-moderation-banned-auto = ⛔ У вас слишком много предупреждений: вы не можете отправлять сообщения до { $until }.
-moderation-banned = ⛔ Модератор заблокировал вас до { $until }. Причина: { $reason }.
+moderation-banned-auto = ⛔ У вас слишком много предупреждений. Писать снова можно будет { $until }.
+moderation-banned = ⛔ Вы заблокированы модератором. Писать снова можно будет { $until }. Причина: { $reason }.
 moderation-unbanned = ✅ Модератор снял с вас бан. Вы снова можете писать.
 moderation-ban-over = ✅ Бан закончился. Вы снова можете писать.
 
 # Отказы
-moderation-you-are-banned = Вы заблокированы и не можете отправлять сообщения до { $until }.
+moderation-you-are-banned = Вы заблокированы. Писать снова можно будет { $until }.
 moderation-report-self = Нельзя пожаловаться на самого себя.
 moderation-report-duplicate = Вы уже жаловались на этого участника за последние 24 часа. Снова можно будет через { $hours } ч.
 moderation-report-reason-unknown = Выберите причину: спам, оскорбления или другое.
@@ -52,9 +52,9 @@ moderation-report-handled = Эта жалоба уже рассмотрена ({
    *[other] { $status }
 }, { $by }). Ничего не изменилось.
 moderation-cannot-moderate = Это действие нельзя применить к этому участнику (к себе или к администратору).
-moderation-already-banned = Участник уже заблокирован до { $until }. Ничего не изменилось.
+moderation-already-banned = Участник уже заблокирован, бан снимется { $until }. Ничего не изменилось.
 moderation-not-banned = Участник не заблокирован. Ничего не изменилось.
-moderation-invalid-duration = «{ $value }» — не срок. Используйте 30m, 4h, 2d или 1w.
+moderation-invalid-duration = «{ $value }» — это не срок. Примеры: 30 мин, 4ч, 2 дня, 1 неделя (английские 30m, 4h, 2d тоже подойдут).
 moderation-already-moderator = { $name } уже модератор (или администратор).
 moderation-not-moderator = { $name } не модератор.
 moderation-nothing-to-delete = В этой жалобе нет сообщения, которое можно удалить.
@@ -70,7 +70,7 @@ report-card =
     Когда: { $date }
 report-card-excerpt = Сообщение: <i>{ $excerpt }</i>
 report-card-warnings = Действующих предупреждений: { $count }
-report-card-auto-ban = ⛔ Автоматически заблокирован до { $until }
+report-card-auto-ban = ⛔ Автоматический бан, снимется { $until }
 report-card-handled = { $status ->
     [confirmed] ✅ Подтверждена
     [dismissed] ✖️ Отклонена
@@ -86,11 +86,11 @@ report-done-dismiss = Жалоба отклонена.
 report-done-del = Сообщение удалено у всех.
 
 # Команды администраторов
-admin-ban-usage = Как использовать: /ban &lt;пользователь&gt; [30m | 4h | 2d] [причина] — или ответьте /ban на сообщение участника.
-admin-banned = ⛔ { $name } (#{ $id }) заблокирован на { $duration }, до { $until }.
+admin-ban-usage = Как использовать: /ban &lt;участник&gt; [30 мин | 4ч | 2д] [причина] — или ответьте /ban на сообщение участника.
+admin-banned = ⛔ Участник { $name } (#{ $id }) заблокирован на { $duration }, бан снимется { $until }.
 admin-unbanned = ✅ { $name } (#{ $id }) больше не заблокирован.
 admin-warned = ⚠️ { $name } (#{ $id }) получил предупреждение: { $count } из { $max }.
-admin-warned-banned = ⚠️ { $name } (#{ $id }) получил предупреждение и потому заблокирован до { $until }.
+admin-warned-banned = ⚠️ Участник { $name } (#{ $id }) получил предупреждение, и оно привело к бану: писать снова можно будет { $until }.
 admin-complaints-empty = Открытых жалоб нет. 🎉
 admin-complaints-title = <b>Открытые жалобы: { $total }</b> (страница { $page }/{ $pages })
 admin-complaints-line = #{ $id } · { $target } (#{ $target_id }) · { $reason } · { $date }

@@ -36,8 +36,8 @@ relay-target-common = общий чат
 relay-target-private = { $name } (лично)
 relay-status =
     <b>Статус</b>
-    Время сервера: { $now }
-    Участников общего чата: { $members }
+    Ваше время: { $now }, { $zone } (/timezone)
+    Участников в общем чате: { $members }
     Вы: { $common ->
         [1] в общем чате
        *[0] не в общем чате
@@ -46,9 +46,12 @@ relay-status =
        *[0] {""}
     }
     Пишете в: { $target }
-    Сообщений за период: { $used } из { $limit }, сброс в { $reset }
+    Сообщений за период: { $used } из { $limit }; лимит обновится { $reset }
     Предупреждений: { $warnings }
-    Блокировка до: { $banned }
+    { $has_ban ->
+        [1] Блокировка: писать снова можно { $banned }
+       *[0] Блокировки нет
+    }
 relay-who = <b>Недавно были здесь ({ $count }):</b> нажмите на имя, чтобы написать лично.
 relay-who-none = В последние минуты здесь никого не было.
 relay-now-common = 💬 Вы пишете в общий чат.
@@ -60,8 +63,8 @@ relay-unblock-usage = <code>/unblock Имя</code>
 relay-unblocked = { $name } снова может писать вам лично.
 relay-delete-usage = Ответьте на своё сообщение командой /delete, чтобы удалить его у всех.
 relay-deleted = 🗑 Удалено у всех (копий: { $count }).
-relay-schedule-usage = <code>/schedule 18:30 текст</code> (UTC) или <code>/schedule in 10m текст</code> (m, h или d).
-relay-scheduled-ok = ⏰ Запланировано на { $when }. Ваши запланированные: /scheduled.
+relay-schedule-usage = <code>/schedule 18:30 текст</code> (по вашему времени, см. /timezone) или <code>/schedule через 10 мин текст</code> (можно и <code>через 2 часа</code>, <code>in 10m</code>).
+relay-scheduled-ok = ⏰ Запланировано на { $when }. Все запланированные: /scheduled.
 relay-scheduled-none = У вас нет запланированных сообщений.
 relay-scheduled-title = <b>Ваши запланированные сообщения ({ $count }):</b>
 relay-scheduled-cancelled = Отменено.
@@ -72,7 +75,10 @@ relay-nobody = В общем чате пока никого нет — приг�
 relay-peer-unreachable = Собеседник сейчас не может получать сообщения.
 relay-not-member = Вы не в общем чате. Отправьте /join, чтобы войти.
 relay-already-member = Вы уже в общем чате.
-relay-limit-reached = ⏳ Вы отправили { $count } из { $limit } сообщений за период. Лимит сбросится в { $reset }.
+relay-limit-reached = ⏳ Вы отправили { $count } из { $limit } { $limit ->
+    [one] сообщения
+   *[other] сообщений
+} за этот период. Лимит обновится { $reset }.
 relay-file-too-large = Файл слишком большой: ограничение — { $limit_mb } МБ.
 relay-unsupported = Такие сообщения я пересылать не умею.
 relay-nick-invalid = Имя — это 3–32 буквы, цифры, пробелы или . _ - и начинается с буквы или цифры.
@@ -83,7 +89,7 @@ relay-dm-blocked = { $name } не принимает от вас личные с
 relay-delete-not-yours = Удалять можно только свои сообщения: ответьте на одно из них командой /delete.
 relay-delete-too-old = Telegram позволяет удалять только сообщения младше 48 часов.
 relay-message-gone = Это сообщение больше недоступно.
-relay-schedule-invalid = Не понял время. Примеры: <code>/schedule 18:30 Привет</code>, <code>/schedule in 10m Привет</code>.
+relay-schedule-invalid = Не понял время. Примеры: <code>/schedule 18:30 Привет</code>, <code>/schedule через 10 мин Привет</code>, <code>/schedule через 2 часа Привет</code>.
 relay-scheduled-not-found = Это сообщение уже отправлено или отменено.
 relay-schedule-too-long = Это слишком длинно для отложенной отправки: вместе с вашим именем выходит { $length } символов, а Telegram принимает не больше { $limit } (&lt; &gt; и &amp; считаются за несколько). Пожалуйста, немного сократите текст.
 relay-schedule-full = У вас уже { $limit } запланированных сообщений — больше нельзя. Отмените какое-нибудь в /scheduled или дождитесь, пока одно из них уйдёт.
@@ -91,7 +97,7 @@ relay-scheduled-dropped-common = ⏰ Запланированное сообще
 relay-scheduled-dropped-private = ⏰ Запланированное сообщение «{ $excerpt }» не отправлено: { $name } больше не принимает от вас личные сообщения.
 relay-scheduled-dropped-peer = ⏰ Запланированное сообщение «{ $excerpt }» не отправлено: того, кому оно предназначалось, здесь больше нет.
 relay-scheduled-dropped-room = ⏰ Запланированное сообщение «{ $excerpt }» не отправлено: вы больше не в комнате, для которой оно было (или комнату закрыли).
-relay-scheduled-dropped-banned = ⏰ Запланированное сообщение «{ $excerpt }» не отправлено: вы заблокированы до { $until }.
+relay-scheduled-dropped-banned = ⏰ Запланированное сообщение «{ $excerpt }» не отправлено: вы заблокированы, писать снова можно будет { $until }.
 relay-setlimit-invalid = Укажите число сообщений (1–100000) и, если нужно, минуты (1–10080), например <code>/setlimit 30 60</code>.
 cmd-join = Войти в общий чат
 cmd-leave = Выйти из общего чата

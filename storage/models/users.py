@@ -24,6 +24,8 @@ class User(Base):
     anon_name: Mapped[str] = mapped_column(String(64))
     phone: Mapped[str | None] = mapped_column(String(20), unique=True)
     language: Mapped[str | None] = mapped_column(String(8))
+    # An IANA zone (`Europe/Moscow`), guessed from the phone at sign-in, set by /timezone; None: DEFAULT_TIMEZONE
+    timezone: Mapped[str | None] = mapped_column(String(64))
     signed_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     pending_invite_code: Mapped[str | None] = mapped_column(String(16))
     is_active: Mapped[bool] = mapped_column(default=True, server_default=text("true"))

@@ -42,7 +42,10 @@ moderation-ban-over = ✅ Your ban is over. You can write again.
 # Refusals
 moderation-you-are-banned = You are banned and can't send messages until { $until }.
 moderation-report-self = You can't report yourself.
-moderation-report-duplicate = You have already reported this member in the last 24 hours. You can report them again in { $hours } h.
+moderation-report-duplicate = You have already reported this member in the last 24 hours. You can report them again in { $hours } { $hours ->
+    [one] hour
+   *[other] hours
+}.
 moderation-report-reason-unknown = Choose one of the reasons: spam, abuse or other.
 moderation-not-relayed = That is not a member's message (or it is no longer available). Reply to a message from the chat.
 moderation-report-not-found = That report no longer exists.
@@ -124,7 +127,13 @@ admin-stats =
     Members: { $users } (signed in: { $signed_in })
     Banned now: { $banned }
     Open complaints: { $open }
-    Last 24 h: { $reports } reports, { $warnings } warnings
+    Last 24 hours: { $reports } { $reports ->
+        [one] report
+       *[other] reports
+    }, { $warnings } { $warnings ->
+        [one] warning
+       *[other] warnings
+    }
     Moderators: { $moderators }
 admin-audit-empty = The moderation log is empty.
 admin-audit-title = <b>Moderation log: { $total }</b> (page { $page }/{ $pages })
@@ -157,7 +166,10 @@ admin-audit-line = { $date } · { $actor }{ $actor_id ->
 cmd-broadcast = Message everyone: /broadcast text
 broadcast-usage = How to use: <code>/broadcast your announcement</code>. Formatting is kept; you'll see a preview first.
 broadcast-empty = The announcement is empty.
-broadcast-too-long = The announcement is too long: { $length } characters, at most { $limit }.
+broadcast-too-long = The announcement is too long: { $length } { $length ->
+    [one] character
+   *[other] characters
+}, at most { $limit }.
 broadcast-not-found = This broadcast is not yours or no longer exists.
 broadcast-already-handled = This broadcast was already { $status ->
     [cancelled] cancelled

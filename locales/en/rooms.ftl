@@ -2,7 +2,10 @@ cmd-rooms = My rooms: switch, manage, leave
 cmd-newroom = Create a room: /newroom title
 
 room-new-usage = How to use: <code>/newroom Book club</code> — a room with that title; you invite people with its link and approve each request.
-room-title-invalid = A room title is 1 to { $limit } characters.
+room-title-invalid = A room title is 1 to { $limit } { $limit ->
+    [one] character
+   *[other] characters
+} long.
 room-created =
     🏠 Room <b>{ $title }</b> is ready. Invite people with this link — you approve each request:
     { $link }

@@ -42,7 +42,11 @@ moderation-ban-over = ✅ Бан закончился. Вы снова може�
 # Отказы
 moderation-you-are-banned = Вы заблокированы. Писать снова можно будет { $until }.
 moderation-report-self = Нельзя пожаловаться на самого себя.
-moderation-report-duplicate = Вы уже жаловались на этого участника за последние 24 часа. Снова можно будет через { $hours } ч.
+moderation-report-duplicate = Вы уже жаловались на этого участника за последние 24 часа. Снова пожаловаться можно будет через { $hours } { $hours ->
+    [one] час
+    [few] часа
+   *[many] часов
+}.
 moderation-report-reason-unknown = Выберите причину: спам, оскорбления или другое.
 moderation-not-relayed = Это не сообщение участника (или оно уже недоступно). Ответьте на сообщение из чата.
 moderation-report-not-found = Такой жалобы больше нет.
@@ -124,7 +128,15 @@ admin-stats =
     Участников: { $users } (вошли: { $signed_in })
     Сейчас заблокированы: { $banned }
     Открытых жалоб: { $open }
-    За 24 часа: жалоб { $reports }, предупреждений { $warnings }
+    За 24 часа: { $reports } { $reports ->
+        [one] жалоба
+        [few] жалобы
+       *[many] жалоб
+    }, { $warnings } { $warnings ->
+        [one] предупреждение
+        [few] предупреждения
+       *[many] предупреждений
+    }
     Модераторов: { $moderators }
 admin-audit-empty = Журнал модерации пуст.
 admin-audit-title = <b>Журнал модерации: { $total }</b> (страница { $page }/{ $pages })
@@ -157,13 +169,21 @@ admin-audit-line = { $date } · { $actor }{ $actor_id ->
 cmd-broadcast = Сообщение всем: /broadcast текст
 broadcast-usage = Как использовать: <code>/broadcast текст объявления</code>. Оформление сохранится; сначала покажу, как это будет выглядеть.
 broadcast-empty = Объявление пустое.
-broadcast-too-long = Объявление слишком длинное: { $length } символов, можно не больше { $limit }.
+broadcast-too-long = Объявление слишком длинное: { $length } { $length ->
+    [one] символ
+    [few] символа
+   *[many] символов
+}, а можно не больше { $limit }.
 broadcast-not-found = Эта рассылка не ваша или её больше нет.
 broadcast-already-handled = Эта рассылка уже { $status ->
     [cancelled] отменена
    *[other] отправлена
 }; ничего не изменилось.
-broadcast-preview = 📣 <b>Так будет выглядеть рассылка</b> — получателей: { $count }.
+broadcast-preview = 📣 <b>Так будет выглядеть рассылка</b> — её { $count ->
+    [one] получит { $count } участник
+    [few] получат { $count } участника
+   *[many] получат { $count } участников
+}:
 broadcast-btn-send = 📣 Отправить ({ $count })
 broadcast-btn-cancel = ✖️ Отмена
 broadcast-started = Отправляю…

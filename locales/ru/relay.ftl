@@ -23,7 +23,12 @@ relay-media-poll = [опрос]
 relay-media-dice = [кубик]
 relay-line = <b>{ $name }</b> { $time }:
 relay-joined = ✅ Вы в общем чате. Всё, что вы отправите сюда, получат все участники; /leave — выйти.
-relay-history = <b>Последние сообщения ({ $count }):</b>
+relay-history = <b>{ $count ->
+    [1] Последнее сообщение:
+    [one] Последние { $count } сообщение:
+    [few] Последние { $count } сообщения:
+   *[many] Последние { $count } сообщений:
+}</b>
 relay-left = Вы вышли из общего чата. /join — вернуться.
 relay-nick-usage = Ваше имя в чате — <b>{ $name }</b>. Сменить: <code>/nick Новое имя</code> (3–32 буквы, цифры, пробелы, . _ -).
 relay-nick-set = Готово: теперь ваше имя в чате — <b>{ $name }</b>.
@@ -62,15 +67,35 @@ relay-blocked = { $name } больше не может писать вам ли�
 relay-unblock-usage = <code>/unblock Имя</code>
 relay-unblocked = { $name } снова может писать вам лично.
 relay-delete-usage = Ответьте на своё сообщение командой /delete, чтобы удалить его у всех.
-relay-deleted = 🗑 Удалено у всех (копий: { $count }).
+relay-deleted = 🗑 Удалено у всех: { $count } { $count ->
+    [one] копия
+    [few] копии
+   *[many] копий
+}.
 relay-schedule-usage = <code>/schedule 18:30 текст</code> (по вашему времени, см. /timezone) или <code>/schedule через 10 мин текст</code> (можно и <code>через 2 часа</code>, <code>in 10m</code>).
 relay-scheduled-ok = ⏰ Запланировано на { $when }. Все запланированные: /scheduled.
 relay-scheduled-none = У вас нет запланированных сообщений.
 relay-scheduled-title = <b>Ваши запланированные сообщения ({ $count }):</b>
 relay-scheduled-cancelled = Отменено.
 relay-scheduled-left = Отменено. Ещё запланировано: { $count } (/scheduled).
-relay-setlimit-usage = Сейчас: { $limit } сообщений за { $minutes } мин. Изменить: <code>/setlimit 30</code> или <code>/setlimit 30 60</code> (за 60 минут).
-relay-setlimit-done = Теперь лимит для всех — { $limit } сообщений за { $minutes } мин.
+relay-setlimit-usage = Сейчас: { $limit } { $limit ->
+    [one] сообщение
+    [few] сообщения
+   *[many] сообщений
+} за { $minutes } { $minutes ->
+    [one] минуту
+    [few] минуты
+   *[many] минут
+}. Изменить: <code>/setlimit 30</code> или <code>/setlimit 30 60</code> (за 60 минут).
+relay-setlimit-done = Теперь лимит для всех — { $limit } { $limit ->
+    [one] сообщение
+    [few] сообщения
+   *[many] сообщений
+} за { $minutes } { $minutes ->
+    [one] минуту
+    [few] минуты
+   *[many] минут
+}.
 relay-nobody = В общем чате пока никого нет — пригласите друзей: /invite!
 relay-peer-unreachable = Собеседник сейчас не может получать сообщения.
 relay-not-member = Вы не в общем чате. Отправьте /join, чтобы войти.
@@ -91,8 +116,16 @@ relay-delete-too-old = Telegram позволяет удалять только �
 relay-message-gone = Это сообщение больше недоступно.
 relay-schedule-invalid = Не понял время. Примеры: <code>/schedule 18:30 Привет</code>, <code>/schedule через 10 мин Привет</code>, <code>/schedule через 2 часа Привет</code>.
 relay-scheduled-not-found = Это сообщение уже отправлено или отменено.
-relay-schedule-too-long = Это слишком длинно для отложенной отправки: вместе с вашим именем выходит { $length } символов, а Telegram принимает не больше { $limit } (&lt; &gt; и &amp; считаются за несколько). Пожалуйста, немного сократите текст.
-relay-schedule-full = У вас уже { $limit } запланированных сообщений — больше нельзя. Отмените какое-нибудь в /scheduled или дождитесь, пока одно из них уйдёт.
+relay-schedule-too-long = Это слишком длинно для отложенной отправки: вместе с вашим именем выходит { $length } { $length ->
+    [one] символ
+    [few] символа
+   *[many] символов
+}, а Telegram принимает не больше { $limit } (&lt; &gt; и &amp; считаются за несколько). Пожалуйста, немного сократите текст.
+relay-schedule-full = У вас уже { $limit } { $limit ->
+    [one] запланированное сообщение
+    [few] запланированных сообщения
+   *[many] запланированных сообщений
+} — больше нельзя. Отмените какое-нибудь в /scheduled или дождитесь, пока одно из них уйдёт.
 relay-scheduled-dropped-common = ⏰ Запланированное сообщение «{ $excerpt }» не отправлено: вы больше не в общем чате. Чтобы вернуться, отправьте /join.
 relay-scheduled-dropped-private = ⏰ Запланированное сообщение «{ $excerpt }» не отправлено: { $name } больше не принимает от вас личные сообщения.
 relay-scheduled-dropped-peer = ⏰ Запланированное сообщение «{ $excerpt }» не отправлено: того, кому оно предназначалось, здесь больше нет.

@@ -2,7 +2,10 @@ cmd-rooms = Мои комнаты: переключиться, управлят�
 cmd-newroom = Создать комнату: /newroom название
 
 room-new-usage = Как использовать: <code>/newroom Книжный клуб</code> — комната с таким названием; людей вы приглашаете её ссылкой и одобряете каждую заявку.
-room-title-invalid = Название комнаты — от 1 до { $limit } символов.
+room-title-invalid = Название комнаты — от 1 до { $limit } { $limit ->
+    [one] символа
+   *[other] символов
+}.
 room-created =
     🏠 Комната <b>{ $title }</b> готова. Приглашайте людей этой ссылкой — каждую заявку одобряете вы:
     { $link }
@@ -32,7 +35,11 @@ room-btn-manage = ⚙️ Управлять
 room-btn-leave = 🚪 Выйти
 room-left = Вы вышли из { $title }.
 room-manage =
-    ⚙️ <b>{ $title }</b> — участников: { $count }
+    ⚙️ <b>{ $title }</b> — { $count } { $count ->
+        [one] участник
+        [few] участника
+       *[many] участников
+    }
     Ссылка-приглашение: { $link }
 room-btn-members = 👥 Участники
 room-btn-rotate = 🔄 Новая ссылка

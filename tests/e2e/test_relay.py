@@ -27,7 +27,7 @@ async def test_sign_in_asks_to_join_and_join_shows_history(tg: Harness) -> None:
     assert "Nobody else is in the common chat yet" in alice.last_text()
     bob = await tg.user("Bob").signed_in()
     await bob.send("/join")
-    assert "The last 1 messages" in bob.last_text()
+    assert "The last message:" in bob.last_text()
     assert "hello, anyone?" in bob.last_text()
 
 
@@ -67,7 +67,7 @@ async def test_edit_mirrored_and_delete_everywhere(tg: Harness) -> None:
         assert person.last().edits == 1
     copies = [bob.last(), carol.last()]
     await alice.send("/delete", reply_to=original)
-    assert "Deleted for everyone (2 copies)" in alice.last_text()
+    assert "Deleted for everyone: 2 copies." in alice.last_text()
     assert all(c.deleted for c in copies)
     await bob.send("/delete", reply_to=bob.messages[-1])
     assert "only delete your own messages" in bob.last_text()

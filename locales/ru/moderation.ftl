@@ -22,7 +22,7 @@ report-reason-other = ❓ Другое
 report-reason-cancel = Отмена
 report-accepted = Спасибо — жалоба передана модераторам.
 report-cancelled = Жалоба отменена.
-report-member-unknown = Участника «{ $ref }» я не знаю. Ответьте <code>/report</code> на его сообщение, нажмите ⚠️ под ним или отправьте <code>/report @username</code> либо его ник в чате.
+report-member-unknown = Участник «{ $ref }» не найден. Ответьте <code>/report</code> на сообщение участника, нажмите ⚠️ под ним или отправьте <code>/report @username</code> либо ник в чате.
 
 # Тот, на кого пожаловались (никогда не узнаёт, кто именно)
 moderation-warned-report = ⚠️ На ваше сообщение пожаловались ({ $reason ->
@@ -41,7 +41,7 @@ moderation-ban-over = ✅ Бан закончился. Вы снова може�
 
 # Отказы
 moderation-you-are-banned = Вы заблокированы. Писать снова можно будет { $until }.
-moderation-report-self = Нельзя пожаловаться на самого себя.
+moderation-report-self = Нельзя пожаловаться на себя.
 moderation-report-duplicate = Вы уже жаловались на этого участника за последние 24 часа. Снова пожаловаться можно будет через { $hours } { $hours ->
     [one] час
     [few] часа
@@ -84,17 +84,17 @@ report-btn-ban = ⛔ Бан
 report-btn-warn = ⚠️ Предупредить
 report-btn-dismiss = ✖️ Отклонить
 report-btn-del = 🗑 Удалить сообщение
-report-done-ban = { $name } заблокирован.
-report-done-warn = { $name } получил предупреждение.
+report-done-ban = ⛔ Бан выдан: { $name }.
+report-done-warn = ⚠️ Предупреждение вынесено: { $name }.
 report-done-dismiss = Жалоба отклонена.
 report-done-del = Сообщение удалено у всех.
 
 # Команды администраторов
 admin-ban-usage = Как использовать: /ban &lt;участник&gt; [30 мин | 4ч | 2д] [причина] — или ответьте /ban на сообщение участника.
-admin-banned = ⛔ Участник { $name } (#{ $id }) заблокирован на { $duration }, бан снимется { $until }.
-admin-unbanned = ✅ { $name } (#{ $id }) больше не заблокирован.
-admin-warned = ⚠️ { $name } (#{ $id }) получил предупреждение: { $count } из { $max }.
-admin-warned-banned = ⚠️ Участник { $name } (#{ $id }) получил предупреждение, и оно привело к бану: писать снова можно будет { $until }.
+admin-banned = ⛔ Бан выдан: { $name } (#{ $id }), на { $duration }; снимется { $until }.
+admin-unbanned = ✅ Бан снят: { $name } (#{ $id }).
+admin-warned = ⚠️ Предупреждение вынесено: { $name } (#{ $id }), { $count } из { $max }.
+admin-warned-banned = ⚠️ Предупреждение вынесено: { $name } (#{ $id }), и это бан; снимется { $until }.
 admin-complaints-empty = Открытых жалоб нет. 🎉
 admin-complaints-title = <b>Открытые жалобы: { $total }</b> (страница { $page }/{ $pages })
 admin-complaints-line = #{ $id } · { $target } (#{ $target_id }) · { $reason } · { $date }
@@ -105,7 +105,7 @@ admin-user-card =
     Роль: { $role }
     Предупреждения: { $warnings } из { $max } (всего { $warnings_total })
     Жалоб на участника: { $reports } · Банов: { $bans }
-    Заблокирован до: { $ban }
+    Бан снимется: { $ban }
 admin-role-admin = администратор
 admin-role-moderator = модератор
 admin-role-member = участник
@@ -114,13 +114,13 @@ admin-btn-unban = ✅ Снять бан
 admin-btn-warn = ⚠️ Предупредить
 admin-btn-mod = 🛡 Сделать модератором
 admin-btn-unmod = Снять модератора
-admin-done-ban = { $name } заблокирован.
-admin-done-unban = { $name } больше не заблокирован.
-admin-done-warn = { $name } получил предупреждение.
-admin-done-mod = { $name } теперь модератор.
-admin-done-unmod = { $name } больше не модератор.
-admin-mod-granted = 🛡 { $name } (#{ $id }) теперь модератор.
-admin-mod-revoked = { $name } (#{ $id }) больше не модератор.
+admin-done-ban = ⛔ Бан выдан: { $name }.
+admin-done-unban = ✅ Бан снят: { $name }.
+admin-done-warn = ⚠️ Предупреждение вынесено: { $name }.
+admin-done-mod = 🛡 Назначен модератор: { $name }.
+admin-done-unmod = Права модератора сняты: { $name }.
+admin-mod-granted = 🛡 Назначен модератор: { $name } (#{ $id }).
+admin-mod-revoked = Права модератора сняты: { $name } (#{ $id }).
 admin-you-are-moderator = 🛡 Теперь вы модератор. В меню команд появились команды модерации.
 admin-you-are-not-moderator = Вы больше не модератор.
 admin-stats =
@@ -144,22 +144,22 @@ admin-audit-bot = бот
 admin-audit-line = { $date } · { $actor }{ $actor_id ->
     [0] {""}
    *[other] {" "}(#{ $actor_id })
-}: { $action ->
-    [report] жалоба на
+} · { $action ->
+    [report] жалоба
     [warn] предупреждение
     [ban] бан
     [unban] снятие бана
-    [ban_expired] бан истёк у
-    [dismiss] жалоба отклонена, на
-    [delete_message] удалено сообщение
-    [mod] назначен модератор
-    [unmod] снят модератор
-    [lookup] просмотрена карточка:
-    [broadcast] сделал рассылку:
+    [ban_expired] бан истёк
+    [dismiss] жалоба отклонена
+    [delete_message] удаление сообщения
+    [mod] назначение модератором
+    [unmod] снятие прав модератора
+    [lookup] просмотр карточки
+    [broadcast] рассылка
    *[other] { $action }
-} { $target } (#{ $target_id }){ $has_duration ->
+} · { $target } (#{ $target_id }){ $has_duration ->
     [0] {""}
-   *[other] {" "}на { $duration }
+   *[other] , на { $duration }
 }{ $has_reason ->
     [0] {""}
    *[other] {" "}— { $reason }

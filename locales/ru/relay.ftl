@@ -6,12 +6,12 @@ relay-btn-common = 💬 Общий чат
 relay-btn-join-yes = ✅ Войти в общий чат
 relay-btn-join-no = Не сейчас
 relay-btn-cancel = ✖ Отменить { $n }
-relay-placeholder-private = Для { $name } (лично)
+relay-placeholder-private = Лично: { $name }
 relay-join-ask = Хотите войти в общий чат? Всё, что там пишут участники, получают все.
 relay-join-later = Хорошо. Отправьте /join, когда захотите.
 relay-media-photo = [фото]
 relay-media-video = [видео]
-relay-media-voice = [голосовое]
+relay-media-voice = [голосовое сообщение]
 relay-media-audio = [аудио]
 relay-media-document = [файл]
 relay-media-sticker = [стикер]
@@ -35,7 +35,7 @@ relay-nick-set = Готово: теперь ваше имя в чате — <b>{
 relay-paused = ⏸ Пауза: сообщения ждут вас в /unread. /resume — снова получать сразу.
 relay-resumed = ▶️ Доставка снова включена. Пропущенное — в /unread.
 relay-unread-common = <b>Общий чат — непрочитанных: { $count }</b>
-relay-unread-private = <b>Личный чат с { $name } — непрочитанных: { $count }</b>
+relay-unread-private = <b>Личный чат: { $name } — непрочитанных: { $count }</b>
 relay-unread-none = Непрочитанных нет.
 relay-target-common = общий чат
 relay-target-private = { $name } (лично)
@@ -50,7 +50,7 @@ relay-status =
         [1] , на паузе
        *[0] {""}
     }
-    Пишете в: { $target }
+    Куда пишете: { $target }
     Сообщений за период: { $used } из { $limit }; лимит обновится { $reset }
     Предупреждений: { $warnings }
     { $has_ban ->
@@ -60,7 +60,7 @@ relay-status =
 relay-who = <b>Недавно были здесь ({ $count }):</b> нажмите на имя, чтобы написать лично.
 relay-who-none = В последние минуты здесь никого не было.
 relay-now-common = 💬 Вы пишете в общий чат.
-relay-now-private = 🔒 Теперь вы пишете лично <b>{ $name }</b>. Эти сообщения видит только он(а). /common — вернуться.
+relay-now-private = 🔒 Личный чат. Собеседник: <b>{ $name }</b>; кроме вас двоих, эти сообщения никто не увидит. /common — вернуться.
 relay-dm-usage = Кому написать? <code>/dm Имя</code> (см. /who) или кнопка «Ответить лично» под сообщением.
 relay-block-usage = Ответьте на сообщение командой /block или отправьте <code>/block Имя</code>.
 relay-blocked = { $name } больше не может писать вам лично. /unblock { $name } — отменить.
@@ -72,7 +72,7 @@ relay-deleted = 🗑 Удалено у всех: { $count } { $count ->
     [few] копии
    *[many] копий
 }.
-relay-schedule-usage = <code>/schedule 18:30 текст</code> (по вашему времени, см. /timezone) или <code>/schedule через 10 мин текст</code> (можно и <code>через 2 часа</code>, <code>in 10m</code>).
+relay-schedule-usage = <code>/schedule 18:30 текст</code> (по вашему времени, см. /timezone) или <code>/schedule через 10 мин текст</code> (можно и <code>через 2 часа</code>, <code>через 1 день</code>).
 relay-scheduled-ok = ⏰ Запланировано на { $when }. Все запланированные: /scheduled.
 relay-scheduled-none = У вас нет запланированных сообщений.
 relay-scheduled-title = <b>Ваши запланированные сообщения ({ $count }):</b>
@@ -108,7 +108,7 @@ relay-file-too-large = Файл слишком большой: ограниче�
 relay-unsupported = Такие сообщения я пересылать не умею.
 relay-nick-invalid = Имя — это 3–32 буквы, цифры, пробелы или . _ - и начинается с буквы или цифры.
 relay-nick-taken = Имя { $name } занято; выберите другое.
-relay-member-not-found = Участника «{ $name }» нет. См. /who.
+relay-member-not-found = Участник «{ $name }» не найден. См. /who.
 relay-dm-self = Это же вы!
 relay-dm-blocked = { $name } не принимает от вас личные сообщения.
 relay-delete-not-yours = Удалять можно только свои сообщения: ответьте на одно из них командой /delete.
@@ -142,7 +142,7 @@ cmd-unblock = Разблокировать
 cmd-delete = Удалить моё сообщение (ответом)
 cmd-pause = Пауза доставки
 cmd-resume = Возобновить доставку
-cmd-unread = Что я пропустил
+cmd-unread = Пропущенные сообщения
 cmd-status = Время, чаты, мой лимит и предупреждения
 cmd-who = Кто здесь
 cmd-schedule = Отправить сообщение позже

@@ -15,7 +15,7 @@ async def test_russian_telegram_gets_russian_texts(tg: Harness) -> None:
     await ivan.send_contact(tg.new_phone())
     assert any("Вы вошли с номером" in text for text in ivan.texts())
     await ivan.send("/redeem abcdef")
-    assert "Кода «abcdef» нет" in ivan.last_text()
+    assert "Код «abcdef» не найден." in ivan.last_text()
 
 
 async def test_lang_switches_answers_and_menu(tg: Harness) -> None:

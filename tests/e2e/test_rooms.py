@@ -50,7 +50,7 @@ async def test_room_lifecycle_create_request_approve_decline_relay(tg: Harness) 
 
     await bob.send(f"/start {payload}")
     assert "Asked to join <Book club>" not in bob.last_text()
-    assert "Asked to join Book club" in bob.last_text()
+    assert "Asked to join the room Book club" in bob.last_text()
     await bob.send(f"/start {payload}")
     assert "already asked" in bob.last_text()
     request = request_message(alice, "Bob")
@@ -109,7 +109,7 @@ async def test_kick_rotate_close(tg: Harness) -> None:
     await dave.send(f"/start {payload}")
     assert "doesn't work" in dave.last_text()
     await dave.send(f"/start {new_payload}")
-    assert "Asked to join Chess" in dave.last_text()
+    assert "Asked to join the room Chess" in dave.last_text()
 
     await carol.press_data(RoomAction(action="close_yes", room_id=1).pack(), carol.last())  # forged: not the owner
     assert carol.last_answer is not None

@@ -23,7 +23,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.i18n import Texts, Translator
 from handlers.filters import IsAdmin, Magic
-from handlers.keyboards import MessageAction, RowId
+from handlers.keyboards import REMOVE_KEYBOARD, MessageAction, RowId
 from services.errors import LimitValueInvalid
 from services.moderation import ModerationService
 from services.relay import UNCAPTIONED_KINDS, Incoming, RelayService, Target, UnreadGroup
@@ -209,7 +209,7 @@ def render_line(t: Texts, author: User, message: RelayMessage) -> str:
 
 async def join(message: Message, user: User, relay: RelayService, t: Texts) -> None:
     history = await relay.join(user)
-    await message.answer(t("relay-joined"))
+    await message.answer(t("relay-joined"), reply_markup=REMOVE_KEYBOARD)  # the sign-in keyboard goes
     if history:
         lines = [render_line(t, author, item) for item, author in history]
         await message.answer(t("relay-history", count=len(lines)) + "\n" + "\n".join(lines))
@@ -224,7 +224,7 @@ async def join_choice(
         if callback_data.yes:
             await join(query.message, user, relay, t)
         else:
-            await query.message.answer(t("relay-join-later"))
+            await query.message.answer(t("relay-join-later"), reply_markup=REMOVE_KEYBOARD)
 
 
 async def leave(message: Message, user: User, relay: RelayService, t: Texts) -> None:

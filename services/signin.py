@@ -186,7 +186,7 @@ class SignInService:
                     telegram_id=profile.telegram_id,
                     username=profile.username,
                     first_name=profile.first_name,
-                    anon_name=anonymous_name(secrets.randbelow),
+                    anon_name=anonymous_name(secrets.randbelow, _language(profile.language_code)),
                     language=_language(profile.language_code),
                     is_active=True,
                     created_at=now,
@@ -476,7 +476,7 @@ class SignInService:
         user.nickname = None
         user.timezone = None  # guessed from the phone, so it goes with it
         user.pending_invite_code = None
-        user.anon_name = anonymous_name(secrets.randbelow)
+        user.anon_name = anonymous_name(secrets.randbelow, user.language)
         code = await self.codes.current_for(user.id)
         if code is not None:
             await self.codes.revoke(code, now)

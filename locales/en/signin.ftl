@@ -25,9 +25,7 @@ signin-code-none = There is no code waiting. Ask for one with /phone +7XXXXXXXXX
 signin-code-expired = That code has expired. Ask for a new one with /phone.
 signin-code-wrong = Wrong code. Attempts left: { $left }.
 signin-code-attempts = Too many wrong attempts; that code no longer works. Ask for a new one with /phone.
-signin-done-first = ✅ You're signed in with { $phone }. Your name in the chat is <b>{ $name }</b>.
 signin-done = ✅ Signed in with { $phone } as <b>{ $name }</b>.
-signin-your-code = Your invite code is <code>{ $code }</code> — share it with /invite.
 signin-taken-over = Your phone number was just used to sign in from another Telegram account, so this account is no longer signed in. If that wasn't you, sign in again here.
 signin-pending-code-failed = The invite code from your link could not be applied: { $reason }
 me-card =
@@ -66,3 +64,7 @@ signin-takeover-denied-owner = Denied: nothing changed, you are still signed in 
 signin-takeover-denied = The account with { $phone } denied this sign-in, so nothing changed.
 signin-takeover-stale = This request is no longer active. Nothing changed.
 signin-takeover-expired = This request has expired. Nothing changed.
+signin-welcome =
+    ✅ You're signed in with { $phone }.
+    Your name in the chat is <b>{ $name }</b>; change it any time with <code>/nick New name</code>.
+    Your invite code is <code>{ $code }</code>: /invite gives you a link and a QR code to share.

@@ -26,9 +26,7 @@ signin-code-none = Нет ожидающего кода. Запросите ег
 signin-code-expired = Срок кода истёк. Запросите новый командой /phone.
 signin-code-wrong = Неверный код. Осталось попыток: { $left }.
 signin-code-attempts = Слишком много неверных попыток, код больше не действует. Запросите новый командой /phone.
-signin-done-first = ✅ Вы вошли с номером { $phone }. Ваше имя в чате — <b>{ $name }</b>.
 signin-done = ✅ Вы вошли с номером { $phone } как <b>{ $name }</b>.
-signin-your-code = Ваш код приглашения — <code>{ $code }</code>. Поделиться: /invite.
 signin-taken-over = С вашим номером только что вошли из другого аккаунта Telegram, поэтому здесь вход сброшен. Если это были не вы, войдите снова.
 signin-pending-code-failed = Код приглашения из ссылки не удалось применить: { $reason }
 me-card =
@@ -71,3 +69,7 @@ signin-takeover-denied-owner = Запрещено: ничего не измен�
 signin-takeover-denied = Владелец аккаунта с номером { $phone } запретил вход, поэтому ничего не изменилось.
 signin-takeover-stale = Этот запрос больше не действует. Ничего не изменилось.
 signin-takeover-expired = Срок этого запроса истёк. Ничего не изменилось.
+signin-welcome =
+    ✅ Вы вошли с номером { $phone }.
+    Ваше имя в чате — <b>{ $name }</b>; сменить его можно в любой момент: <code>/nick Новое имя</code>.
+    Ваш код приглашения — <code>{ $code }</code>; ссылка и QR для друзей — в /invite.

@@ -141,7 +141,18 @@ async def decide(
     if isinstance(query.message, Message):
         await query.message.edit_text(t(f"{key}-owner", name=name, title=title))
     await query.answer()
-    await notify_user(outbox, translator, decision.requester, key, title=title)
+    requester = decision.requester
+    if decision.approved and requester.telegram_id is not None:
+        theirs = translator.for_user(requester)
+        kb = InlineKeyboardBuilder()
+        kb.button(
+            text=theirs.plain("room-btn-write", title=title),
+            callback_data=RoomAction(action="switch", room_id=decision.room.id),
+        )
+        markup = kb.as_markup().model_dump(exclude_none=True)
+        await outbox.send_text(requester.telegram_id, theirs(key, title=title), reply_markup=markup)
+        return
+    await notify_user(outbox, translator, requester, key, title=title)
 
 
 ROOMS_LIST = "rooms"

@@ -68,7 +68,7 @@ def test_no_name_or_title_in_an_inflected_position() -> None:
 def test_the_phrases_the_issue_quoted() -> None:
     t = Translator().texts("ru")
     assert t("invite-unknown", code="X").startswith("Код «X» не найден.")
-    assert t("room-left", title="Клуб") == "Вы вышли из комнаты <b>Клуб</b>."
+    assert t.plain("room-left", title="Клуб") == "Вы вышли из комнаты «Клуб»."  # an alert: no markup
     assert t("report-done-ban", name="Саша") == "⛔ Бан выдан: Саша."
     assert "Личный чат" in t("relay-now-private", name="Саша")
     assert "Саша" not in t("relay-now-private", name="Саша").split("Собеседник:")[0]

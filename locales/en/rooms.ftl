@@ -24,7 +24,7 @@ room-requested = ✉️ Asked to join the room <b>{ $title }</b>. You'll get a m
 room-request = 🚪 <b>{ $name }</b> asks to join your room <b>{ $title }</b>.
 room-btn-approve = ✅ Approve
 room-btn-decline = ✖️ Decline
-room-approved = ✅ You're in the room <b>{ $title }</b>. /rooms to write there.
+room-approved = ✅ You're in the room <b>{ $title }</b>. Press the button to write there; /rooms switches any time.
 room-declined = The owner of <b>{ $title }</b> declined your request.
 room-approved-owner = ✅ { $name } joined <b>{ $title }</b>.
 room-declined-owner = ✖️ You declined { $name }'s request to join <b>{ $title }</b>.
@@ -33,7 +33,7 @@ room-list = 🏠 <b>Your rooms: { $count }</b>. Tap one to write there.
 room-btn-switch = { $title } ({ $count })
 room-btn-manage = ⚙️ Manage
 room-btn-leave = 🚪 Leave
-room-left = You left the room <b>{ $title }</b>.
+room-left = You left the room “{ $title }”.
 room-manage =
     ⚙️ <b>{ $title }</b> — { $count } { $count ->
         [one] member
@@ -46,7 +46,7 @@ room-btn-close = 🔒 Close the room
 room-members = 👥 <b>{ $title }</b>: { $count } besides you. Tap a name to remove them.
 room-members-none = Nobody else is in the room <b>{ $title }</b> yet.
 room-btn-kick = ✖️ { $name }
-room-kicked-owner = { $name } was removed from the room <b>{ $title }</b>.
+room-kicked-owner = { $name } was removed from the room “{ $title }”.
 room-kicked = The owner removed you from the room <b>{ $title }</b>.
 room-rotated =
     🔄 New link for <b>{ $title }</b> — the old one no longer works:
@@ -60,3 +60,4 @@ relay-target-room = the room { $title }
 relay-now-room = 🏠 You're now writing in the room <b>{ $title }</b>. /common to go back, /rooms to switch.
 relay-unread-room = <b>Room { $title } — { $count } unread</b>
 room-nobody = Nobody else is in this room yet — share its link from /rooms → ⚙️ Manage.
+room-btn-write = ✍️ Write in { $title }

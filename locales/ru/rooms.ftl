@@ -24,7 +24,7 @@ room-requested = ✉️ Заявка в комнату <b>{ $title }</b> отп�
 room-request = 🚪 <b>{ $name }</b> просится в вашу комнату <b>{ $title }</b>.
 room-btn-approve = ✅ Принять
 room-btn-decline = ✖️ Отклонить
-room-approved = ✅ Вы в комнате <b>{ $title }</b>. /rooms — писать туда.
+room-approved = ✅ Вы в комнате <b>{ $title }</b>. Нажмите кнопку, чтобы писать туда; переключаться можно в любой момент в /rooms.
 room-declined = Заявка в комнату <b>{ $title }</b> отклонена владельцем.
 room-approved-owner = ✅ Новый участник в комнате <b>{ $title }</b>: { $name }.
 room-declined-owner = ✖️ Заявка отклонена: { $name }, комната <b>{ $title }</b>.
@@ -33,7 +33,7 @@ room-list = 🏠 <b>Ваши комнаты: { $count }</b>. Нажмите, ч�
 room-btn-switch = { $title } ({ $count })
 room-btn-manage = ⚙️ Управлять
 room-btn-leave = 🚪 Выйти
-room-left = Вы вышли из комнаты <b>{ $title }</b>.
+room-left = Вы вышли из комнаты «{ $title }».
 room-manage =
     ⚙️ <b>{ $title }</b> — { $count } { $count ->
         [one] участник
@@ -47,7 +47,7 @@ room-btn-close = 🔒 Закрыть комнату
 room-members = 👥 <b>{ $title }</b>: кроме вас — { $count }. Нажмите на имя, чтобы удалить.
 room-members-none = В комнате <b>{ $title }</b> пока никого, кроме вас.
 room-btn-kick = ✖️ { $name }
-room-kicked-owner = ✖️ Участник удалён из комнаты <b>{ $title }</b>: { $name }.
+room-kicked-owner = ✖️ Участник удалён из комнаты «{ $title }»: { $name }.
 room-kicked = Владелец удалил вас из комнаты <b>{ $title }</b>.
 room-rotated =
     🔄 Новая ссылка для комнаты <b>{ $title }</b> — старая больше не работает:
@@ -61,3 +61,4 @@ relay-target-room = комната { $title }
 relay-now-room = 🏠 Теперь вы пишете в комнату <b>{ $title }</b>. /common — вернуться, /rooms — переключиться.
 relay-unread-room = <b>Комната { $title } — непрочитанных: { $count }</b>
 room-nobody = В этой комнате пока никого — поделитесь ссылкой: /rooms → ⚙️ Управлять.
+room-btn-write = ✍️ Писать в комнату «{ $title }»

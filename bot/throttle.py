@@ -2,7 +2,8 @@
 
 A token bucket per Telegram user: `burst` updates at once, refilled at `rate` per second. The
 first update over the limit gets one "slow down" answer; the rest are dropped quietly until the
-bucket refills. Other users are not affected.
+bucket refills, and the first update let through after that is preceded by how many messages were
+not relayed meanwhile. Other users are not affected.
 """
 
 from __future__ import annotations
@@ -25,6 +26,13 @@ class FloodGate:
         self.burst = burst
         self.monotonic = monotonic
         self.buckets: dict[int, tuple[float, float, bool]] = {}  # user -> (tokens, at, warned)
+        self.dropped: dict[int, int] = {}  # user -> messages dropped since they were last let through
+
+    def note_dropped(self, user_id: int) -> None:
+        self.dropped[user_id] = self.dropped.get(user_id, 0) + 1
+
+    def take_dropped(self, user_id: int) -> int:
+        return self.dropped.pop(user_id, 0)
 
     def admit(self, user_id: int) -> tuple[bool, bool]:
         """(let it through, tell the user to slow down)"""
@@ -56,8 +64,14 @@ class FloodControlMiddleware(BaseMiddleware):
             return await handler(event, data)
         allowed, warn = self.gate.admit(user.id)
         if allowed:
+            dropped = self.gate.take_dropped(user.id)
+            if dropped and "bot" in data:  # allowed again: say what was lost before anything else
+                t = self.translator.texts(self.translator.pick(None, user.language_code))
+                await data["bot"].send_message(user.id, t("flood-dropped", count=dropped))
             return await handler(event, data)
         self.metrics.throttled.inc()
+        if isinstance(event, Update) and event.message is not None:
+            self.gate.note_dropped(user.id)
         if warn and isinstance(event, Update):
             t = self.translator.texts(self.translator.pick(None, user.language_code))
             if event.message is not None:

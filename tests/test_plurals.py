@@ -24,6 +24,7 @@ COUNTS = {
 NOT_COUNTS = {("relay-status", "banned")}  # a moment, not a number
 AGREES: dict[str, list[str]] = {
     "relay-history": ["count"],
+    "flood-dropped": ["count"],
     "relay-deleted": ["count"],
     "relay-setlimit-usage": ["limit", "minutes"],
     "relay-setlimit-done": ["limit", "minutes"],

@@ -38,7 +38,7 @@ help-text =
 
     🏆 <b>Play</b>
     /profile — ratings and badges · /top — leaderboard · /challenge — a challenge's progress
-flood-slow-down = 🐢 Slow down a little: too many messages at once. I'll listen again in a few seconds.
+flood-slow-down = 🐢 Slow down a little: too many messages at once. What you send in the next few seconds won't be relayed; I'll tell you how much when you can write again.
 group-not-served = 👋 Hi! I only work in a private chat: write to me at @{ $bot }. Messages here stay here, so I'm leaving this group.
 button-not-yours = This button isn't for you, or it has expired.
 button-expired = This button has expired: the message it belonged to is gone. Nothing was changed.
@@ -68,3 +68,7 @@ unit-weeks = { $n } { $n ->
     [one] week
    *[other] weeks
 }
+flood-dropped = ✅ You can write again. { $count ->
+    [one] { $count } message was
+   *[other] { $count } messages were
+} not relayed while you were slowed down: send again what matters.

@@ -50,6 +50,7 @@ class FloodGate:
     def _forget_full(self, now: float) -> None:
         full = self.burst / self.rate
         self.buckets = {u: v for u, v in self.buckets.items() if now - v[1] < full}
+        self.dropped = {u: n for u, n in self.dropped.items() if u in self.buckets}
 
 
 class FloodControlMiddleware(BaseMiddleware):

@@ -65,6 +65,7 @@ class Translator:
         self.default = default
         self.clock: Clock = clock or _WallClock()  # "today" and "tomorrow" are relative to it
         self.default_timezone = default_timezone
+        self.default_tz = zone(None, default_timezone)  # most texts (relay buttons too) are in it: built once
         self.bundles: dict[str, FluentBundle] = {}
         self.keys: dict[str, set[str]] = {}
         for folder in sorted(p for p in locales_dir.iterdir() if p.is_dir()):
@@ -95,7 +96,8 @@ class Translator:
         return self.default
 
     def texts(self, locale: str, timezone: str | None = None) -> Texts:
-        return Texts(self, locale if locale in self.bundles else self.default, zone(timezone, self.default_timezone))
+        tz = self.default_tz if timezone is None else zone(timezone, self.default_timezone)
+        return Texts(self, locale if locale in self.bundles else self.default, tz)
 
     def for_user(self, user: HasLanguageAndZone | None, telegram_language: str | None = None) -> Texts:
         """Texts in this member's language, times in their zone."""
@@ -125,7 +127,7 @@ class Texts:
     def __init__(self, translator: Translator, locale: str, tz: tzinfo | None = None) -> None:
         self.translator = translator
         self.locale = locale
-        self.tz: tzinfo = tz or zone(None, translator.default_timezone)
+        self.tz: tzinfo = tz or translator.default_tz
 
     def __call__(self, key: str, **args: Any) -> str:
         safe = {name: self._arg(value, escape=True) for name, value in args.items()}

@@ -21,7 +21,7 @@ class ProfileService:
     async def set_timezone(self, user: User, name: str) -> str:
         """Show this member's times in zone `name` from now on. Raises UnknownTimezone."""
         if not is_zone(name):
-            raise UnknownTimezone()
+            raise UnknownTimezone(query=name[:64])
         user.timezone = name
         return name
 

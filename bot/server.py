@@ -1,4 +1,5 @@
-"""The bot's HTTP server: the Telegram webhook (when WEBHOOK_URL is set), /healthz and /metrics.
+"""The bot's HTTP server: the Telegram webhook (when WEBHOOK_URL is set), /healthz, /metrics and the
+staff panel under /panel (panel/web.py, unless PANEL_ENABLED=false).
 
 The webhook answers Telegram at once and handles the update in the background (aiogram's
 SimpleRequestHandler); a request without the right `X-Telegram-Bot-Api-Secret-Token` gets 401
@@ -103,4 +104,13 @@ def create_web_app(app: BotApp) -> tuple[web.Application, WebhookHandler | None]
         handler.register(web_app, path=webhook_path(s.webhook_url))
     for method, path, route in app.ctx.web_routes:
         web_app.router.add_route(method, path, route)
+    if s.panel_enabled:
+        from panel.web import create_panel_app
+
+        web_app.router.add_get("/panel", panel_home)
+        web_app.add_subapp("/panel", create_panel_app(app))
     return web_app, handler
+
+
+async def panel_home(request: web.Request) -> web.Response:
+    return web.Response(status=301, headers={"Location": "/panel/"})

@@ -444,3 +444,31 @@ async def test_cancel_a_running_broadcast(tg: Harness, web: TestClient[Any, Any]
     status, body, _ = await browser.get(location)
     assert "Cancelled" in body
     assert "cancelled 2" in body
+
+
+async def test_reported_message_shows_and_is_deleted_everywhere_from_the_panel(
+    tg: Harness, web: TestClient[Any, Any]
+) -> None:
+    admin = await tg.admin().signed_in()
+    people = []
+    for name in ("Alice", "Bob", "Carol"):
+        person = await tg.user(name).signed_in()
+        await person.send("/join")
+        people.append(person)
+    alice, bob, carol = people
+    await bob.send("buy <cheap> stuff")
+    alice_copy, carol_copy = alice.last(), carol.last()
+    await alice.press("Report", alice_copy)
+    await alice.press("Spam")
+    browser = await signed_in_browser(web, admin)
+    status, body, _ = await browser.get("/panel/complaints")
+    assert "buy &lt;cheap&gt; stuff" in body  # the member's text, escaped once, never as markup
+    report_id = int(re.search(r"/panel/complaints/(\d+)/delete", body).group(1))  # type: ignore[union-attr]
+    status, _, _ = await browser.post(f"/panel/complaints/{report_id}/delete")
+    assert status == 303
+    await tg.deliver()
+    assert alice_copy.deleted
+    assert carol_copy.deleted
+    status, body, _ = await browser.get("/panel/complaints")
+    assert "deleted everywhere" in body
+    assert await count(tg, AuditEntry, AuditEntry.action == "delete_message") == 1

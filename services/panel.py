@@ -24,6 +24,7 @@ import math
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -49,7 +50,16 @@ from services.moderation import (
 )
 from services.relay import Limits, RelayService
 from services.users import UserDirectory
-from storage.models import AuditEntry, Ban, Broadcast, PanelLogin, PanelSession, Report, User, WarningEntry
+from storage.models import (
+    AuditEntry,
+    Ban,
+    Broadcast,
+    PanelLogin,
+    PanelSession,
+    Report,
+    User,
+    WarningEntry,
+)
 from storage.repositories.panel import AuditQueries, MemberQueries, OverviewRepo, PanelLoginRepo, PanelSessionRepo
 
 LINK_TTL = timedelta(minutes=5)
@@ -58,6 +68,12 @@ SEARCH_LIMIT = 50
 MEMBER_ACTIONS = ("ban", "unban", "warn", "mod", "unmod")
 ADMIN_ONLY_ACTIONS = frozenset({"mod", "unmod"})
 REPORT_ACTIONS = ("warn", "ban", "dismiss", "delete")
+# What the services write to the audit log (the filter's choices; a scan for DISTINCT would cost a
+# read of the whole log on every page).
+AUDIT_ACTIONS = (
+    "ban", "ban_expired", "broadcast", "broadcast_cancel", "delete_message", "dismiss", "lookup", "mod",
+    "panel_login", "report", "setlimit", "unban", "unmod", "warn",
+)  # fmt: skip
 
 
 def _digest(secret: str) -> str:
@@ -283,14 +299,10 @@ class Done:
     role_change: bool | None = None  # True: made moderator, False: role taken (the bot's menus follow)
 
 
-def _days(now: datetime, days: int) -> list[str]:
-    start = now.date() - timedelta(days=days - 1)
-    return [(start + timedelta(days=i)).isoformat() for i in range(days)]
-
-
-def _hours(now: datetime, hours: int) -> list[str]:
-    top = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-    return [(top - timedelta(hours=hours - 1 - i)).strftime("%Y-%m-%d %H") for i in range(hours)]
+def _edges(last_start: datetime, step: timedelta, buckets: int) -> list[datetime]:
+    """`buckets` + 1 bucket edges, the last bucket starting at `last_start`."""
+    first = last_start - step * (buckets - 1)
+    return [first + step * i for i in range(buckets + 1)]
 
 
 class PanelService:
@@ -329,15 +341,13 @@ class PanelService:
 
     # --- overview --------------------------------------------------------------------------
     async def overview(self, staff: Staff, *, queue_depth: int, oldest_waiting_seconds: float) -> Overview:
-        now = self.clock.now()
+        now = self.clock.now().astimezone(UTC)
         repo = self.overview_repo
-        hours = _hours(now, 7 * 24)
-        days = _days(now, 30)
-        day_start = datetime.fromisoformat(days[0]).replace(tzinfo=UTC)
-        hour_start = datetime.strptime(hours[0], "%Y-%m-%d %H").replace(tzinfo=UTC)
+        hours = _edges(now.replace(minute=0, second=0, microsecond=0), timedelta(hours=1), 7 * 24)
+        days = _edges(now.replace(hour=0, minute=0, second=0, microsecond=0), timedelta(days=1), 30)
 
-        def series(labels: list[str], counts: dict[str, int]) -> Series:
-            return Series(labels, [counts.get(label, 0) for label in labels])
+        def labels(edges: list[datetime], form: str) -> list[str]:
+            return [edge.strftime(form) for edge in edges[:-1]]
 
         return Overview(
             members=await repo.members(),
@@ -345,10 +355,10 @@ class PanelService:
             active_week=await repo.active_since(now - timedelta(days=7)),
             bans_in_force=await repo.bans_in_force(now),
             open_reports=await repo.open_reports(),
-            messages_per_hour=series(hours, await repo.messages_per_hour(hour_start)),
-            signups_per_day=series(days, await repo.signups_per_day(day_start)),
-            invites_per_day=series(days, await repo.invites_per_day(day_start)),
-            reports_per_day=series(days, await repo.reports_per_day(day_start)),
+            messages_per_hour=Series(labels(hours, "%Y-%m-%d %H"), await repo.messages_between(hours)),
+            signups_per_day=Series(labels(days, "%Y-%m-%d"), await repo.signups_between(days)),
+            invites_per_day=Series(labels(days, "%Y-%m-%d"), await repo.invites_between(days)),
+            reports_per_day=Series(labels(days, "%Y-%m-%d"), await repo.reports_between(days)),
             queue_depth=queue_depth,
             oldest_waiting_seconds=oldest_waiting_seconds,
             gmfy_backlog=await repo.gmfy_backlog(),
@@ -469,12 +479,12 @@ class PanelService:
         total = await q.count(where.actor_id, where.action, where.target_id)
         pages, page = self._pages(total, page)
         entries = await q.page(where.actor_id, where.action, where.target_id, page * self.page_size, self.page_size)
-        return AuditView(await self._audit_lines(entries), page, pages, total, await q.actions())
+        return AuditView(await self._audit_lines(entries), page, pages, total, list(AUDIT_ACTIONS))
 
-    async def audit_rows(self, staff: Staff, where: AuditFilter, limit: int = 100_000) -> list[AuditLine]:
-        """Every matching line, newest first, for the CSV export (at most `limit`)."""
-        entries = await self.audit_queries.page(where.actor_id, where.action, where.target_id, 0, limit)
-        return await self._audit_lines(entries)
+    async def audit_export(self, staff: Staff, where: AuditFilter, limit: int = 100_000) -> list[tuple[Any, ...]]:
+        """Every matching line, newest first, for the CSV export (at most `limit`): (id, created_at,
+        actor_id, actor name, action, target_id, target name, reason, details)."""
+        return await self.audit_queries.export(where.actor_id, where.action, where.target_id, limit)
 
     async def _audit_lines(self, entries: list[AuditEntry]) -> list[AuditLine]:
         ids = {e.actor_id for e in entries if e.actor_id} | {e.target_id for e in entries if e.target_id}

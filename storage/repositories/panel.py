@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, func, literal, or_, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from storage.models import (
     AuditEntry,
@@ -22,6 +24,7 @@ from storage.models import (
     Report,
     RoomMember,
     User,
+    UTCDateTime,
     WarningEntry,
 )
 
@@ -76,22 +79,11 @@ class PanelSessionRepo:
         return int(result.rowcount or 0)
 
 
-def _bucket(column: Any, dialect: str, size: str) -> ColumnElement[Any]:
-    """The hour (`size="hour"`) or day a timestamp falls in, as text `YYYY-MM-DD HH` / `YYYY-MM-DD`."""
-    if dialect == "sqlite":  # stored as 'YYYY-MM-DD HH:MM:SS...' in UTC
-        return func.substr(column, 1, 13 if size == "hour" else 10)
-    return func.to_char(func.timezone("UTC", column), "YYYY-MM-DD HH24" if size == "hour" else "YYYY-MM-DD")
-
-
 class OverviewRepo:
     """Counts by time for the overview page; each is one indexed statement."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-
-    @property
-    def dialect(self) -> str:
-        return self.session.bind.dialect.name if self.session.bind is not None else "sqlite"
 
     async def _scalar(self, query: Select[Any]) -> int:
         return int(await self.session.scalar(query) or 0)
@@ -108,22 +100,41 @@ class OverviewRepo:
     async def open_reports(self) -> int:
         return await self._scalar(select(func.count()).select_from(Report).where(Report.status == "open"))
 
-    async def per_bucket(self, column: Any, since: datetime, size: str) -> dict[str, int]:
-        bucket = _bucket(column, self.dialect, size).label("bucket")
-        rows = await self.session.execute(select(bucket, func.count()).where(column >= since).group_by(bucket))
-        return {str(b): int(n) for b, n in rows.all()}
+    async def counts_between(self, column: Any, edges: Sequence[datetime]) -> list[int]:
+        """How many rows have `column` in each [edges[i], edges[i+1]), in one statement: a range count
+        on the column's index per bucket. (Grouping by an expression of the timestamp makes the database
+        evaluate and sort it for every row: ten times slower over a million messages.)"""
+        if len(edges) < 2:
+            return []
+        buckets = union_all(
+            *(
+                select(
+                    literal(i).label("n"), literal(a, UTCDateTime()).label("a"), literal(b, UTCDateTime()).label("b")
+                )
+                for i, (a, b) in enumerate(itertools.pairwise(edges))
+            )
+        ).cte("buckets")
+        count = (
+            select(func.count())
+            .select_from(column.class_)
+            .where(column >= buckets.c.a, column < buckets.c.b)
+            .correlate(buckets)
+            .scalar_subquery()
+        )
+        rows = await self.session.execute(select(buckets.c.n, count).order_by(buckets.c.n))
+        return [int(n or 0) for _, n in rows.all()]
 
-    async def messages_per_hour(self, since: datetime) -> dict[str, int]:
-        return await self.per_bucket(RelayMessage.created_at, since, "hour")
+    async def messages_between(self, edges: Sequence[datetime]) -> list[int]:
+        return await self.counts_between(RelayMessage.created_at, edges)
 
-    async def signups_per_day(self, since: datetime) -> dict[str, int]:
-        return await self.per_bucket(User.signed_in_at, since, "day")
+    async def signups_between(self, edges: Sequence[datetime]) -> list[int]:
+        return await self.counts_between(User.signed_in_at, edges)
 
-    async def invites_per_day(self, since: datetime) -> dict[str, int]:
-        return await self.per_bucket(Referral.created_at, since, "day")
+    async def invites_between(self, edges: Sequence[datetime]) -> list[int]:
+        return await self.counts_between(Referral.created_at, edges)
 
-    async def reports_per_day(self, since: datetime) -> dict[str, int]:
-        return await self.per_bucket(Report.created_at, since, "day")
+    async def reports_between(self, edges: Sequence[datetime]) -> list[int]:
+        return await self.counts_between(Report.created_at, edges)
 
     async def gmfy_backlog(self) -> int:
         return await self._scalar(select(func.count()).select_from(GmfyEvent).where(GmfyEvent.status == "pending"))
@@ -280,7 +291,29 @@ class AuditQueries:
             )
         )
 
-    async def actions(self) -> list[str]:
-        return [
-            str(a) for a in await self.session.scalars(select(AuditEntry.action).distinct().order_by(AuditEntry.action))
-        ]
+    async def export(
+        self, actor_id: int | None, action: str | None, target_id: int | None, limit: int
+    ) -> list[tuple[Any, ...]]:
+        """Rows for the CSV, newest first, as plain tuples with the names joined in: (id, created_at,
+        actor_id, actor name, action, target_id, target name, reason, details). No ORM objects: an export
+        is thousands of rows."""
+        actor, target = aliased(User), aliased(User)
+        rows = await self.session.execute(
+            select(
+                AuditEntry.id,
+                AuditEntry.created_at,
+                AuditEntry.actor_id,
+                func.coalesce(actor.nickname, actor.anon_name),
+                AuditEntry.action,
+                AuditEntry.target_id,
+                func.coalesce(target.nickname, target.anon_name),
+                AuditEntry.reason,
+                AuditEntry.details,
+            )
+            .outerjoin(actor, actor.id == AuditEntry.actor_id)
+            .outerjoin(target, target.id == AuditEntry.target_id)
+            .where(*self._where(actor_id, action, target_id))
+            .order_by(AuditEntry.id.desc())
+            .limit(limit)
+        )
+        return [tuple(row) for row in rows.all()]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -36,6 +36,7 @@ from storage.models import (
     Member,
     Moderator,
     Outgoing,
+    RelayMessage,
     Report,
     Room,
     RoomMember,
@@ -325,7 +326,7 @@ async def test_member_actions_search_and_phones(ctx: AppContext, run: Run, make_
     assert {line.entry.action for line in only_bans.lines} == {"ban"}
     by_admin = await as_(mod, lambda p, st: p.audit(st, AuditFilter(actor_id=admin.id), 0))
     assert {line.entry.actor_id for line in by_admin.lines} == {admin.id}
-    rows = await as_(mod, lambda p, st: p.audit_rows(st, AuditFilter(target_id=bob.id)))
+    rows = await as_(mod, lambda p, st: p.audit_export(st, AuditFilter(target_id=bob.id)))
     assert len(rows) == view.total
 
 
@@ -373,3 +374,37 @@ async def test_limits_and_broadcast_audiences(ctx: AppContext, run: Run, make_us
     actions = await run(lambda s: s.scalars(select(AuditEntry.action).where(AuditEntry.actor_id == admin.id)))
     assert {"setlimit", "broadcast", "broadcast_cancel"} <= set(actions)
     assert Audience("room", room_id).label == f"room:{room_id}"
+
+
+async def test_overview_counts_by_hour_and_day(ctx: AppContext, run: Run, make_user: Any, clock: FakeClock) -> None:
+    clock.set(datetime(2026, 12, 1, 12, 30, tzinfo=UTC))
+    admin = await make_user("Admin", ADMIN_TG)
+    bob = await make_user("Bob")
+    now = clock.now()
+
+    async def messages(session: AsyncSession) -> None:
+        for n, age in enumerate((timedelta(minutes=1), timedelta(hours=2), timedelta(hours=2), timedelta(days=8))):
+            session.add(
+                RelayMessage(author_id=bob.id, chat="common", kind="text", origin_chat_id=1, origin_message_id=n,
+                             created_at=now - age)
+            )  # fmt: skip
+
+    await run(messages)
+    await run(lambda s: ctx.moderation(s).report(admin, bob, "spam"))
+
+    async def overview(session: AsyncSession) -> Any:
+        return await ctx.panel(session).overview(
+            await staff_of(ctx, session, admin), queue_depth=0, oldest_waiting_seconds=0.0
+        )
+
+    seen = await run(overview)
+    hours = seen.messages_per_hour
+    assert len(hours.values) == 168
+    assert hours.labels[-1] == now.strftime("%Y-%m-%d %H")
+    assert hours.total == 3  # the one 8 days old is outside the week
+    assert (hours.values[-1], hours.values[-2], hours.values[-3]) == (1, 0, 2)  # 12:29, and two at 10:30
+    assert len(seen.signups_per_day.values) == 30
+    assert seen.signups_per_day.values[-1] == 2  # Admin and Bob signed in today
+    assert seen.reports_per_day.values[-1] == 1
+    assert seen.members == 2
+    assert seen.open_reports == 1

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import random
 import re
 import sqlite3
@@ -34,7 +35,13 @@ from storage.models import User
 from tests.fakes.telegram import TOKEN
 
 ADMIN_TG = 42
-FORMAT = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores a DateTime in SQLite
+FORMAT = "%Y-%m-%d %H:%M:%S.%f"
+EXCERPTS = (
+    "Cheap followers, DM me now!!! t.me/+spam",
+    "you are all idiots and this chat is trash",
+    "Earn $500 a day from home, link in my profile",
+    "stop posting this nonsense or else",
+)  # how SQLAlchemy stores a DateTime in SQLite
 
 
 def stamp(moment: datetime) -> str:
@@ -51,6 +58,18 @@ def fill(path: str, members: int, messages: int, days: int, now: datetime) -> di
 
     def ago(seconds: float) -> str:
         return stamp(now - timedelta(seconds=seconds))
+
+    # People write more in the evening than at night: messages follow a day's curve, not a flat line.
+    day_curve = [1 + math.sin((hour - 9) / 24 * 2 * math.pi) * 0.8 for hour in range(24)]
+    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+
+    def message_time() -> str:
+        while True:  # today's hours still to come are drawn again
+            day = rng.randrange(days)
+            hour = rng.choices(range(24), day_curve)[0]
+            moment = today - timedelta(days=day, hours=-hour, seconds=-rng.random() * 3600)
+            if moment <= now:
+                return stamp(moment)
 
     with db:
         db.executemany(
@@ -98,7 +117,7 @@ def fill(path: str, members: int, messages: int, days: int, now: datetime) -> di
                     "text" if i % 10 else "photo",
                     f"message number {i}" if i % 10 else None,
                     0,
-                    ago(rng.random() * span),
+                    message_time(),
                 )
                 for i in range(messages)
             ),
@@ -113,7 +132,7 @@ def fill(path: str, members: int, messages: int, days: int, now: datetime) -> di
                     2 + rng.randrange(200),
                     rng.choice(("spam", "abuse", "other")),
                     1 + rng.randrange(messages),
-                    "something rude",
+                    rng.choice(EXCERPTS),
                     "open" if i % 3 == 0 else "confirmed",
                     ago(rng.random() * span),
                 )

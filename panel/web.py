@@ -74,13 +74,14 @@ def cookie_name(public_url: str) -> str:
 class Page:
     """One request's unit of work: session, services, the staff member and their texts."""
 
-    def __init__(self, app: BotApp, session: AsyncSession, staff: Staff) -> None:
+    def __init__(self, app: BotApp, session: AsyncSession, staff: Staff, browser_language: str | None) -> None:
         self.app = app
         self.session = session
         self.staff = staff
         self.panel: PanelService = app.ctx.panel(session)
         translator = app.ctx.translator
-        self.t: Texts = translator.texts(translator.pick(staff.user.language, None))
+        # As in the bot: the language chosen with /lang, else the browser's (the bot uses Telegram's).
+        self.t: Texts = translator.texts(translator.pick(staff.user.language, browser_language))
         self.role_changes: list[Done] = []
 
     async def tell(self, done: Done) -> None:
@@ -112,10 +113,13 @@ def _app(request: web.Request) -> BotApp:
     return request.app[PANEL_APP]  # type: ignore[return-value]
 
 
+def _browser_language(request: web.Request) -> str | None:
+    return request.headers.get("Accept-Language", "").split(",")[0].split(";")[0].strip()[:16] or None
+
+
 def _guest_texts(request: web.Request) -> Texts:
     translator = _app(request).ctx.translator
-    header = request.headers.get("Accept-Language", "")
-    return translator.texts(translator.pick(None, header.split(",")[0].strip() or None))
+    return translator.texts(translator.pick(None, _browser_language(request)))
 
 
 def _guest_page(request: web.Request, template: str, status: int, **context: Any) -> web.Response:
@@ -137,7 +141,7 @@ def staff_view(view: View) -> Callable[[web.Request], Awaitable[web.StreamRespon
                     staff = await app.ctx.panel_auth(session).staff_for(request.cookies.get(name))
                 except PanelSignedOut:
                     return _guest_page(request, "signed_out.html", 401)
-            page = Page(app, session, staff)
+            page = Page(app, session, staff, _browser_language(request))
             async with session.begin():
                 if request.method == "POST":
                     form = await request.post()

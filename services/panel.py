@@ -48,6 +48,7 @@ from services.moderation import (
     UserCard,
     format_duration,
 )
+from services.phones import mask_phone
 from services.relay import Limits, RelayService
 from services.users import UserDirectory
 from storage.models import (
@@ -366,7 +367,6 @@ class PanelService:
 
     # --- complaints --------------------------------------------------------------------------
     async def complaints(self, staff: Staff, page: int) -> Complaints:
-        self.moderation.page_size = self.page_size
         listed = await self.moderation.complaints_page(page)
         reporters = await self.members.reporters_of([e.report.target_id for e in listed.entries])
         kinds = await self.members.message_kinds(
@@ -418,8 +418,7 @@ class PanelService:
         return found[:SEARCH_LIMIT]
 
     def phone_of(self, staff: Staff, user: User) -> str:
-        from services.phones import mask_phone
-
+        """The phone as this staff member may see it (in full for admins)."""
         return (user.phone or "—") if self.moderation.may_see_phones(staff.user) else mask_phone(user.phone)
 
     async def member(self, staff: Staff, user_id: int) -> MemberPage:

@@ -214,7 +214,11 @@ class MemberQueries:
 
     async def rooms_of(self, user_id: int) -> int:
         return int(
-            await self.session.scalar(select(func.count()).select_from(RoomMember).where(RoomMember.user_id == user_id))
+            await self.session.scalar(
+                select(func.count())
+                .select_from(RoomMember)
+                .where(RoomMember.user_id == user_id, RoomMember.status == "member")
+            )
             or 0
         )
 

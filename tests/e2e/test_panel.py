@@ -151,6 +151,9 @@ async def test_link_signs_in_once_and_sets_a_strict_session_cookie(tg: Harness, 
     assert headers["X-Frame-Options"] == "DENY"
     assert headers["Cache-Control"] == "no-store"
     assert await count(tg, AuditEntry, AuditEntry.action == "panel_login") == 1
+    # No /lang chosen: the browser's language.
+    response = await web.get("/panel/", headers={**browser._headers(), "Accept-Language": "ru-RU,ru;q=0.9,en;q=0.8"})
+    assert "Обзор" in await response.text()
 
     # The same link again (replayed, from the chat history or a log): refused, no new session.
     token = LINK.search(admin.last_text()).group(1)  # type: ignore[union-attr]

@@ -256,6 +256,7 @@ class Complaints:
     page: int
     pages: int
     total: int
+    stamp: str  # see PanelService.complaints_stamp
 
 
 @dataclass(frozen=True)
@@ -388,7 +389,11 @@ class PanelService:
                     deleted,
                 )
             )
-        return Complaints(items, listed.page, listed.pages, listed.total)
+        return Complaints(items, listed.page, listed.pages, listed.total, await self.complaints_stamp(staff))
+
+    async def complaints_stamp(self, staff: Staff) -> str:
+        """A short value that changes when the open complaints do (filed, or handled in the bot or elsewhere)."""
+        return await self.overview_repo.open_reports_stamp()
 
     async def act_on_report(self, staff: Staff, report_id: int, action: str, duration: timedelta | None = None) -> Done:
         """Warn, ban (for `duration`, default BAN_DURATION), dismiss, or delete the message everywhere: the

@@ -124,6 +124,13 @@ class OverviewRepo:
         rows = await self.session.execute(select(buckets.c.n, count).order_by(buckets.c.n))
         return [int(n or 0) for _, n in rows.all()]
 
+    async def open_reports_stamp(self) -> str:
+        """Changes whenever a complaint is filed or handled: how many are open and the newest open one."""
+        count, newest = (
+            await self.session.execute(select(func.count(), func.max(Report.id)).where(Report.status == "open"))
+        ).one()
+        return f"{count}-{newest or 0}"
+
     async def messages_between(self, edges: Sequence[datetime]) -> list[int]:
         return await self.counts_between(RelayMessage.created_at, edges)
 

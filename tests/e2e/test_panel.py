@@ -475,3 +475,27 @@ async def test_reported_message_shows_and_is_deleted_everywhere_from_the_panel(
     status, body, _ = await browser.get("/panel/complaints")
     assert "deleted everywhere" in body
     assert await count(tg, AuditEntry, AuditEntry.action == "delete_message") == 1
+
+
+async def test_complaints_page_learns_of_changes_made_in_the_bot(tg: Harness, web: TestClient[Any, Any]) -> None:
+    admin = await tg.admin().signed_in()
+    bob = await tg.user("Bob").signed_in()
+    alice = await tg.user("Alice").signed_in()
+    carol = await tg.user("Carol").signed_in()
+    first = await report(tg, alice, bob)
+    browser = await signed_in_browser(web, admin)
+    status, body, _ = await browser.get("/panel/complaints")
+    poll = re.search(r'hx-get="(/panel/complaints/changes\?[^"]+)"', body).group(1).replace("&amp;", "&")  # type: ignore[union-attr]
+    status, body, _ = await browser.get(poll)
+    assert status == 200
+    assert "changed" not in body
+    async with tg.app.ctx.sessionmaker() as session, session.begin():  # the report card's Dismiss, in the bot
+        actor = await session.get_one(User, (await user_of(tg, admin)).id)
+        await tg.app.ctx.moderation(session).handle_report(actor, first, "dismiss")
+    status, body, _ = await browser.get(poll)
+    assert "The complaints changed" in body
+    status, body, _ = await browser.get("/panel/complaints")
+    poll = re.search(r'hx-get="(/panel/complaints/changes\?[^"]+)"', body).group(1).replace("&amp;", "&")  # type: ignore[union-attr]
+    await report(tg, carol, bob)  # a new one
+    status, body, _ = await browser.get(poll)
+    assert "The complaints changed" in body

@@ -35,10 +35,10 @@ from bot.i18n import Texts
 from handlers.notify import send_notices
 from panel import charts
 from panel.live import DeliverySampler
-from panel.telegram_html import telegram_preview
 from services.errors import DomainError, PanelForbidden, PanelSignedOut
 from services.moderation import format_duration, format_moment, parse_duration
 from services.panel import AuditFilter, Done, PanelAuth, PanelService, Staff
+from services.telegram_html import html_problem, telegram_preview
 from storage.repositories.delivery import OutgoingRepo
 
 if TYPE_CHECKING:
@@ -397,9 +397,11 @@ async def broadcast(request: web.Request, page: Page) -> web.StreamResponse:
 async def broadcast_preview(request: web.Request, page: Page) -> web.StreamResponse:
     page.panel.require_admin(page.staff)
     form = await request.post()
-    html = Markup(telegram_preview(str(form.get("text") or "")))
+    text = str(form.get("text") or "")
     audience = await page.panel.audience_size(page.staff, str(form.get("audience") or "all"))
-    return page.render("_preview.html", request, preview=html, audience=audience)
+    return page.render(
+        "_preview.html", request, preview=Markup(telegram_preview(text)), audience=audience, problem=html_problem(text)
+    )
 
 
 async def broadcast_send(request: web.Request, page: Page) -> web.StreamResponse:

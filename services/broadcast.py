@@ -12,7 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.clock import Clock
 from services.delivery import Outbox
-from services.errors import BroadcastAlreadyHandled, BroadcastEmpty, BroadcastNotFound, BroadcastTooLong
+from services.errors import (
+    BroadcastAlreadyHandled,
+    BroadcastEmpty,
+    BroadcastHtmlInvalid,
+    BroadcastNotFound,
+    BroadcastTooLong,
+)
+from services.telegram_html import html_problem
 from storage.models import AuditEntry, Broadcast, User
 from storage.repositories.broadcast import BroadcastRepo
 from storage.repositories.delivery import OutgoingRepo
@@ -74,6 +81,8 @@ class BroadcastService:
             raise BroadcastEmpty()
         if len(text) > MAX_TEXT:
             raise BroadcastTooLong(limit=MAX_TEXT, length=len(text))
+        if (problem := html_problem(text)) is not None:  # Telegram would refuse every copy
+            raise BroadcastHtmlInvalid(tag=problem)
         broadcast = await self.repo.add(Broadcast(author_id=author.id, text=text, created_at=self.clock.now()))
         return Draft(broadcast, len(await self.repo.audience(author.id)))
 

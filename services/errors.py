@@ -277,6 +277,10 @@ class BroadcastTooLong(DomainError):
     key = "broadcast-too-long"
 
 
+class BroadcastHtmlInvalid(DomainError):
+    key = "broadcast-html-invalid"
+
+
 class BroadcastNotFound(DomainError):
     key = "broadcast-not-found"
 

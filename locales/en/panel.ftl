@@ -130,6 +130,7 @@ panel-broadcast-audience-size = { $count ->
     [one] It goes to 1 member.
    *[other] It goes to { $count } members.
 }
+panel-broadcast-html-warning = Telegram will refuse this text: check { $tag }.
 panel-broadcast-send = Send
 panel-broadcast-recent = Recent broadcasts
 panel-broadcast-cancel = Cancel the broadcast

@@ -133,6 +133,7 @@ panel-broadcast-audience-size = { $count ->
     [few] Получат { $count } участника.
    *[other] Получат { $count } участников.
 }
+panel-broadcast-html-warning = Telegram не примет этот текст: проверьте { $tag }.
 panel-broadcast-send = Отправить
 panel-broadcast-recent = Недавние рассылки
 panel-broadcast-cancel = Остановить рассылку

@@ -20,6 +20,7 @@ from services.broadcast import Audience
 from services.clock import FakeClock
 from services.errors import (
     AlreadyBanned,
+    BroadcastHtmlInvalid,
     CardOutdated,
     LimitValueInvalid,
     NothingToDelete,
@@ -29,6 +30,7 @@ from services.errors import (
     PanelStaffOnly,
 )
 from services.panel import AuditFilter, PanelAuth, PanelService, Staff
+from services.telegram_html import html_problem, telegram_preview
 from storage.models import (
     AuditEntry,
     Ban,
@@ -408,3 +410,23 @@ async def test_overview_counts_by_hour_and_day(ctx: AppContext, run: Run, make_u
     assert seen.reports_per_day.values[-1] == 1
     assert seen.members == 2
     assert seen.open_reports == 1
+
+
+async def test_broadcast_text_telegram_would_refuse_is_not_sent(ctx: AppContext, run: Run, make_user: Any) -> None:
+    admin = await make_user("Admin", ADMIN_TG)
+    await make_user("Bob")
+    before = await counts(run)
+    for text in ("<div>hi</div>", "<b>hi</i>", "<b>open", "<script>x</script>"):
+
+        async def send(session: AsyncSession, text: str = text) -> Any:
+            return await ctx.panel(session).send_broadcast(await staff_of(ctx, session, admin), text, "all")
+
+        with pytest.raises(BroadcastHtmlInvalid):
+            await run(send)
+    after = await counts(run)
+    assert after[:6] == before[:6]  # no broadcast, nothing queued (the audit log has the sign-ins)
+    assert html_problem('<b>bold</b> <a href="https://x.y">link</a> <tg-spoiler>s</tg-spoiler>') is None
+    shown = telegram_preview('<a href="javascript:alert(1)">x</a><img src=x onerror=alert(1)><i>ok</i>')
+    assert "javascript" not in shown
+    assert "<img" not in shown
+    assert "<i>ok</i>" in shown

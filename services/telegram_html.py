@@ -1,6 +1,7 @@
-"""The broadcast preview: the admin's text as Telegram will show it (its HTML subset), and nothing
-else. Every tag Telegram does not know is shown as text, attributes other than a link's http(s)
-href are dropped, so the preview cannot carry a script or a style into the panel."""
+"""Telegram's HTML parse mode, for text staff type in the web panel: whether Telegram will take it
+(`html_problem`, as its 400 "can't parse entities" would say), and how it will look (`telegram_preview`,
+safe to put in a page: every tag Telegram does not know is shown as text, attributes other than a
+link's http(s)/tg href are dropped, so a preview cannot carry a script or a style into the panel)."""
 
 from __future__ import annotations
 
@@ -50,6 +51,36 @@ class _Preview(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         self.out.append(escape(data).replace("\n", "<br>"))
+
+
+class _Checker(HTMLParser):
+    """Known tags only, properly nested, like Telegram's parser."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[str] = []
+        self.problem: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in TAGS and tag != "tg-emoji":
+            self.problem = self.problem or f"<{tag}>"
+        self.stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.stack or self.stack[-1] != tag:
+            self.problem = self.problem or f"</{tag}>"
+        else:
+            self.stack.pop()
+
+
+def html_problem(text: str) -> str | None:
+    """The first tag Telegram would refuse (unknown, or closed out of order), or None when it parses."""
+    checker = _Checker()
+    checker.feed(text)
+    checker.close()
+    if checker.problem is None and checker.stack:
+        return f"<{checker.stack[-1]}>"
+    return checker.problem
 
 
 def telegram_preview(text: str) -> str:

@@ -414,8 +414,10 @@ async def broadcast_send(request: web.Request, page: Page) -> web.StreamResponse
 
 async def broadcast_status(request: web.Request, page: Page) -> web.StreamResponse:
     progress = await page.panel.broadcast_progress(page.staff, _int(request.match_info["broadcast_id"]))
-    template = "_progress.html" if request.headers.get("HX-Request") else "broadcast_status.html"
-    return page.render(template, request, p=progress)
+    if not request.headers.get("HX-Request"):
+        return page.render("broadcast_status.html", request, p=progress)
+    # 286 tells htmx to stop polling: the broadcast is over.
+    return page.render("_progress.html", request, 200 if progress.broadcast.status == "sending" else 286, p=progress)
 
 
 async def broadcast_cancel(request: web.Request, page: Page) -> web.StreamResponse:

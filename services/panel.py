@@ -58,6 +58,7 @@ from storage.models import (
     PanelLogin,
     PanelSession,
     Report,
+    Room,
     User,
     WarningEntry,
 )
@@ -270,7 +271,7 @@ class MemberPage:
     bans: list[Ban]
     reports: list[Report]
     in_common: bool
-    rooms: int
+    rooms: list[Room]
     messages: int
     gmfy: dict[str, int]
 

@@ -22,6 +22,7 @@ from storage.models import (
     Referral,
     RelayMessage,
     Report,
+    Room,
     RoomMember,
     User,
     UTCDateTime,
@@ -219,14 +220,16 @@ class MemberQueries:
         member = await self.session.get(Member, user_id)
         return bool(member is not None and member.in_common)
 
-    async def rooms_of(self, user_id: int) -> int:
-        return int(
-            await self.session.scalar(
-                select(func.count())
-                .select_from(RoomMember)
+    async def rooms_of(self, user_id: int, limit: int = 50) -> list[Room]:
+        """The rooms this member is in (owners are members of their rooms)."""
+        return list(
+            await self.session.scalars(
+                select(Room)
+                .join(RoomMember, RoomMember.room_id == Room.id)
                 .where(RoomMember.user_id == user_id, RoomMember.status == "member")
+                .order_by(Room.title)
+                .limit(limit)
             )
-            or 0
         )
 
     async def messages_of(self, user_id: int) -> int:

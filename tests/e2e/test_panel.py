@@ -430,6 +430,8 @@ async def test_settings_and_broadcast(tg: Harness, web: TestClient[Any, Any]) ->
     assert "News" in bob.last_text()
     status, body, _ = await browser.get(location)
     assert "Delivered 2" in body
+    response = await web.get(location, headers={**browser._headers(), "HX-Request": "true"})
+    assert response.status == 286  # htmx stops polling a finished broadcast
 
 
 async def test_cancel_a_running_broadcast(tg: Harness, web: TestClient[Any, Any]) -> None:
@@ -499,3 +501,24 @@ async def test_complaints_page_learns_of_changes_made_in_the_bot(tg: Harness, we
     await report(tg, carol, bob)  # a new one
     status, body, _ = await browser.get(poll)
     assert "The complaints changed" in body
+
+
+@pytest.mark.parametrize("bot_settings", [{"panel_url": "https://bot.example.test/panel"}])
+async def test_behind_https_the_cookie_is_secure_and_host_only(tg: Harness, web: TestClient[Any, Any]) -> None:
+    admin = await tg.admin().signed_in()
+    await admin.send("/panel")
+    assert "https://bot.example.test/panel/login?t=" in admin.last_text()
+    browser = await signed_in_browser(web, admin)
+    cookie = browser.set_cookies[-1]
+    (name,) = cookie.keys()
+    assert name == "__Host-panel"
+    morsel = cookie[name]
+    assert morsel["secure"]
+    assert morsel["httponly"]
+    assert morsel["path"] == "/"
+    assert morsel["samesite"] == "Strict"
+    # Our own origin may post (a form in the panel); another may not.
+    headers = {**browser._headers(), "Origin": "https://bot.example.test"}
+    response = await web.post("/panel/settings", data={"csrf": browser.csrf, "limit": "9", "minutes": "60"},
+                              headers=headers, allow_redirects=False)  # fmt: skip
+    assert response.status == 303

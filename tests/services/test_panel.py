@@ -362,6 +362,10 @@ async def test_limits_and_broadcast_audiences(ctx: AppContext, run: Run, make_us
     assert await as_admin(lambda p, st: p.audience_size(st, "common")) == 2
     assert await as_admin(lambda p, st: p.audience_size(st, f"room:{room_id}")) == 1
     assert ("room:" + str(room_id), "Chess") in await as_admin(lambda p, st: p.audiences(st))
+    owner_page = await as_admin(lambda p, st: p.member(st, members[3].id))
+    assert [room.title for room in owner_page.rooms] == ["Chess"]
+    assert (await as_admin(lambda p, st: p.member(st, members[2].id))).rooms == []  # asked to join only
+    assert (await as_admin(lambda p, st: p.member(st, members[0].id))).in_common
     with pytest.raises(PanelForbidden):
         await as_admin(lambda p, st: p.audience_size(st, "room:x"))
 

@@ -28,6 +28,9 @@ async def panel(
         ended = await panel_auth.sign_out(user)
         await message.answer(t("panel-logged-out", count=ended))
         return
+    if not settings.panel_enabled or not settings.web_port:
+        await message.answer(t("panel-off"))
+        return
     token = await panel_auth.issue_link(user)
     url = f"{settings.panel_public_url}/login?t={token}"
     await message.answer(t("panel-link", url=url, minutes=int(LINK_TTL.total_seconds() // 60)))

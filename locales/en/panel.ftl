@@ -9,6 +9,7 @@ panel-logged-out = { $count ->
     [one] Signed out of the panel (1 session).
    *[other] Signed out of the panel ({ $count } sessions).
 }
+panel-off = The web panel is turned off on this bot (PANEL_ENABLED, WEB_PORT).
 panel-link-invalid = This sign-in link is not valid: it was used already, it expired, or it was never ours. Send /panel to the bot for a new one.
 panel-signed-out = Send /panel to the bot in Telegram to get a sign-in link.
 panel-forbidden = Your role does not allow this. Nothing was changed.

@@ -17,7 +17,18 @@ from sqlalchemy import func, select
 
 from bot.server import create_web_app
 from services.moderation import format_moment
-from storage.models import AuditEntry, Ban, Broadcast, Moderator, Outgoing, PanelSession, Report, User, WarningEntry
+from storage.models import (
+    AuditEntry,
+    Ban,
+    Broadcast,
+    Moderator,
+    Outgoing,
+    PanelLogin,
+    PanelSession,
+    Report,
+    User,
+    WarningEntry,
+)
 from tests.e2e.harness import Harness, Person
 
 LINK = re.compile(r"https?://\S+/panel/login\?t=(\S+)")
@@ -522,3 +533,13 @@ async def test_behind_https_the_cookie_is_secure_and_host_only(tg: Harness, web:
     response = await web.post("/panel/settings", data={"csrf": browser.csrf, "limit": "9", "minutes": "60"},
                               headers=headers, allow_redirects=False)  # fmt: skip
     assert response.status == 303
+
+
+@pytest.mark.parametrize("bot_settings", [{"panel_enabled": False}])
+async def test_panel_turned_off(tg: Harness) -> None:
+    admin = await tg.admin().signed_in()
+    await admin.send("/panel")
+    assert "turned off" in admin.last_text()
+    assert await count(tg, PanelLogin) == 0
+    app, _ = create_web_app(tg.app)
+    assert not [r for r in app.router.routes() if "panel" in str(r.resource)]

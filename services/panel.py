@@ -62,7 +62,14 @@ from storage.models import (
     User,
     WarningEntry,
 )
-from storage.repositories.panel import AuditQueries, MemberQueries, OverviewRepo, PanelLoginRepo, PanelSessionRepo
+from storage.repositories.panel import (
+    AuditQueries,
+    MemberQueries,
+    OverviewRepo,
+    PanelLoginRepo,
+    PanelSessionRepo,
+    purge_panel_rows,
+)
 
 LINK_TTL = timedelta(minutes=5)
 SESSION_TTL = timedelta(hours=12)
@@ -207,6 +214,10 @@ class PanelAuth:
         """Raises PanelForbidden unless `token` is this session's form token."""
         if not token or not hmac.compare_digest(staff.csrf_token, token):
             raise PanelForbidden()
+
+    async def purge(self, keep: timedelta = timedelta(days=7)) -> int:
+        """Drop links and sessions over for longer than `keep` (a scheduler job)."""
+        return await purge_panel_rows(self.session, self.clock.now() - keep)
 
     async def sign_out(self, user: User) -> int:
         """End every panel session of this user (`/panel logout`, the panel's Sign out). How many ended."""

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, literal, or_, select, union_all, update
+from sqlalchemy import ColumnElement, Select, delete, func, literal, or_, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -51,6 +51,18 @@ class PanelLoginRepo:
             .execution_options(synchronize_session=False)
         )
         return bool(result.rowcount == 1)
+
+
+async def purge_panel_rows(session: AsyncSession, before: datetime) -> int:
+    """Login links and sessions that ended (expired, used, signed out) before `before`."""
+    removed = 0
+    for query in (
+        delete(PanelLogin).where(PanelLogin.expires_at < before),
+        delete(PanelSession).where(or_(PanelSession.expires_at < before, PanelSession.ended_at < before)),
+    ):
+        result: Any = await session.execute(query)
+        removed += int(result.rowcount or 0)
+    return removed
 
 
 class PanelSessionRepo:

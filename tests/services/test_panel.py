@@ -434,3 +434,15 @@ async def test_broadcast_text_telegram_would_refuse_is_not_sent(ctx: AppContext,
     assert "javascript" not in shown
     assert "<img" not in shown
     assert "<i>ok</i>" in shown
+
+
+async def test_old_links_and_sessions_are_purged(ctx: AppContext, run: Run, make_user: Any, clock: FakeClock) -> None:
+    admin = await make_user("Admin", ADMIN_TG)
+    token = await run(lambda s: ctx.panel_auth(s).issue_link(admin))
+    await run(lambda s: ctx.panel_auth(s).sign_in(token))
+    await run(lambda s: ctx.panel_auth(s).issue_link(admin))  # never used
+    assert await run(lambda s: ctx.panel_auth(s).purge()) == 0  # all still recent
+    clock.advance(days=7, hours=13)
+    live = await run(lambda s: ctx.panel_auth(s).issue_link(admin))
+    assert await run(lambda s: ctx.panel_auth(s).purge()) == 3  # two links, one session
+    await run(lambda s: ctx.panel_auth(s).sign_in(live))  # today's link still works

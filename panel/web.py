@@ -37,7 +37,7 @@ from panel import charts
 from panel.live import DeliverySampler
 from services.errors import DomainError, PanelForbidden, PanelSignedOut
 from services.moderation import format_duration, format_moment, parse_duration
-from services.panel import AuditFilter, Done, PanelAuth, PanelService, Staff
+from services.panel import SESSION_TTL, AuditFilter, Done, PanelAuth, PanelService, Staff
 from services.telegram_html import html_problem, telegram_preview
 from storage.repositories.delivery import OutgoingRepo
 
@@ -61,7 +61,7 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
-SESSION_MAX_AGE = 12 * 3600
+
 
 View = Callable[[web.Request, "Page"], Awaitable[web.StreamResponse]]
 
@@ -221,7 +221,7 @@ async def login(request: web.Request) -> web.Response:
     response.set_cookie(
         cookie_name(public),
         signed_in.cookie_token,
-        max_age=SESSION_MAX_AGE,
+        max_age=int(SESSION_TTL.total_seconds()),
         path="/" if secure else "/panel",
         secure=secure,
         httponly=True,

@@ -29,7 +29,7 @@ from storage.db import create_engine, create_sessionmaker, upgrade_to_head
 from storage.models import RelayMessage
 from tests.fakes.telegram import TOKEN
 
-SECRET = "bench-secret"
+SECRET = "bench-secret-long-enough-for-the-webhook"
 
 
 async def start_instance(env: dict[str, str], log: IO[bytes]) -> tuple[asyncio.subprocess.Process, int]:

@@ -154,8 +154,12 @@ class Settings(BaseSettings):
     @field_validator("webhook_secret")
     @classmethod
     def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()):
-            raise ValueError("1-256 characters: letters, digits, _ and -")
+        # Telegram allows 1-256 of these; anyone who can guess it can post updates as any user.
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{32,256}", value.get_secret_value()):
+            raise ValueError(
+                "use 32-256 characters of letters, digits, _ and - "
+                "(python -c 'import secrets; print(secrets.token_urlsafe(32))' makes one)"
+            )
         return value
 
     @model_validator(mode="after")

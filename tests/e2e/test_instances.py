@@ -33,7 +33,7 @@ from tests.conftest import _make_schema
 from tests.fakes.telegram import TOKEN, FakeTelegram
 
 ROOT = Path(__file__).resolve().parents[2]
-SECRET = "instances-secret"
+SECRET = "instances-secret-long-enough-for-telegram"
 RATE = 40  # messages per second for the whole bot, shared by the two processes
 FIRST_USER = 810_000
 

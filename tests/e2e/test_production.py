@@ -20,7 +20,7 @@ from tests.conftest import DbTarget
 from tests.e2e.harness import Harness, make_settings
 from tests.fakes.telegram import FakeTelegram, error
 
-SECRET = "s3cret-token_1"
+SECRET = "s3cret-token_1-for-the-webhook-tests"
 HOOK = "https://bot.example.test/telegram/hook"
 
 

@@ -26,9 +26,10 @@ USER bot
 ENV PATH="/app/.venv/bin:$PATH" \
     DATABASE_URL=sqlite+aiosqlite:////app/data/bot.db
 EXPOSE 8080
-# /healthz answers 200 when the database (and Redis, if set) is reachable, 503 otherwise.
+# /healthz answers 200 when the database (and Redis, if set) is reachable, 503 otherwise. It is served
+# on METRICS_HOST:METRICS_PORT (127.0.0.1:8081 by default, inside the container), not on the public port.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-    CMD python -c "import os, urllib.request; urllib.request.urlopen(f'http://127.0.0.1:{os.environ.get(\"WEB_PORT\", \"8080\")}/healthz', timeout=4)"
+    CMD python -c "import os, urllib.request; urllib.request.urlopen(f'http://127.0.0.1:{os.environ.get(\"METRICS_PORT\", \"8081\")}/healthz', timeout=4)"
 # SIGTERM stops gracefully: no new updates, accepted ones finish, the delivery round in progress ends.
 STOPSIGNAL SIGTERM
 CMD ["python", "-m", "bot"]

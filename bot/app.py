@@ -35,7 +35,8 @@ from bot.oauth import install_oauth
 from bot.relay import register_relay_jobs
 from bot.relay_batch import RelayBatcher
 from bot.scheduler import Scheduler, database_lease, instance_name
-from bot.server import create_web_app
+from bot.seen_updates import DatabaseSeenUpdates, RedisSeenUpdates, SeenUpdates
+from bot.server import create_metrics_app, create_web_app
 from bot.settings import Settings
 from bot.sms import HttpSmsSender, LogSmsSender
 from bot.throttle import FloodControlMiddleware, FloodGate
@@ -134,6 +135,16 @@ def register_delivery_jobs(ctx: AppContext, scheduler: Scheduler) -> None:
     scheduler.every(15, "refresh_gauges", refresh_gauges)
 
 
+def create_seen_updates(ctx: AppContext, scheduler: Scheduler) -> SeenUpdates:
+    """Webhook update ids already taken: in Redis when there is one, else in the database."""
+    remember = timedelta(seconds=ctx.settings.webhook_dedup_seconds)
+    if ctx.redis is not None:
+        return RedisSeenUpdates(ctx.redis, ctx.settings.redis_prefix, remember)
+    seen = DatabaseSeenUpdates(ctx.sessionmaker, ctx.clock, remember)
+    scheduler.every(600, "purge_webhook_updates", seen.purge)
+    return seen
+
+
 def create_dispatcher(ctx: AppContext, scheduler: Scheduler) -> Dispatcher:
     # FSM state shared by instances
     storage = (
@@ -194,6 +205,7 @@ class BotApp:
         self.dp = dp
         self.scheduler = scheduler
         self.delivery: DeliveryWorker | None = None
+        self.seen_updates: SeenUpdates | None = None  # webhook mode
         dp.startup.register(self._on_startup)
         dp.shutdown.register(self._on_shutdown)
         moderation_wiring.install(self)
@@ -238,6 +250,8 @@ class BotApp:
         ctx.express = express
         ctx.metrics.watch_delivery(app.delivery.stats)
         register_delivery_jobs(ctx, scheduler)
+        if settings.webhook_url:
+            app.seen_updates = create_seen_updates(ctx, scheduler)
         return app
 
     async def _on_startup(self, bot: Bot) -> None:
@@ -254,13 +268,15 @@ class BotApp:
             await self.delivery.stop()
 
     async def run(self) -> None:
-        """Webhook mode when WEBHOOK_URL is set, else long polling; the HTTP server (/healthz, /metrics
-        and the webhook) listens on WEB_HOST:WEB_PORT unless WEB_PORT is 0. SIGTERM/SIGINT stop it
-        gracefully: no new updates, the accepted ones finish, the delivery round in progress ends."""
+        """Webhook mode when WEBHOOK_URL is set, else long polling. The public HTTP server (the webhook,
+        the OAuth callback) listens on WEB_HOST:WEB_PORT unless WEB_PORT is 0; /healthz and /metrics
+        on METRICS_HOST:METRICS_PORT unless METRICS_PORT is 0. SIGTERM/SIGINT stop it gracefully: no
+        new updates, the accepted ones finish, the delivery round in progress ends."""
         s = self.ctx.settings
         freeze_startup_heap()
         web_app, webhook = create_web_app(self)
         runner = web.AppRunner(web_app, access_log=None)
+        metrics_runner = web.AppRunner(create_metrics_app(self), access_log=None)
         if s.web_port:
             await runner.setup()
             try:
@@ -269,8 +285,17 @@ class BotApp:
             except OSError as exc:
                 if webhook is not None:
                     raise  # the webhook cannot work without it
-                # Polling works without the server (only /healthz and /metrics are missing): say so, go on.
+                # Polling works without the server (only the OAuth callback is missing): say so, go on.
                 log.warning("HTTP server not started on %s:%s: %s (set WEB_PORT)", s.web_host, s.web_port, exc)
+        if s.metrics_port:
+            await metrics_runner.setup()
+            try:
+                await web.TCPSite(metrics_runner, s.metrics_host, s.metrics_port).start()
+                log.info("/healthz and /metrics on %s:%s", s.metrics_host, s.metrics_port)
+            except OSError as exc:  # the bot works without them: say so, go on
+                log.warning(
+                    "metrics server not started on %s:%s: %s (set METRICS_PORT)", s.metrics_host, s.metrics_port, exc
+                )
         try:
             if webhook is None:
                 await self.run_polling()
@@ -295,6 +320,7 @@ class BotApp:
             await self.dp.emit_shutdown(bot=self.bot, **self.dp.workflow_data)
         finally:
             await runner.cleanup()
+            await metrics_runner.cleanup()
 
     async def run_polling(self, **kwargs: Any) -> None:
         await self.bot.delete_webhook(drop_pending_updates=False)

@@ -32,8 +32,14 @@ class Settings(BaseSettings):
     # Updates handled at once: polling takes no more (aiogram's tasks_concurrency_limit), the webhook
     # asks Telegram for no more connections (max_connections, at most 100). Bounds memory under load.
     updates_in_flight: int = Field(100, ge=1, le=1000)
+    # A webhook update past UPDATES_IN_FLIGHT waits this long for a slot, then gets 503 (Telegram retries)
+    webhook_busy_wait_seconds: float = Field(1.0, ge=0, le=30)
+    webhook_dedup_seconds: int = Field(86400, ge=60)  # a webhook update id delivered again within this is dropped
     web_host: str = "0.0.0.0"
     web_port: int = 8080
+    # /healthz and /metrics, kept off the public port (METRICS_PORT=0: not served)
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 8081
     migrate_on_start: bool = True
     log_level: str = "INFO"
     log_json: bool = False
@@ -166,6 +172,12 @@ class Settings(BaseSettings):
     def _webhook_needs_secret(self) -> Settings:
         if self.webhook_url and self.webhook_secret is None:
             raise ValueError("WEBHOOK_SECRET is required with WEBHOOK_URL (Telegram sends it with every update)")
+        return self
+
+    @model_validator(mode="after")
+    def _metrics_off_the_public_port(self) -> Settings:
+        if self.metrics_port and self.metrics_port == self.web_port:
+            raise ValueError("METRICS_PORT must differ from WEB_PORT (/metrics and /healthz are not public)")
         return self
 
     @field_validator("gmfy_url")

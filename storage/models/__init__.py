@@ -21,6 +21,7 @@ from storage.models.relay import (
 )
 from storage.models.rooms import Room, RoomMember
 from storage.models.users import GmfyEvent, InviteCode, PhoneCode, Referral, User
+from storage.models.webhook import SeenUpdate
 
 __all__ = [
     "AuditEntry",
@@ -47,6 +48,7 @@ __all__ = [
     "RoomMember",
     "RuntimeSetting",
     "ScheduledMessage",
+    "SeenUpdate",
     "UTCDateTime",
     "User",
     "WarningEntry",

@@ -39,7 +39,7 @@ from bot.seen_updates import DatabaseSeenUpdates, RedisSeenUpdates, SeenUpdates
 from bot.server import create_metrics_app, create_web_app
 from bot.settings import Settings
 from bot.sms import HttpSmsSender, LogSmsSender
-from bot.throttle import FloodControlMiddleware, FloodGate
+from bot.throttle import FloodControlMiddleware, FloodGate, Gate, RedisFloodGate
 from bot.user_loader import UserLoader
 from handlers import get_routers
 from handlers.relay import TelegramCopyStyle
@@ -145,6 +145,18 @@ def create_seen_updates(ctx: AppContext, scheduler: Scheduler) -> SeenUpdates:
     return seen
 
 
+def create_flood_gate(ctx: AppContext) -> Gate:
+    """Per-user flood control: one bucket per user for all instances in Redis, else in the process."""
+    s = ctx.settings
+
+    def now() -> float:
+        return ctx.clock.now().timestamp()
+
+    if ctx.redis is not None:
+        return RedisFloodGate(ctx.redis, s.redis_prefix, s.flood_rate, s.flood_burst, now)
+    return FloodGate(s.flood_rate, s.flood_burst, monotonic=now)
+
+
 def create_dispatcher(ctx: AppContext, scheduler: Scheduler) -> Dispatcher:
     # FSM state shared by instances
     storage = (
@@ -165,8 +177,7 @@ def create_dispatcher(ctx: AppContext, scheduler: Scheduler) -> Dispatcher:
     s = ctx.settings
     dp.update.outer_middleware(MetricsMiddleware(ctx.metrics))
     if s.flood_rate > 0:
-        gate = FloodGate(s.flood_rate, s.flood_burst, monotonic=lambda: ctx.clock.now().timestamp())
-        dp.update.outer_middleware(FloodControlMiddleware(gate, ctx.translator, ctx.metrics))
+        dp.update.outer_middleware(FloodControlMiddleware(create_flood_gate(ctx), ctx.translator, ctx.metrics))
     dp.update.outer_middleware(OneAtATimeMiddleware())
     dp.update.outer_middleware(UnitOfWorkMiddleware(ctx, dp["user_loader"]))
     for observer in (dp.message, dp.edited_message, dp.callback_query):

@@ -172,6 +172,7 @@ async def test_the_same_update_posted_twice_creates_one_room(cluster: Cluster, s
     await one.idle()
     assert await cluster.rooms() == 1
     assert sum("is ready" in text for text in cluster.answers(alice)) == 1
+    assert ("purge_webhook_updates" in one.app.scheduler.jobs) == (store == "database")  # Redis keys expire
 
 
 @pytest.mark.parametrize("store", STORES)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
@@ -166,6 +167,12 @@ async def healthz(request: web.Request) -> web.Response:
 
 async def metrics(request: web.Request) -> web.Response:
     app: Any = request.app[BOT_APP]
+    token = app.ctx.settings.metrics_token
+    if token is not None:  # for a metrics server opened beyond localhost (Prometheus elsewhere)
+        given = request.headers.get("Authorization", "")
+        if not secrets.compare_digest(given.encode(), f"Bearer {token.get_secret_value()}".encode()):
+            log.warning("metrics request rejected: wrong or missing bearer token")
+            return web.Response(body="Unauthorized", status=401, headers={"WWW-Authenticate": "Bearer"})
     return web.Response(body=app.ctx.metrics.render(), content_type="text/plain", charset="utf-8")
 
 

@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     # /healthz and /metrics, kept off the public port (METRICS_PORT=0: not served)
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 8081
+    metrics_token: SecretStr | None = None  # when set, /metrics wants `Authorization: Bearer <it>`
     migrate_on_start: bool = True
     log_level: str = "INFO"
     log_json: bool = False

@@ -19,7 +19,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 
 from bot.app import BotApp
-from bot.server import WebhookHandler, create_web_app
+from bot.server import WebhookHandler, create_metrics_app, create_web_app
 from services.clock import FakeClock
 from storage.models import Member, Room, User
 from tests.conftest import DbTarget
@@ -293,3 +293,15 @@ async def test_one_user_flooding_two_instances_is_limited_as_one(cluster: Cluste
     assert await two.post(cluster.update(alice, "/help")) == 200
     await cluster.idle()
     assert not cluster.answers(alice)[-1].startswith("🐢")
+
+
+async def test_metrics_want_the_bearer_token_when_one_is_set(cluster: Cluster) -> None:
+    one = await cluster.start(metrics_token="metrics-token-for-prometheus")
+    async with TestClient(TestServer(create_metrics_app(one.app))) as private:
+        missing = await private.get("/metrics")
+        wrong = await private.get("/metrics", headers={"Authorization": "Bearer guess"})
+        right = await private.get("/metrics", headers={"Authorization": "Bearer metrics-token-for-prometheus"})
+        health = await private.get("/healthz")  # the container's healthcheck has no token
+        assert (missing.status, wrong.status, right.status, health.status) == (401, 401, 200, 200)
+        assert "bot_updates_total" in await right.text()
+        assert "bot_" not in await missing.text()

@@ -158,6 +158,11 @@ class Settings(BaseSettings):
             raise ValueError("expected a duration such as 30m, 4h or 2d")
         return parse_duration(value)
 
+    @field_validator("webhook_secret", "metrics_token", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value  # `WEBHOOK_SECRET=` as in .env.example
+
     @field_validator("webhook_secret")
     @classmethod
     def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:

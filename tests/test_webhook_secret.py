@@ -22,3 +22,21 @@ async def test_weak_webhook_secret_is_refused_at_start(tmp_path: Path, secret: s
     assert lines[0].startswith("Setting WEBHOOK_SECRET is invalid")
     assert "32" in lines[0]  # says what a strong one is
     assert len(secret) < 8 or secret not in lines[0]  # and does not echo the secret
+
+
+def test_empty_secrets_as_in_env_example_mean_unset() -> None:
+    from bot.settings import Settings
+
+    settings = Settings(_env_file=None, bot_token=TOKEN, webhook_secret="", metrics_token="")  # type: ignore[call-arg]
+    assert (settings.webhook_secret, settings.metrics_token) == (None, None)
+    with pytest.raises(ValueError, match="WEBHOOK_SECRET is required"):
+        Settings(_env_file=None, bot_token=TOKEN, webhook_url="https://bot.example.test/hook", webhook_secret="")  # type: ignore[call-arg]
+
+
+def test_a_strong_secret_is_taken() -> None:
+    from bot.settings import Settings
+
+    secret = "Ab0_-" * 7
+    settings = Settings(_env_file=None, bot_token=TOKEN, webhook_url="https://x.test/h", webhook_secret=secret)  # type: ignore[call-arg]
+    assert settings.webhook_secret is not None
+    assert settings.webhook_secret.get_secret_value() == secret

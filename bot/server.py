@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
@@ -72,19 +73,23 @@ class WebhookHandler(SimpleRequestHandler):
         if not await self._take_slot():
             log.warning("webhook busy: %s updates in flight, update %s refused (503)", self.in_flight, update.update_id)
             return web.Response(body="Busy", status=503)
+        handed_over = False  # the slot goes with the update to its task, or back here
         try:
-            claim = await self.seen.claim(update.update_id)
-        except Exception as exc:  # the database or Redis is down: Telegram keeps it and asks again
-            self.slots.release()
-            log.warning("webhook: update %s not claimed (%s), refused (503)", update.update_id, type(exc).__name__)
-            return web.Response(body="Unavailable", status=503)
-        if claim is not Claim.TAKEN:
-            self.slots.release()
-            log.info("webhook: update %s delivered again (%s)", update.update_id, claim.value)
-            if claim is Claim.BUSY:
-                return web.Response(body="Busy", status=503)
-            return web.json_response({})
-        task = asyncio.create_task(self._handle_update(bot, update))
+            try:
+                claim = await self.seen.claim(update.update_id)
+            except Exception as exc:  # the database or Redis is down: Telegram keeps it and asks again
+                log.warning("webhook: update %s not claimed (%s), refused (503)", update.update_id, type(exc).__name__)
+                return web.Response(body="Unavailable", status=503)
+            if claim is not Claim.TAKEN:
+                log.info("webhook: update %s delivered again (%s)", update.update_id, claim.value)
+                if claim is Claim.BUSY:
+                    return web.Response(body="Busy", status=503)
+                return web.json_response({})
+            task = asyncio.create_task(self._handle_update(bot, update))
+            handed_over = True
+        finally:
+            if not handed_over:
+                self.slots.release()
         self._background_feed_update_tasks.add(task)
         task.add_done_callback(self._background_feed_update_tasks.discard)
         return web.json_response({})
@@ -123,7 +128,7 @@ class WebhookHandler(SimpleRequestHandler):
             self.slots.release()
 
     @staticmethod
-    async def _settle(step: Any, update_id: int) -> None:
+    async def _settle(step: Callable[[int], Awaitable[None]], update_id: int) -> None:
         try:
             await step(update_id)
         except Exception as exc:  # the claim runs out by itself (bot/seen_updates.py)

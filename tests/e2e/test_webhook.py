@@ -305,3 +305,12 @@ async def test_metrics_want_the_bearer_token_when_one_is_set(cluster: Cluster) -
         assert (missing.status, wrong.status, right.status, health.status) == (401, 401, 200, 200)
         assert "bot_updates_total" in await right.text()
         assert "bot_" not in await missing.text()
+
+
+async def test_an_update_that_cannot_be_claimed_is_refused_not_dropped(cluster: Cluster) -> None:
+    one = await cluster.start(redis_url="redis://127.0.0.1:1/0")  # nothing listens there
+    answer = await one.post(cluster.update(700_301, "/start"))
+    await one.idle()
+    assert answer == 503  # Telegram keeps it and delivers it again
+    assert cluster.answers(700_301) == []
+    assert one.webhook.slots._value == one.app.ctx.settings.updates_in_flight  # its slot came back

@@ -31,9 +31,9 @@ from services.events import EventRecorder
 from services.invites import InviteService, RedeemResult
 from services.names import anonymous_name
 from services.phones import normalize_phone
+from services.privacy import PrivacyService
 from storage.db import get_row
 from storage.models import InviteCode, PhoneCode, PhoneTakeover, User
-from storage.repositories.relay import RelayRepo
 from storage.repositories.signin import PhoneTakeoverRepo, QuotaKind, SignInQuotaRepo
 from storage.repositories.users import InviteCodeRepo, PhoneCodeRepo, UserRepo
 
@@ -455,6 +455,7 @@ class SignInService:
 
     async def forget(self, user: User) -> None:
         """Delete personal data; the account needs a new sign-in to be used again."""
+        await PrivacyService(self.session, self.clock).forget(user)  # everything but the row itself
         now = self.clock.now()
         user.phone = None
         user.signed_in_at = None
@@ -466,5 +467,4 @@ class SignInService:
         code = await self.codes.current_for(user.id)
         if code is not None:
             await self.codes.revoke(code, now)
-        await RelayRepo(self.session).forget_author(user.id)  # what they wrote stays, anonymous and textless
         await self.session.flush()

@@ -300,9 +300,6 @@ class RelayRepo:
             )
         )
 
-    async def forget_author(self, author_id: int) -> None:
-        await self.session.execute(update(RelayMessage).where(RelayMessage.author_id == author_id).values(text=None))
-
     # blocks
     async def is_blocked(self, blocker_id: int, blocked_id: int) -> bool:
         found = await self.session.scalar(

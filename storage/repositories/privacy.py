@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, case, delete, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -63,24 +63,26 @@ class ErasureRepo:
     async def forget_outgoing(self, chat_id: int | None, author_id: int) -> None:
         """Queued and sent messages that hold the member's words or were sent to them: the payload goes
         (a sent row keeps its Telegram message id, which maps replies and edits), and those not yet sent
-        are dropped. Deletions are kept: they remove the member's messages from others' chats."""
+        are dropped. Deletions are kept: they remove the member's messages from others' chats. One
+        statement per way in, each by an index (the queue is the largest table)."""
         copies = (
             select(RelayCopy.outgoing_id)
             .join(RelayMessage, RelayMessage.id == RelayCopy.message_id)
             .where(RelayMessage.author_id == author_id, RelayCopy.outgoing_id.is_not(None))
         )
-        theirs: list[ColumnElement[bool]] = [Outgoing.id.in_(copies), Outgoing.target_id.in_(copies)]  # and edits
+        theirs: list[ColumnElement[bool]] = [
+            Outgoing.id.in_(copies),  # copies of their messages
+            and_(Outgoing.target_id.is_not(None), Outgoing.target_id.in_(copies)),  # edits of those copies
+        ]
         if chat_id is not None:
-            theirs.append(Outgoing.chat_id == chat_id)
-        await self.session.execute(
-            update(Outgoing)
-            .where(or_(*theirs), Outgoing.kind != "delete")
-            .values(
-                payload={},
-                status=case((Outgoing.status == "pending", "dropped"), else_=Outgoing.status),
+            theirs.append(Outgoing.chat_id == chat_id)  # what was sent to them
+        for rows in theirs:
+            await self.session.execute(
+                update(Outgoing)
+                .where(rows, Outgoing.kind != "delete")
+                .values(payload={}, status=case((Outgoing.status == "pending", "dropped"), else_=Outgoing.status))
+                .execution_options(synchronize_session=False)
             )
-            .execution_options(synchronize_session=False)
-        )
 
     async def forget_report_excerpts(self, target_id: int) -> None:
         """Reports stay (moderation keeps its record), without the excerpt of the member's message."""

@@ -315,6 +315,7 @@ async def _send_unread(message: Message, user: User, relay: RelayService, t: Tex
     found = await relay.unread(user)
     if not found.groups:
         await message.answer(t("relay-unread-none"))
+        await relay.mark_read(user, found.gone)
         return
     text, shown = unread_page(t, found)
     more = None
@@ -323,7 +324,7 @@ async def _send_unread(message: Message, user: User, relay: RelayService, t: Tex
         kb.button(text=t.plain("relay-btn-unread-more"), callback_data=UnreadMore())
         more = kb.as_markup()
     await message.answer(text, reply_markup=more)
-    await relay.mark_read(user, shown)
+    await relay.mark_read(user, [*found.gone, *shown])
 
 
 async def status(message: Message, user: User, relay: RelayService, moderation: ModerationService, t: Texts) -> None:

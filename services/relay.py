@@ -164,6 +164,7 @@ class UnreadGroup:
 class Unread:
     groups: list[UnreadGroup]  # the oldest unread messages, grouped by chat
     total: int  # unread messages in all, these included
+    gone: list[int] = field(default_factory=list)  # copies of messages deleted meanwhile: read with the page
 
 
 @dataclass(frozen=True)
@@ -773,14 +774,14 @@ class RelayService:
     async def unread(self, user: User, limit: int = UNREAD_AT_ONCE) -> Unread:
         """The oldest `limit` messages the member has not read, grouped by chat (the common chat first),
         and how many are unread in all. Nothing is marked read here: the caller marks what it could
-        show (`mark_read`), so what did not fit, or was not sent, stays for the next /unread. Copies of
-        messages deleted meanwhile are marked read at once (there is nothing left to show)."""
+        show, with `gone` (`mark_read`), so what did not fit, or was not sent, stays for the next
+        /unread; and no write waits on the sending."""
         while True:
             rows = await self.repo.unread(user.id, limit)
             gone = [copy.id for copy, message, _author in rows if message.deleted_at is not None]
-            await self.repo.mark_read(user.id, gone)
-            if len(gone) < len(rows) or len(rows) < limit:
+            if len(gone) < limit:
                 break
+            await self.repo.mark_read(user.id, gone)  # a whole batch deleted meanwhile: nothing to show of it
         groups: dict[tuple[str, int | None], UnreadGroup] = {}
         for copy, message, author in rows:
             if message.deleted_at is not None:
@@ -791,7 +792,8 @@ class RelayService:
                 groups[key] = UnreadGroup(message.chat, peer, await self._room_title(message))
             groups[key].items.append(UnreadItem(copy.id, author, message))
         ordered = sorted(groups.values(), key=lambda g: (g.chat != "common", g.chat, g.peer.id if g.peer else 0))
-        return Unread(ordered, await self.repo.count_unread(user.id) if groups else 0)
+        total = await self.repo.count_unread(user.id) - len(gone) if groups else 0
+        return Unread(ordered, total, gone)
 
     async def mark_read(self, user: User, copy_ids: Sequence[int]) -> None:
         """Mark these copies of the member's read (those /unread showed)."""

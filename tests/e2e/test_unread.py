@@ -115,3 +115,14 @@ async def test_fake_refuses_texts_over_the_limit_after_entity_parsing() -> None:
     kept = fake.find(1, message_id)
     assert kept is not None
     assert kept.text == "x" * 4096
+
+
+async def test_deleted_messages_are_skipped_and_read(tg: Harness) -> None:
+    alice, bob = await away_while(tg, 3)
+    second = next(m for m in alice.tg.chats[alice.id] if "missed #1 " in (m.text or "") and not m.from_bot)
+    await alice.send("/delete", reply_to=second)
+    await bob.send("/unread")
+    assert numbers(bob.last()) == [0, 2]
+    assert "Common chat — 2 unread" in bob.last_text()
+    assert bob.last().buttons == []
+    assert await unread_copies(tg, bob) == 0

@@ -15,6 +15,7 @@ from storage.models import (
     OAuthState,
     Outgoing,
     PhoneCode,
+    PhoneTakeover,
     RelayCopy,
     RelayMessage,
     Report,
@@ -98,8 +99,14 @@ class ErasureRepo:
             .values(excerpt=None)
         )
 
+    async def drop_takeovers(self, owner_id: int) -> None:
+        """Requests to take the account over (each with a digest of its phone): the phone is no longer
+        the account's, so there is nothing left to allow."""
+        await self.session.execute(delete(PhoneTakeover).where(PhoneTakeover.owner_id == owner_id))
+
     async def drop_oauth(self, user_id: int) -> None:
-        """The linked account (provider's name, subject, tokens) and any sign-in in progress."""
+        """The linked account (provider's name, subject, tokens, a phone waiting for confirmation) and
+        any sign-in in progress."""
         await self.session.execute(delete(OAuthLink).where(OAuthLink.user_id == user_id))
         await self.session.execute(delete(OAuthState).where(OAuthState.user_id == user_id))
 

@@ -35,7 +35,6 @@ from bot.liveness import PollHeartbeat, Progress
 from bot.metrics import HandlerNameMiddleware, MetricsMiddleware
 from bot.middlewares import CommitBeforeRequest, OneAtATimeMiddleware, SignInGateMiddleware, UnitOfWorkMiddleware
 from bot.oauth import install_oauth
-from bot.privacy import register_privacy_jobs
 from bot.relay import register_relay_jobs
 from bot.relay_batch import RelayBatcher
 from bot.scheduler import Scheduler, database_lease, instance_name
@@ -266,7 +265,6 @@ class BotApp:
         ctx.express = express
         ctx.metrics.watch_delivery(app.delivery.stats)
         register_delivery_jobs(ctx, scheduler)
-        register_privacy_jobs(ctx, scheduler)
         return app
 
     async def _on_startup(self, bot: Bot) -> None:

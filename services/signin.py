@@ -356,8 +356,10 @@ class SignInService:
         return TakeoverAnswered(True, phone, takeover.requester_telegram_id, language, result)
 
     async def purge_phone_code_leftovers(self) -> None:
-        """Forget quotas of past days and takeover requests answered or expired a day ago."""
+        """Forget quotas of past days, takeover requests answered or expired a day ago, and codes (with
+        their phones) asked for a day ago: until then the cooldown may still count them."""
         now = self.clock.now()
+        await self.phone_codes.purge_before(now - DAY, now)
         await self.quotas.purge_before(start_of_day(now) - DAY)
         await self.takeovers.purge_before(now - DAY)
 
@@ -455,7 +457,7 @@ class SignInService:
 
     async def forget(self, user: User) -> None:
         """Delete personal data; the account needs a new sign-in to be used again."""
-        await PrivacyService(self.session, self.clock).forget(user)  # everything but the row itself
+        await PrivacyService(self.session).forget(user)  # everything but the row itself
         now = self.clock.now()
         user.phone = None
         user.signed_in_at = None

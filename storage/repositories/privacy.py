@@ -1,9 +1,7 @@
-"""Erasure of a member's personal data (/forget_me) and the purge of old sign-in codes: every table
-that can hold a phone, a name or a text the member wrote, in one place (see services/privacy.py)."""
+"""Erasure of a member's personal data (/forget_me): every table that can hold a phone, a name or a
+text the member wrote, in one place (see services/privacy.py)."""
 
 from __future__ import annotations
-
-from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, case, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,13 +32,6 @@ class ErasureRepo:
             owned.append(PhoneCode.phone == phone)
         if owned:
             await self.session.execute(delete(PhoneCode).where(or_(*owned)))
-
-    async def purge_phone_codes(self, created_before: datetime, now: datetime) -> int:
-        """Codes that expired and were asked for before `created_before`; how many went."""
-        result = await self.session.execute(
-            delete(PhoneCode).where(PhoneCode.created_at < created_before, PhoneCode.expires_at < now)
-        )
-        return int(getattr(result, "rowcount", 0) or 0)
 
     async def forget_texts(self, author_id: int) -> None:
         """The author's relayed messages stay (replies and reports point at them), without their text."""

@@ -217,6 +217,9 @@ COLUMNS: dict[str, dict[str, str]] = {
     "relay_scheduled": {
         "id": NOT_PERSONAL,
         "author_id": NOT_PERSONAL,
+        "chat": NOT_PERSONAL,
+        "peer_id": NOT_PERSONAL,  # as relay_messages.peer_id
+        "room_id": NOT_PERSONAL,
         "text": ERASED,
         "due_at": TIME_ONLY,
         "status": NOT_PERSONAL,

@@ -1,7 +1,7 @@
 """outgoing target index: /forget_me finds the edits of a member's copies without a scan
 
 Revision ID: 0019
-Revises: 0016
+Revises: 0020
 Create Date: 2026-12-01 09:20:00.000000
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision: str = '0019'
-down_revision: str | None = '0016'
+down_revision: str | None = '0020'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -44,7 +44,12 @@ def create_engine(url: str, *, search_path: str | None = None, echo: bool = Fals
     elif search_path:
         connect_args["server_settings"] = {"search_path": search_path}
     engine = create_async_engine(
-        url, echo=echo, connect_args=connect_args, pool_pre_ping=not url.startswith("sqlite"), **extra
+        url,
+        echo=echo,
+        connect_args=connect_args,
+        pool_pre_ping=not url.startswith("sqlite"),
+        hide_parameters=True,  # errors and echo never print values: phones, names, message texts
+        **extra,
     )
     if url.startswith("sqlite"):
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)

@@ -107,6 +107,8 @@ COLUMNS: dict[str, dict[str, str]] = {
         "revoked_at": TIME_ONLY,
     },
     "job_leases": {"name": NOT_PERSONAL, "holder": NOT_PERSONAL, "until": TIME_ONLY},
+    # Telegram's update ids, for handling a repeated webhook delivery once: nothing about the person.
+    "webhook_updates": {"update_id": NOT_PERSONAL, "done": NOT_PERSONAL, "at": TIME_ONLY},
     "moderators": {"id": NOT_PERSONAL, "user_id": NOT_PERSONAL, "granted_by": NOT_PERSONAL, "granted_at": TIME_ONLY},
     "oauth_links": {
         "user_id": NOT_PERSONAL,

@@ -294,7 +294,7 @@ class BotApp:
 
     async def _on_startup(self, bot: Bot) -> None:
         me = await bot.me()
-        log.info("bot @%s started", me.username)
+        log.info("bot @%s started", me.username, extra={"bot_username": me.username, "bot_id": me.id})
         await set_commands(bot, self.ctx.translator)
         self.scheduler.start()
         if self.delivery is not None and self.ctx.settings.delivery_worker:
@@ -319,7 +319,7 @@ class BotApp:
             await runner.setup()
             try:
                 await web.TCPSite(runner, s.web_host, s.web_port).start()
-                log.info("HTTP server on %s:%s", s.web_host, s.web_port)
+                log.info("HTTP server on %s:%s", s.web_host, s.web_port, extra={"host": s.web_host, "port": s.web_port})
             except OSError as exc:
                 if webhook is not None:
                     raise  # the webhook cannot work without it
@@ -346,7 +346,7 @@ class BotApp:
                 allowed_updates=allowed_updates(self.dp),
                 max_connections=min(100, s.updates_in_flight),
             )
-            log.info("webhook mode: %s", s.webhook_url)
+            log.info("webhook mode: %s", s.webhook_url, extra={"mode": "webhook"})
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGTERM, signal.SIGINT):

@@ -93,6 +93,7 @@ async def unexpected_error(event: ErrorEvent, t: Texts | None = None, ctx: AppCo
         update.event_type,
         user,
         exc_info=event.exception,
+        extra={"update_type": update.event_type, "failed_update_id": update.update_id, "from_user_id": user},
     )
     if t is not None:
         await _reply(event, t("error-apology"), t.plain("error-apology"))

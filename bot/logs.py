@@ -90,6 +90,8 @@ def make_formatter(json: bool) -> logging.Formatter:
             structlog.contextvars.merge_contextvars,  # update_id, user_id, handler (bot.metrics middlewares)
             structlog.stdlib.add_log_level,
             structlog.stdlib.add_logger_name,
+            # `log.info("...", extra={"chat_id": ...})`: the fields are the event's own keys (JSON keys)
+            structlog.stdlib.ExtraAdder(),
             structlog.processors.TimeStamper(fmt="iso"),
         ],
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *exceptions, _redact_fields, renderer],

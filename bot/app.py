@@ -329,7 +329,7 @@ class BotApp:
             await metrics_runner.setup()
             try:
                 await web.TCPSite(metrics_runner, s.metrics_host, s.metrics_port).start()
-                log.info("/healthz and /metrics on %s:%s", s.metrics_host, s.metrics_port)
+                log.info("health (/readyz, /livez) and /metrics on %s:%s", s.metrics_host, s.metrics_port)
             except OSError as exc:  # the bot works without them: say so, go on
                 log.warning(
                     "metrics server not started on %s:%s: %s (set METRICS_PORT)", s.metrics_host, s.metrics_port, exc

@@ -97,6 +97,7 @@ class AppContext:
             limits=Limits(s.messages_per_period, timedelta(seconds=s.limit_period_seconds)),
             history_size=s.join_history_size,
             max_file_bytes=int(s.max_file_mb * 1024 * 1024),
+            scheduled_per_user=s.scheduled_per_user,
         )
 
     def oauth(self, session: AsyncSession) -> OAuthService | None:

@@ -1,15 +1,20 @@
 """Per-update wiring: one user's updates one at a time, one unit of work (session + services + current
-user + texts), sign-in gate."""
+user + texts), its commit before every Bot API call, sign-in gate."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
-from aiogram import BaseMiddleware
+from aiogram import BaseMiddleware, Bot
+from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
 from aiogram.dispatcher.flags import get_flag
+from aiogram.methods import TelegramMethod
+from aiogram.methods.base import Response, TelegramType
 from aiogram.types import CallbackQuery, Message, TelegramObject
 from aiogram.types import User as TgUser
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -57,21 +62,65 @@ class OneAtATimeMiddleware(BaseMiddleware):
         return len(self._locks)
 
 
+# The unit of work of the update being handled, for the Bot API calls its handler makes (one per task
+# context: each update is handled in a task of its own).
+_CURRENT_UNIT: ContextVar[UnitOfWork | None] = ContextVar("current_unit_of_work", default=None)
+
+
 class UnitOfWork:
     """The update's transaction, for a handler that must end it early: `release()` commits, so the
     handler can wait on other transactions (the relay batch) without holding SQLite's write lock or
     PostgreSQL's row locks, and hands over the user's noted refresh (profile, last seen: see
     `SignInService.ensure_user`) for that other transaction to write. The update may go on using
-    the session."""
+    the session (a new transaction begins with its next statement)."""
 
     def __init__(self, session: AsyncSession, signin: SignInService) -> None:
         self.session = session
         self.signin = signin
+        self.task = asyncio.current_task()  # the update's own task: the only one that may commit here
+        self.committed_early = False  # work was committed before a Bot API call: it stands whatever follows
 
     async def release(self) -> dict[int, dict[str, Any]]:
         touch = self.signin.take_touch()
         await commit_if_begun(self.session)
         return touch
+
+    @contextmanager
+    def current(self) -> Iterator[UnitOfWork]:
+        """Within this block, Bot API calls made in this context commit this unit first (CommitBeforeRequest)."""
+        token = _CURRENT_UNIT.set(self)
+        try:
+            yield self
+        finally:
+            _CURRENT_UNIT.reset(token)
+
+    async def commit_before_network(self) -> None:
+        """Commit what the update did so far, before it waits on Telegram: a transaction held across a
+        network call holds SQLite's one write lock (every other update's writes wait) or PostgreSQL's
+        row locks, and whoever gets the message could not yet read what it is about (a report card
+        before its report). Only from the update's own task (a task it started, such as the express
+        lane's, inherits the context but must not touch the session), and not inside a savepoint
+        (the block that opened it ends it)."""
+        if asyncio.current_task() is not self.task or self.session.in_nested_transaction():
+            return
+        if has_work(self.session):
+            self.committed_early = True
+            await self.session.commit()
+
+
+class CommitBeforeRequest(BaseRequestMiddleware):
+    """A middleware of the Bot's session: every Bot API call an update's handler makes (answers, edits,
+    report cards, callback answers) first commits the update's transaction if it did anything
+    (`UnitOfWork.commit_before_network`). One place, so no handler can forget it. Calls made outside
+    an update (the delivery worker, scheduler jobs) pass straight through."""
+
+    async def __call__(
+        self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot, method: TelegramMethod[TelegramType]
+    ) -> Response[TelegramType]:
+        unit = _CURRENT_UNIT.get()
+        if unit is not None:
+            await unit.commit_before_network()
+        return await make_request(bot, method)
 
 
 async def commit_if_begun(session: AsyncSession) -> None:
@@ -102,12 +151,13 @@ class UnitOfWorkMiddleware(BaseMiddleware):
                     read=self.users.load if self.users is not None else None,
                 )
             data["user"] = user
-            data["unit_of_work"] = UnitOfWork(session, signin)
+            unit = data["unit_of_work"] = UnitOfWork(session, signin)
             data["is_admin"] = tg_user is not None and tg_user.id in ctx.settings.admin_ids
             locale = ctx.translator.pick(user.language if user else None, tg_user.language_code if tg_user else None)
             data["t"] = ctx.translator.texts(locale)
             try:
-                result = await handler(event, data)
+                with unit.current():
+                    result = await handler(event, data)
             except DomainError:
                 await signin.save_touch()
                 await commit_if_begun(session)

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from bot.context import AppContext
 from bot.scheduler import Scheduler
+from handlers.notify import send_notices
 
 
 def register_relay_jobs(ctx: AppContext, scheduler: Scheduler) -> None:
@@ -21,7 +22,8 @@ def register_relay_jobs(ctx: AppContext, scheduler: Scheduler) -> None:
 
     async def send_scheduled() -> None:
         async with ctx.sessionmaker() as session, session.begin():
-            await ctx.relay(session).send_due_scheduled()
+            notices = await ctx.relay(session).send_due_scheduled(ctx.moderation(session).bans_among)
+            await send_notices(ctx.outbox(session), ctx.translator, notices)
 
     scheduler.every(30, "reset_limits", reset_limits)
     scheduler.every(max(0.5, s.album_settle_seconds / 2), "flush_albums", flush_albums)

@@ -42,8 +42,15 @@ class Settings(BaseSettings):
     # Updates handled at once: polling takes no more (aiogram's tasks_concurrency_limit), the webhook
     # asks Telegram for no more connections (max_connections, at most 100). Bounds memory under load.
     updates_in_flight: int = Field(100, ge=1, le=1000)
+    # A webhook update past UPDATES_IN_FLIGHT waits this long for a slot, then gets 503 (Telegram retries)
+    webhook_busy_wait_seconds: float = Field(1.0, ge=0, le=30)
+    webhook_dedup_seconds: int = Field(86400, ge=60)  # a webhook update id delivered again within this is dropped
     web_host: str = "0.0.0.0"
     web_port: int = 8080
+    # /healthz and /metrics, kept off the public port (METRICS_PORT=0: not served)
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 8081
+    metrics_token: SecretStr | None = None  # when set, /metrics wants `Authorization: Bearer <it>`
     migrate_on_start: bool = True
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_json: bool = False
@@ -75,6 +82,7 @@ class Settings(BaseSettings):
     messages_per_period: int = Field(20, gt=0)  # per user, fixed windows
     limit_period_seconds: int = Field(3600, ge=60)
     join_history_size: int = Field(20, ge=0, le=100)  # messages shown on /join
+    scheduled_per_user: int = Field(20, ge=1, le=1000)  # /schedule items one member may have waiting
     max_file_mb: float = Field(5.0, gt=0, le=2000)  # relayed files over this are refused
     message_ttl_seconds: int | None = Field(None, gt=0)  # delete relayed messages older than this (off: unset)
     album_settle_seconds: float = Field(1.0, gt=0)  # an album goes out this long after its last part
@@ -227,17 +235,32 @@ class Settings(BaseSettings):
             raise ValueError("expected an http(s):// URL with a host")
         return value.strip()
 
+    @field_validator("webhook_secret", "metrics_token", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value  # `WEBHOOK_SECRET=` as in .env.example
+
     @field_validator("webhook_secret")
     @classmethod
     def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()):
-            raise ValueError("1-256 characters: letters, digits, _ and -")
+        # Telegram allows 1-256 of these; anyone who can guess it can post updates as any user.
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{32,256}", value.get_secret_value()):
+            raise ValueError(
+                "use 32-256 characters of letters, digits, _ and - "
+                "(python -c 'import secrets; print(secrets.token_urlsafe(32))' makes one)"
+            )
         return value
 
     @model_validator(mode="after")
     def _webhook_needs_secret(self) -> Settings:
         if self.webhook_url and self.webhook_secret is None:
             raise ValueError("WEBHOOK_SECRET is required with WEBHOOK_URL (Telegram sends it with every update)")
+        return self
+
+    @model_validator(mode="after")
+    def _metrics_off_the_public_port(self) -> Settings:
+        if self.metrics_port and self.metrics_port == self.web_port:
+            raise ValueError("METRICS_PORT must differ from WEB_PORT (/metrics and /healthz are not public)")
         return self
 
     @field_validator("gmfy_url")

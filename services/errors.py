@@ -260,6 +260,14 @@ class ScheduleInvalid(DomainError):
     key = "relay-schedule-invalid"
 
 
+class ScheduleTooLong(DomainError):
+    key = "relay-schedule-too-long"
+
+
+class ScheduleFull(DomainError):
+    key = "relay-schedule-full"
+
+
 class ScheduledNotFound(DomainError):
     key = "relay-scheduled-not-found"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.clock import Clock
 from services.delivery import Outbox, ReplyTo, Row
 from services.errors import (
+    Banned,
     ButtonNotForYou,
     CannotMessageSelf,
     DomainError,
@@ -30,12 +31,14 @@ from services.errors import (
     NotYourMessage,
     PrivateBlocked,
     ScheduledNotFound,
+    ScheduleFull,
     ScheduleInvalid,
+    ScheduleTooLong,
     TooOldToDelete,
     UnsupportedMessage,
 )
 from services.events import EventRecorder
-from services.moderation import RelayedMessage
+from services.moderation import Notice, RelayedMessage
 from storage.db import get_row
 from storage.models import Block, Member, RelayMessage, Room, ScheduledMessage, User
 from storage.repositories.relay import Recipient, RelayRepo
@@ -51,6 +54,11 @@ NICK_RE = re.compile(r"^[\w][\w .\-]{1,30}[\w.]$")
 LIMIT_KEY = "messages_per_period"
 PERIOD_KEY = "limit_period_seconds"
 EXCERPT = 200
+SCHEDULED_EXCERPT = 40  # of a dropped scheduled message, in the notice to its author
+SCHEDULED_PAGE = 100
+UNREAD_AT_ONCE = 100  # messages /unread reads for one page: more than fit in one Telegram message
+
+BanCheck = Callable[[Collection[int]], Awaitable[Mapping[int, Banned]]]  # ModerationService.bans_among
 
 
 @dataclass(frozen=True)
@@ -115,6 +123,14 @@ class Target:
     room: Room | None = None
 
 
+@dataclass(frozen=True)
+class _Dropped:
+    """Why a due scheduled message cannot go to its chat: the notice key for its author, and its args."""
+
+    key: str
+    args: dict[str, Any] = field(default_factory=dict)
+
+
 RelayOutcome = RelayResult | DomainError  # what relaying one message came to: relayed, or the refusal
 
 
@@ -129,12 +145,26 @@ class _Accepted:
     reply_to: RelayMessage | None = None
 
 
+@dataclass(frozen=True)
+class UnreadItem:
+    copy_id: int  # the reader's copy: what `mark_read` takes
+    author: User
+    message: RelayMessage
+
+
 @dataclass
 class UnreadGroup:
     chat: str
     peer: User | None
     room: str | None = None  # the room's title
-    items: list[tuple[User, RelayMessage]] = field(default_factory=list)
+    items: list[UnreadItem] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Unread:
+    groups: list[UnreadGroup]  # the oldest unread messages, grouped by chat
+    total: int  # unread messages in all, these included
+    gone: list[int] = field(default_factory=list)  # copies of messages deleted meanwhile: read with the page
 
 
 @dataclass(frozen=True)
@@ -189,6 +219,7 @@ class RelayService:
         limits: Limits,
         history_size: int = 20,
         max_file_bytes: int = 5 * 1024 * 1024,
+        scheduled_per_user: int = 20,
     ) -> None:
         self.session = session
         self.clock = clock
@@ -198,6 +229,7 @@ class RelayService:
         self.default_limits = limits
         self.history_size = history_size
         self.max_file_bytes = max_file_bytes
+        self.scheduled_per_user = scheduled_per_user
         self.repo = RelayRepo(session)
 
     # --- membership -------------------------------------------------------------------------
@@ -503,8 +535,9 @@ class RelayService:
         by_origin = {(m.origin_chat_id, m.origin_message_id): m for m in inserted}
         return [by_origin.get((a.incoming.origin_chat_id, a.incoming.origin_message_id)) for a in accepted]
 
-    async def relay_scheduled(self, user: User, text_html: str) -> RelayResult:
-        target = await self.target(user)
+    async def relay_scheduled(self, user: User, text_html: str, target: Target | None = None) -> RelayResult:
+        """Relay a text to `target` (by default the chat the user writes to now), checks left to the caller."""
+        target = target or await self.target(user)
         message = await self.repo.add_message(
             RelayMessage(
                 author_id=user.id,
@@ -738,19 +771,33 @@ class RelayService:
         return len(expired)
 
     # --- unread, status, who ----------------------------------------------------------------
-    async def unread(self, user: User) -> list[UnreadGroup]:
-        rows = await self.repo.unread(user.id)
+    async def unread(self, user: User, limit: int = UNREAD_AT_ONCE) -> Unread:
+        """The oldest `limit` messages the member has not read, grouped by chat (the common chat first),
+        and how many are unread in all. Nothing is marked read here: the caller marks what it could
+        show, with `gone` (`mark_read`), so what did not fit, or was not sent, stays for the next
+        /unread; and no write waits on the sending."""
+        while True:
+            rows = await self.repo.unread(user.id, limit)
+            gone = [copy.id for copy, message, _author in rows if message.deleted_at is not None]
+            if len(gone) < limit:
+                break
+            await self.repo.mark_read(user.id, gone)  # a whole batch deleted meanwhile: nothing to show of it
         groups: dict[tuple[str, int | None], UnreadGroup] = {}
-        for _copy, message, author in rows:
+        for copy, message, author in rows:
             if message.deleted_at is not None:
                 continue
             key = (message.chat, author.id if message.chat == "private" else message.room_id)
             if key not in groups:
                 peer = author if message.chat == "private" else None
                 groups[key] = UnreadGroup(message.chat, peer, await self._room_title(message))
-            groups[key].items.append((author, message))
-        await self.repo.mark_read([copy.id for copy, _m, _a in rows])
-        return sorted(groups.values(), key=lambda g: (g.chat != "common", g.chat, g.peer.id if g.peer else 0))
+            groups[key].items.append(UnreadItem(copy.id, author, message))
+        ordered = sorted(groups.values(), key=lambda g: (g.chat != "common", g.chat, g.peer.id if g.peer else 0))
+        total = await self.repo.count_unread(user.id) - len(gone) if groups else 0
+        return Unread(ordered, total, gone)
+
+    async def mark_read(self, user: User, copy_ids: Sequence[int]) -> None:
+        """Mark these copies of the member's read (those /unread showed)."""
+        await self.repo.mark_read(user.id, list(copy_ids))
 
     async def status(self, user: User) -> Status:
         member = await self.repo.member(user.id)
@@ -768,12 +815,36 @@ class RelayService:
 
     # --- scheduled --------------------------------------------------------------------------
     async def schedule(self, user: User, text: str) -> ScheduledMessage:
+        """Schedule a text for the chat the user writes to now: it goes there when due, or nowhere.
+        Raises ScheduleInvalid, NotInChat, PrivateBlocked, ScheduleTooLong (the copy, name included,
+        would be over Telegram's length), ScheduleFull (SCHEDULED_PER_USER items already wait)."""
         due, body = parse_when(text, self.clock.now())
-        if not body or len(body) > TEXT_LIMIT - 100:
+        if not body:
             raise ScheduleInvalid()
+        target = await self.target(user)
+        if target.chat == "common":
+            member = await self.repo.member(user.id)
+            if member is None or not member.in_common:
+                raise NotInChat()
+        if target.peer is not None and await self.repo.is_blocked(target.peer.id, user.id):
+            raise PrivateBlocked(name=target.peer.display_name)
+        escaped = html.escape(body, quote=False)
+        header = self.style.header(user, target.chat, target.room.title if target.room else None)
+        length = len(header) + 1 + len(escaped)  # what the copy carries (`_compose`)
+        if length > TEXT_LIMIT:
+            raise ScheduleTooLong(length=length, limit=TEXT_LIMIT)
+        if await self.repo.pending_scheduled_count(user.id) >= self.scheduled_per_user:
+            raise ScheduleFull(limit=self.scheduled_per_user)
         return await self.repo.add_scheduled(
             ScheduledMessage(
-                author_id=user.id, text=html.escape(body), due_at=due, status="pending", created_at=self.clock.now()
+                author_id=user.id,
+                chat=target.chat,
+                peer_id=target.peer.id if target.peer else None,
+                room_id=target.room.id if target.room else None,
+                text=escaped,
+                due_at=due,
+                status="pending",
+                created_at=self.clock.now(),
             )
         )
 
@@ -786,22 +857,74 @@ class RelayService:
             raise ScheduledNotFound()
         item.status = "cancelled"
 
-    async def send_due_scheduled(self) -> int:
-        """Scheduler: relay every scheduled message that is due (limits apply as for any message)."""
-        due = await self.repo.due_scheduled(self.clock.now())
-        for item in due:
-            author = await self.session.get(User, item.author_id)
-            if author is None or not author.signed_in:
-                item.status = "failed"
-                continue
-            try:
-                async with self.session.begin_nested():
-                    await self._take_from_limit(author)
-            except LimitReached:
-                continue  # stays pending: goes out when the limit resets
-            await self.relay_scheduled(author, item.text)
-            item.status = "sent"
-        return len(due)
+    async def send_due_scheduled(self, bans: BanCheck, pages: int = 10) -> list[Notice]:
+        """Scheduler: relay the scheduled messages that are due, each to the chat it was scheduled for,
+        with the checks of any message at send time: a banned author's, or one whose chat is gone (the
+        peer left or blocked them, the room closed or they left it, they left the common chat), is
+        dropped, and the notices telling those authors are returned. The limit applies as for any
+        message: an author at it keeps theirs pending until the reset, without holding up others'."""
+        limits = await self.limits()
+        notices: list[Notice] = []
+        for _ in range(pages):
+            start = window_start(self.clock.now(), limits.period)
+            due = await self.repo.due_scheduled(self.clock.now(), start, limits.per_period, SCHEDULED_PAGE)
+            banned = await bans({item.author_id for item in due})
+            limited: set[int] = set()
+            for item in due:
+                if item.author_id in limited:
+                    continue
+                notice = await self._send_scheduled(item, banned.get(item.author_id))
+                if item.status == "pending":
+                    limited.add(item.author_id)
+                elif notice is not None:
+                    notices.append(notice)
+            if len(due) < SCHEDULED_PAGE:
+                break
+        return notices
+
+    async def _send_scheduled(self, item: ScheduledMessage, ban: Banned | None) -> Notice | None:
+        """Send one due item, or drop it (a notice for its author), or leave it pending (at the limit)."""
+        author = await get_row(self.session, User, item.author_id)
+        if author is None or not author.signed_in:
+            item.status = "failed"
+            return None
+        plain = html.unescape(item.text)
+        excerpt = plain if len(plain) <= SCHEDULED_EXCERPT else plain[:SCHEDULED_EXCERPT] + "…"
+        if ban is not None:
+            item.status = "failed"
+            return Notice.to(author, "relay-scheduled-dropped-banned", excerpt=excerpt, **ban.args_map)
+        target = await self._scheduled_target(author, item)
+        if isinstance(target, _Dropped):
+            item.status = "failed"
+            return Notice.to(author, target.key, excerpt=excerpt, **target.args)
+        try:
+            async with self.session.begin_nested():
+                await self._take_from_limit(author)
+        except LimitReached:
+            return None  # stays pending: goes out when the limit resets
+        await self.relay_scheduled(author, item.text, target)
+        item.status = "sent"
+        return None
+
+    async def _scheduled_target(self, author: User, item: ScheduledMessage) -> Target | _Dropped:
+        """The item's chat if the author may still write there now, else why not."""
+        if item.chat == "private":
+            peer = await get_row(self.session, User, item.peer_id) if item.peer_id is not None else None
+            if peer is None or not peer.signed_in or not peer.is_active:
+                return _Dropped("relay-scheduled-dropped-peer")
+            if await self.repo.is_blocked(peer.id, author.id):
+                return _Dropped("relay-scheduled-dropped-private", {"name": peer.display_name})
+            return Target("private", peer)
+        if item.chat == "room":
+            room = await self.session.get(Room, item.room_id) if item.room_id is not None else None
+            membership = await RoomRepo(self.session).membership(room.id, author.id) if room is not None else None
+            if room is None or not room.is_open or membership is None or membership.status != "member":
+                return _Dropped("relay-scheduled-dropped-room")
+            return Target("room", room=room)
+        member = await self.repo.member(author.id)
+        if member is None or not member.in_common:
+            return _Dropped("relay-scheduled-dropped-common")
+        return Target("common")
 
     # --- moderation seams -------------------------------------------------------------------
     async def find(self, relay_message_id: int) -> RelayedMessage | None:

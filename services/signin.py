@@ -31,9 +31,9 @@ from services.events import EventRecorder
 from services.invites import InviteService, RedeemResult
 from services.names import anonymous_name
 from services.phones import normalize_phone
+from services.privacy import PrivacyService
 from storage.db import get_row
 from storage.models import InviteCode, PhoneCode, PhoneTakeover, User
-from storage.repositories.relay import RelayRepo
 from storage.repositories.signin import PhoneTakeoverRepo, QuotaKind, SignInQuotaRepo
 from storage.repositories.users import InviteCodeRepo, PhoneCodeRepo, UserRepo
 
@@ -356,8 +356,10 @@ class SignInService:
         return TakeoverAnswered(True, phone, takeover.requester_telegram_id, language, result)
 
     async def purge_phone_code_leftovers(self) -> None:
-        """Forget quotas of past days and takeover requests answered or expired a day ago."""
+        """Forget quotas of past days, takeover requests answered or expired a day ago, and codes (with
+        their phones) asked for a day ago: until then the cooldown may still count them."""
         now = self.clock.now()
+        await self.phone_codes.purge_before(now - DAY, now)
         await self.quotas.purge_before(start_of_day(now) - DAY)
         await self.takeovers.purge_before(now - DAY)
 
@@ -455,6 +457,7 @@ class SignInService:
 
     async def forget(self, user: User) -> None:
         """Delete personal data; the account needs a new sign-in to be used again."""
+        await PrivacyService(self.session).forget(user)  # everything but the row itself
         now = self.clock.now()
         user.phone = None
         user.signed_in_at = None
@@ -466,5 +469,4 @@ class SignInService:
         code = await self.codes.current_for(user.id)
         if code is not None:
             await self.codes.revoke(code, now)
-        await RelayRepo(self.session).forget_author(user.id)  # what they wrote stays, anonymous and textless
         await self.session.flush()

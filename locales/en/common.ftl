@@ -34,3 +34,4 @@ flood-slow-down = 🐢 Slow down a little: too many messages at once. I'll liste
 group-not-served = 👋 Hi! I only work in a private chat: write to me at @{ $bot }. Messages here stay here, so I'm leaving this group.
 button-not-yours = This button isn't for you, or it has expired.
 button-expired = This button has expired: the message it belonged to is gone. Nothing was changed.
+button-done-message-gone = ✅ Done. The message with this button is gone, so I couldn't update it.

@@ -23,6 +23,7 @@ from storage.models.relay import (
 from storage.models.rooms import Room, RoomMember
 from storage.models.signin import PhoneTakeover, SignInQuota
 from storage.models.users import GmfyEvent, InviteCode, PhoneCode, Referral, User
+from storage.models.webhook import SeenUpdate
 
 __all__ = [
     "AuditEntry",
@@ -52,6 +53,7 @@ __all__ = [
     "RoomMember",
     "RuntimeSetting",
     "ScheduledMessage",
+    "SeenUpdate",
     "SignInQuota",
     "UTCDateTime",
     "User",

@@ -99,11 +99,18 @@ class RuntimeSetting(Base):
 
 
 class ScheduledMessage(Base):
+    """A message to relay later, to the chat the author was writing to when they scheduled it (never to
+    whichever chat is theirs at send time): if that chat is gone by then, the item is dropped."""
+
     __tablename__ = "relay_scheduled"
     __table_args__ = (Index("ix_relay_scheduled_due", "status", "due_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    chat: Mapped[str] = mapped_column(String(12), default="common", server_default="common")  # common | private | room
+    # private: the peer's users.id; room: rooms.id (NULL once that row is gone: the item is then dropped)
+    peer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    room_id: Mapped[int | None] = mapped_column(ForeignKey("rooms.id", ondelete="SET NULL"))
     text: Mapped[str] = mapped_column(Text)  # HTML-safe
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(12), default="pending")  # pending | sent | cancelled | failed

@@ -258,19 +258,33 @@ class RelayRepo:
         )
         return list(reversed([(m, u) for m, u in rows.all()]))
 
-    async def unread(self, recipient_id: int) -> list[tuple[RelayCopy, RelayMessage, User]]:
+    async def unread(self, recipient_id: int, limit: int) -> list[tuple[RelayCopy, RelayMessage, User]]:
+        """The reader's oldest `limit` unread copies, with their messages and authors."""
         rows = await self.session.execute(
             select(RelayCopy, RelayMessage, User)
             .join(RelayMessage, RelayMessage.id == RelayCopy.message_id)
             .join(User, User.id == RelayMessage.author_id)
             .where(RelayCopy.recipient_id == recipient_id, RelayCopy.read.is_(False))
             .order_by(RelayMessage.id)
+            .limit(limit)
         )
         return [(c, m, u) for c, m, u in rows.all()]
 
-    async def mark_read(self, copy_ids: list[int]) -> None:
+    async def count_unread(self, recipient_id: int) -> int:
+        query = (
+            select(func.count())
+            .select_from(RelayCopy)
+            .where(RelayCopy.recipient_id == recipient_id, RelayCopy.read.is_(False))
+        )
+        return await self.session.scalar(query) or 0
+
+    async def mark_read(self, recipient_id: int, copy_ids: list[int]) -> None:
         if copy_ids:
-            await self.session.execute(update(RelayCopy).where(RelayCopy.id.in_(copy_ids)).values(read=True))
+            await self.session.execute(
+                update(RelayCopy)
+                .where(RelayCopy.recipient_id == recipient_id, RelayCopy.id.in_(copy_ids))
+                .values(read=True)
+            )
 
     async def pending_album_groups(self, before: datetime) -> list[str]:
         rows = await self.session.execute(
@@ -299,9 +313,6 @@ class RelayRepo:
                 .limit(limit)
             )
         )
-
-    async def forget_author(self, author_id: int) -> None:
-        await self.session.execute(update(RelayMessage).where(RelayMessage.author_id == author_id).values(text=None))
 
     # blocks
     async def is_blocked(self, blocker_id: int, blocked_id: int) -> bool:
@@ -397,13 +408,37 @@ class RelayRepo:
     async def scheduled(self, item_id: int) -> ScheduledMessage | None:
         return await self.session.get(ScheduledMessage, item_id)
 
-    async def due_scheduled(self, now: datetime, limit: int = 100) -> list[ScheduledMessage]:
+    async def pending_scheduled_count(self, author_id: int) -> int:
+        return (
+            await self.session.scalar(
+                select(func.count())
+                .select_from(ScheduledMessage)
+                .where(ScheduledMessage.author_id == author_id, ScheduledMessage.status == "pending")
+            )
+            or 0
+        )
+
+    async def due_scheduled(
+        self, now: datetime, window_start: datetime, per_period: int, limit: int = 100
+    ) -> list[ScheduledMessage]:
+        """Pending items that are due, oldest first, but none of an author who has used up the message
+        limit of the window that began at `window_start`: theirs wait for the reset, and never fill
+        the page ahead of everyone else's."""
+        at_limit = (
+            select(LimitWindow.user_id)
+            .where(
+                LimitWindow.user_id == ScheduledMessage.author_id,
+                LimitWindow.window_start == window_start,
+                LimitWindow.count >= per_period,
+            )
+            .exists()
+        )
         query = (
             select(ScheduledMessage)
-            .where(ScheduledMessage.status == "pending", ScheduledMessage.due_at <= now)
-            .order_by(ScheduledMessage.due_at)
+            .where(ScheduledMessage.status == "pending", ScheduledMessage.due_at <= now, ~at_limit)
+            .order_by(ScheduledMessage.due_at, ScheduledMessage.id)
             .limit(limit)
         )
         if self.session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
+            query = query.with_for_update(of=ScheduledMessage, skip_locked=True)
         return list(await self.session.scalars(query))

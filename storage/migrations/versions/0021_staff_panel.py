@@ -1,7 +1,7 @@
 """staff web panel: login links, sessions, indexes for the overview
 
 Revision ID: 0021
-Revises: 0016
+Revises: 0019
 Create Date: 2026-12-01 09:40:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import storage.models
 
 revision: str = '0021'
-down_revision: str | None = '0016'
+down_revision: str | None = '0019'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

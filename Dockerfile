@@ -31,6 +31,7 @@ COPY handlers ./handlers
 COPY services ./services
 COPY storage ./storage
 COPY locales ./locales
+COPY panel ./panel
 
 USER 10001:10001
 # The SQLite file (the default DATABASE_URL points into it); unused with PostgreSQL.

@@ -45,7 +45,7 @@ USER_COMMANDS: list[str] = [
     "forget_me",
 ]
 # Shown (with the user commands) only in the chats of moderators and admins; admins also see ADMIN_COMMANDS.
-STAFF_COMMANDS: list[str] = ["ban", "unban", "warn", "complaints", "user", "stats", "audit"]
+STAFF_COMMANDS: list[str] = ["ban", "unban", "warn", "complaints", "user", "stats", "audit", "panel"]
 ADMIN_COMMANDS: list[str] = ["broadcast", "setlimit", "mod", "unmod", "code", "whoinvited"]
 
 log = logging.getLogger(__name__)

@@ -1,6 +1,7 @@
 """The bot's HTTP servers: the public one (the Telegram webhook when WEBHOOK_URL is set, the OAuth
-callback) on WEB_HOST:WEB_PORT, and the private one (/healthz, /metrics) on METRICS_HOST:METRICS_PORT,
-localhost by default: the health and load of the bot are nobody else's business.
+callback, the staff panel under /panel: panel/web.py) on WEB_HOST:WEB_PORT, and the private one
+(/healthz, /metrics) on METRICS_HOST:METRICS_PORT, localhost by default: the health and load of the
+bot are nobody else's business.
 
 The webhook checks the `X-Telegram-Bot-Api-Secret-Token` (401 and a log line if wrong), parses the
 update (400 if it is not one: Telegram would retry a 500 forever), takes one of
@@ -213,7 +214,16 @@ def create_web_app(app: BotApp) -> tuple[web.Application, WebhookHandler | None]
         handler.register(web_app, path=webhook_path(s.webhook_url))
     for method, path, route in app.ctx.web_routes:
         web_app.router.add_route(method, path, route)
+    if s.panel_enabled:
+        from panel.web import create_panel_app
+
+        web_app.router.add_get("/panel", panel_home)
+        web_app.add_subapp("/panel", create_panel_app(app))
     return web_app, handler
+
+
+async def panel_home(request: web.Request) -> web.Response:
+    return web.Response(status=301, headers={"Location": "/panel/"})
 
 
 def create_metrics_app(app: BotApp) -> web.Application:

@@ -155,6 +155,11 @@ class Settings(BaseSettings):
     oauth_timeout_seconds: float = Field(10.0, gt=0)
     oauth_refresh_seconds: int = Field(60, gt=0)  # how often tokens close to expiry are refreshed
 
+    # Staff web panel (SPEC 10): /panel on the bot's HTTP server
+    panel_enabled: bool = True
+    panel_url: str | None = None  # public address of /panel; default from WEBHOOK_URL or WEB_PORT
+    panel_secret: SecretStr | None = None  # signs login links; unset: derived from BOT_TOKEN
+
     @field_validator("bot_token")
     @classmethod
     def _token_shape(cls, value: SecretStr) -> SecretStr:
@@ -184,7 +189,7 @@ class Settings(BaseSettings):
             raise ValueError("expected a duration such as 30m, 4h or 2d")
         return parse_duration(value)
 
-    @field_validator("phone_code_secret")
+    @field_validator("phone_code_secret", "panel_secret")
     @classmethod
     def _phone_code_secret_strength(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value()) < 32:
@@ -220,7 +225,7 @@ class Settings(BaseSettings):
             raise ValueError("expected redis://host:6379/0 (or rediss://, unix://)")
         return value.strip() if value else value
 
-    @field_validator("telegram_api_url", "webhook_url", "gmfy_url", "sms_sender_url", mode="after")
+    @field_validator("telegram_api_url", "webhook_url", "gmfy_url", "sms_sender_url", "panel_url", mode="after")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is None:
@@ -285,6 +290,16 @@ class Settings(BaseSettings):
         """Where the /link button goes: /oauth/start beside the callback, on the bot's HTTP server."""
         assert self.oauth_redirect_url is not None
         return urljoin(self.oauth_redirect_url, "start")
+
+    @property
+    def panel_public_url(self) -> str:
+        """Where staff open the panel: PANEL_URL, else WEBHOOK_URL's origin + /panel, else localhost."""
+        if self.panel_url:
+            return self.panel_url.rstrip("/")
+        if self.webhook_url:
+            parts = urlparse(self.webhook_url)
+            return f"{parts.scheme}://{parts.netloc}/panel"
+        return f"http://localhost:{self.web_port}/panel"
 
     @property
     def oauth_enabled(self) -> bool:

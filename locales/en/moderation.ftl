@@ -158,6 +158,7 @@ cmd-broadcast = Message everyone: /broadcast text
 broadcast-usage = How to use: <code>/broadcast your announcement</code>. Formatting is kept; you'll see a preview first.
 broadcast-empty = The announcement is empty.
 broadcast-too-long = The announcement is too long: { $length } characters, at most { $limit }.
+broadcast-html-invalid = Telegram would not take this text: { $tag } is not one of its tags, or is closed out of order. Nothing was sent.
 broadcast-not-found = This broadcast is not yours or no longer exists.
 broadcast-already-handled = This broadcast was already { $status ->
     [cancelled] cancelled

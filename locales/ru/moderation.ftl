@@ -158,6 +158,7 @@ cmd-broadcast = Сообщение всем: /broadcast текст
 broadcast-usage = Как использовать: <code>/broadcast текст объявления</code>. Оформление сохранится; сначала покажу, как это будет выглядеть.
 broadcast-empty = Объявление пустое.
 broadcast-too-long = Объявление слишком длинное: { $length } символов, можно не больше { $limit }.
+broadcast-html-invalid = Telegram не примет этот текст: тег { $tag } ему неизвестен или закрыт не по порядку. Ничего не отправлено.
 broadcast-not-found = Эта рассылка не ваша или её больше нет.
 broadcast-already-handled = Эта рассылка уже { $status ->
     [cancelled] отменена

@@ -10,6 +10,7 @@ from storage.models.gmfy import GmfyNotification
 from storage.models.jobs import JobLease
 from storage.models.moderation import AuditEntry, Ban, Moderator, Report, WarningEntry
 from storage.models.oauth import OAuthLink, OAuthState
+from storage.models.panel import PanelLogin, PanelSession
 from storage.models.relay import (
     Block,
     LimitWindow,
@@ -40,6 +41,8 @@ __all__ = [
     "OAuthLink",
     "OAuthState",
     "Outgoing",
+    "PanelLogin",
+    "PanelSession",
     "PhoneCode",
     "PhoneTakeover",
     "Referral",

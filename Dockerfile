@@ -31,12 +31,14 @@ COPY handlers ./handlers
 COPY services ./services
 COPY storage ./storage
 COPY locales ./locales
+COPY panel ./panel
 
 USER 10001:10001
 # The SQLite file (the default DATABASE_URL points into it); unused with PostgreSQL.
 VOLUME ["/data"]
 EXPOSE 8080
-# Liveness on whatever port the settings give (python -m bot.healthcheck reads them).
+# Liveness (/livez) on the private METRICS_PORT (127.0.0.1:8081 by default, inside the container);
+# python -m bot.healthcheck reads the port from the environment.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-m", "bot.healthcheck"]
 # SIGTERM stops gracefully: no new updates, accepted ones finish, the delivery round in progress ends.

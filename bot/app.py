@@ -38,10 +38,11 @@ from bot.oauth import install_oauth
 from bot.relay import register_relay_jobs
 from bot.relay_batch import RelayBatcher
 from bot.scheduler import Scheduler, database_lease, instance_name
-from bot.server import create_web_app
+from bot.seen_updates import DatabaseSeenUpdates, RedisSeenUpdates, SeenUpdates
+from bot.server import create_metrics_app, create_web_app
 from bot.settings import Settings
 from bot.sms import create_sms_sender, register_signin_jobs
-from bot.throttle import FloodControlMiddleware, FloodGate
+from bot.throttle import FloodControlMiddleware, FloodGate, Gate, RedisFloodGate
 from bot.user_loader import UserLoader
 from handlers import get_routers
 from handlers.relay import TelegramCopyStyle
@@ -158,6 +159,28 @@ def register_delivery_jobs(ctx: AppContext, scheduler: Scheduler) -> None:
     scheduler.every(15, "refresh_gauges", refresh_gauges)
 
 
+def create_seen_updates(ctx: AppContext, scheduler: Scheduler) -> SeenUpdates:
+    """Webhook update ids already taken: in Redis when there is one, else in the database."""
+    remember = timedelta(seconds=ctx.settings.webhook_dedup_seconds)
+    if ctx.redis is not None:
+        return RedisSeenUpdates(ctx.redis, ctx.settings.redis_prefix, remember)
+    seen = DatabaseSeenUpdates(ctx.sessionmaker, ctx.clock, remember)
+    scheduler.every(600, "purge_webhook_updates", seen.purge)
+    return seen
+
+
+def create_flood_gate(ctx: AppContext) -> Gate:
+    """Per-user flood control: one bucket per user for all instances in Redis, else in the process."""
+    s = ctx.settings
+
+    def now() -> float:
+        return ctx.clock.now().timestamp()
+
+    if ctx.redis is not None:
+        return RedisFloodGate(ctx.redis, s.redis_prefix, s.flood_rate, s.flood_burst, now)
+    return FloodGate(s.flood_rate, s.flood_burst, monotonic=now)
+
+
 def create_dispatcher(ctx: AppContext, scheduler: Scheduler) -> Dispatcher:
     # FSM state shared by instances
     storage = (
@@ -179,8 +202,7 @@ def create_dispatcher(ctx: AppContext, scheduler: Scheduler) -> Dispatcher:
     dp.update.outer_middleware(MetricsMiddleware(ctx.metrics, ctx.progress))
     dp.update.outer_middleware(ChatScopeMiddleware(ctx))  # before anything answers or writes
     if s.flood_rate > 0:
-        gate = FloodGate(s.flood_rate, s.flood_burst, monotonic=lambda: ctx.clock.now().timestamp())
-        dp.update.outer_middleware(FloodControlMiddleware(gate, ctx.translator, ctx.metrics))
+        dp.update.outer_middleware(FloodControlMiddleware(create_flood_gate(ctx), ctx.translator, ctx.metrics))
     dp.update.outer_middleware(OneAtATimeMiddleware())
     dp.update.outer_middleware(UnitOfWorkMiddleware(ctx, dp["user_loader"]))
     for observer in (dp.message, dp.edited_message, dp.callback_query):
@@ -219,6 +241,7 @@ class BotApp:
         self.dp = dp
         self.scheduler = scheduler
         self.delivery: DeliveryWorker | None = None
+        self.seen_updates: SeenUpdates | None = None  # webhook mode
         dp.startup.register(self._on_startup)
         dp.shutdown.register(self._on_shutdown)
         moderation_wiring.install(self)
@@ -265,11 +288,13 @@ class BotApp:
         ctx.express = express
         ctx.metrics.watch_delivery(app.delivery.stats)
         register_delivery_jobs(ctx, scheduler)
+        if settings.webhook_url:
+            app.seen_updates = create_seen_updates(ctx, scheduler)
         return app
 
     async def _on_startup(self, bot: Bot) -> None:
         me = await bot.me()
-        log.info("bot @%s started", me.username)
+        log.info("bot @%s started", me.username, extra={"bot_username": me.username, "bot_id": me.id})
         await set_commands(bot, self.ctx.translator)
         self.scheduler.start()
         if self.delivery is not None and self.ctx.settings.delivery_worker:
@@ -281,23 +306,34 @@ class BotApp:
             await self.delivery.stop()
 
     async def run(self) -> None:
-        """Webhook mode when WEBHOOK_URL is set, else long polling; the HTTP server (/healthz, /metrics
-        and the webhook) listens on WEB_HOST:WEB_PORT unless WEB_PORT is 0. SIGTERM/SIGINT stop it
-        gracefully: no new updates, the accepted ones finish, the delivery round in progress ends."""
+        """Webhook mode when WEBHOOK_URL is set, else long polling. The public HTTP server (the webhook,
+        the OAuth callback) listens on WEB_HOST:WEB_PORT unless WEB_PORT is 0; /healthz and /metrics
+        on METRICS_HOST:METRICS_PORT unless METRICS_PORT is 0. SIGTERM/SIGINT stop it gracefully: no
+        new updates, the accepted ones finish, the delivery round in progress ends."""
         s = self.ctx.settings
         freeze_startup_heap()
         web_app, webhook = create_web_app(self)
         runner = web.AppRunner(web_app, access_log=None)
+        metrics_runner = web.AppRunner(create_metrics_app(self), access_log=None)
         if s.web_port:
             await runner.setup()
             try:
                 await web.TCPSite(runner, s.web_host, s.web_port).start()
-                log.info("HTTP server on %s:%s", s.web_host, s.web_port)
+                log.info("HTTP server on %s:%s", s.web_host, s.web_port, extra={"host": s.web_host, "port": s.web_port})
             except OSError as exc:
                 if webhook is not None:
                     raise  # the webhook cannot work without it
-                # Polling works without the server (only /healthz and /metrics are missing): say so, go on.
+                # Polling works without the server (only the OAuth callback is missing): say so, go on.
                 log.warning("HTTP server not started on %s:%s: %s (set WEB_PORT)", s.web_host, s.web_port, exc)
+        if s.metrics_port:
+            await metrics_runner.setup()
+            try:
+                await web.TCPSite(metrics_runner, s.metrics_host, s.metrics_port).start()
+                log.info("health (/readyz, /livez) and /metrics on %s:%s", s.metrics_host, s.metrics_port)
+            except OSError as exc:  # the bot works without them: say so, go on
+                log.warning(
+                    "metrics server not started on %s:%s: %s (set METRICS_PORT)", s.metrics_host, s.metrics_port, exc
+                )
         try:
             if webhook is None:
                 await self.run_polling()
@@ -310,7 +346,7 @@ class BotApp:
                 allowed_updates=allowed_updates(self.dp),
                 max_connections=min(100, s.updates_in_flight),
             )
-            log.info("webhook mode: %s", s.webhook_url)
+            log.info("webhook mode: %s", s.webhook_url, extra={"mode": "webhook"})
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGTERM, signal.SIGINT):
@@ -322,6 +358,7 @@ class BotApp:
             await self.dp.emit_shutdown(bot=self.bot, **self.dp.workflow_data)
         finally:
             await runner.cleanup()
+            await metrics_runner.cleanup()
 
     async def run_polling(self, **kwargs: Any) -> None:
         self.bot.session.middleware(PollHeartbeat(self.ctx.progress))

@@ -48,7 +48,7 @@ USER_COMMANDS: list[str] = [
 # All a signed-out member can do; the rest of the menu comes with sign-in (a menu of this chat only).
 SIGNED_OUT_COMMANDS: list[str] = ["start", "help"]
 # Shown (with the user commands) only in the chats of moderators and admins; admins also see ADMIN_COMMANDS.
-STAFF_COMMANDS: list[str] = ["ban", "unban", "warn", "complaints", "user", "stats", "audit"]
+STAFF_COMMANDS: list[str] = ["ban", "unban", "warn", "complaints", "user", "stats", "audit", "panel"]
 ADMIN_COMMANDS: list[str] = ["broadcast", "setlimit", "mod", "unmod", "code", "whoinvited"]
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from bot.i18n import Translator
 from bot.liveness import Progress
 from bot.metrics import Metrics
 from bot.settings import Settings
-from bot.sms import phone_code_key
+from bot.sms import panel_key, phone_code_key
 from services.broadcast import BroadcastService
 from services.clock import Clock, SystemClock
 from services.delivery import Express, Outbox
@@ -38,6 +38,7 @@ from services.oauth import (
     RedisFlowStore,
     TokenKeys,
 )
+from services.panel import PanelAuth, PanelService
 from services.profile import ProfileService
 from services.relay import CopyStyle, Limits, PlainCopyStyle, RelayService
 from services.rooms import RoomService
@@ -168,6 +169,18 @@ class AppContext:
     def phone_code_key(self) -> bytes:
         return phone_code_key(self.settings)
 
+    @cached_property
+    def panel_key(self) -> bytes:
+        return panel_key(self.settings)
+
+    def panel_auth(self, session: AsyncSession, moderation: ModerationService | None = None) -> PanelAuth:
+        return PanelAuth(session, self.clock, moderation or self.moderation(session), key=self.panel_key)
+
+    def panel(self, session: AsyncSession) -> PanelService:
+        moderation = self.moderation(session)
+        users = UserDirectory(session, default_region=self.settings.default_region, lookup=moderation.lookup)
+        return PanelService(session, self.clock, moderation, users, self.relay(session), self.broadcasts(session))
+
     def broadcasts(self, session: AsyncSession) -> BroadcastService:
         return BroadcastService(session, self.clock, self.outbox(session))
 
@@ -215,4 +228,5 @@ class AppContext:
             "broadcasts": self.broadcasts(session),
             "rooms": RoomService(session, self.clock, events),
             "oauth": self.oauth(session),
+            "panel_auth": self.panel_auth(session, moderation),
         }

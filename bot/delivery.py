@@ -667,11 +667,21 @@ class DeliveryWorker:
         if code == 429:
             self.stats.rate_limited += 1
             retry_after = float((answer.get("parameters") or {}).get("retry_after") or 1)
-            log.warning("429 for chat %s: retry after %ss", item.chat_id, retry_after)
+            log.warning(
+                "429 for chat %s: retry after %ss",
+                item.chat_id,
+                retry_after,
+                extra={"chat_id": item.chat_id, "retry_after": retry_after},
+            )
             return Outcome(item.id, None, not_before=self.clock.now() + timedelta(seconds=retry_after))
         if code == 403:
             self.stats.blocked += 1
-            log.info("chat %s is unreachable: %s", item.chat_id, description)
+            log.info(
+                "chat %s is unreachable: %s",
+                item.chat_id,
+                description,
+                extra={"chat_id": item.chat_id, "reason": description},
+            )
             return Outcome(item.id, "dropped", error="blocked", attempts=item.attempts + 1)
         if code == 400 and NOT_MODIFIED in description:
             self.stats.sent += 1

@@ -15,6 +15,7 @@ from services.errors import DomainError
 
 if TYPE_CHECKING:
     from bot.context import AppContext
+    from bot.middlewares import UnitOfWork
 
 log = logging.getLogger(__name__)
 STALE_QUERY = "query is too old"
@@ -39,16 +40,19 @@ async def editing_a_buttons_message_failed(event: ErrorEvent) -> bool:
     )
 
 
-async def button_expired(event: ErrorEvent, t: Texts | None = None) -> None:
-    """A button whose message is gone, or pressed twice: not a bug, and the unit of work rolled back, so
-    nothing changed. "This button has expired" when the message is gone; a second press of a button
-    whose message already shows the result just stops the button's spinner."""
+async def button_expired(event: ErrorEvent, t: Texts | None = None, unit_of_work: UnitOfWork | None = None) -> None:
+    """A button whose message is gone, or pressed twice: not a bug. A second press of a button whose
+    message already shows the result just stops the button's spinner. When the message is gone: if
+    the handler's work was saved before it tried to edit (every Bot API call commits first), the
+    action was taken and the answer says so; otherwise nothing changed: "This button has expired"."""
     query = event.update.callback_query
     assert query is not None
     log.info("button in update %s: %s", event.update.update_id, event.exception)
     gone = NOT_MODIFIED not in str(event.exception)
+    done = unit_of_work is not None and unit_of_work.committed_early
+    key = "button-done-message-gone" if done else "button-expired"
     try:
-        await query.answer(t.plain("button-expired") if gone and t is not None else None)
+        await query.answer(t.plain(key) if gone and t is not None else None)
     except TelegramAPIError as exc:  # the handler answered it already
         log.info("could not answer the button in update %s: %s", event.update.update_id, exc)
 
@@ -89,6 +93,7 @@ async def unexpected_error(event: ErrorEvent, t: Texts | None = None, ctx: AppCo
         update.event_type,
         user,
         exc_info=event.exception,
+        extra={"update_type": update.event_type, "failed_update_id": update.update_id, "from_user_id": user},
     )
     if t is not None:
         await _reply(event, t("error-apology"), t.plain("error-apology"))

@@ -1,6 +1,6 @@
-"""`python -m bot.healthcheck`: the container's health check. Asks the bot's own HTTP server for
-/livez on the port the settings give (exit 0: alive; 1: stuck or not answering). With WEB_PORT=0 there
-is no server to ask, and the check passes: the orchestrator then has only the process itself to watch."""
+"""`python -m bot.healthcheck`: the container's health check. Asks the bot's private HTTP server for
+/livez on METRICS_PORT (exit 0: alive; 1: stuck or not answering). With METRICS_PORT=0 there is no
+server to ask, and the check passes: the orchestrator then has only the process itself to watch."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ TIMEOUT_SECONDS = 4.0
 
 
 def health_url(env: dict[str, str]) -> str | None:
-    port = env.get("WEB_PORT") or "8080"
+    port = env.get("METRICS_PORT") or "8081"
     if port == "0":
         return None
     return f"http://127.0.0.1:{port}/livez"

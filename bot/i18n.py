@@ -47,7 +47,8 @@ def zone(name: str | None, default: str = "UTC") -> tzinfo:
 
 
 class HasLanguageAndZone(Protocol):
-    language: str | None
+    language: str | None  # chosen with /lang
+    telegram_language: str | None
     timezone: str | None
 
 
@@ -103,7 +104,7 @@ class Translator:
         """Texts in this member's language, times in their zone."""
         if user is None:
             return self.texts(self.pick(None, telegram_language))
-        return self.texts(self.pick(user.language, telegram_language), user.timezone)
+        return self.texts(self.pick(user.language, telegram_language or user.telegram_language), user.timezone)
 
     def format(self, locale: str, key: str, args: dict[str, Any]) -> str:
         for name in (locale, self.default):

@@ -78,6 +78,7 @@ class UnitOfWork:
         self.session = session
         self.signin = signin
         self.task = asyncio.current_task()  # the update's own task: the only one that may commit here
+        self.committed_early = False  # work was committed before a Bot API call: it stands whatever follows
 
     async def release(self) -> dict[int, dict[str, Any]]:
         touch = self.signin.take_touch()
@@ -102,7 +103,9 @@ class UnitOfWork:
         (the block that opened it ends it)."""
         if asyncio.current_task() is not self.task or self.session.in_nested_transaction():
             return
-        await commit_if_begun(self.session)
+        if has_work(self.session):
+            self.committed_early = True
+            await self.session.commit()
 
 
 class CommitBeforeRequest(BaseRequestMiddleware):

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LIFT_BANS_JOB = "lift_bans"
+PURGE_PANEL_JOB = "purge_panel"
 
 
 async def lift_bans(ctx: AppContext, bot: Bot) -> int:
@@ -41,7 +42,7 @@ async def set_staff_menus(ctx: AppContext, bot: Bot) -> None:
 
 
 def install(app: BotApp) -> None:
-    """Register the moderation job and the start-up menus on a freshly built app."""
+    """Register the moderation jobs (lift bans, drop old panel sign-ins) and the start-up menus."""
     ctx, bot = app.ctx, app.bot
 
     async def lift_bans_tick() -> None:
@@ -50,5 +51,10 @@ def install(app: BotApp) -> None:
     async def staff_menus_on_startup() -> None:
         await set_staff_menus(ctx, bot)
 
+    async def purge_panel() -> None:
+        async with ctx.sessionmaker() as session, session.begin():
+            await ctx.panel_auth(session).purge()
+
     app.scheduler.every(ctx.settings.ban_check_seconds, LIFT_BANS_JOB, lift_bans_tick)
+    app.scheduler.every(3600, PURGE_PANEL_JOB, purge_panel)
     app.dp.startup.register(staff_menus_on_startup)

@@ -17,11 +17,13 @@ from typing import Any
 import sentry_sdk
 from sentry_sdk.integrations.logging import LoggingIntegration
 
+from bot.logs import redact
+
 PHONE_LIKE = re.compile(r"\+?\d[\d\s().-]{6,}\d")
 
 
 def _clean(text: str) -> str:
-    return PHONE_LIKE.sub("[number]", text)
+    return redact(PHONE_LIKE.sub("[number]", text))  # and PostgreSQL's DETAIL of a failed row (its values)
 
 
 def scrub(event: dict[str, Any], _hint: dict[str, Any] | None = None) -> dict[str, Any]:

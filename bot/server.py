@@ -1,22 +1,33 @@
-"""The bot's HTTP server: the Telegram webhook (when WEBHOOK_URL is set), /healthz and /metrics.
+"""The bot's HTTP servers: the public one (the Telegram webhook when WEBHOOK_URL is set, the OAuth
+callback, the staff panel under /panel: panel/web.py) on WEB_HOST:WEB_PORT, and the private one
+(/healthz, /metrics) on METRICS_HOST:METRICS_PORT, localhost by default: the health and load of the
+bot are nobody else's business.
 
-The webhook answers Telegram at once and handles the update in the background (aiogram's
-SimpleRequestHandler); a request without the right `X-Telegram-Bot-Api-Secret-Token` gets 401
-and is logged. On shutdown the server stops taking requests first, then waits for the updates
-it already accepted.
+The webhook checks the `X-Telegram-Bot-Api-Secret-Token` (401 and a log line if wrong), parses the
+update (400 if it is not one: Telegram would retry a 500 forever), takes one of
+UPDATES_IN_FLIGHT slots (503 when none frees within WEBHOOK_BUSY_WAIT_SECONDS: Telegram retries
+later), claims the update id (bot/seen_updates.py: a duplicate is dropped, or 503 while the first
+copy is being handled), answers at once and handles the update in the background. On shutdown the
+server stops taking requests first, then waits for the updates it already accepted.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from aiogram import Bot
+from aiogram import Bot, Dispatcher
+from aiogram.methods import TelegramMethod
+from aiogram.types import Update
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from sqlalchemy import text
+
+from bot.seen_updates import Claim, SeenUpdates
 
 if TYPE_CHECKING:
     from bot.app import BotApp
@@ -29,11 +40,100 @@ DRAIN_TIMEOUT_SECONDS = 20.0
 
 
 class WebhookHandler(SimpleRequestHandler):
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        bot: Bot,
+        secret_token: str | None,
+        seen: SeenUpdates,
+        in_flight: int,
+        busy_wait: float,
+    ) -> None:
+        super().__init__(dispatcher=dispatcher, bot=bot, secret_token=secret_token)
+        self.seen = seen
+        # Counted from the request to the end of the update's handling (answered long before):
+        # Telegram's max_connections bounds requests, not the handling they leave behind.
+        self.slots = asyncio.Semaphore(in_flight)
+        self.busy_wait = busy_wait
+
     def verify_secret(self, telegram_secret_token: str, bot: Bot) -> bool:
         ok = super().verify_secret(telegram_secret_token, bot)
         if not ok:
             log.warning("webhook request rejected: wrong or missing secret token")
         return ok
+
+    async def handle(self, request: web.Request) -> web.Response:
+        bot = self.bot
+        if not self.verify_secret(request.headers.get("X-Telegram-Bot-Api-Secret-Token", ""), bot):
+            return web.Response(body="Unauthorized", status=401)
+        try:
+            update = Update.model_validate(await request.json(loads=bot.session.json_loads), context={"bot": bot})
+        except ValueError as exc:  # not JSON, not UTF-8, or not an update (pydantic's errors are ValueErrors)
+            log.warning("webhook request rejected: not a Telegram update (%s)", type(exc).__name__)
+            return web.Response(body="Bad Request", status=400)
+        if not await self._take_slot():
+            log.warning("webhook busy: %s updates in flight, update %s refused (503)", self.in_flight, update.update_id)
+            return web.Response(body="Busy", status=503)
+        handed_over = False  # the slot goes with the update to its task, or back here
+        try:
+            try:
+                claim = await self.seen.claim(update.update_id)
+            except Exception as exc:  # the database or Redis is down: Telegram keeps it and asks again
+                log.warning("webhook: update %s not claimed (%s), refused (503)", update.update_id, type(exc).__name__)
+                return web.Response(body="Unavailable", status=503)
+            if claim is not Claim.TAKEN:
+                log.info("webhook: update %s delivered again (%s)", update.update_id, claim.value)
+                if claim is Claim.BUSY:
+                    return web.Response(body="Busy", status=503)
+                return web.json_response({})
+            task = asyncio.create_task(self._handle_update(bot, update))
+            handed_over = True
+        finally:
+            if not handed_over:
+                self.slots.release()
+        self._background_feed_update_tasks.add(task)
+        task.add_done_callback(self._background_feed_update_tasks.discard)
+        return web.json_response({})
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._background_feed_update_tasks)
+
+    async def _take_slot(self) -> bool:
+        if not self.slots.locked():
+            await self.slots.acquire()  # free: returns at once
+            return True
+        if self.busy_wait <= 0:
+            return False
+        try:
+            await asyncio.wait_for(self.slots.acquire(), self.busy_wait)
+        except TimeoutError:
+            return False
+        return True
+
+    async def _handle_update(self, bot: Bot, update: Update) -> None:
+        try:
+            try:
+                result = await self.dispatcher.feed_update(bot, update, **self.data)
+                if isinstance(result, TelegramMethod):
+                    await self.dispatcher.silent_call_request(bot=bot, result=result)
+            except asyncio.CancelledError:
+                await self._settle(self.seen.release, update.update_id)
+                raise
+            except Exception:  # what the error router did not take (it answers and logs handler errors)
+                log.exception("webhook: update %s failed", update.update_id)
+                await self._settle(self.seen.release, update.update_id)
+                return
+            await self._settle(self.seen.finish, update.update_id)
+        finally:
+            self.slots.release()
+
+    @staticmethod
+    async def _settle(step: Callable[[int], Awaitable[None]], update_id: int) -> None:
+        try:
+            await step(update_id)
+        except Exception as exc:  # the claim runs out by itself (bot/seen_updates.py)
+            log.warning("webhook: update %s not marked (%s)", update_id, type(exc).__name__)
 
     async def close(self) -> None:
         """Wait for the updates already accepted (the bot session is closed by the app, not here)."""
@@ -81,6 +181,12 @@ async def livez(request: web.Request) -> web.Response:
 
 async def metrics(request: web.Request) -> web.Response:
     app: Any = request.app[BOT_APP]
+    token = app.ctx.settings.metrics_token
+    if token is not None:  # for a metrics server opened beyond localhost (Prometheus elsewhere)
+        given = request.headers.get("Authorization", "")
+        if not secrets.compare_digest(given.encode(), f"Bearer {token.get_secret_value()}".encode()):
+            log.warning("metrics request rejected: wrong or missing bearer token")
+            return web.Response(body="Unauthorized", status=401, headers={"WWW-Authenticate": "Bearer"})
     return web.Response(body=app.ctx.metrics.render(), content_type="text/plain", charset="utf-8")
 
 
@@ -89,18 +195,43 @@ def webhook_path(url: str) -> str:
 
 
 def create_web_app(app: BotApp) -> tuple[web.Application, WebhookHandler | None]:
+    """The public server: the webhook (when WEBHOOK_URL is set) and routes such as the OAuth callback."""
+    web_app = web.Application()
+    web_app[BOT_APP] = app
+    s = app.ctx.settings
+    handler = None
+    if s.webhook_url:
+        assert app.seen_updates is not None, "BotApp.create builds it in webhook mode"
+        secret = s.webhook_secret.get_secret_value() if s.webhook_secret else None
+        handler = WebhookHandler(
+            dispatcher=app.dp,
+            bot=app.bot,
+            secret_token=secret,
+            seen=app.seen_updates,
+            in_flight=s.updates_in_flight,
+            busy_wait=s.webhook_busy_wait_seconds,
+        )
+        handler.register(web_app, path=webhook_path(s.webhook_url))
+    for method, path, route in app.ctx.web_routes:
+        web_app.router.add_route(method, path, route)
+    if s.panel_enabled:
+        from panel.web import create_panel_app
+
+        web_app.router.add_get("/panel", panel_home)
+        web_app.add_subapp("/panel", create_panel_app(app))
+    return web_app, handler
+
+
+async def panel_home(request: web.Request) -> web.Response:
+    return web.Response(status=301, headers={"Location": "/panel/"})
+
+
+def create_metrics_app(app: BotApp) -> web.Application:
+    """The private server (METRICS_HOST:METRICS_PORT): /readyz (also /healthz), /livez and /metrics."""
     web_app = web.Application()
     web_app[BOT_APP] = app
     web_app.router.add_get("/healthz", healthz)  # readiness (kept under its old name too)
     web_app.router.add_get("/readyz", healthz)
     web_app.router.add_get("/livez", livez)
     web_app.router.add_get("/metrics", metrics)
-    s = app.ctx.settings
-    handler = None
-    if s.webhook_url:
-        secret = s.webhook_secret.get_secret_value() if s.webhook_secret else None
-        handler = WebhookHandler(dispatcher=app.dp, bot=app.bot, secret_token=secret)
-        handler.register(web_app, path=webhook_path(s.webhook_url))
-    for method, path, route in app.ctx.web_routes:
-        web_app.router.add_route(method, path, route)
-    return web_app, handler
+    return web_app

@@ -42,8 +42,15 @@ class Settings(BaseSettings):
     # Updates handled at once: polling takes no more (aiogram's tasks_concurrency_limit), the webhook
     # asks Telegram for no more connections (max_connections, at most 100). Bounds memory under load.
     updates_in_flight: int = Field(100, ge=1, le=1000)
+    # A webhook update past UPDATES_IN_FLIGHT waits this long for a slot, then gets 503 (Telegram retries)
+    webhook_busy_wait_seconds: float = Field(1.0, ge=0, le=30)
+    webhook_dedup_seconds: int = Field(86400, ge=60)  # a webhook update id delivered again within this is dropped
     web_host: str = "0.0.0.0"
     web_port: int = 8080
+    # /healthz and /metrics, kept off the public port (METRICS_PORT=0: not served)
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 8081
+    metrics_token: SecretStr | None = None  # when set, /metrics wants `Authorization: Bearer <it>`
     migrate_on_start: bool = True
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_json: bool = False
@@ -150,6 +157,11 @@ class Settings(BaseSettings):
     oauth_timeout_seconds: float = Field(10.0, gt=0)
     oauth_refresh_seconds: int = Field(60, gt=0)  # how often tokens close to expiry are refreshed
 
+    # Staff web panel (SPEC 10): /panel on the bot's HTTP server
+    panel_enabled: bool = True
+    panel_url: str | None = None  # public address of /panel; default from WEBHOOK_URL or WEB_PORT
+    panel_secret: SecretStr | None = None  # signs login links; unset: derived from BOT_TOKEN
+
     @field_validator("bot_token")
     @classmethod
     def _token_shape(cls, value: SecretStr) -> SecretStr:
@@ -190,7 +202,7 @@ class Settings(BaseSettings):
             raise ValueError("expected an IANA time zone such as Europe/Moscow or UTC") from None
         return value
 
-    @field_validator("phone_code_secret")
+    @field_validator("phone_code_secret", "panel_secret")
     @classmethod
     def _phone_code_secret_strength(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value()) < 32:
@@ -226,7 +238,7 @@ class Settings(BaseSettings):
             raise ValueError("expected redis://host:6379/0 (or rediss://, unix://)")
         return value.strip() if value else value
 
-    @field_validator("telegram_api_url", "webhook_url", "gmfy_url", "sms_sender_url", mode="after")
+    @field_validator("telegram_api_url", "webhook_url", "gmfy_url", "sms_sender_url", "panel_url", mode="after")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is None:
@@ -236,17 +248,32 @@ class Settings(BaseSettings):
             raise ValueError("expected an http(s):// URL with a host")
         return value.strip()
 
+    @field_validator("webhook_secret", "metrics_token", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value  # `WEBHOOK_SECRET=` as in .env.example
+
     @field_validator("webhook_secret")
     @classmethod
     def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()):
-            raise ValueError("1-256 characters: letters, digits, _ and -")
+        # Telegram allows 1-256 of these; anyone who can guess it can post updates as any user.
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{32,256}", value.get_secret_value()):
+            raise ValueError(
+                "use 32-256 characters of letters, digits, _ and - "
+                "(python -c 'import secrets; print(secrets.token_urlsafe(32))' makes one)"
+            )
         return value
 
     @model_validator(mode="after")
     def _webhook_needs_secret(self) -> Settings:
         if self.webhook_url and self.webhook_secret is None:
             raise ValueError("WEBHOOK_SECRET is required with WEBHOOK_URL (Telegram sends it with every update)")
+        return self
+
+    @model_validator(mode="after")
+    def _metrics_off_the_public_port(self) -> Settings:
+        if self.metrics_port and self.metrics_port == self.web_port:
+            raise ValueError("METRICS_PORT must differ from WEB_PORT (/metrics and /healthz are not public)")
         return self
 
     @field_validator("gmfy_url")
@@ -276,6 +303,16 @@ class Settings(BaseSettings):
         """Where the /link button goes: /oauth/start beside the callback, on the bot's HTTP server."""
         assert self.oauth_redirect_url is not None
         return urljoin(self.oauth_redirect_url, "start")
+
+    @property
+    def panel_public_url(self) -> str:
+        """Where staff open the panel: PANEL_URL, else WEBHOOK_URL's origin + /panel, else localhost."""
+        if self.panel_url:
+            return self.panel_url.rstrip("/")
+        if self.webhook_url:
+            parts = urlparse(self.webhook_url)
+            return f"{parts.scheme}://{parts.netloc}/panel"
+        return f"http://localhost:{self.web_port}/panel"
 
     @property
     def oauth_enabled(self) -> bool:

@@ -48,6 +48,15 @@ def phone_code_key(settings: Settings) -> bytes:
     ).derive(secret.get_secret_value().encode())
 
 
+def panel_key(settings: Settings) -> bytes:
+    """The key that signs the staff panel's login links: PANEL_SECRET, else derived from BOT_TOKEN (HKDF,
+    a label of its own), the same on every instance."""
+    secret = settings.panel_secret or settings.bot_token
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=b"community-bot/panel", info=b"panel login link v1").derive(
+        secret.get_secret_value().encode()
+    )
+
+
 def register_signin_jobs(ctx: AppContext, scheduler: Scheduler) -> None:
     async def purge_phone_code_leftovers() -> None:
         async with ctx.sessionmaker() as session, session.begin():

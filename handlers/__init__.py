@@ -4,7 +4,20 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import admin, broadcast, fallback, gmfy, invites, oauth, preferences, relay, reports, rooms, signin
+from handlers import (
+    admin,
+    broadcast,
+    fallback,
+    gmfy,
+    invites,
+    oauth,
+    panel,
+    preferences,
+    relay,
+    reports,
+    rooms,
+    signin,
+)
 
 
 def get_routers() -> list[Router]:
@@ -21,5 +34,6 @@ def get_routers() -> list[Router]:
         reports.router(),
         admin.router(),
         broadcast.router(),
+        panel.router(),
         fallback.router(),  # catch-all: always last
     ]

@@ -26,7 +26,7 @@ from handlers.filters import IsAdmin, Magic
 from handlers.keyboards import REMOVE_KEYBOARD, MessageAction, RowId
 from services.errors import LimitValueInvalid
 from services.moderation import ModerationService
-from services.relay import UNCAPTIONED_KINDS, Incoming, RelayService, Target, UnreadGroup
+from services.relay import TEXT_LIMIT, UNCAPTIONED_KINDS, Incoming, RelayService, Target, Unread, UnreadGroup
 from storage.models import RelayMessage, User
 
 MEDIA_KINDS = {
@@ -62,6 +62,10 @@ class DmUser(CallbackData, prefix="dm"):
 
 class CancelScheduled(CallbackData, prefix="sch"):
     item_id: RowId
+
+
+class UnreadMore(CallbackData, prefix="unr"):
+    """The next page of /unread (always the reader's own oldest unread: nothing to forge)."""
 
 
 class TelegramCopyStyle:
@@ -133,6 +137,7 @@ def router() -> Router:
     r.message.register(pause, Command("pause"))
     r.message.register(resume, Command("resume"))
     r.message.register(unread, Command("unread"))
+    r.callback_query.register(unread_more, UnreadMore.filter())
     r.message.register(status, Command("status"))
     r.message.register(who, Command("who"))
     r.message.register(dm, Command("dm"))
@@ -250,23 +255,76 @@ async def resume(message: Message, user: User, relay: RelayService, t: Texts) ->
     await message.answer(t("relay-resumed"))
 
 
-def render_group(t: Texts, group: UnreadGroup) -> str:
+def _unread_title(t: Texts, group: UnreadGroup, count: int) -> str:
     if group.peer is not None:
-        title = t("relay-unread-private", name=group.peer.display_name, count=len(group.items))
-    elif group.room is not None:
-        title = t("relay-unread-room", title=group.room, count=len(group.items))
-    else:
-        title = t("relay-unread-common", count=len(group.items))
-    return "\n".join([title, *(render_line(t, author, item) for author, item in group.items)])
+        return t("relay-unread-private", name=group.peer.display_name, count=count)
+    if group.room is not None:
+        return t("relay-unread-room", title=group.room, count=count)
+    return t("relay-unread-common", count=count)
+
+
+def _length(text: str) -> int:
+    """An upper bound of Telegram's count: the HTML is never shorter than the text its entities leave,
+    and UTF-16 units are never fewer than characters."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def unread_page(t: Texts, unread: Unread, limit: int = TEXT_LIMIT) -> tuple[str, list[int]]:
+    """As many of the unread messages as fit in one Telegram message, in order, and the copies shown;
+    a closing line says how many are left."""
+    reserve = _length(t("relay-unread-more", count=unread.total)) + 2  # the closing line, at most this long
+    blocks: list[str] = []
+    shown: list[int] = []
+    used = reserve
+    for group in unread.groups:
+        lines: list[str] = []
+        for item in group.items:
+            line = render_line(t, item.author, item.message)
+            cost = _length(line) + 1
+            if not lines:  # the group's title (with a count no longer than the group's) and a blank line
+                cost += _length(_unread_title(t, group, len(group.items))) + 2
+            if used + cost > limit and shown:
+                break
+            lines.append(line)
+            shown.append(item.copy_id)
+            used += cost
+        if lines:
+            blocks.append("\n".join([_unread_title(t, group, len(lines)), *lines]))
+        if len(lines) < len(group.items):
+            break
+    left = unread.total - len(shown)
+    if left > 0:
+        blocks.append(t("relay-unread-more", count=left))
+    return "\n\n".join(blocks), shown
 
 
 async def unread(message: Message, user: User, relay: RelayService, t: Texts) -> None:
-    groups = await relay.unread(user)
-    if not groups:
+    await _send_unread(message, user, relay, t)
+
+
+async def unread_more(query: CallbackQuery, user: User, relay: RelayService, t: Texts) -> None:
+    await query.answer()
+    # Only into the presser's own chat with the bot: the page is theirs.
+    if isinstance(query.message, Message) and query.message.chat.id == query.from_user.id:
+        await _send_unread(query.message, user, relay, t)
+
+
+async def _send_unread(message: Message, user: User, relay: RelayService, t: Texts) -> None:
+    """One page of /unread (Telegram refuses a message over its length limit), with a button for the
+    next while more is left. Only what was sent is marked read: a page Telegram refused stays unread."""
+    found = await relay.unread(user)
+    if not found.groups:
         await message.answer(t("relay-unread-none"))
+        await relay.mark_read(user, found.gone)
         return
-    for group in groups:
-        await message.answer(render_group(t, group))
+    text, shown = unread_page(t, found)
+    more = None
+    if len(shown) < found.total:
+        kb = InlineKeyboardBuilder()
+        kb.button(text=t.plain("relay-btn-unread-more"), callback_data=UnreadMore())
+        more = kb.as_markup()
+    await message.answer(text, reply_markup=more)
+    await relay.mark_read(user, [*found.gone, *shown])
 
 
 async def status(message: Message, user: User, relay: RelayService, moderation: ModerationService, t: Texts) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject, CommandStart, Filter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
@@ -276,14 +277,25 @@ async def forget_me(message: Message, t: Texts) -> None:
 
 
 async def forget_me_answer(
-    query: CallbackQuery, callback_data: ForgetMe, user: User, signin: SignInService, t: Texts, bot: Bot
+    query: CallbackQuery,
+    callback_data: ForgetMe,
+    user: User | None,
+    signin: SignInService,
+    t: Texts,
+    bot: Bot,
 ) -> None:
+    if user is None or not user.signed_in:  # a forged or odd press (a bot account, no row): nothing to forget
+        await query.answer(t.plain("signin-required-short"), show_alert=True)
+        return
+    key = "forget-done" if callback_data.confirm else "forget-cancelled"
     if callback_data.confirm:
         await signin.forget(user)
-        text = t("forget-done")
         await clear_staff_commands(bot, t.translator, query.from_user.id)  # back to /start and /help
-    else:
-        text = t("forget-cancelled")
-    await query.answer()
+    edited = False
     if isinstance(query.message, Message):
-        await query.message.edit_text(text)
+        try:
+            await query.message.edit_text(t(key))
+            edited = True
+        except TelegramBadRequest:  # deleted, or not the bot's: the erasure stands, the answer goes on the button
+            pass
+    await query.answer(None if edited else t.plain(key), show_alert=not edited)

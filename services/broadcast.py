@@ -12,13 +12,35 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.clock import Clock
 from services.delivery import Outbox
-from services.errors import BroadcastAlreadyHandled, BroadcastEmpty, BroadcastNotFound, BroadcastTooLong
+from services.errors import (
+    BroadcastAlreadyHandled,
+    BroadcastEmpty,
+    BroadcastHtmlInvalid,
+    BroadcastNotFound,
+    BroadcastTooLong,
+)
+from services.telegram_html import html_problem
 from storage.models import AuditEntry, Broadcast, User
 from storage.repositories.broadcast import BroadcastRepo
 from storage.repositories.delivery import OutgoingRepo
 from storage.repositories.moderation import AuditRepo
 
 MAX_TEXT = 3500  # leaves room for the header within Telegram's 4096
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who gets a broadcast: everyone signed in, the common chat's members, or one room's members."""
+
+    kind: str = "all"  # all | common | room
+    room_id: int | None = None
+
+    @property
+    def label(self) -> str:
+        return f"room:{self.room_id}" if self.kind == "room" else self.kind
+
+
+EVERYONE = Audience()
 
 
 @dataclass(frozen=True)
@@ -35,10 +57,11 @@ class Progress:
     delivered: int
     blocked: int
     failed: int
+    cancelled: int = 0  # copies not sent because the broadcast was cancelled
 
     @property
     def pending(self) -> int:
-        return max(0, self.total - self.delivered - self.blocked - self.failed)
+        return max(0, self.total - self.delivered - self.blocked - self.failed - self.cancelled)
 
     @property
     def done(self) -> bool:
@@ -58,6 +81,8 @@ class BroadcastService:
             raise BroadcastEmpty()
         if len(text) > MAX_TEXT:
             raise BroadcastTooLong(limit=MAX_TEXT, length=len(text))
+        if (problem := html_problem(text)) is not None:  # Telegram would refuse every copy
+            raise BroadcastHtmlInvalid(tag=problem)
         broadcast = await self.repo.add(Broadcast(author_id=author.id, text=text, created_at=self.clock.now()))
         return Draft(broadcast, len(await self.repo.audience(author.id)))
 
@@ -73,10 +98,11 @@ class BroadcastService:
             raise BroadcastAlreadyHandled(status=broadcast.status)
         return broadcast
 
-    async def start(self, broadcast_id: int, by: User) -> Broadcast:
-        """Queue one copy per user; a second press (or one after Cancel) changes nothing."""
+    async def start(self, broadcast_id: int, by: User, audience: Audience = EVERYONE) -> Broadcast:
+        """Queue one copy per user of the audience (everyone, the common chat, a room); a second press (or
+        one after Cancel) changes nothing."""
         broadcast = await self._draft(broadcast_id, by)
-        chats = await self.repo.audience(by.id)
+        chats = await self.repo.audience(by.id, audience.kind, audience.room_id)
         await self.outbox.send_texts([(chat, broadcast.text) for chat in chats], batch_key=broadcast.batch_key)
         now = self.clock.now()
         broadcast.status, broadcast.total, broadcast.started_at = "sending", len(chats), now
@@ -87,7 +113,11 @@ class BroadcastService:
                 actor_id=by.id,
                 action="broadcast",
                 reason=broadcast.text[:200],
-                details={"broadcast_id": broadcast.id, "recipients": len(chats)},
+                details={
+                    "broadcast_id": broadcast.id,
+                    "recipients": len(chats),
+                    **({} if audience == EVERYONE else {"audience": audience.label}),
+                },
                 created_at=now,
             )
         )
@@ -98,23 +128,45 @@ class BroadcastService:
         broadcast.status = "cancelled"
         return broadcast
 
+    async def stop(self, broadcast_id: int, by: User) -> int:
+        """Cancel a running broadcast: the copies not sent yet are dropped (a copy on the wire still goes).
+        Returns how many were dropped. Raises BroadcastNotFound, BroadcastAlreadyHandled (not running)."""
+        broadcast = await self.repo.get_for_update(broadcast_id)
+        if broadcast is None:
+            raise BroadcastNotFound()
+        if broadcast.status == "draft":
+            broadcast.status = "cancelled"
+            return 0
+        if broadcast.status != "sending":
+            raise BroadcastAlreadyHandled(status=broadcast.status)
+        dropped = await OutgoingRepo(self.session).drop_batch(broadcast.batch_key, "cancelled")
+        now = self.clock.now()
+        broadcast.status, broadcast.finished_at = "cancelled", now
+        await AuditRepo(self.session).add(
+            AuditEntry(
+                actor_id=by.id,
+                action="broadcast_cancel",
+                details={"broadcast_id": broadcast.id, "dropped": dropped},
+                created_at=now,
+            )
+        )
+        return dropped
+
+    async def progress_of(self, broadcast: Broadcast) -> Progress:
+        counts = await OutgoingRepo(self.session).counts(broadcast.batch_key)
+        return Progress(
+            broadcast,
+            await self.session.get(User, broadcast.author_id),
+            broadcast.total,
+            delivered=counts.get("sent", 0),
+            blocked=counts.get("blocked", 0) + counts.get("dropped", 0),
+            failed=counts.get("failed", 0),
+            cancelled=counts.get("cancelled", 0),
+        )
+
     async def progress(self) -> list[Progress]:
         """Where each broadcast in flight stands (the scheduler renders and publishes it)."""
-        queue = OutgoingRepo(self.session)
-        reports = []
-        for broadcast in await self.repo.sending():
-            counts = await queue.counts(broadcast.batch_key)
-            reports.append(
-                Progress(
-                    broadcast,
-                    await self.session.get(User, broadcast.author_id),
-                    broadcast.total,
-                    delivered=counts.get("sent", 0),
-                    blocked=counts.get("blocked", 0) + counts.get("dropped", 0),
-                    failed=counts.get("failed", 0),
-                )
-            )
-        return reports
+        return [await self.progress_of(broadcast) for broadcast in await self.repo.sending()]
 
     async def publish(self, progress: Progress, text: str) -> bool:
         """Edit the admin's progress message to `text` if it changed; finish the broadcast when all are

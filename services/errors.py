@@ -292,6 +292,10 @@ class BroadcastTooLong(DomainError):
     key = "broadcast-too-long"
 
 
+class BroadcastHtmlInvalid(DomainError):
+    key = "broadcast-html-invalid"
+
+
 class BroadcastNotFound(DomainError):
     key = "broadcast-not-found"
 
@@ -364,3 +368,27 @@ class OAuthNotLinked(DomainError):
 
 class OAuthConfirmInvalid(DomainError):
     key = "oauth-confirm-invalid"
+
+
+# The staff web panel
+class PanelLinkInvalid(DomainError):
+    """A login link that is forged, used, expired, or whose owner is no longer staff."""
+
+    key = "panel-link-invalid"
+
+
+class PanelSignedOut(DomainError):
+    """No session, or one that ended (logout, 12 hours, a ban, the moderator role taken)."""
+
+    key = "panel-signed-out"
+
+
+class PanelForbidden(DomainError):
+    """A staff member asked for what their role does not allow (a moderator, an admin's action); or a
+    form came without its CSRF token."""
+
+    key = "panel-forbidden"
+
+
+class PanelStaffOnly(DomainError):
+    key = "panel-staff-only"

@@ -54,6 +54,7 @@ from storage.repositories.moderation import (
     UserCounts,
     WarningRepo,
 )
+from storage.repositories.panel import PanelSessionRepo
 from storage.repositories.users import UserRepo
 
 REASONS = ("spam", "abuse", "other")
@@ -94,6 +95,11 @@ def format_duration(duration: timedelta) -> str:
             parts.append(f"{seconds // size}{unit}")
             seconds %= size
     return " ".join(parts) or "0s"
+
+
+def format_moment(moment: datetime) -> str:
+    """UTC, for the staff web panel (the bot writes times in each member's zone: bot/i18n.py)."""
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
 # --- seams bound by the relay ----------------------------------------------------------------
@@ -174,7 +180,7 @@ class Notice:
 
     @classmethod
     def to(cls, user: User, key: str, **args: Any) -> Notice:
-        return cls(user.telegram_id, user.language, key, args, user.timezone)
+        return cls(user.telegram_id, user.language or user.telegram_language, key, args, user.timezone)
 
 
 @dataclass(frozen=True)
@@ -299,6 +305,7 @@ class ModerationService:
         self.moderators = ModeratorRepo(session)
         self.audit = AuditRepo(session)
         self.counts = UserCounts(session)
+        self.panel_sessions = PanelSessionRepo(session)
 
     # --- who is who ----------------------------------------------------------------------
     def is_admin(self, user: User | None) -> bool:
@@ -514,6 +521,7 @@ class ModerationService:
             )
         )
         await self.warnings.use_up(target.id, ban.id)
+        await self.panel_sessions.end_for(target.id, now)  # a banned moderator's panel closes at once
         await self._audit(
             actor,
             "ban",
@@ -557,9 +565,11 @@ class ModerationService:
             raise ReportAlreadyHandled(status=report.status, by=handler.display_name if handler else "—")
         return report
 
-    async def handle_report(self, actor: User, report_id: int, action: str) -> HandledReport:
-        """Ban, warn or dismiss from a report card. A report is handled once: later presses raise
-        ReportAlreadyHandled and change nothing."""
+    async def handle_report(
+        self, actor: User, report_id: int, action: str, *, duration: timedelta | None = None
+    ) -> HandledReport:
+        """Ban (for `duration`, default BAN_DURATION), warn or dismiss from a report card or the panel. A
+        report is handled once: later presses raise ReportAlreadyHandled and change nothing."""
         if action not in REPORT_ACTIONS:
             raise ReportNotFound()
         report = await self._open_report(report_id)
@@ -582,7 +592,7 @@ class ModerationService:
         if action == "warn":
             warned = await self.warn(actor, target, reason, report_id=report.id)
             return HandledReport(report, target, action, warned.ban, warned.warnings, warned.notices)
-        banned = await self.ban(actor, target, None, reason, report_id=report.id)
+        banned = await self.ban(actor, target, duration, reason, report_id=report.id)
         return HandledReport(report, target, action, banned.ban, 0, banned.notices)
 
     async def delete_reported_message(self, actor: User, report_id: int) -> Report:
@@ -640,6 +650,7 @@ class ModerationService:
         if moderator is None:
             raise NotAModerator(name=target.display_name)
         await self.moderators.remove(moderator)
+        await self.panel_sessions.end_for(target.id, self.clock.now())
         await self._audit(actor, "unmod", target, None)
 
     # --- cards, stats, audit ------------------------------------------------------------

@@ -57,6 +57,7 @@ PERIOD_KEY = "limit_period_seconds"
 EXCERPT = 200
 SCHEDULED_EXCERPT = 40  # of a dropped scheduled message, in the notice to its author
 SCHEDULED_PAGE = 100
+UNREAD_AT_ONCE = 100  # messages /unread reads for one page: more than fit in one Telegram message
 
 BanCheck = Callable[[Collection[int]], Awaitable[Mapping[int, Banned]]]  # ModerationService.bans_among
 
@@ -145,12 +146,26 @@ class _Accepted:
     reply_to: RelayMessage | None = None
 
 
+@dataclass(frozen=True)
+class UnreadItem:
+    copy_id: int  # the reader's copy: what `mark_read` takes
+    author: User
+    message: RelayMessage
+
+
 @dataclass
 class UnreadGroup:
     chat: str
     peer: User | None
     room: str | None = None  # the room's title
-    items: list[tuple[User, RelayMessage]] = field(default_factory=list)
+    items: list[UnreadItem] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Unread:
+    groups: list[UnreadGroup]  # the oldest unread messages, grouped by chat
+    total: int  # unread messages in all, these included
+    gone: list[int] = field(default_factory=list)  # copies of messages deleted meanwhile: read with the page
 
 
 @dataclass(frozen=True)
@@ -752,19 +767,33 @@ class RelayService:
         return len(expired)
 
     # --- unread, status, who ----------------------------------------------------------------
-    async def unread(self, user: User) -> list[UnreadGroup]:
-        rows = await self.repo.unread(user.id)
+    async def unread(self, user: User, limit: int = UNREAD_AT_ONCE) -> Unread:
+        """The oldest `limit` messages the member has not read, grouped by chat (the common chat first),
+        and how many are unread in all. Nothing is marked read here: the caller marks what it could
+        show, with `gone` (`mark_read`), so what did not fit, or was not sent, stays for the next
+        /unread; and no write waits on the sending."""
+        while True:
+            rows = await self.repo.unread(user.id, limit)
+            gone = [copy.id for copy, message, _author in rows if message.deleted_at is not None]
+            if len(gone) < limit:
+                break
+            await self.repo.mark_read(user.id, gone)  # a whole batch deleted meanwhile: nothing to show of it
         groups: dict[tuple[str, int | None], UnreadGroup] = {}
-        for _copy, message, author in rows:
+        for copy, message, author in rows:
             if message.deleted_at is not None:
                 continue
             key = (message.chat, author.id if message.chat == "private" else message.room_id)
             if key not in groups:
                 peer = author if message.chat == "private" else None
                 groups[key] = UnreadGroup(message.chat, peer, await self._room_title(message))
-            groups[key].items.append((author, message))
-        await self.repo.mark_read([copy.id for copy, _m, _a in rows])
-        return sorted(groups.values(), key=lambda g: (g.chat != "common", g.chat, g.peer.id if g.peer else 0))
+            groups[key].items.append(UnreadItem(copy.id, author, message))
+        ordered = sorted(groups.values(), key=lambda g: (g.chat != "common", g.chat, g.peer.id if g.peer else 0))
+        total = await self.repo.count_unread(user.id) - len(gone) if groups else 0
+        return Unread(ordered, total, gone)
+
+    async def mark_read(self, user: User, copy_ids: Sequence[int]) -> None:
+        """Mark these copies of the member's read (those /unread showed)."""
+        await self.repo.mark_read(user.id, list(copy_ids))
 
     async def status(self, user: User) -> Status:
         member = await self.repo.member(user.id)

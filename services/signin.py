@@ -31,10 +31,10 @@ from services.events import EventRecorder
 from services.invites import InviteService, RedeemResult
 from services.names import anonymous_name
 from services.phones import normalize_phone
+from services.privacy import PrivacyService
 from services.zones import guess_zone
 from storage.db import get_row
 from storage.models import InviteCode, PhoneCode, PhoneTakeover, User
-from storage.repositories.relay import RelayRepo
 from storage.repositories.signin import PhoneTakeoverRepo, QuotaKind, SignInQuotaRepo
 from storage.repositories.users import InviteCodeRepo, PhoneCodeRepo, UserRepo
 
@@ -187,7 +187,8 @@ class SignInService:
                     username=profile.username,
                     first_name=profile.first_name,
                     anon_name=anonymous_name(secrets.randbelow, _language(profile.language_code)),
-                    language=_language(profile.language_code),
+                    language=None,
+                    telegram_language=_language(profile.language_code),
                     is_active=True,
                     created_at=now,
                     last_seen_at=now,
@@ -204,8 +205,8 @@ class SignInService:
             if user.first_name != profile.first_name:
                 touch["first_name"] = profile.first_name
         language = _language(profile.language_code)
-        if user.language is None and language is not None:
-            touch["language"] = language  # others' notices to them speak it too (until /lang says otherwise)
+        if language is not None and user.telegram_language != language:
+            touch["telegram_language"] = language  # others' notices to them speak it too
         if user.last_seen_at is None or now - user.last_seen_at >= LAST_SEEN_GRANULARITY:
             touch["last_seen_at"] = now  # not on every update: one write a minute is enough for /who
         self._touch = (user, touch)
@@ -368,8 +369,10 @@ class SignInService:
         return TakeoverAnswered(True, phone, takeover.requester_telegram_id, language, result)
 
     async def purge_phone_code_leftovers(self) -> None:
-        """Forget quotas of past days and takeover requests answered or expired a day ago."""
+        """Forget quotas of past days, takeover requests answered or expired a day ago, and codes (with
+        their phones) asked for a day ago: until then the cooldown may still count them."""
         now = self.clock.now()
+        await self.phone_codes.purge_before(now - DAY, now)
         await self.quotas.purge_before(start_of_day(now) - DAY)
         await self.takeovers.purge_before(now - DAY)
 
@@ -468,6 +471,7 @@ class SignInService:
 
     async def forget(self, user: User) -> None:
         """Delete personal data; the account needs a new sign-in to be used again."""
+        await PrivacyService(self.session).forget(user)  # everything but the row itself
         now = self.clock.now()
         user.phone = None
         user.signed_in_at = None
@@ -476,9 +480,8 @@ class SignInService:
         user.nickname = None
         user.timezone = None  # guessed from the phone, so it goes with it
         user.pending_invite_code = None
-        user.anon_name = anonymous_name(secrets.randbelow, user.language)
+        user.anon_name = anonymous_name(secrets.randbelow, user.language or user.telegram_language)
         code = await self.codes.current_for(user.id)
         if code is not None:
             await self.codes.revoke(code, now)
-        await RelayRepo(self.session).forget_author(user.id)  # what they wrote stays, anonymous and textless
         await self.session.flush()

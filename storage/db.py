@@ -9,7 +9,7 @@ from typing import Any, Generic, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import ColumnElement, Table, and_, bindparam, event, or_
+from sqlalchemy import ColumnElement, Table, and_, bindparam, event, or_, text
 from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
@@ -44,7 +44,12 @@ def create_engine(url: str, *, search_path: str | None = None, echo: bool = Fals
     elif search_path:
         connect_args["server_settings"] = {"search_path": search_path}
     engine = create_async_engine(
-        url, echo=echo, connect_args=connect_args, pool_pre_ping=not url.startswith("sqlite"), **extra
+        url,
+        echo=echo,
+        connect_args=connect_args,
+        pool_pre_ping=not url.startswith("sqlite"),
+        hide_parameters=True,  # errors and echo never print values: phones, names, message texts
+        **extra,
     )
     if url.startswith("sqlite"):
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
@@ -216,11 +221,20 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return cfg
 
 
+MIGRATION_LOCK = text("SELECT pg_advisory_xact_lock(hashtext('bot-migrations:' || coalesce(current_schema(), '')))")
+
+
 async def upgrade_to_head(engine: AsyncEngine) -> None:
-    """Run `alembic upgrade head` on the engine's database (also at start-up)."""
+    """Run `alembic upgrade head` on the engine's database (also at start-up). On PostgreSQL one
+    upgrade runs at a time per schema: instances starting together wait for the first, then find
+    the schema at head (without the lock both created the same tables and one crashed)."""
 
     def _upgrade(connection: Connection) -> None:
         command.upgrade(alembic_config(connection), "head")
 
     async with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Held until this transaction ends (the upgrade's own); keyed by schema, so tenants and
+            # test runs in other schemas do not wait on each other.
+            await conn.execute(MIGRATION_LOCK)
         await conn.run_sync(_upgrade)

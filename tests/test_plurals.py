@@ -24,6 +24,11 @@ COUNTS = {
 NOT_COUNTS = {("relay-status", "banned")}  # a moment, not a number
 AGREES: dict[str, list[str]] = {
     "relay-history": ["count"],
+    "panel-broadcast-audience-size": ["count"],
+    "panel-complaint-reporters": ["count"],
+    "panel-logged-out": ["count"],
+    "panel-link": ["minutes"],
+    "panel-settings-limit-now": ["limit", "minutes"],
     "flood-dropped": ["count"],
     "relay-deleted": ["count"],
     "relay-setlimit-usage": ["limit", "minutes"],
@@ -61,6 +66,8 @@ LABELS = {
     "relay-unread-private", "relay-unread-room", "relay-status", "relay-who", "relay-scheduled-title",
     "relay-scheduled-left", "room-list", "room-btn-switch", "room-members", "signin-code-wrong", "me-card",
     "relay-btn-cancel", "admin-stats",
+    "panel-audit-title", "panel-broadcast-counts", "panel-chart-invites", "panel-chart-messages", "panel-chart-reports",
+    "panel-chart-signups", "panel-complaints-title", "panel-history", "panel-more", "relay-unread-more",
 }  # fmt: skip
 
 

@@ -24,6 +24,12 @@ def _env(**values: str) -> dict[str, str]:
     return env
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 async def _run_bot(tmp_path: Path, env: dict[str, str]) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
         sys.executable,
@@ -56,23 +62,24 @@ async def test_bad_settings_give_one_clear_line(tmp_path: Path, env: dict[str, s
 async def test_starts_polls_and_stops_on_sigterm(tmp_path: Path) -> None:
     fake = FakeTelegram()
     await fake.start()
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port, metrics_port = _free_port(), _free_port()
     env = _env(
         BOT_TOKEN=TOKEN,
         TELEGRAM_API_URL=fake.url,
         DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/bot.db",
         WEB_HOST="127.0.0.1",
         WEB_PORT=str(port),
+        METRICS_PORT=str(metrics_port),
     )
     process = await _run_bot(tmp_path, env)
     try:
         await fake.wait_until(lambda: fake.polls > 0, timeout=60, what="the bot to poll")
         async with httpx.AsyncClient() as client:  # polling mode serves /healthz and /metrics too
-            health = await client.get(f"http://127.0.0.1:{port}/healthz")
+            health = await client.get(f"http://127.0.0.1:{metrics_port}/healthz")
             assert (health.status_code, health.json()["database"]) == (200, "ok")
-            assert "bot_updates_total" in (await client.get(f"http://127.0.0.1:{port}/metrics")).text
+            assert "bot_updates_total" in (await client.get(f"http://127.0.0.1:{metrics_port}/metrics")).text
+            # ...on their own port only, not on the public one
+            assert (await client.get(f"http://127.0.0.1:{port}/metrics")).status_code == 404
         assert fake.calls_to("setMyCommands")
         assert (tmp_path / "bot.db").exists()
         user = fake.user("Newcomer")

@@ -8,7 +8,22 @@ import re
 from bot.i18n import LOCALES_DIR, Translator
 
 # Words that stay Latin in Russian text: product names and what members type or see as is.
-LATIN_OK = {"Telegram", "QR", "GMFY", "API", "UTC", "GIF", "username", "id", "Qz3Isl", "XXXXXXXXXX", "SMS"}
+LATIN_OK = {
+    "Telegram",
+    "QR",
+    "GMFY",
+    "API",
+    "UTC",
+    "GIF",
+    "username",
+    "id",
+    "Qz3Isl",
+    "XXXXXXXXXX",
+    "SMS",
+    "CSV",
+    "HTML",
+    "logout",
+}
 NAMES = r"\{ \$(?:name|title|inviter|user|target|actor|by|reporter) \}"
 # A name right after a word that governs a case (для Ивана, с Иваном, из «Клуба», лично Ивану, заявку Ивана…).
 GOVERNED = re.compile(rf"(?i)\b(?:для|с|со|из|у|от|к|ко|о|об|про|лично|заявку|пригласил|в|во|на)\s+(?:<b>)?{NAMES}")
@@ -38,7 +53,7 @@ def prose(text: str) -> str:
     text = re.sub(r"<code>.*?</code>", "", text, flags=re.S)
     text = re.sub(r"\{[^{}]*\}", " ", text)
     text = re.sub(r"^\s*\*?\[[a-z_0-9]+\]", " ", text, flags=re.M)
-    text = re.sub(r"&\w+;|<[^>]+>|/[a-z_]+|@\w+|\$\w+", " ", text)
+    text = re.sub(r"&\w+;|<[^>]+>|/[a-z_]+|@\w+|\$\w+|\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b", " ", text)  # + setting names
     return text
 
 

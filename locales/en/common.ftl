@@ -72,3 +72,4 @@ flood-dropped = ✅ You can write again. { $count ->
     [one] { $count } message was
    *[other] { $count } messages were
 } not relayed while you were slowed down: send again what matters.
+button-done-message-gone = ✅ Done. The message with this button is gone, so I couldn't update it.

@@ -170,6 +170,7 @@ broadcast-too-long = The announcement is too long: { $length } { $length ->
     [one] character
    *[other] characters
 }, at most { $limit }.
+broadcast-html-invalid = Telegram would not take this text: { $tag } is not one of its tags, or is closed out of order. Nothing was sent.
 broadcast-not-found = This broadcast is not yours or no longer exists.
 broadcast-already-handled = This broadcast was already { $status ->
     [cancelled] cancelled

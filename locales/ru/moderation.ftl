@@ -174,6 +174,7 @@ broadcast-too-long = Объявление слишком длинное: { $leng
     [few] символа
    *[many] символов
 }, а можно не больше { $limit }.
+broadcast-html-invalid = Telegram не примет этот текст: тег { $tag } ему неизвестен или закрыт не по порядку. Ничего не отправлено.
 broadcast-not-found = Эта рассылка не ваша или её больше нет.
 broadcast-already-handled = Эта рассылка уже { $status ->
     [cancelled] отменена

@@ -113,7 +113,12 @@ class OutboxSender:
                 async with self.sessionmaker() as session, session.begin():
                     await OutboxSenderRepo(session).fail(ids, token, exc.describe())
                 self.status.error("events", exc.describe(), now)
-                log.warning("GMFY refused a batch of %d events: %s", len(batch), exc.describe())
+                log.warning(
+                    "GMFY refused a batch of %d events: %s",
+                    len(batch),
+                    exc.describe(),
+                    extra={"events": len(batch), "reason": exc.describe()},
+                )
                 report.failed += len(batch)
                 continue
             now = self.clock.now()
@@ -139,4 +144,10 @@ class OutboxSender:
                 [event.id for event in batch], token, now + timedelta(seconds=delay), exc.describe()
             )
         self.status.error("events", exc.describe(), now)
-        log.info("GMFY unavailable (%s); %d events retry in %.1f s", exc.describe(), len(batch), delay)
+        log.info(
+            "GMFY unavailable (%s); %d events retry in %.1f s",
+            exc.describe(),
+            len(batch),
+            delay,
+            extra={"events": len(batch), "retry_in_seconds": delay, "reason": exc.describe()},
+        )

@@ -10,6 +10,7 @@ from storage.models.gmfy import GmfyNotification
 from storage.models.jobs import JobLease
 from storage.models.moderation import AuditEntry, Ban, Moderator, Report, WarningEntry
 from storage.models.oauth import OAuthLink, OAuthState
+from storage.models.panel import PanelLogin, PanelSession
 from storage.models.relay import (
     Block,
     LimitWindow,
@@ -22,6 +23,7 @@ from storage.models.relay import (
 from storage.models.rooms import Room, RoomMember
 from storage.models.signin import PhoneTakeover, SignInQuota
 from storage.models.users import GmfyEvent, InviteCode, PhoneCode, Referral, User
+from storage.models.webhook import SeenUpdate
 
 __all__ = [
     "AuditEntry",
@@ -39,6 +41,8 @@ __all__ = [
     "OAuthLink",
     "OAuthState",
     "Outgoing",
+    "PanelLogin",
+    "PanelSession",
     "PhoneCode",
     "PhoneTakeover",
     "Referral",
@@ -49,6 +53,7 @@ __all__ = [
     "RoomMember",
     "RuntimeSetting",
     "ScheduledMessage",
+    "SeenUpdate",
     "SignInQuota",
     "UTCDateTime",
     "User",

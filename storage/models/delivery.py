@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base, UTCDateTime
@@ -19,6 +19,13 @@ class Outgoing(Base):
     __table_args__ = (
         Index("ix_outgoing_queue", "status", "chat_id", "id"),
         Index("ix_outgoing_chat_message", "chat_id", "message_id"),
+        # Edits and deletes of a row (/forget_me finds those of a member's copies); most rows have none.
+        Index(
+            "ix_outgoing_target",
+            "target_id",
+            sqlite_where=text("target_id IS NOT NULL"),
+            postgresql_where=text("target_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)

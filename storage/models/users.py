@@ -26,11 +26,13 @@ class User(Base):
     language: Mapped[str | None] = mapped_column(String(8))
     # An IANA zone (`Europe/Moscow`), guessed from the phone at sign-in, set by /timezone; None: DEFAULT_TIMEZONE
     timezone: Mapped[str | None] = mapped_column(String(64))
-    signed_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Telegram's language of the account (`ru`): what others' notices speak until /lang chooses `language`
+    telegram_language: Mapped[str | None] = mapped_column(String(8))
+    signed_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     pending_invite_code: Mapped[str | None] = mapped_column(String(16))
     is_active: Mapped[bool] = mapped_column(default=True, server_default=text("true"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
     @property
     def signed_in(self) -> bool:
@@ -72,7 +74,7 @@ class Referral(Base):
     inviter_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     invitee_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
     code_id: Mapped[int] = mapped_column(ForeignKey("invite_codes.id", ondelete="CASCADE"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class PhoneCode(Base):

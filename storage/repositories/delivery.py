@@ -183,6 +183,16 @@ class OutgoingRepo:
                 .execution_options(synchronize_session=False)
             )
 
+    async def drop_batch(self, batch_key: str, reason: str) -> int:
+        """Drop the rows of one batch (a broadcast) not sent yet; a row on the wire right now still goes."""
+        result = await self.session.execute(
+            update(Outgoing)
+            .where(Outgoing.batch_key == batch_key, Outgoing.status == "pending")
+            .values(status="dropped", last_error=reason, claimed_until=None, claim_token=None)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
     async def drop_chat(self, chat_id: int, reason: str) -> int:
         """A recipient who blocked the bot: their pending rows are dropped, and they are marked inactive."""
         result = await self.session.execute(
@@ -224,7 +234,9 @@ class OutgoingRepo:
         )
         counts: dict[str, int] = {}
         for status, error, n in rows.all():
-            key = "blocked" if status == "dropped" and (error or "").startswith("blocked") else status
+            key = status
+            if status == "dropped" and (error or "").startswith(("blocked", "cancelled")):
+                key = "blocked" if (error or "").startswith("blocked") else "cancelled"
             counts[key] = counts.get(key, 0) + int(n)
         return counts
 

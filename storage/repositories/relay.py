@@ -258,19 +258,33 @@ class RelayRepo:
         )
         return list(reversed([(m, u) for m, u in rows.all()]))
 
-    async def unread(self, recipient_id: int) -> list[tuple[RelayCopy, RelayMessage, User]]:
+    async def unread(self, recipient_id: int, limit: int) -> list[tuple[RelayCopy, RelayMessage, User]]:
+        """The reader's oldest `limit` unread copies, with their messages and authors."""
         rows = await self.session.execute(
             select(RelayCopy, RelayMessage, User)
             .join(RelayMessage, RelayMessage.id == RelayCopy.message_id)
             .join(User, User.id == RelayMessage.author_id)
             .where(RelayCopy.recipient_id == recipient_id, RelayCopy.read.is_(False))
             .order_by(RelayMessage.id)
+            .limit(limit)
         )
         return [(c, m, u) for c, m, u in rows.all()]
 
-    async def mark_read(self, copy_ids: list[int]) -> None:
+    async def count_unread(self, recipient_id: int) -> int:
+        query = (
+            select(func.count())
+            .select_from(RelayCopy)
+            .where(RelayCopy.recipient_id == recipient_id, RelayCopy.read.is_(False))
+        )
+        return await self.session.scalar(query) or 0
+
+    async def mark_read(self, recipient_id: int, copy_ids: list[int]) -> None:
         if copy_ids:
-            await self.session.execute(update(RelayCopy).where(RelayCopy.id.in_(copy_ids)).values(read=True))
+            await self.session.execute(
+                update(RelayCopy)
+                .where(RelayCopy.recipient_id == recipient_id, RelayCopy.id.in_(copy_ids))
+                .values(read=True)
+            )
 
     async def pending_album_groups(self, before: datetime) -> list[str]:
         rows = await self.session.execute(
@@ -299,9 +313,6 @@ class RelayRepo:
                 .limit(limit)
             )
         )
-
-    async def forget_author(self, author_id: int) -> None:
-        await self.session.execute(update(RelayMessage).where(RelayMessage.author_id == author_id).values(text=None))
 
     # blocks
     async def is_blocked(self, blocker_id: int, blocked_id: int) -> bool:

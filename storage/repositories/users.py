@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -149,6 +149,12 @@ class PhoneCodeRepo:
     async def latest_for_phone(self, phone: str) -> PhoneCode | None:
         return await self.session.scalar(
             select(PhoneCode).where(PhoneCode.phone == phone).order_by(PhoneCode.id.desc()).limit(1)
+        )
+
+    async def purge_before(self, created_before: datetime, now: datetime) -> None:
+        """Drop codes that expired and were asked for before `created_before`."""
+        await self.session.execute(
+            delete(PhoneCode).where(PhoneCode.created_at < created_before, PhoneCode.expires_at < now)
         )
 
     async def close_open_for(self, telegram_id: int, now: datetime) -> None:

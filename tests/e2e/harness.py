@@ -132,3 +132,11 @@ async def stop_harness(harness: Harness) -> None:
         await asyncio.wait_for(harness.polling, 10)
     await harness.app.close()
     await harness.tg.stop()
+
+
+async def count(tg: Harness, model: Any, *where: Any) -> int:
+    """Rows of `model` (matching `where`) in the app's database."""
+    from sqlalchemy import func, select
+
+    async with tg.app.ctx.sessionmaker() as session:
+        return await session.scalar(select(func.count()).select_from(model).where(*where)) or 0

@@ -5,15 +5,12 @@ them). Written as the attacker goes: Carol forges buttons for a private message 
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from sqlalchemy import func, select
 
 from handlers.keyboards import MessageAction
 from handlers.reports import ReportReason
 from storage.models import Block, Member, Report, WarningEntry
-from tests.e2e.harness import Harness, Person
+from tests.e2e.harness import Harness, Person, count
 from tests.e2e.relay_double import db_user
 from tests.fakes.telegram import ChatMessage
 
@@ -34,11 +31,6 @@ async def members(tg: Harness, *names: str) -> list[Person]:
         await person.send(f"/nick {name}")
         people.append(person)
     return people
-
-
-async def count(tg: Harness, model: Any, *where: Any) -> int:
-    async with tg.app.ctx.sessionmaker() as session:
-        return await session.scalar(select(func.count()).select_from(model).where(*where)) or 0
 
 
 def relay_id_of(copy: ChatMessage) -> int:

@@ -7,15 +7,12 @@ group, buttons pressed there, and someone adding the bot to a group of their own
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from sqlalchemy import func, select
 
 from handlers.admin import UserAction
 from handlers.reports import ReportAction
 from storage.models import AuditEntry, Ban, RelayMessage, User, WarningEntry
-from tests.e2e.harness import Harness, Person
+from tests.e2e.harness import Harness, Person, count
 from tests.e2e.relay_double import user_id
 from tests.fakes.telegram import BOT_USERNAME, FakeChat
 
@@ -35,11 +32,6 @@ async def members(tg: Harness, *names: str) -> list[Person]:
         await person.send("/join")
         people.append(person)
     return people
-
-
-async def count(tg: Harness, model: Any, *where: Any) -> int:
-    async with tg.app.ctx.sessionmaker() as session:
-        return await session.scalar(select(func.count()).select_from(model).where(*where)) or 0
 
 
 def staff_chat(tg: Harness) -> FakeChat:

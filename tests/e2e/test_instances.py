@@ -33,7 +33,7 @@ from tests.conftest import _make_schema
 from tests.fakes.telegram import TOKEN, FakeTelegram
 
 ROOT = Path(__file__).resolve().parents[2]
-SECRET = "instances-secret"
+SECRET = "instances-secret-long-enough-for-telegram"
 RATE = 40  # messages per second for the whole bot, shared by the two processes
 FIRST_USER = 810_000
 
@@ -66,12 +66,13 @@ class Cluster:
     instances: list[Instance]
 
     async def start(self) -> Instance:
-        port = free_port()
+        port, metrics_port = free_port(), free_port()
         log = self.tmp / f"bot-{port}.log"
         env = {
             **self.env,
             "WEB_PORT": str(port),
             "WEB_HOST": "127.0.0.1",
+            "METRICS_PORT": str(metrics_port),
             "WEBHOOK_URL": f"http://127.0.0.1:{port}/hook",
         }
         with log.open("wb") as out:
@@ -83,7 +84,7 @@ class Cluster:
         async with httpx.AsyncClient() as client:
             for _ in range(300):  # until it answers /healthz (another process starting up)
                 with contextlib.suppress(httpx.TransportError):
-                    if (await client.get(f"http://127.0.0.1:{port}/healthz", timeout=1)).status_code == 200:
+                    if (await client.get(f"http://127.0.0.1:{metrics_port}/healthz", timeout=1)).status_code == 200:
                         return instance
                 if process.returncode is not None:
                     break

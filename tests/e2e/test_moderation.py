@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from handlers.admin import ComplaintOpen, UserAction
 from handlers.keyboards import MessageAction, Page
 from handlers.reports import ReportAction, ReportReason
 from services.errors import Banned
 from storage.models import AuditEntry, Ban, Moderator, Report, WarningEntry
-from tests.e2e.harness import ADMIN_ID, Harness, Person
+from tests.e2e.harness import ADMIN_ID, Harness, Person, count
 from tests.e2e.relay_double import FakeRelay, db_user, user_id
 from tests.fakes.telegram import ChatMessage, FakeChat
 
@@ -46,11 +45,6 @@ def last_card(tg: Harness) -> ChatMessage:
     cards = [m for m in admin_chat(tg) if m.buttons]
     assert cards, [m.text for m in admin_chat(tg)]
     return cards[-1]
-
-
-async def count(tg: Harness, model: Any, *where: Any) -> int:
-    async with tg.app.ctx.sessionmaker() as session:
-        return await session.scalar(select(func.count()).select_from(model).where(*where)) or 0
 
 
 async def audit_actions(tg: Harness) -> list[str]:

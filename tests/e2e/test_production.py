@@ -14,13 +14,13 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import BotApp
 from bot.logs import make_formatter
-from bot.server import create_web_app
+from bot.server import create_metrics_app, create_web_app
 from storage.db import create_engine
 from tests.conftest import DbTarget
 from tests.e2e.harness import Harness, make_settings
 from tests.fakes.telegram import FakeTelegram, error
 
-SECRET = "s3cret-token_1"
+SECRET = "s3cret-token_1-for-the-webhook-tests"
 HOOK = "https://bot.example.test/telegram/hook"
 
 
@@ -48,6 +48,13 @@ async def client(fake: FakeTelegram, db: DbTarget) -> AsyncIterator[tuple[TestCl
     await app.close()
 
 
+@pytest.fixture
+async def private(client: tuple[TestClient[Any, Any], BotApp]) -> AsyncIterator[TestClient[Any, Any]]:
+    """The metrics server (METRICS_HOST:METRICS_PORT) of the same app: /healthz and /metrics."""
+    async with TestClient(TestServer(create_metrics_app(client[1]))) as http:
+        yield http
+
+
 def start_update(fake: FakeTelegram, user_id: int = 700_001) -> dict[str, Any]:
     return {
         "update_id": fake.new_update_id(),
@@ -62,7 +69,10 @@ def start_update(fake: FakeTelegram, user_id: int = 700_001) -> dict[str, Any]:
 
 
 async def test_webhook_rejects_wrong_secret_and_handles_the_right_one(
-    client: tuple[TestClient[Any, Any], BotApp], fake: FakeTelegram, caplog: pytest.LogCaptureFixture
+    client: tuple[TestClient[Any, Any], BotApp],
+    private: TestClient[Any, Any],
+    fake: FakeTelegram,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     http, _app = client
     caplog.set_level(logging.WARNING, logger="bot.server")
@@ -81,25 +91,26 @@ async def test_webhook_rejects_wrong_secret_and_handles_the_right_one(
     await fake.wait_until(lambda: bool(fake.calls_to("sendMessage")), what="the /start answer")
     assert fake.calls_to("sendMessage")[0].params["chat_id"] == 700_001
 
-    metrics = await (await http.get("/metrics")).text()
+    metrics = await (await private.get("/metrics")).text()
     assert 'bot_updates_total{kind="message"} 1.0' in metrics
     assert "bot_sends_total" in metrics
     assert "bot_delivery_queue_depth" in metrics
 
 
-async def test_healthz_ok(client: tuple[TestClient[Any, Any], BotApp]) -> None:
-    http, _app = client
-    answer = await http.get("/healthz")
+async def test_healthz_ok(private: TestClient[Any, Any]) -> None:
+    answer = await private.get("/healthz")
     assert answer.status == 200
     assert await answer.json() == {"status": "ok", "database": "ok", "redis": "off"}
 
 
-async def test_healthz_503_when_the_database_is_down(client: tuple[TestClient[Any, Any], BotApp]) -> None:
-    http, app = client
+async def test_healthz_503_when_the_database_is_down(
+    client: tuple[TestClient[Any, Any], BotApp], private: TestClient[Any, Any]
+) -> None:
+    _http, app = client
     healthy_engine = app.ctx.engine
     app.ctx.engine = create_engine("postgresql+asyncpg://postgres@127.0.0.1:1/nothing")  # nothing listens there
     try:
-        answer = await http.get("/healthz")
+        answer = await private.get("/healthz")
         body = await answer.json()
     finally:
         await app.ctx.engine.dispose()
@@ -114,9 +125,8 @@ async def test_healthz_checks_redis_when_configured(fake: FakeTelegram, db: DbTa
     if not url:
         pytest.skip("TEST_REDIS_URL is not set: no Redis to check (CI sets it)")
     app = await webhook_app(fake, db, redis_url=url)
-    web_app, _ = create_web_app(app)
     try:
-        async with TestClient(TestServer(web_app)) as http:
+        async with TestClient(TestServer(create_metrics_app(app))) as http:
             assert (await (await http.get("/healthz")).json())["redis"] == "ok"
     finally:
         await app.close()

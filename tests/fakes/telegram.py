@@ -25,6 +25,7 @@ BOT_ID = 7000000001
 BOT_USERNAME = "community_test_bot"
 TOKEN = f"{BOT_ID}:AAFakeTokenForTests_abcdefghijklmnop"
 PROCESS_TIMEOUT = 10.0
+CAPTION_TOO_LONG = "Bad Request: message caption is too long"
 
 # Values kept as strings even when they look like JSON (a text "123" stays "123").
 STRING_FIELDS = {
@@ -462,7 +463,7 @@ class FakeTelegram:
             except ValueError as exc:
                 return error(400, str(exc))
             if len(caption) > 1024:
-                return error(400, "Bad Request: message caption is too long")
+                return error(400, CAPTION_TOO_LONG)
             body["caption"] = caption
         record = self.add_message(params["chat_id"], True, body)
         return ok(self.public(record))
@@ -493,6 +494,8 @@ class FakeTelegram:
                 body["caption"] = self._formatted(params, "caption")
             except ValueError as exc:
                 return error(400, str(exc))
+            if len(body["caption"]) > 1024:
+                return error(400, CAPTION_TOO_LONG)
         body.update(self._reply_fields(params))
         body["copied_from"] = [original.chat_id, original.message_id]
         record = self.add_message(params["chat_id"], True, body)
@@ -517,6 +520,8 @@ class FakeTelegram:
                 new_value = self._formatted(params, field_name)
             except ValueError as exc:
                 return error(400, str(exc))
+            if len(new_value) > (4096 if field_name == "text" else 1024):  # as sendMessage and captions
+                return error(400, "Bad Request: message is too long" if field_name == "text" else CAPTION_TOO_LONG)
             if record.data.get(field_name) == new_value and record.reply_markup == new_markup:
                 return error(400, "Bad Request: message is not modified")
             record.data[field_name] = new_value

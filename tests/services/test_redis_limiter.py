@@ -24,10 +24,11 @@ async def test_two_instances_take_slots_from_one_sequence(redis: Redis) -> None:
     finally:
         await redis.delete(key)
     step = one.interval * one.block
-    # Each reservation moves the one shared "next slot" on by a block, whoever asks: the instances
-    # together never exceed the rate.
-    assert after_two - after_one == pytest.approx(step, abs=1e-4)
-    assert after_three - after_two == pytest.approx(step, abs=1e-4)
+    # Each reservation moves the one shared "next slot" on by at least a block, whoever asks: the
+    # instances together never exceed the rate. (More than a block when the calls are further apart
+    # than a block's time, as on a loaded machine: the next slot is then "now" on Redis' clock.)
+    assert after_two - after_one >= step - 1e-4
+    assert after_three - after_two >= step - 1e-4
     assert one.interval == pytest.approx(1 / 96)  # 96% of the limit
     assert RedisSpacingLimiter(redis, rate=30, key=key).interval == pytest.approx(1 / 29)  # below the next whole
 

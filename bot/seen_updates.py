@@ -1,0 +1,98 @@
+"""Webhook updates delivered twice are handled once, across instances.
+
+Telegram delivers an update again when it did not get our answer (a timeout, a lost connection,
+an instance that died), so the same `update_id` can arrive twice, at two instances. Each request
+first claims its update id:
+
+- new id: claimed "in progress" for CLAIM_SECONDS, handled, then marked "done" and remembered for
+  `WEBHOOK_DEDUP_SECONDS` (Telegram keeps an undelivered update for a day);
+- done already: answered 200 and dropped;
+- in progress elsewhere: answered 503, so Telegram asks again later. The first attempt may still
+  fail: if its handling raises, the claim is dropped and the retry is handled; if its instance dies,
+  the claim runs out after CLAIM_SECONDS and the retry is handled then. Marking an id "done" at
+  once (before handling) would lose the update in both cases; marking it only after handling
+  would let a duplicate that arrives meanwhile run in parallel.
+
+Kept in Redis (`SET NX` with a TTL) when REDIS_URL is set, else in the `webhook_updates` table
+(rows purged by the scheduler), which holds across instances sharing PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import timedelta
+from typing import Protocol
+
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.clock import Clock
+from storage.repositories.webhook import SeenUpdateRepo
+
+# Longer than any handler runs; how long an update whose instance died stays refused (503).
+CLAIM_SECONDS = 120
+
+
+class Claim(enum.Enum):
+    TAKEN = "taken"  # handle it
+    DONE = "done"  # handled already: drop it
+    BUSY = "busy"  # being handled elsewhere: ask Telegram to retry
+
+
+class SeenUpdates(Protocol):
+    async def claim(self, update_id: int) -> Claim: ...
+
+    async def finish(self, update_id: int) -> None:
+        """The update was handled: remember it as done."""
+
+    async def release(self, update_id: int) -> None:
+        """Handling failed: forget the claim, so a redelivery is handled."""
+
+
+class RedisSeenUpdates:
+    def __init__(self, redis: Redis, prefix: str, remember: timedelta) -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self.remember = remember
+
+    def _key(self, update_id: int) -> str:
+        return f"{self.prefix}:webhook:update:{update_id}"
+
+    async def claim(self, update_id: int) -> Claim:
+        key = self._key(update_id)
+        if await self.redis.set(key, b"busy", nx=True, ex=CLAIM_SECONDS):
+            return Claim.TAKEN
+        state = await self.redis.get(key)
+        return Claim.DONE if state == b"done" else Claim.BUSY  # gone meanwhile: let Telegram ask again
+
+    async def finish(self, update_id: int) -> None:
+        await self.redis.set(self._key(update_id), b"done", ex=self.remember)
+
+    async def release(self, update_id: int) -> None:
+        await self.redis.delete(self._key(update_id))
+
+
+class DatabaseSeenUpdates:
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock, remember: timedelta) -> None:
+        self.sessionmaker = sessionmaker
+        self.clock = clock
+        self.remember = remember
+
+    async def claim(self, update_id: int) -> Claim:
+        now = self.clock.now()
+        async with self.sessionmaker() as session, session.begin():
+            taken = await SeenUpdateRepo(session).claim(update_id, now, now - timedelta(seconds=CLAIM_SECONDS))
+        return Claim.TAKEN if taken else Claim.DONE if taken is None else Claim.BUSY
+
+    async def finish(self, update_id: int) -> None:
+        async with self.sessionmaker() as session, session.begin():
+            await SeenUpdateRepo(session).finish(update_id, self.clock.now())
+
+    async def release(self, update_id: int) -> None:
+        async with self.sessionmaker() as session, session.begin():
+            await SeenUpdateRepo(session).release(update_id)
+
+    async def purge(self) -> int:
+        """Forget ids handled longer ago than they are remembered (a scheduler job)."""
+        async with self.sessionmaker() as session, session.begin():
+            return await SeenUpdateRepo(session).purge_before(self.clock.now() - self.remember)

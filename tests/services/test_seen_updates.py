@@ -1,0 +1,68 @@
+"""Webhook update ids: claimed, done, released, and a dead instance's claim running out."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from redis.asyncio import Redis
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.seen_updates import CLAIM_SECONDS, Claim, DatabaseSeenUpdates, RedisSeenUpdates
+from services.clock import FakeClock
+from storage.models import SeenUpdate
+
+DAY = timedelta(days=1)
+
+
+async def test_database_claims_hold_across_instances_and_expire(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    clock = FakeClock()
+    one, two = DatabaseSeenUpdates(sessionmaker, clock, DAY), DatabaseSeenUpdates(sessionmaker, clock, DAY)
+    assert await one.claim(1) is Claim.TAKEN
+    assert await two.claim(1) is Claim.BUSY  # the other instance is handling it
+    await one.finish(1)
+    assert await two.claim(1) is Claim.DONE
+
+    assert await one.claim(2) is Claim.TAKEN
+    await one.release(2)  # its handling failed
+    assert await two.claim(2) is Claim.TAKEN  # so a redelivery is handled
+
+    assert await one.claim(3) is Claim.TAKEN  # ...and `one` dies here
+    clock.advance(seconds=CLAIM_SECONDS - 1)
+    assert await two.claim(3) is Claim.BUSY
+    clock.advance(seconds=2)
+    assert await two.claim(3) is Claim.TAKEN  # the dead instance's claim ran out
+    assert await one.claim(3) is Claim.BUSY
+
+
+async def test_database_forgets_ids_after_the_dedup_window(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    clock = FakeClock()
+    seen = DatabaseSeenUpdates(sessionmaker, clock, DAY)
+    for update_id in (10, 11):
+        assert await seen.claim(update_id) is Claim.TAKEN
+        await seen.finish(update_id)
+        clock.advance(hours=12)
+    assert await seen.purge() == 0
+    clock.advance(hours=1)
+    assert await seen.purge() == 1  # the first, done 25 hours ago
+    async with sessionmaker() as session:
+        assert await session.scalar(select(func.count()).select_from(SeenUpdate)) == 1
+    assert await seen.claim(11) is Claim.DONE
+
+
+async def test_redis_claims(redis: Redis) -> None:
+    prefix = f"test-{uuid.uuid4().hex[:12]}"
+    one, two = RedisSeenUpdates(redis, prefix, DAY), RedisSeenUpdates(redis, prefix, DAY)
+    try:
+        assert await one.claim(1) is Claim.TAKEN
+        assert 0 < await redis.ttl(f"{prefix}:webhook:update:1") <= CLAIM_SECONDS
+        assert await two.claim(1) is Claim.BUSY
+        await one.finish(1)
+        assert await two.claim(1) is Claim.DONE
+        assert await redis.ttl(f"{prefix}:webhook:update:1") > CLAIM_SECONDS
+        assert await one.claim(2) is Claim.TAKEN
+        await one.release(2)
+        assert await two.claim(2) is Claim.TAKEN
+    finally:
+        await redis.delete(f"{prefix}:webhook:update:1", f"{prefix}:webhook:update:2")

@@ -12,6 +12,8 @@ from storage.models import (
     OAuthLink,
     OAuthState,
     Outgoing,
+    PanelLogin,
+    PanelSession,
     PhoneCode,
     PhoneTakeover,
     RelayCopy,
@@ -100,6 +102,11 @@ class ErasureRepo:
         any sign-in in progress."""
         await self.session.execute(delete(OAuthLink).where(OAuthLink.user_id == user_id))
         await self.session.execute(delete(OAuthState).where(OAuthState.user_id == user_id))
+
+    async def drop_panel_access(self, user_id: int) -> None:
+        """The web panel's login links and sessions: whoever forgets themselves is signed out there too."""
+        await self.session.execute(delete(PanelLogin).where(PanelLogin.user_id == user_id))
+        await self.session.execute(delete(PanelSession).where(PanelSession.user_id == user_id))
 
     async def forget_notifications(self, user_id: int) -> None:
         """GMFY's notifications to the member: the texts go, pending ones are not sent; the fingerprints

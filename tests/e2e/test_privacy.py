@@ -107,6 +107,25 @@ COLUMNS: dict[str, dict[str, str]] = {
         "revoked_at": TIME_ONLY,
     },
     "job_leases": {"name": NOT_PERSONAL, "holder": NOT_PERSONAL, "until": TIME_ONLY},
+    # The staff panel's one-time links and sessions: hashes of random secrets and times (deleted by
+    # /forget_me all the same: a member who forgets themselves is signed out of the panel too).
+    "panel_logins": {
+        "id": NOT_PERSONAL,
+        "user_id": NOT_PERSONAL,
+        "secret_hash": NOT_PERSONAL,
+        "created_at": TIME_ONLY,
+        "expires_at": TIME_ONLY,
+        "used_at": TIME_ONLY,
+    },
+    "panel_sessions": {
+        "id": NOT_PERSONAL,
+        "user_id": NOT_PERSONAL,
+        "token_hash": NOT_PERSONAL,
+        "csrf_token": NOT_PERSONAL,
+        "created_at": TIME_ONLY,
+        "expires_at": TIME_ONLY,
+        "ended_at": TIME_ONLY,
+    },
     # Telegram's update ids, for handling a repeated webhook delivery once: nothing about the person.
     "webhook_updates": {"update_id": NOT_PERSONAL, "done": NOT_PERSONAL, "at": TIME_ONLY},
     "moderators": {"id": NOT_PERSONAL, "user_id": NOT_PERSONAL, "granted_by": NOT_PERSONAL, "granted_at": TIME_ONLY},

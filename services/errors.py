@@ -357,3 +357,7 @@ class OAuthNotLinked(DomainError):
 
 class OAuthConfirmInvalid(DomainError):
     key = "oauth-confirm-invalid"
+
+
+class OAuthFinishInvalid(DomainError):
+    key = "oauth-finish-invalid"

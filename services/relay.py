@@ -299,6 +299,16 @@ class RelayService:
             raise MemberNotFound(name=name[:64])
         return await self.open_private(user, peer)
 
+    async def open_private_from_who(self, user: User, peer_id: int) -> Target:
+        """A /who button (`dm:<account id>`): only someone /who can list, a signed-in member of the common
+        chat (where their name is shown anyway). Button data is easy to forge: any other id is refused
+        alike (ButtonNotForYou), so walking the ids names nobody who keeps out of the common chat."""
+        peer = await get_row(self.session, User, peer_id)
+        member = await self.repo.member(peer_id) if peer is not None else None
+        if peer is None or not peer.signed_in or member is None or not member.in_common:
+            raise ButtonNotForYou()
+        return await self.open_private(user, peer)
+
     async def open_private_with_author(self, user: User, relay_message_id: int) -> Target:
         return await self.open_private(user, await self._author_for_button(user, relay_message_id))
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from handlers.keyboards import MessageAction
+from handlers.relay import DmUser
 from handlers.reports import ReportReason
 from storage.models import Block, Member, Report, WarningEntry
 from tests.e2e.harness import Harness, Person, count
@@ -107,3 +108,34 @@ async def test_a_button_for_a_message_that_never_existed_says_the_same(tg: Harne
     ):
         answer = await carol.press_data(data, carol.last())
         assert NOT_YOURS in answer.get("text", ""), data
+
+
+async def test_a_forged_who_button_names_nobody_outside_the_common_chat(tg: Harness) -> None:
+    """/who's buttons (`dm:<account id>`) name people in the common chat. Forged with other ids they
+    walked every account: the name of each member who never joined (or left) the common chat, and a
+    private chat opened with them; for accounts signed out, their name in the refusal."""
+    (carol,) = await members(tg, "Carol")
+    hermit = await tg.user("Hermit").signed_in()  # signed in, never joined the common chat
+    await hermit.send("/nick Hermit")
+    gone = await tg.user("Gone").signed_in()
+    await gone.send("/join")
+    gone_name = (await db_user(tg, gone)).display_name
+    await gone.send("/forget_me")
+    await gone.press("Yes")
+    mark, answers = carol.mark(), []
+    for person in (hermit, gone):
+        account = await db_user(tg, person)
+        answer = await carol.press_data(DmUser(user_id=account.id).pack(), carol.last())
+        answers.append(answer.get("text", ""))
+    seen = " ".join([*answers, *carol.texts_since(mark)])
+    assert "Hermit" not in seen  # today: "You're writing privately to Hermit"
+    assert gone_name not in seen
+    assert all(NOT_YOURS in answer for answer in answers), answers
+    carol_id = (await db_user(tg, carol)).id
+    assert await count(tg, Member, Member.user_id == carol_id, Member.target_kind == "private") == 0
+
+    # A button /who really shows still works.
+    await members(tg, "Dora")
+    await carol.send("/who")
+    await carol.press("Dora")
+    assert "Dora" in carol.last_text()

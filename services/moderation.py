@@ -170,10 +170,11 @@ class Notice:
     language: str | None
     key: str
     args: dict[str, Any] = field(default_factory=dict)
+    about_id: int | None = None  # the member the notice names (their /forget_me erases it), if any
 
     @classmethod
-    def to(cls, user: User, key: str, **args: Any) -> Notice:
-        return cls(user.telegram_id, user.language, key, args)
+    def to(cls, user: User, key: str, *, about: User | None = None, **args: Any) -> Notice:
+        return cls(user.telegram_id, user.language, key, args, about.id if about is not None else None)
 
 
 @dataclass(frozen=True)

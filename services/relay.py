@@ -129,6 +129,7 @@ class _Dropped:
 
     key: str
     args: dict[str, Any] = field(default_factory=dict)
+    about: User | None = None  # the member the notice names
 
 
 RelayOutcome = RelayResult | DomainError  # what relaying one message came to: relayed, or the refusal
@@ -906,7 +907,7 @@ class RelayService:
         target = await self._scheduled_target(author, item)
         if isinstance(target, _Dropped):
             item.status = "failed"
-            return Notice.to(author, target.key, excerpt=excerpt, **target.args)
+            return Notice.to(author, target.key, about=target.about, excerpt=excerpt, **target.args)
         try:
             async with self.session.begin_nested():
                 await self._take_from_limit(author)
@@ -923,7 +924,7 @@ class RelayService:
             if peer is None or not peer.signed_in or not peer.is_active:
                 return _Dropped("relay-scheduled-dropped-peer")
             if await self.repo.is_blocked(peer.id, author.id):
-                return _Dropped("relay-scheduled-dropped-private", {"name": peer.display_name})
+                return _Dropped("relay-scheduled-dropped-private", {"name": peer.display_name}, peer)
             return Target("private", peer)
         if item.chat == "room":
             room = await self.session.get(Room, item.room_id) if item.room_id is not None else None

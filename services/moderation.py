@@ -527,7 +527,10 @@ class ModerationService:
         return ban
 
     async def unban(self, actor: User, target: User, reason: str | None = None) -> BanOutcome:
-        """Lift the ban in force now. Raises NotBanned."""
+        """Lift the ban in force now. Raises CannotModerate (one's own ban is for other staff to lift),
+        NotBanned."""
+        if actor.id == target.id:
+            raise CannotModerate()
         ban = await self.is_banned(target)
         if ban is None or not await self.bans.lift(ban.id, self.clock.now(), actor.id):
             raise NotBanned()
@@ -567,6 +570,8 @@ class ModerationService:
             raise ReportNotFound()
         if action != "dismiss":
             self._check_target(actor, target)
+        elif actor.id == target.id:  # a report against oneself is for other staff (it revokes a warning)
+            raise CannotModerate()
         if action == "ban" and (current := await self.is_banned(target)) is not None:
             raise AlreadyBanned(until=format_moment(current.until))
         status = "dismissed" if action == "dismiss" else "confirmed"

@@ -13,8 +13,12 @@ Two seams are bound by the relay (the defaults below know no relayed messages):
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import math
 import re
+import secrets
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -281,8 +285,12 @@ class ModerationService:
         page_size: int = 10,
         lookup: RelayedMessageLookup | None = None,
         remover: MessageRemover | None = None,
+        button_key: bytes | None = None,
     ) -> None:
         self.session = session
+        # Signs the member named by a `/report <name>` reason button (`member_report_seal`); without one
+        # (tests that build the service alone) a random key: buttons then last as long as the process.
+        self.button_key = button_key or secrets.token_bytes(32)
         self.clock = clock
         self.admin_ids = admin_ids
         self.warnings_to_ban = warnings_to_ban
@@ -385,12 +393,21 @@ class ModerationService:
         message = await self.relayed_for(reporter, relay_message_id)
         return await self.report(reporter, await self.author_of(message), reason, message)
 
-    async def report_member(self, reporter: User, target_id: int, reason: str) -> ReportOutcome:
-        """A reason pressed after `/report <nickname>`: the button names the member by account id. An id
-        that names no signed-in member is answered as a forged button (ButtonNotForYou), never with a
-        hint at who has an account."""
+    def member_report_seal(self, reporter: User, target: User) -> str:
+        """What a `/report <nickname>` reason button carries besides the member's account id: a MAC of
+        the reporter and the target, so the button names only the member this reporter named."""
+        mac = hmac.digest(self.button_key, f"report-member:{reporter.id}:{target.id}".encode(), hashlib.sha256)
+        return base64.urlsafe_b64encode(mac[:9]).decode("ascii")
+
+    async def report_member(self, reporter: User, target_id: int, reason: str, seal: str = "") -> ReportOutcome:
+        """A reason pressed after `/report <nickname>`: the button names the member by account id, sealed
+        for this reporter (`member_report_seal`). Ids are easy to walk: a forged one would report (and
+        warn) members the reporter never named, and tell which ids have an account. Any id without its
+        seal, or naming no signed-in member, is answered as a forged button (ButtonNotForYou)."""
         target = await self.users.by_id(target_id)
         if target is None or not target.signed_in:
+            raise ButtonNotForYou()
+        if not hmac.compare_digest(self.member_report_seal(reporter, target).encode(), seal.encode()):
             raise ButtonNotForYou()
         return await self.report(reporter, target, reason)
 

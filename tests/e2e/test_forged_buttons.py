@@ -139,3 +139,27 @@ async def test_a_forged_who_button_names_nobody_outside_the_common_chat(tg: Harn
     await carol.send("/who")
     await carol.press("Dora")
     assert "Dora" in carol.last_text()
+
+
+async def test_a_forged_member_report_button_reports_nobody(tg: Harness) -> None:
+    """After `/report <nickname>` the reason buttons name the member by account id. Forged with other
+    ids, each press reported (and so warned: three ban) a member the reporter never named, and the
+    answer told which ids have an account."""
+    carol, dora = await members(tg, "Carol", "Dora")
+    hermit = await tg.user("Hermit").signed_in()  # never in the common chat: nobody can name them
+    before = await count(tg, Report), await count(tg, WarningEntry)
+    await carol.send("/report Dora")  # Carol named Dora: her buttons name Dora, for Carol only
+    dora_button = next(b["callback_data"] for b in carol.last().buttons if "Spam" in b["text"])
+    forged = ReportReason.unpack(dora_button)
+    for target in ((await db_user(tg, hermit)).id, 999):
+        for seal in ("", forged.seal):
+            data = ReportReason(reason="abuse", target=target, msg=0, seal=seal).pack()
+            answer = await carol.press_data(data, carol.last())
+            assert NOT_YOURS in answer.get("text", ""), (target, answer)  # today: "moderators have your report"
+    answer = await dora.press_data(dora_button, dora.last())  # Carol's button, pressed by someone else
+    assert NOT_YOURS in answer.get("text", ""), answer
+    assert (await count(tg, Report), await count(tg, WarningEntry)) == before
+
+    await carol.press("Spam")  # her own button still works
+    assert "moderators have your report" in carol.last_text()
+    assert await count(tg, Report) == before[0] + 1

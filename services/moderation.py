@@ -13,8 +13,12 @@ Two seams are bound by the relay (the defaults below know no relayed messages):
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import math
 import re
+import secrets
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -171,10 +175,11 @@ class Notice:
     language: str | None
     key: str
     args: dict[str, Any] = field(default_factory=dict)
+    about_id: int | None = None  # the member the notice names (their /forget_me erases it), if any
 
     @classmethod
-    def to(cls, user: User, key: str, **args: Any) -> Notice:
-        return cls(user.telegram_id, user.language, key, args)
+    def to(cls, user: User, key: str, *, about: User | None = None, **args: Any) -> Notice:
+        return cls(user.telegram_id, user.language, key, args, about.id if about is not None else None)
 
 
 @dataclass(frozen=True)
@@ -281,8 +286,12 @@ class ModerationService:
         page_size: int = 10,
         lookup: RelayedMessageLookup | None = None,
         remover: MessageRemover | None = None,
+        button_key: bytes | None = None,
     ) -> None:
         self.session = session
+        # Signs the member named by a `/report <name>` reason button (`member_report_seal`); without one
+        # (tests that build the service alone) a random key: buttons then last as long as the process.
+        self.button_key = button_key or secrets.token_bytes(32)
         self.clock = clock
         self.admin_ids = admin_ids
         self.warnings_to_ban = warnings_to_ban
@@ -386,12 +395,21 @@ class ModerationService:
         message = await self.relayed_for(reporter, relay_message_id)
         return await self.report(reporter, await self.author_of(message), reason, message)
 
-    async def report_member(self, reporter: User, target_id: int, reason: str) -> ReportOutcome:
-        """A reason pressed after `/report <nickname>`: the button names the member by account id. An id
-        that names no signed-in member is answered as a forged button (ButtonNotForYou), never with a
-        hint at who has an account."""
+    def member_report_seal(self, reporter: User, target: User) -> str:
+        """What a `/report <nickname>` reason button carries besides the member's account id: a MAC of
+        the reporter and the target, so the button names only the member this reporter named."""
+        mac = hmac.digest(self.button_key, f"report-member:{reporter.id}:{target.id}".encode(), hashlib.sha256)
+        return base64.urlsafe_b64encode(mac[:9]).decode("ascii")
+
+    async def report_member(self, reporter: User, target_id: int, reason: str, seal: str = "") -> ReportOutcome:
+        """A reason pressed after `/report <nickname>`: the button names the member by account id, sealed
+        for this reporter (`member_report_seal`). Ids are easy to walk: a forged one would report (and
+        warn) members the reporter never named, and tell which ids have an account. Any id without its
+        seal, or naming no signed-in member, is answered as a forged button (ButtonNotForYou)."""
         target = await self.users.by_id(target_id)
         if target is None or not target.signed_in:
+            raise ButtonNotForYou()
+        if not hmac.compare_digest(self.member_report_seal(reporter, target).encode(), seal.encode()):
             raise ButtonNotForYou()
         return await self.report(reporter, target, reason)
 
@@ -529,7 +547,10 @@ class ModerationService:
         return ban
 
     async def unban(self, actor: User, target: User, reason: str | None = None) -> BanOutcome:
-        """Lift the ban in force now. Raises NotBanned."""
+        """Lift the ban in force now. Raises CannotModerate (one's own ban is for other staff to lift),
+        NotBanned."""
+        if actor.id == target.id:
+            raise CannotModerate()
         ban = await self.is_banned(target)
         if ban is None or not await self.bans.lift(ban.id, self.clock.now(), actor.id):
             raise NotBanned()
@@ -571,6 +592,8 @@ class ModerationService:
             raise ReportNotFound()
         if action != "dismiss":
             self._check_target(actor, target)
+        elif actor.id == target.id:  # a report against oneself is for other staff (it revokes a warning)
+            raise CannotModerate()
         if action == "ban" and (current := await self.is_banned(target)) is not None:
             raise AlreadyBanned(until=format_moment(current.until))
         status = "dismissed" if action == "dismiss" else "confirmed"

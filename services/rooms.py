@@ -178,13 +178,12 @@ class RoomService:
     async def switch(self, user: User, room_id: int) -> Room:
         """Make the room the user's current chat."""
         room = await self.repo.get(room_id)
-        if room is None:
-            raise RoomNotFound()
+        membership = await self.repo.membership(room.id, user.id) if room is not None else None
+        # Membership first: the button's room id is easy to forge, and a closed room's refusal names it.
+        if room is None or membership is None or membership.status != "member":
+            raise RoomNotMember()
         if not room.is_open:
             raise RoomClosed(title=room.title)
-        membership = await self.repo.membership(room.id, user.id)
-        if membership is None or membership.status != "member":
-            raise RoomNotMember()
         await self._set_target(user, room)
         return room
 

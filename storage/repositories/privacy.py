@@ -21,6 +21,7 @@ from storage.models import (
     Report,
     ScheduledMessage,
 )
+from storage.models.delivery import about_member
 
 
 class ErasureRepo:
@@ -55,7 +56,7 @@ class ErasureRepo:
         )
 
     async def forget_outgoing(self, chat_id: int | None, author_id: int) -> None:
-        """Queued and sent messages that hold the member's words or were sent to them: the payload goes
+        """Queued and sent messages that hold the member's words or name, or were sent to them: the payload goes
         (a sent row keeps its Telegram message id, which maps replies and edits), and those not yet sent
         are dropped. Deletions are kept: they remove the member's messages from others' chats. One
         statement per way in, each by an index (the queue is the largest table)."""
@@ -67,6 +68,7 @@ class ErasureRepo:
         theirs: list[ColumnElement[bool]] = [
             Outgoing.id.in_(copies),  # copies of their messages
             and_(Outgoing.target_id.is_not(None), Outgoing.target_id.in_(copies)),  # edits of those copies
+            Outgoing.batch_key == about_member(author_id),  # notices to others that name them
         ]
         if chat_id is not None:
             theirs.append(Outgoing.chat_id == chat_id)  # what was sent to them

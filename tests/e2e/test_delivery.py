@@ -53,6 +53,10 @@ async def test_429_waits_retry_after_and_keeps_order(tg: Harness) -> None:
     for chat in chats:
         assert received(tg, chat) == [f"m{i}" for i in range(5)]
     assert (await statuses(tg)) == Counter({"sent": 15})
+    pauses = tg.delivery_pauses  # each 429 paused its chat and the global rate for retry_after
+    assert sorted(p for p in pauses if p[0] is None) == [(None, 5.0)] * 4
+    assert {chat for chat, _ in pauses if chat is not None} == set(chats)
+    assert all(seconds == 5.0 for _, seconds in pauses)
 
 
 async def test_blocked_user_marked_inactive_and_skipped(tg: Harness) -> None:

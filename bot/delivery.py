@@ -374,6 +374,7 @@ class DeliveryWorker:
         mark_interval: float = 0.005,
         on_outcomes: Callable[[list[Outcome]], None] | None = None,
         express: ExpressLane | None = None,
+        paid_broadcast: bool = False,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.bot = bot
@@ -389,6 +390,7 @@ class DeliveryWorker:
         self.parallel_rounds = parallel_rounds
         self.mark_interval = mark_interval
         self.on_outcomes = on_outcomes
+        self.paid_broadcast = paid_broadcast  # new messages may go past the free rate, for Stars
         self.stats = DeliveryStats()
         self.api = BotApi(bot, pool=concurrency)
         self._stopping = False
@@ -776,13 +778,17 @@ class DeliveryWorker:
             body["reply_parameters"] = {"message_id": reply_to, "allow_sending_without_reply": True}
         if item.kind == "text":
             body.update(text=p["text"], parse_mode="HTML", link_preview_options={"is_disabled": True})
+            if self.paid_broadcast:
+                body["allow_paid_broadcast"] = True
             return "sendMessage", body
         if item.kind == "copy":
             body.update(from_chat_id=p["from_chat_id"], message_id=p["message_id"])
             if "caption" in p:
                 body.update(caption=p["caption"], parse_mode="HTML")
+            if self.paid_broadcast:
+                body["allow_paid_broadcast"] = True
             return "copyMessage", body
-        if item.kind == "album":
+        if item.kind == "album":  # copyMessages has no allow_paid_broadcast (nor have edits and deletes)
             body.update(from_chat_id=p["from_chat_id"], message_ids=p["message_ids"])
             return "copyMessages", body
         body["message_id"] = self._target(item)

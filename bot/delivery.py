@@ -98,9 +98,10 @@ class SpacingLimiter:
             if slot <= now:
                 break
             await self.sleep(slot - now)
-            if self.monotonic() < self.paused_until:
+            woke = self.monotonic()
+            if woke < self.paused_until:
                 continue  # a 429 came while this send waited for its slot: it waits out the pause too
-            if self.monotonic() - slot <= self.catch_up:
+            if woke - slot <= self.catch_up:
                 break
             # Woke up well after the slot (the event loop was busy): every send that waited through
             # that moment would go at once, so this slot is given up and a fresh one taken.
@@ -186,13 +187,13 @@ class RedisSpacingLimiter:
                     base = self.monotonic() + float(wait)
                     self._slots.extend(base + n * float(interval) for n in range(self.block))
                 slot = self._slots.popleft()
-            delay = slot - self.monotonic()
-            if delay > 0:
-                await self.sleep(delay)
-                delay = slot - self.monotonic()
-            if self.monotonic() < self.paused_until:
+            now = self.monotonic()
+            if slot > now:
+                await self.sleep(slot - now)
+                now = self.monotonic()
+            if now < self.paused_until:
                 continue  # a 429 came while this send waited for its slot: it waits out the pause too
-            if delay > -self.interval / 2:
+            if slot - now > -self.interval / 2:
                 return
             # Woke up too late for this slot (a busy event loop): sending now would crowd the next
             # instance's slot, so this one is given up and a fresh one taken.

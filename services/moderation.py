@@ -49,7 +49,7 @@ from services.errors import (
     UserNotFound,
 )
 from services.phones import mask_phone
-from storage.models import AuditEntry, Ban, Moderator, Report, User, WarningEntry
+from storage.models import AuditEntry, Ban, Report, User, WarningEntry
 from storage.repositories.moderation import (
     AuditRepo,
     BanRepo,
@@ -655,9 +655,8 @@ class ModerationService:
     # --- moderators -------------------------------------------------------------------
     async def grant_moderator(self, actor: User, target: User) -> None:
         """Raises AlreadyModerator (also for admins)."""
-        if self.is_admin(target) or await self.moderators.get(target.id) is not None:
+        if self.is_admin(target) or not await self.moderators.grant(target.id, actor.id, self.clock.now()):
             raise AlreadyModerator(name=target.display_name)
-        await self.moderators.add(Moderator(user_id=target.id, granted_by=actor.id, granted_at=self.clock.now()))
         await self._audit(actor, "mod", target, None)
 
     async def revoke_moderator(self, actor: User, target: User) -> None:

@@ -40,7 +40,7 @@ from services.errors import (
 from services.events import EventRecorder
 from services.moderation import Notice, RelayedMessage
 from storage.db import get_row
-from storage.models import Block, Member, RelayMessage, Room, ScheduledMessage, User
+from storage.models import Member, RelayMessage, Room, ScheduledMessage, User
 from storage.repositories.relay import Recipient, RelayRepo
 from storage.repositories.rooms import RoomRepo
 
@@ -337,7 +337,7 @@ class RelayService:
         if peer.id == user.id:
             raise CannotMessageSelf()
         if not await self.repo.is_blocked(user.id, peer.id):
-            await self.repo.add_block(Block(blocker_id=user.id, blocked_id=peer.id, created_at=self.clock.now()))
+            await self.repo.add_block(user.id, peer.id, self.clock.now())
         # The blocked person's target stays on us: their next private message is refused, never made public.
         return peer
 

@@ -59,6 +59,7 @@ async def main(
             database_url=database_url,
             messages_per_period=10**9,
             delivery_rate=delivery_rate or TELEGRAM_MAX_RATE,
+            paid_broadcast=True,
         )
         app = await BotApp.create(settings)
         if delivery_rate is None:

@@ -91,6 +91,7 @@ async def run(
                 "MIGRATE_ON_START": "false",
                 "MESSAGES_PER_PERIOD": str(10**9),
                 "DELIVERY_RATE": "1000",
+                "PAID_BROADCAST": "true",
                 "FLOOD_RATE": "0",
                 "LOG_LEVEL": "WARNING",
             }

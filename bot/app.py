@@ -135,6 +135,7 @@ def create_delivery_worker(
         concurrency=s.delivery_concurrency,
         max_attempts=s.delivery_max_attempts,
         express=express,
+        paid_broadcast=s.paid_broadcast,
     )
 
 

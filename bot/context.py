@@ -197,6 +197,7 @@ class AppContext:
             page_size=s.moderation_page_size,
             lookup=self.relay_lookup(session),
             remover=self.message_remover(session),
+            button_key=self.phone_code_key,
         )
 
     def services(self, session: AsyncSession) -> dict[str, Any]:

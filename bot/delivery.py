@@ -56,7 +56,9 @@ def spaced_cap(rate: float, margin: float) -> int:
 class RateLimiter(Protocol):
     async def acquire(self) -> None: ...
 
-    def pause(self, seconds: float) -> None: ...
+    def pause(self, seconds: float) -> None:
+        """A 429 came back: no send leaves for `seconds`, slots already handed out included."""
+        ...
 
 
 class SpacingLimiter:
@@ -82,17 +84,24 @@ class SpacingLimiter:
         self.catch_up = catch_up
         self.sleep = sleep
         self.next_slot = 0.0
+        self.paused_until = 0.0
         self.recent: collections.deque[float] = collections.deque()
 
     async def acquire(self) -> None:
         while True:
             now = self.monotonic()
+            if now < self.paused_until:
+                await self.sleep(self.paused_until - now)
+                continue
             slot = max(now - self.catch_up, self.next_slot)
             self.next_slot = slot + self.interval
             if slot <= now:
                 break
             await self.sleep(slot - now)
-            if self.monotonic() - slot <= self.catch_up:
+            woke = self.monotonic()
+            if woke < self.paused_until:
+                continue  # a 429 came while this send waited for its slot: it waits out the pause too
+            if woke - slot <= self.catch_up:
                 break
             # Woke up well after the slot (the event loop was busy): every send that waited through
             # that moment would go at once, so this slot is given up and a fresh one taken.
@@ -107,7 +116,8 @@ class SpacingLimiter:
         self.recent.append(now)
 
     def pause(self, seconds: float) -> None:
-        self.next_slot = max(self.next_slot, self.monotonic() + seconds)
+        self.paused_until = max(self.paused_until, self.monotonic() + seconds)
+        self.next_slot = max(self.next_slot, self.paused_until)
 
 
 class RedisSpacingLimiter:
@@ -115,7 +125,8 @@ class RedisSpacingLimiter:
 
     A Lua script hands out slots 1/rate apart on Redis' own clock (instances need not agree on
     time); each instance waits for its slot. Reserving slots in small blocks keeps Redis round
-    trips well under the send rate.
+    trips well under the send rate. A 429 pauses this instance at once and pushes the shared
+    sequence past the pause, so every instance's next reservation lands after it.
     """
 
     SCRIPT = """
@@ -125,16 +136,40 @@ class RedisSpacingLimiter:
     local count = tonumber(ARGV[2])
     local nxt = tonumber(redis.call('GET', KEYS[1]) or '0')
     if nxt < now then nxt = now end
-    redis.call('SET', KEYS[1], tostring(nxt + interval * count), 'PX', 60000)
+    redis.call('SET', KEYS[1], tostring(nxt + interval * count), 'PX', 60000 + math.ceil((nxt - now) * 1000))
     return {tostring(nxt - now), tostring(interval)}
     """
 
-    def __init__(self, redis: Redis, rate: float, key: str = "bot:delivery:next-slot", margin: float = 0.96) -> None:
+    # No slot before now + ARGV[1]; slots already reserved past that stay as they are.
+    PAUSE = """
+    local t = redis.call('TIME')
+    local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+    local pause = tonumber(ARGV[1])
+    local nxt = tonumber(redis.call('GET', KEYS[1]) or '0')
+    if nxt < now + pause then
+        redis.call('SET', KEYS[1], tostring(now + pause), 'PX', 60000 + math.ceil(pause * 1000))
+    end
+    return 1
+    """
+
+    def __init__(
+        self,
+        redis: Redis,
+        rate: float,
+        key: str = "bot:delivery:next-slot",
+        margin: float = 0.96,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self.redis = redis
         cap = spaced_cap(rate, margin)
         self.interval = 1.0 / cap
         self.key = key
+        self.monotonic = monotonic
+        self.sleep = sleep
+        self.paused_until = 0.0  # local monotonic time: this instance's own pause (its 429s)
         self._script = redis.register_script(self.SCRIPT)
+        self._pause_script = redis.register_script(self.PAUSE)
         self._lock = asyncio.Lock()
         self._slots: collections.deque[float] = collections.deque()  # local monotonic times of our slots
         self.block = max(1, min(20, cap // 50))  # ~20 ms of the shared rate at a time
@@ -142,30 +177,41 @@ class RedisSpacingLimiter:
 
     async def acquire(self) -> None:
         while True:
+            pause = self.paused_until - self.monotonic()
+            if pause > 0:
+                await self.sleep(pause)
+                continue
             async with self._lock:
                 if not self._slots:
                     wait, interval = await self._script(keys=[self.key], args=[self.interval, self.block])
-                    base = time.monotonic() + float(wait)
+                    base = self.monotonic() + float(wait)
                     self._slots.extend(base + n * float(interval) for n in range(self.block))
                 slot = self._slots.popleft()
-            delay = slot - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-                delay = slot - time.monotonic()
-            if delay > -self.interval / 2:
+            now = self.monotonic()
+            if slot > now:
+                await self.sleep(slot - now)
+                now = self.monotonic()
+            if now < self.paused_until:
+                continue  # a 429 came while this send waited for its slot: it waits out the pause too
+            if slot - now > -self.interval / 2:
                 return
             # Woke up too late for this slot (a busy event loop): sending now would crowd the next
             # instance's slot, so this one is given up and a fresh one taken.
 
     def pause(self, seconds: float) -> None:
-        """After a 429 every instance should hold back: push the shared next slot forward."""
+        """After a 429 every instance holds back: this one at once (its reserved slots are dropped),
+        the others from their next reservation on (the shared next slot moves past the pause)."""
+        self.paused_until = max(self.paused_until, self.monotonic() + seconds)
+        self._slots.clear()
         task = asyncio.ensure_future(self._push(seconds))
         self._pushes.add(task)
         task.add_done_callback(self._pushes.discard)
 
     async def _push(self, seconds: float) -> None:
-        with contextlib.suppress(Exception):
-            await self._script(keys=[self.key], args=[seconds, 1])
+        try:
+            await self._pause_script(keys=[self.key], args=[seconds])
+        except Exception:
+            log.warning("could not share a 429 pause through Redis", exc_info=True)
 
 
 class ChatPacer:
@@ -204,9 +250,15 @@ class ChatPacer:
         if len(self.buckets) > 50_000:
             self._forget_idle(now)
 
+    def pause(self, chat_id: int, seconds: float) -> None:
+        """A 429 for `chat_id`: its next send waits `seconds` (then the pace goes on from an empty bucket)."""
+        now = self.monotonic()
+        tokens = min(self._tokens(chat_id, now), 1.0 - seconds * self.rate)
+        self.buckets[chat_id] = (tokens, now)
+
     def _forget_idle(self, now: float) -> None:
-        full = self.burst / self.rate
-        self.buckets = {c: (t, at) for c, (t, at) in self.buckets.items() if now - at < full}
+        # A bucket is forgotten once it is full again (a paused chat's takes longer than a drained one's).
+        self.buckets = {c: (t, at) for c, (t, at) in self.buckets.items() if now - at < (self.burst - t) / self.rate}
 
 
 class Waker:
@@ -323,6 +375,7 @@ class DeliveryWorker:
         mark_interval: float = 0.005,
         on_outcomes: Callable[[list[Outcome]], None] | None = None,
         express: ExpressLane | None = None,
+        paid_broadcast: bool = False,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.bot = bot
@@ -338,6 +391,7 @@ class DeliveryWorker:
         self.parallel_rounds = parallel_rounds
         self.mark_interval = mark_interval
         self.on_outcomes = on_outcomes
+        self.paid_broadcast = paid_broadcast  # new messages may go past the free rate, for Stars
         self.stats = DeliveryStats()
         self.api = BotApi(bot, pool=concurrency)
         self._stopping = False
@@ -667,6 +721,10 @@ class DeliveryWorker:
         if code == 429:
             self.stats.rate_limited += 1
             retry_after = float((answer.get("parameters") or {}).get("retry_after") or 1)
+            # Telegram does not say whether the chat's pace or the bot's overall rate was exceeded:
+            # both wait it out (the row itself waits in the queue until not_before).
+            self.pacer.pause(item.chat_id, retry_after)
+            self.limiter.pause(retry_after)
             log.warning(
                 "429 for chat %s: retry after %ss",
                 item.chat_id,
@@ -721,13 +779,17 @@ class DeliveryWorker:
             body["reply_parameters"] = {"message_id": reply_to, "allow_sending_without_reply": True}
         if item.kind == "text":
             body.update(text=p["text"], parse_mode="HTML", link_preview_options={"is_disabled": True})
+            if self.paid_broadcast:
+                body["allow_paid_broadcast"] = True
             return "sendMessage", body
         if item.kind == "copy":
             body.update(from_chat_id=p["from_chat_id"], message_id=p["message_id"])
             if "caption" in p:
                 body.update(caption=p["caption"], parse_mode="HTML")
+            if self.paid_broadcast:
+                body["allow_paid_broadcast"] = True
             return "copyMessage", body
-        if item.kind == "album":
+        if item.kind == "album":  # copyMessages has no allow_paid_broadcast (nor have edits and deletes)
             body.update(from_chat_id=p["from_chat_id"], message_ids=p["message_ids"])
             return "copyMessages", body
         body["message_id"] = self._target(item)

@@ -73,6 +73,11 @@ def _redact_any(value: Any) -> Any:
     return value
 
 
+def _drop_formatted_message(_logger: WrappedLogger, _name: str, event_dict: EventDict) -> EventDict:
+    event_dict.pop("message", None)
+    return event_dict
+
+
 def make_formatter(json: bool) -> logging.Formatter:
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer()
@@ -92,6 +97,7 @@ def make_formatter(json: bool) -> logging.Formatter:
             structlog.stdlib.add_logger_name,
             # `log.info("...", extra={"chat_id": ...})`: the fields are the event's own keys (JSON keys)
             structlog.stdlib.ExtraAdder(),
+            _drop_formatted_message,  # the record's own `message` (the event, once more) is no extra
             structlog.processors.TimeStamper(fmt="iso"),
         ],
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *exceptions, _redact_fields, renderer],

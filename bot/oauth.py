@@ -3,8 +3,9 @@
 /oauth/start takes the /link button's token (once), binds its state to a fresh cookie of this browser
 and redirects to the provider. The callback takes the state only with that cookie, in a transaction
 of its own, so a state works once even when the exchange after it fails; then it exchanges the code,
-stores the link, and tells the user in Telegram (through the delivery queue, in the same transaction):
-a verified phone is offered there with yes/no buttons, never applied from the browser.
+stores the link, and gives the browser a `t.me` link back to the bot: only the Telegram account that ran
+/link, opening it, is shown the provider's account, and a verified phone is offered there with yes/no
+buttons (handlers/oauth.py), never applied from the browser.
 """
 
 from __future__ import annotations
@@ -17,17 +18,14 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 import httpx
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from aiohttp import web
 
 from bot.context import AppContext
 from bot.scheduler import Scheduler
+from bot.server import BOT_APP
 from handlers.notify import notify_user
-from handlers.oauth import OAuthConfirm
-from services.delivery import Outbox
 from services.errors import OAuthFailed, OAuthStateInvalid
-from services.oauth import CONFIRM_TTL, LOGIN_TTL, Linked, TokenKeys, browser_hash
-from services.phones import mask_phone
+from services.oauth import FINISH_PREFIX, LOGIN_TTL, TokenKeys, browser_hash
 
 if TYPE_CHECKING:
     from bot.i18n import Texts
@@ -47,13 +45,6 @@ def page(t: Texts, key: str, status: int, **args: object) -> web.Response:
 def cookie_name(public_url: str) -> str:
     # __Host-: the browser takes it only from this very host over https, so a sibling subdomain cannot plant one.
     return "__Host-oauth_browser" if urlparse(public_url).scheme == "https" else "oauth_browser"
-
-
-def confirm_markup(t: Texts, nonce: str) -> dict[str, object]:
-    kb = InlineKeyboardBuilder()
-    kb.button(text=t.plain("oauth-btn-confirm-yes"), callback_data=OAuthConfirm(nonce=nonce, yes=True))
-    kb.button(text=t.plain("oauth-btn-confirm-no"), callback_data=OAuthConfirm(nonce=nonce, yes=False))
-    return kb.as_markup().model_dump(exclude_none=True)
 
 
 def start_handler(ctx: AppContext) -> Callable[[web.Request], Awaitable[web.Response]]:
@@ -122,34 +113,28 @@ def callback_handler(ctx: AppContext) -> Callable[[web.Request], Awaitable[web.R
                     log.warning("OAuth exchange failed: %s", exc.args_map.get("reason"))
                     await outbox.send_text(telegram_id, t("oauth-failed"))
                     return page(t, "oauth-page-failed", 502)
-                await tell_linked(outbox, telegram_id, t, linked)
+                if linked.phone_error is not None:
+                    await outbox.send_text(telegram_id, t(linked.phone_error.key, **linked.phone_error.args_map))
+        # Nothing of the provider's account goes to Telegram from here: this browser may not be the /link
+        # user's (the button's link may have been passed on, and whoever opened it first has the cookie).
+        # The browser gets the link that shows it in Telegram, to the /link user only (handlers.oauth).
         # The cookie stays until it expires: a reload then says "already used", not "another browser".
-        return page(t, "oauth-page-linked-confirm" if linked.confirm else "oauth-page-linked", 200)
+        assert linked.finish is not None
+        me = await request.app[BOT_APP].bot.me()  # type: ignore[attr-defined]
+        return finish_page(t, f"https://t.me/{me.username}?start={FINISH_PREFIX}{linked.finish}")
 
     return callback
 
 
-async def tell_linked(outbox: Outbox, telegram_id: int, t: Texts, linked: Linked) -> None:
-    """The link, then the verified phone to confirm (yes/no buttons) or why it cannot be used."""
-    await outbox.send_text(
-        telegram_id,
-        t(
-            "oauth-linked",
-            name=linked.name or "—",
-            phone=mask_phone(linked.phone) if linked.phone else "—",
-            has_phone=1 if linked.phone else 0,
-        ),
+def finish_page(t: Texts, url: str) -> web.Response:
+    """Linked: the way back to Telegram, where the /link user (and only they) sees and confirms it."""
+    text, button = html.escape(t.plain("oauth-page-finish")), html.escape(t.plain("oauth-page-finish-button"))
+    href = html.escape(url, quote=True)
+    document = (
+        f"<!doctype html><meta charset=utf-8><title>{text}</title><p style='font:18px sans-serif'>{text}</p>"
+        f"<p style='font:18px sans-serif'><a href=\"{href}\">{button}</a></p>"
     )
-    if linked.confirm is not None:
-        key = "oauth-confirm-takeover" if linked.confirm.takes_over else "oauth-confirm-signin"
-        minutes = int(CONFIRM_TTL.total_seconds() // 60)
-        await outbox.send_text(
-            telegram_id,
-            t(key, phone=mask_phone(linked.confirm.phone), minutes=minutes),
-            reply_markup=confirm_markup(t, linked.confirm.nonce),
-        )
-    elif linked.phone_error is not None:
-        await outbox.send_text(telegram_id, t(linked.phone_error.key, **linked.phone_error.args_map))
+    return web.Response(text=document, content_type="text/html", status=200, headers=NO_STORE)
 
 
 def install_oauth(ctx: AppContext, scheduler: Scheduler) -> None:

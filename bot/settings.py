@@ -21,6 +21,7 @@ DATABASE_DRIVERS = {
     "postgres": "postgresql+asyncpg",
 }
 BOT_TOKEN_RE = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{20,}$")
+FREE_BROADCAST_RATE = 30  # messages a second Telegram allows a bot without paid broadcasts
 
 
 class Settings(BaseSettings):
@@ -92,6 +93,8 @@ class Settings(BaseSettings):
 
     # Outgoing delivery (SPEC 8)
     delivery_rate: float = Field(30.0, gt=0, le=1000)  # messages per second for the whole bot
+    # Telegram's paid broadcasts: sends may go past the free ~30/s (it bills Stars per message past it)
+    paid_broadcast: bool = False
     delivery_per_chat_rate: float = Field(1.0, gt=0)  # messages per second to one chat...
     delivery_per_chat_burst: float = Field(3.0, ge=1)  # ...after a short burst of this many
     delivery_batch_size: int = Field(500, gt=0, le=5000)
@@ -268,6 +271,15 @@ class Settings(BaseSettings):
     def _webhook_needs_secret(self) -> Settings:
         if self.webhook_url and self.webhook_secret is None:
             raise ValueError("WEBHOOK_SECRET is required with WEBHOOK_URL (Telegram sends it with every update)")
+        return self
+
+    @model_validator(mode="after")
+    def _fast_delivery_is_paid(self) -> Settings:
+        if self.delivery_rate > FREE_BROADCAST_RATE and not self.paid_broadcast:
+            raise ValueError(
+                f"DELIVERY_RATE above {FREE_BROADCAST_RATE:g} needs PAID_BROADCAST=true "
+                "(Telegram's paid broadcasts, billed in Stars per message; see README)"
+            )
         return self
 
     @model_validator(mode="after")

@@ -25,6 +25,7 @@ def get_routers() -> list[Router]:
     return [
         relay.members_router(),  # members' messages: most updates, so tried first
         rooms.router(),  # before signin: it takes /start room_<token>
+        oauth.finish_router(),  # before signin: it takes /start oc_<nonce>
         signin.router(),
         relay.router(),  # every message that is not a command (only sign-in's contact and code come before)
         invites.router(),

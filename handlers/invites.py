@@ -131,7 +131,7 @@ async def redeem(
         return
     result = await invites.redeem(user, command.args)
     await message.answer(t("invite-redeemed", inviter=result.inviter.display_name))
-    await notify_user(outbox, translator, result.inviter, "invite-inviter-notice", name=user.display_name)
+    await notify_user(outbox, translator, result.inviter, "invite-inviter-notice", about=user, name=user.display_name)
 
 
 def _referrals_view(t: Texts, page: ReferralPage) -> tuple[str, InlineKeyboardMarkup | None]:

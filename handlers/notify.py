@@ -17,12 +17,17 @@ from services.moderation import Notice
 from services.phones import mask_phone
 from services.signin import TakeoverRequested
 from storage.models import User
+from storage.models.delivery import about_member
 
 
-async def notify_user(outbox: Outbox, translator: Translator, user: User, key: str, **args: Any) -> bool:
+async def notify_user(
+    outbox: Outbox, translator: Translator, user: User, key: str, *, about: User | None = None, **args: Any
+) -> bool:
+    """`about`: the member the notice names (their name is in it), whose /forget_me erases it."""
     if user.telegram_id is None:
         return False
-    await outbox.send_text(user.telegram_id, translator.for_user(user)(key, **args))
+    batch_key = about_member(about.id) if about is not None else None
+    await outbox.send_text(user.telegram_id, translator.for_user(user)(key, **args), batch_key=batch_key)
     return True
 
 
@@ -33,19 +38,22 @@ async def notify_telegram_id(
     language: str | None,
     key: str,
     timezone: str | None = None,
+    *,
+    about: User | None = None,
     **args: Any,
 ) -> None:
     t = translator.texts(translator.pick(language, None), timezone)
-    await outbox.send_text(telegram_id, t(key, **args))
+    batch_key = about_member(about.id) if about is not None else None
+    await outbox.send_text(telegram_id, t(key, **args), batch_key=batch_key)
 
 
 async def send_notices(outbox: Outbox, translator: Translator, notices: Iterable[Notice]) -> None:
     """Tell each user their notice in their language: the one place moderation talks to users."""
     for notice in notices:
         if notice.telegram_id is not None:
-            await notify_telegram_id(
-                outbox, translator, notice.telegram_id, notice.language, notice.key, notice.timezone, **notice.args
-            )
+            t = translator.texts(translator.pick(notice.language, None), notice.timezone)
+            batch_key = about_member(notice.about_id) if notice.about_id is not None else None
+            await outbox.send_text(notice.telegram_id, t(notice.key, **notice.args), batch_key=batch_key)
 
 
 async def ask_owner(request: TakeoverRequested, outbox: Outbox, translator: Translator) -> None:

@@ -3,8 +3,8 @@ and the yes/no answer before a provider-verified phone signs the user in."""
 
 from __future__ import annotations
 
-from aiogram import Router
-from aiogram.filters import Command
+from aiogram import F, Router
+from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
@@ -13,7 +13,7 @@ from bot.i18n import Texts, Translator
 from handlers.notify import ask_owner, notify_telegram_id
 from services.delivery import Outbox
 from services.errors import OAuthOff
-from services.oauth import OAuthService
+from services.oauth import CONFIRM_TTL, FINISH_PREFIX, Linked, OAuthService
 from services.phones import mask_phone
 from storage.models import User
 
@@ -23,6 +23,15 @@ class OAuthConfirm(CallbackData, prefix="oc"):
 
     nonce: str
     yes: bool
+
+
+def finish_router() -> Router:
+    """`/start oc_<nonce>`: the browser's way back after the provider (before sign-in's /start)."""
+    r = Router(name="oauth-finish")
+    r.message.register(
+        finish, CommandStart(deep_link=True, magic=F.args.startswith(FINISH_PREFIX)), flags={"public": True}
+    )
+    return r
 
 
 def router() -> Router:
@@ -41,6 +50,36 @@ async def link(message: Message, user: User, oauth: OAuthService | None, t: Text
     kb = InlineKeyboardBuilder()
     kb.button(text=t.plain("oauth-btn-link"), url=url)
     await message.answer(t("oauth-link"), reply_markup=kb.as_markup())
+
+
+async def finish(message: Message, command: CommandObject, user: User, oauth: OAuthService | None, t: Texts) -> None:
+    """The browser that finished the provider's login sent its user here: the linked account is shown, and
+    its verified phone offered, only if this Telegram account is the one that ran /link."""
+    if oauth is None:
+        raise OAuthOff()
+    linked = await oauth.reveal(user, (command.args or "").removeprefix(FINISH_PREFIX))
+    await tell_linked(message, t, linked)
+
+
+async def tell_linked(message: Message, t: Texts, linked: Linked) -> None:
+    """The link, then the verified phone to confirm (yes/no buttons)."""
+    await message.answer(
+        t(
+            "oauth-linked",
+            name=linked.name or "—",
+            phone=mask_phone(linked.phone) if linked.phone else "—",
+            has_phone=1 if linked.phone else 0,
+        )
+    )
+    if linked.confirm is not None:
+        key = "oauth-confirm-takeover" if linked.confirm.takes_over else "oauth-confirm-signin"
+        nonce, kb = linked.confirm.nonce, InlineKeyboardBuilder()
+        kb.button(text=t.plain("oauth-btn-confirm-yes"), callback_data=OAuthConfirm(nonce=nonce, yes=True))
+        kb.button(text=t.plain("oauth-btn-confirm-no"), callback_data=OAuthConfirm(nonce=nonce, yes=False))
+        minutes = int(CONFIRM_TTL.total_seconds() // 60)
+        await message.answer(
+            t(key, phone=mask_phone(linked.confirm.phone), minutes=minutes), reply_markup=kb.as_markup()
+        )
 
 
 async def unlink(message: Message, user: User, oauth: OAuthService | None, t: Texts) -> None:

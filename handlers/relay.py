@@ -381,13 +381,7 @@ async def dm(message: Message, command: CommandObject, user: User, relay: RelayS
 
 
 async def dm_button(query: CallbackQuery, callback_data: DmUser, user: User, relay: RelayService, t: Texts) -> None:
-    from storage.repositories.users import UserRepo
-
-    peer = await UserRepo(relay.session).by_id(callback_data.user_id)
-    if peer is None:
-        await query.answer(t.plain("button-stale"))
-        return
-    target = await relay.open_private(user, peer)
+    target = await relay.open_private_from_who(user, callback_data.user_id)
     await query.answer()
     if isinstance(query.message, Message):
         await announce_target(query.message, t, target)

@@ -37,11 +37,13 @@ REASON_WORDS = {
 
 
 class ReportReason(CallbackData, prefix="rr"):
-    """The reporter's reason choice; `msg` is the relayed message (0: a report of a member, `target`)."""
+    """The reporter's reason choice; `msg` is the relayed message (0: a report of a member, `target`,
+    sealed for the reporter by `seal`: ModerationService.member_report_seal)."""
 
     reason: str  # spam | abuse | other | cancel
     target: RowId
     msg: RowId
+    seal: str = ""
 
 
 class ReportAction(CallbackData, prefix="ra"):
@@ -64,12 +66,12 @@ def router() -> Router:
 
 
 # --- the reporter's side ---------------------------------------------------------------------
-def reasons_keyboard(t: Texts, target_id: int, relay_message_id: int) -> InlineKeyboardMarkup:
+def reasons_keyboard(t: Texts, target_id: int, relay_message_id: int, seal: str = "") -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     for reason in (*REASONS, "cancel"):
         kb.button(
             text=t.plain(f"report-reason-{reason}"),
-            callback_data=ReportReason(reason=reason, target=target_id, msg=relay_message_id),
+            callback_data=ReportReason(reason=reason, target=target_id, msg=relay_message_id, seal=seal),
         )
     kb.adjust(3, 1)
     return kb.as_markup()
@@ -116,7 +118,10 @@ async def report_command(
     reason = REASON_WORDS.get(args[0].lower()) if args else None
     if reason is None:
         await moderation.check_can_report(user, target)
-        markup = reasons_keyboard(t, target.id, relayed.relay_message_id if relayed else 0)
+        if relayed is not None:
+            markup = reasons_keyboard(t, target.id, relayed.relay_message_id)
+        else:
+            markup = reasons_keyboard(t, target.id, 0, moderation.member_report_seal(user, target))
         await message.answer(t("report-choose-reason"), reply_markup=markup)
         return
     outcome = await moderation.report(user, target, reason, relayed)
@@ -142,7 +147,7 @@ async def report_reason(
     if callback_data.msg:
         outcome = await moderation.report_message(user, callback_data.msg, callback_data.reason)
     else:
-        outcome = await moderation.report_member(user, callback_data.target, callback_data.reason)
+        outcome = await moderation.report_member(user, callback_data.target, callback_data.reason, callback_data.seal)
     await query.answer(t.plain("report-accepted"))
     await edit_or_log(query, t("report-accepted"), None)
     await _after_report(outbox, bot, translator, settings, moderation, outcome)

@@ -18,6 +18,7 @@ from services.delivery import Outbox
 from services.relay import RelayService, Target
 from services.rooms import LINK_PREFIX, RoomEntry, RoomService
 from storage.models import Room, User
+from storage.models.delivery import about_member
 
 
 class RoomRequest(CallbackData, prefix="rq"):
@@ -123,6 +124,7 @@ async def ask_to_join(
             asked.owner.telegram_id,
             owner_texts("room-request", name=user.display_name, title=asked.room.title),
             reply_markup=kb.as_markup().model_dump(exclude_none=True),
+            batch_key=about_member(user.id),  # it names the requester: their /forget_me erases it
         )
 
 

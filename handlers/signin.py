@@ -231,7 +231,7 @@ async def _announce_redeem(
     message: Message, outbox: Outbox, result: RedeemResult, user: User, t: Texts, bot: Bot, translator: Translator
 ) -> None:
     await message.answer(t("invite-redeemed", inviter=result.inviter.display_name))
-    await notify_user(outbox, translator, result.inviter, "invite-inviter-notice", name=user.display_name)
+    await notify_user(outbox, translator, result.inviter, "invite-inviter-notice", about=user, name=user.display_name)
 
 
 async def help_(

@@ -392,3 +392,7 @@ class PanelForbidden(DomainError):
 
 class PanelStaffOnly(DomainError):
     key = "panel-staff-only"
+
+
+class OAuthFinishInvalid(DomainError):
+    key = "oauth-finish-invalid"

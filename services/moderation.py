@@ -13,7 +13,11 @@ Two seams are bound by the relay (the defaults below know no relayed messages):
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import math
+import secrets
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -45,7 +49,7 @@ from services.errors import (
     UserNotFound,
 )
 from services.phones import mask_phone
-from storage.models import AuditEntry, Ban, Moderator, Report, User, WarningEntry
+from storage.models import AuditEntry, Ban, Report, User, WarningEntry
 from storage.repositories.moderation import (
     AuditRepo,
     BanRepo,
@@ -177,10 +181,12 @@ class Notice:
     key: str
     args: dict[str, Any] = field(default_factory=dict)
     timezone: str | None = None  # the zone its times are shown in (None: the default zone)
+    about_id: int | None = None  # the member the notice names (their /forget_me erases it), if any
 
     @classmethod
-    def to(cls, user: User, key: str, **args: Any) -> Notice:
-        return cls(user.telegram_id, user.language or user.telegram_language, key, args, user.timezone)
+    def to(cls, user: User, key: str, *, about: User | None = None, **args: Any) -> Notice:
+        language = user.language or user.telegram_language
+        return cls(user.telegram_id, language, key, args, user.timezone, about.id if about is not None else None)
 
 
 @dataclass(frozen=True)
@@ -287,8 +293,12 @@ class ModerationService:
         page_size: int = 10,
         lookup: RelayedMessageLookup | None = None,
         remover: MessageRemover | None = None,
+        button_key: bytes | None = None,
     ) -> None:
         self.session = session
+        # Signs the member named by a `/report <name>` reason button (`member_report_seal`); without one
+        # (tests that build the service alone) a random key: buttons then last as long as the process.
+        self.button_key = button_key or secrets.token_bytes(32)
         self.clock = clock
         self.admin_ids = admin_ids
         self.warnings_to_ban = warnings_to_ban
@@ -392,12 +402,21 @@ class ModerationService:
         message = await self.relayed_for(reporter, relay_message_id)
         return await self.report(reporter, await self.author_of(message), reason, message)
 
-    async def report_member(self, reporter: User, target_id: int, reason: str) -> ReportOutcome:
-        """A reason pressed after `/report <nickname>`: the button names the member by account id. An id
-        that names no signed-in member is answered as a forged button (ButtonNotForYou), never with a
-        hint at who has an account."""
+    def member_report_seal(self, reporter: User, target: User) -> str:
+        """What a `/report <nickname>` reason button carries besides the member's account id: a MAC of
+        the reporter and the target, so the button names only the member this reporter named."""
+        mac = hmac.digest(self.button_key, f"report-member:{reporter.id}:{target.id}".encode(), hashlib.sha256)
+        return base64.urlsafe_b64encode(mac[:9]).decode("ascii")
+
+    async def report_member(self, reporter: User, target_id: int, reason: str, seal: str = "") -> ReportOutcome:
+        """A reason pressed after `/report <nickname>`: the button names the member by account id, sealed
+        for this reporter (`member_report_seal`). Ids are easy to walk: a forged one would report (and
+        warn) members the reporter never named, and tell which ids have an account. Any id without its
+        seal, or naming no signed-in member, is answered as a forged button (ButtonNotForYou)."""
         target = await self.users.by_id(target_id)
         if target is None or not target.signed_in:
+            raise ButtonNotForYou()
+        if not hmac.compare_digest(self.member_report_seal(reporter, target).encode(), seal.encode()):
             raise ButtonNotForYou()
         return await self.report(reporter, target, reason)
 
@@ -536,7 +555,10 @@ class ModerationService:
         return ban
 
     async def unban(self, actor: User, target: User, reason: str | None = None) -> BanOutcome:
-        """Lift the ban in force now. Raises NotBanned."""
+        """Lift the ban in force now. Raises CannotModerate (one's own ban is for other staff to lift),
+        NotBanned."""
+        if actor.id == target.id:
+            raise CannotModerate()
         ban = await self.is_banned(target)
         if ban is None or not await self.bans.lift(ban.id, self.clock.now(), actor.id):
             raise NotBanned()
@@ -578,6 +600,8 @@ class ModerationService:
             raise ReportNotFound()
         if action != "dismiss":
             self._check_target(actor, target)
+        elif actor.id == target.id:  # a report against oneself is for other staff (it revokes a warning)
+            raise CannotModerate()
         if action == "ban" and (current := await self.is_banned(target)) is not None:
             raise AlreadyBanned(until=current.until)
         status = "dismissed" if action == "dismiss" else "confirmed"
@@ -639,9 +663,8 @@ class ModerationService:
     # --- moderators -------------------------------------------------------------------
     async def grant_moderator(self, actor: User, target: User) -> None:
         """Raises AlreadyModerator (also for admins)."""
-        if self.is_admin(target) or await self.moderators.get(target.id) is not None:
+        if self.is_admin(target) or not await self.moderators.grant(target.id, actor.id, self.clock.now()):
             raise AlreadyModerator(name=target.display_name)
-        await self.moderators.add(Moderator(user_id=target.id, granted_by=actor.id, granted_at=self.clock.now()))
         await self._audit(actor, "mod", target, None)
 
     async def revoke_moderator(self, actor: User, target: User) -> None:

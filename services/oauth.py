@@ -9,8 +9,14 @@ The flow is bound to the browser that finishes it, not only to the Telegram user
 3. The callback takes the state only together with the cookie of the browser it was bound to, so an
    attacker's authorize link finished in a victim's browser changes nothing.
 4. The code is exchanged with the verifier, the tokens are stored encrypted (MultiFernet, key
-   rotation) and userinfo is read. A verified phone does not sign anyone in yet: the user confirms in
-   Telegram first (a single-use, short-lived button), and only then is it bound as a shared contact is.
+   rotation) and userinfo is read. Nothing of it is told in Telegram yet: the browser gets a
+   `t.me/<bot>?start=oc_<nonce>` link, and only the Telegram account that ran /link, opening it,
+   is shown the provider's name and phone (`reveal`). Whoever holds the /link button's link can
+   make anyone's browser finish the flow (the button's link is a bearer token, whoever opens it
+   first gets the cookie), but only the browser learns the nonce: the /link user's "yes" alone can
+   never apply a stranger's provider account.
+5. A verified phone does not sign anyone in yet: the user confirms in Telegram first (a single-use,
+   short-lived button), and only then is it bound as a shared contact is.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ from services.errors import (
     DomainError,
     OAuthConfirmInvalid,
     OAuthFailed,
+    OAuthFinishInvalid,
     OAuthNotLinked,
     OAuthStateInvalid,
 )
@@ -48,7 +55,8 @@ from storage.models import OAuthLink, OAuthState, User
 
 START_TTL = timedelta(minutes=10)  # the /link button: from /link to /oauth/start
 LOGIN_TTL = timedelta(minutes=15)  # from /oauth/start to the callback (the login at the provider)
-CONFIRM_TTL = timedelta(minutes=15)  # the "sign in with this phone?" buttons
+CONFIRM_TTL = timedelta(minutes=15)  # the "finish in Telegram" link, then the "sign in with this phone?" buttons
+FINISH_PREFIX = "oc_"  # the deep link (`/start oc_<nonce>`) that finishes a link in Telegram
 REFRESH_AHEAD = timedelta(minutes=5)
 KEY_BYTES = 32
 MIN_DISTINCT_KEY_BYTES = 12  # 32 random bytes have about 30 distinct values; "AAAA..." has 1
@@ -335,6 +343,7 @@ class Linked:
     phone: str | None
     confirm: PhoneToConfirm | None = None
     phone_error: DomainError | None = None
+    finish: str | None = None  # the nonce of the browser's "finish in Telegram" link (`complete` only)
 
 
 @dataclass(frozen=True)
@@ -422,7 +431,9 @@ class OAuthService:
         return user, taken[1]
 
     async def complete(self, user: User, verifier: str, code: str) -> Linked:
-        """Exchange the code, store the tokens, read userinfo. A verified phone is kept for the user's
+        """Exchange the code, store the tokens, read userinfo. Nothing of the provider's account is for
+        Telegram yet: the returned `finish` nonce goes to the browser only, and `reveal` shows the
+        account to the Telegram user who opens it from there. A verified phone is kept for the user's
         confirmation (`confirm_phone`), never applied here. Raises OAuthFailed (nothing is stored then)."""
         try:
             tokens = await self.client.exchange(code, verifier)
@@ -435,29 +446,51 @@ class OAuthService:
         link.subject = str(info["sub"])[:255] if info.get("sub") else None
         link.name = str(name)[:255] if name else None
         self._store_tokens(link, tokens, now)
-        link.pending_phone = link.pending_nonce = link.pending_expires_at = None
+        link.pending_phone = None
+        link.pending_nonce = nonce = secrets.token_urlsafe(16)
+        link.pending_expires_at = now + CONFIRM_TTL
         self.session.add(link)
         phone = info.get("phone_number")
         if not isinstance(phone, str):
             await self.session.flush()
-            return Linked(user, link.name, None)
+            return Linked(user, link.name, None, finish=nonce)
         if info.get("phone_number_verified") is not True:
             await self.session.flush()
-            return Linked(user, link.name, phone)
+            return Linked(user, link.name, phone, finish=nonce)
         try:
             phone = normalize_phone(phone, self.default_region, international=True)
         except DomainError as exc:
             await self.session.flush()
-            return Linked(user, link.name, phone, phone_error=exc)
+            return Linked(user, link.name, phone, phone_error=exc, finish=nonce)
         if user.phone == phone:  # signed in with it already: nothing to confirm
             await self.session.flush()
-            return Linked(user, link.name, phone)
-        owner = await self.session.scalar(select(User.id).where(User.phone == phone))
-        nonce = secrets.token_urlsafe(16)
+            return Linked(user, link.name, phone, finish=nonce)
         link.pending_phone = self.cipher.encrypt(phone.encode()).decode()
-        link.pending_nonce = nonce
-        link.pending_expires_at = now + CONFIRM_TTL
         await self.session.flush()
+        return Linked(user, link.name, phone, finish=nonce)
+
+    async def reveal(self, user: User, nonce: str) -> Linked:
+        """The Telegram user opened the browser's "finish in Telegram" link: the linked account (name, and
+        the verified phone to confirm, if any) for them, and only for the user whose /link it was. Raises
+        OAuthFinishInvalid for anyone else (the browser was someone else's, or the link is old or used)."""
+        link = await self.session.get(OAuthLink, user.id, with_for_update=True)
+        if (
+            link is None
+            or not link.pending_nonce
+            or link.pending_expires_at is None
+            or not hmac.compare_digest(link.pending_nonce.encode(), nonce.encode())  # bytes: any forged text
+            or link.pending_expires_at <= self.clock.now()
+        ):
+            raise OAuthFinishInvalid()
+        if link.pending_phone is None:  # nothing left to confirm: the link works once
+            link.pending_nonce = link.pending_expires_at = None
+            await self.session.flush()
+            return Linked(user, link.name, None)
+        try:
+            phone = self.cipher.decrypt(link.pending_phone.encode()).decode()
+        except InvalidToken:
+            raise OAuthFinishInvalid() from None
+        owner = await self.session.scalar(select(User.id).where(User.phone == phone))
         return Linked(user, link.name, phone, confirm=PhoneToConfirm(nonce, phone, takes_over=owner is not None))
 
     async def confirm_phone(self, user: User, nonce: str, *, yes: bool) -> Confirmed:

@@ -20,11 +20,12 @@ class PrivacyService:
         """Erase what the member's account holds elsewhere than its own row (that is SignInService.forget):
         sign-in codes, requests to take the account over, linked accounts, the texts of their messages
         wherever they were copied (history, the outgoing queue, report excerpts), scheduled messages
-        (cancelled), GMFY notifications and their private-chat target. Call it before the row's phone
-        is cleared."""
+        (cancelled), GMFY notifications, their private-chat target and web panel sessions. Call it
+        before the row's phone is cleared."""
         await self.erasure.drop_phone_codes(user.telegram_id, user.phone)
         await self.erasure.drop_takeovers(user.id)
         await self.erasure.drop_oauth(user.id)
+        await self.erasure.drop_panel_access(user.id)
         await self.erasure.forget_texts(user.id)
         await self.erasure.forget_outgoing(user.telegram_id, user.id)
         await self.erasure.forget_report_excerpts(user.id)

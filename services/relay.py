@@ -41,7 +41,7 @@ from services.errors import (
 from services.events import EventRecorder
 from services.moderation import Notice, RelayedMessage
 from storage.db import get_row
-from storage.models import Block, Member, RelayMessage, Room, ScheduledMessage, User
+from storage.models import Member, RelayMessage, Room, ScheduledMessage, User
 from storage.repositories.relay import Recipient, RelayRepo
 from storage.repositories.rooms import RoomRepo
 
@@ -130,6 +130,7 @@ class _Dropped:
 
     key: str
     args: dict[str, Any] = field(default_factory=dict)
+    about: User | None = None  # the member the notice names
 
 
 RelayOutcome = RelayResult | DomainError  # what relaying one message came to: relayed, or the refusal
@@ -295,6 +296,16 @@ class RelayService:
             raise MemberNotFound(name=name[:64])
         return await self.open_private(user, peer)
 
+    async def open_private_from_who(self, user: User, peer_id: int) -> Target:
+        """A /who button (`dm:<account id>`): only someone /who can list, a signed-in member of the common
+        chat (where their name is shown anyway). Button data is easy to forge: any other id is refused
+        alike (ButtonNotForYou), so walking the ids names nobody who keeps out of the common chat."""
+        peer = await get_row(self.session, User, peer_id)
+        member = await self.repo.member(peer_id) if peer is not None else None
+        if peer is None or not peer.signed_in or member is None or not member.in_common:
+            raise ButtonNotForYou()
+        return await self.open_private(user, peer)
+
     async def open_private_with_author(self, user: User, relay_message_id: int) -> Target:
         return await self.open_private(user, await self._author_for_button(user, relay_message_id))
 
@@ -322,7 +333,7 @@ class RelayService:
         if peer.id == user.id:
             raise CannotMessageSelf()
         if not await self.repo.is_blocked(user.id, peer.id):
-            await self.repo.add_block(Block(blocker_id=user.id, blocked_id=peer.id, created_at=self.clock.now()))
+            await self.repo.add_block(user.id, peer.id, self.clock.now())
         # The blocked person's target stays on us: their next private message is refused, never made public.
         return peer
 
@@ -892,7 +903,7 @@ class RelayService:
         target = await self._scheduled_target(author, item)
         if isinstance(target, _Dropped):
             item.status = "failed"
-            return Notice.to(author, target.key, excerpt=excerpt, **target.args)
+            return Notice.to(author, target.key, about=target.about, excerpt=excerpt, **target.args)
         try:
             async with self.session.begin_nested():
                 await self._take_from_limit(author)
@@ -909,7 +920,7 @@ class RelayService:
             if peer is None or not peer.signed_in or not peer.is_active:
                 return _Dropped("relay-scheduled-dropped-peer")
             if await self.repo.is_blocked(peer.id, author.id):
-                return _Dropped("relay-scheduled-dropped-private", {"name": peer.display_name})
+                return _Dropped("relay-scheduled-dropped-private", {"name": peer.display_name}, peer)
             return Target("private", peer)
         if item.chat == "room":
             room = await self.session.get(Room, item.room_id) if item.room_id is not None else None

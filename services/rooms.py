@@ -27,6 +27,7 @@ from services.errors import (
 )
 from services.events import EventRecorder
 from storage.models import Member, Room, RoomMember, User
+from storage.repositories.relay import RelayRepo
 from storage.repositories.rooms import RoomRepo
 
 LINK_PREFIX = "room_"
@@ -104,19 +105,20 @@ class RoomService:
             raise RoomLinkInvalid()
         existing = await self.repo.membership(room.id, user.id)
         now = self.clock.now()
-        if existing is not None:
-            if existing.status == "member":
-                raise RoomAlreadyMember(title=room.title)
-            if existing.status == "pending":
-                raise RoomAlreadyRequested(title=room.title)
-            if existing.status == "kicked":
-                raise RoomKickedOut(title=room.title)
-            existing.status, existing.requested_at = "pending", now  # declined or left before: ask again
-            return JoinRequest(room, owner, existing)
-        request = await self.repo.add_member(
-            RoomMember(room_id=room.id, user_id=user.id, status="pending", requested_at=now)
-        )
-        return JoinRequest(room, owner, request)
+        if existing is None:
+            request = await self.repo.add_member_if_absent(room.id, user.id, "pending", now)
+            if request is not None:
+                return JoinRequest(room, owner, request)
+            existing = await self.repo.membership(room.id, user.id)  # added meanwhile, by another instance
+            assert existing is not None
+        if existing.status == "member":
+            raise RoomAlreadyMember(title=room.title)
+        if existing.status == "pending":
+            raise RoomAlreadyRequested(title=room.title)
+        if existing.status == "kicked":
+            raise RoomKickedOut(title=room.title)
+        existing.status, existing.requested_at = "pending", now  # declined or left before: ask again
+        return JoinRequest(room, owner, existing)
 
     async def decide(self, owner: User, request_id: int, approve: bool) -> Decision:
         request = await self.repo.request(request_id)
@@ -178,13 +180,12 @@ class RoomService:
     async def switch(self, user: User, room_id: int) -> Room:
         """Make the room the user's current chat."""
         room = await self.repo.get(room_id)
-        if room is None:
-            raise RoomNotFound()
+        membership = await self.repo.membership(room.id, user.id) if room is not None else None
+        # Membership first: the button's room id is easy to forge, and a closed room's refusal names it.
+        if room is None or membership is None or membership.status != "member":
+            raise RoomNotMember()
         if not room.is_open:
             raise RoomClosed(title=room.title)
-        membership = await self.repo.membership(room.id, user.id)
-        if membership is None or membership.status != "member":
-            raise RoomNotMember()
         await self._set_target(user, room)
         return room
 
@@ -197,10 +198,8 @@ class RoomService:
         ]
 
     async def _set_target(self, user: User, room: Room) -> None:
-        member = await self.session.get(Member, user.id)
-        if member is None:
-            member = Member(user_id=user.id, in_common=False, paused=False)
-            self.session.add(member)
+        member = await RelayRepo(self.session).member(user.id, create=True)
+        assert member is not None
         member.target_kind, member.target_id = "room", room.id
 
     async def _back_to_common(self, room: Room, user_ids: list[int] | None) -> None:

@@ -32,3 +32,6 @@ oauth-btn-confirm-yes = ✅ Yes, sign me in
 oauth-btn-confirm-no = No
 oauth-confirm-declined = OK, the phone was not used; your account stays as it was.
 oauth-confirm-invalid = This button has expired or was already used. Nothing changed.
+oauth-page-finish = Almost done. Open Telegram with the link below to see the linked account there.
+oauth-page-finish-button = Finish in Telegram
+oauth-finish-invalid = This link is not for this Telegram account, or is out of date or used. Nothing was linked here. To link your own account, send /link and finish in the browser its button opens.

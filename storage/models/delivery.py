@@ -11,6 +11,12 @@ from sqlalchemy.orm import Mapped, mapped_column
 from storage.models.base import Base, UTCDateTime
 
 
+def about_member(user_id: int) -> str:
+    """The batch key of a notice to someone else that names this member ("<name> asks to join your
+    room"): the notice holds their name, which /forget_me erases with their other data."""
+    return f"about:{user_id}"
+
+
 class Outgoing(Base):
     """One Bot API call to make. Rows stay after sending (`message_id` maps replies and edits to copies)
     until the retention job removes them."""
@@ -42,6 +48,7 @@ class Outgoing(Base):
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     # For an edit/delete of a message this queue sent earlier: the id of that row (resolved at send time).
     target_id: Mapped[int | None] = mapped_column(BigInteger)
-    # Groups rows of one action (a relayed message, a broadcast) for progress counts.
+    # Groups rows of one action (a relayed message, a broadcast) for progress counts, or the notices to
+    # others that name one member (`about_member`): /forget_me finds those by it.
     batch_key: Mapped[str | None] = mapped_column(String(64), index=True)
     last_error: Mapped[str | None] = mapped_column(Text)

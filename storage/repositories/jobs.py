@@ -31,3 +31,13 @@ class JobLeaseRepo:
         except IntegrityError:  # another instance holds it
             return False
         return True
+
+    async def renew(self, name: str, holder: str, until: datetime) -> bool:
+        """Extend `holder`'s lease on `name` to `until`; False when it is no longer theirs."""
+        result = await self.session.execute(
+            update(JobLease)
+            .where(JobLease.name == name, JobLease.holder == holder)
+            .values(until=until)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(result, "rowcount", 0))

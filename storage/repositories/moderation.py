@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import upsert
 from storage.models import AuditEntry, Ban, Moderator, Report, User, WarningEntry
 
 
@@ -185,6 +186,17 @@ class ModeratorRepo:
         self.session.add(moderator)
         await self.session.flush()
         return moderator
+
+    async def grant(self, user_id: int, granted_by: int | None, at: datetime) -> bool:
+        """Make the user a moderator; False when they are one already (also when another instance
+        granted it at the same moment)."""
+        added = await self.session.scalar(
+            upsert(self.session, Moderator)
+            .values(user_id=user_id, granted_by=granted_by, granted_at=at)
+            .on_conflict_do_nothing(index_elements=[Moderator.user_id])
+            .returning(Moderator.id)
+        )
+        return added is not None
 
     async def remove(self, moderator: Moderator) -> None:
         await self.session.delete(moderator)

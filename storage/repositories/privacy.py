@@ -12,6 +12,8 @@ from storage.models import (
     OAuthLink,
     OAuthState,
     Outgoing,
+    PanelLogin,
+    PanelSession,
     PhoneCode,
     PhoneTakeover,
     RelayCopy,
@@ -19,6 +21,7 @@ from storage.models import (
     Report,
     ScheduledMessage,
 )
+from storage.models.delivery import about_member
 
 
 class ErasureRepo:
@@ -53,7 +56,7 @@ class ErasureRepo:
         )
 
     async def forget_outgoing(self, chat_id: int | None, author_id: int) -> None:
-        """Queued and sent messages that hold the member's words or were sent to them: the payload goes
+        """Queued and sent messages that hold the member's words or name, or were sent to them: the payload goes
         (a sent row keeps its Telegram message id, which maps replies and edits), and those not yet sent
         are dropped. Deletions are kept: they remove the member's messages from others' chats. One
         statement per way in, each by an index (the queue is the largest table)."""
@@ -65,6 +68,7 @@ class ErasureRepo:
         theirs: list[ColumnElement[bool]] = [
             Outgoing.id.in_(copies),  # copies of their messages
             and_(Outgoing.target_id.is_not(None), Outgoing.target_id.in_(copies)),  # edits of those copies
+            Outgoing.batch_key == about_member(author_id),  # notices to others that name them
         ]
         if chat_id is not None:
             theirs.append(Outgoing.chat_id == chat_id)  # what was sent to them
@@ -100,6 +104,11 @@ class ErasureRepo:
         any sign-in in progress."""
         await self.session.execute(delete(OAuthLink).where(OAuthLink.user_id == user_id))
         await self.session.execute(delete(OAuthState).where(OAuthState.user_id == user_id))
+
+    async def drop_panel_access(self, user_id: int) -> None:
+        """The web panel's login links and sessions: whoever forgets themselves is signed out there too."""
+        await self.session.execute(delete(PanelLogin).where(PanelLogin.user_id == user_id))
+        await self.session.execute(delete(PanelSession).where(PanelSession.user_id == user_id))
 
     async def forget_notifications(self, user_id: int) -> None:
         """GMFY's notifications to the member: the texts go, pending ones are not sent; the fingerprints

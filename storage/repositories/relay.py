@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
-from storage.db import PairsQuery, Prebuilt, dialect_insert, get_row, pairs_in
+from storage.db import PairsQuery, Prebuilt, dialect_insert, get_row, pairs_in, upsert
 from storage.models import (
     Block,
     LimitWindow,
@@ -111,11 +111,17 @@ class RelayRepo:
 
     # members
     async def member(self, user_id: int, create: bool = False) -> Member | None:
+        """The user's member row; with `create`, made if absent (race-proof: another instance may make
+        it at the same moment, e.g. /join handled twice: the row either made here or theirs)."""
         member = await get_row(self.session, Member, user_id)
         if member is None and create:
-            member = Member(user_id=user_id, in_common=False, paused=False, target_kind="common")
-            self.session.add(member)
-            await self.session.flush()
+            await self.session.execute(
+                upsert(self.session, Member)
+                .values(user_id=user_id, in_common=False, paused=False, target_kind="common")
+                .on_conflict_do_nothing(index_elements=[Member.user_id])
+            )
+            member = await self.session.get(Member, user_id, populate_existing=True)
+            assert member is not None
         return member
 
     async def authors_and_peers(self, user_ids: Collection[int]) -> tuple[dict[int, User], dict[int, Member]]:
@@ -328,9 +334,13 @@ class RelayRepo:
         rows = await self.session.execute(*_BLOCKED_PAIRS(pairs))
         return {(blocker, blocked) for blocker, blocked in rows.all()}
 
-    async def add_block(self, block: Block) -> None:
-        self.session.add(block)
-        await self.session.flush()
+    async def add_block(self, blocker_id: int, blocked_id: int, at: datetime) -> None:
+        """Block, unless already blocked (a block made at the same moment by another instance counts)."""
+        await self.session.execute(
+            upsert(self.session, Block)
+            .values(blocker_id=blocker_id, blocked_id=blocked_id, created_at=at)
+            .on_conflict_do_nothing(index_elements=[Block.blocker_id, Block.blocked_id])
+        )
 
     async def remove_block(self, blocker_id: int, blocked_id: int) -> bool:
         result = await self.session.execute(
@@ -383,12 +393,13 @@ class RelayRepo:
         return row.value if row is not None else None
 
     async def set_runtime(self, key: str, value: str) -> None:
-        row = await self.session.get(RuntimeSetting, key)
-        if row is None:
-            self.session.add(RuntimeSetting(key=key, value=value))
-        else:
-            row.value = value
-        await self.session.flush()
+        insert = upsert(self.session, RuntimeSetting).values(key=key, value=value)
+        await self.session.execute(
+            insert.on_conflict_do_update(index_elements=[RuntimeSetting.key], set_={"value": insert.excluded.value})
+        )
+        row = self.session.identity_map.get((RuntimeSetting, (key,), None))
+        if row is not None:  # a row this session read before: it shows the new value
+            await self.session.refresh(row)
 
     # scheduled
     async def add_scheduled(self, item: ScheduledMessage) -> ScheduledMessage:

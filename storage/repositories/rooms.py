@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import upsert
 from storage.models import Member, Room, RoomMember, User
 from storage.repositories.relay import RECIPIENT_COLUMNS, Recipient, reachable_except, recipients_of
 
@@ -36,6 +39,17 @@ class RoomRepo:
         self.session.add(member)
         await self.session.flush()
         return member
+
+    async def add_member_if_absent(self, room_id: int, user_id: int, status: str, at: datetime) -> RoomMember | None:
+        """A new membership row, or None when the user has one in the room already (also one that
+        another instance added at the same moment: the link opened twice)."""
+        added = await self.session.scalar(
+            upsert(self.session, RoomMember)
+            .values(room_id=room_id, user_id=user_id, status=status, requested_at=at)
+            .on_conflict_do_nothing(index_elements=[RoomMember.room_id, RoomMember.user_id])
+            .returning(RoomMember.id)
+        )
+        return None if added is None else await self.session.get(RoomMember, added)
 
     async def rooms_of(self, user_id: int) -> list[tuple[Room, int]]:
         """Open rooms the user is a member of, with their member counts, newest first."""

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.app import BotApp
+from bot.delivery import ChatPacer, RateLimiter
 from bot.settings import Settings
 from bot.sms import LogSmsSender
 from services.clock import FakeClock
@@ -49,6 +50,41 @@ class Person:
         return code
 
 
+class RecordedPause:
+    """The harness' stand-in for the in-memory 429 pause (`RateLimiter.pause`, `ChatPacer.pause`): it
+    records the pause instead of waiting it out. A row that got a 429 waits out retry_after on the fake
+    clock (its not_before), which tests move; the limiter and the pacer run on the wall clock, which
+    tests do not, so each 429 would cost its retry_after in real seconds (and a send that held a slot
+    when the 429 came would wait inside a drain that the test cannot move on). In production both are
+    the wall clock and end together. The waiting itself is tested on a fake clock in
+    tests/services/test_spacing_limiter.py and test_redis_limiter.py."""
+
+    def __init__(self) -> None:
+        self.pauses: list[tuple[int | None, float]] = []  # (chat, seconds); chat None: the global rate
+
+
+class HarnessLimiter(RecordedPause):
+    def __init__(self, limiter: RateLimiter) -> None:
+        super().__init__()
+        self.limiter = limiter
+
+    async def acquire(self) -> None:
+        await self.limiter.acquire()
+
+    def pause(self, seconds: float) -> None:
+        self.pauses.append((None, seconds))
+
+
+class HarnessPacer(ChatPacer):
+    def __init__(self, pacer: ChatPacer) -> None:
+        super().__init__(burst=pacer.burst, monotonic=pacer.monotonic, margin=1.0)
+        self.rate = pacer.rate
+        self.pauses: list[tuple[int | None, float]] = []
+
+    def pause(self, chat_id: int, seconds: float) -> None:
+        self.pauses.append((chat_id, seconds))
+
+
 @dataclass
 class Harness:
     tg: FakeTelegram
@@ -63,6 +99,15 @@ class Harness:
 
     def admin(self, name: str = "Admin") -> Person:
         return Person(self.tg.user(name, user_id=ADMIN_ID), self)
+
+    @property
+    def delivery_pauses(self) -> list[tuple[int | None, float]]:
+        """The 429 pauses the delivery worker asked for, chats' and the global rate's (None)."""
+        assert self.app.delivery is not None
+        limiter, pacer = self.app.delivery.limiter, self.app.delivery.pacer
+        assert isinstance(limiter, HarnessLimiter)
+        assert isinstance(pacer, HarnessPacer)
+        return limiter.pauses + pacer.pauses
 
     def new_phone(self) -> str:
         return f"+7916{next(self._phones):07d}"[:12]
@@ -116,6 +161,9 @@ async def start_harness(
     clock = FakeClock()
     sms = LogSmsSender()
     app = await BotApp.create(make_settings(tg.url, database_url, schema, **overrides), clock=clock, sms=sms)
+    if app.delivery is not None:  # before polling starts the worker (see RecordedPause)
+        app.delivery.limiter = HarnessLimiter(app.delivery.limiter)
+        app.delivery.pacer = HarnessPacer(app.delivery.pacer)
     harness = Harness(tg, app, clock, sms)
     tg.after_processed = harness.settle
     harness.polling = asyncio.create_task(

@@ -53,6 +53,10 @@ async def test_429_waits_retry_after_and_keeps_order(tg: Harness) -> None:
     for chat in chats:
         assert received(tg, chat) == [f"m{i}" for i in range(5)]
     assert (await statuses(tg)) == Counter({"sent": 15})
+    pauses = tg.delivery_pauses  # each 429 paused its chat and the global rate for retry_after
+    assert sorted(p for p in pauses if p[0] is None) == [(None, 5.0)] * 4
+    assert {chat for chat, _ in pauses if chat is not None} == set(chats)
+    assert all(seconds == 5.0 for _, seconds in pauses)
 
 
 async def test_blocked_user_marked_inactive_and_skipped(tg: Harness) -> None:
@@ -145,7 +149,7 @@ async def test_background_worker_wakes_after_commit(db: object) -> None:
     from tests.e2e.harness import start_harness, stop_harness
 
     assert isinstance(db, DbTarget)
-    harness = await start_harness(db.url, db.schema, delivery_worker=True, delivery_rate=200)
+    harness = await start_harness(db.url, db.schema, delivery_worker=True, delivery_rate=200, paid_broadcast=True)
     try:
         await enqueue_texts(harness, [920_001, 920_002], ["woken"])
         await harness.tg.wait_until(
@@ -197,7 +201,7 @@ async def test_a_lone_message_costs_the_worker_two_claims_at_most(db: object, mo
 
     assert isinstance(db, DbTarget)
     monkeypatch.setattr(OutgoingRepo, "claim", counted)
-    harness = await start_harness(db.url, db.schema, delivery_worker=True, delivery_rate=200)
+    harness = await start_harness(db.url, db.schema, delivery_worker=True, delivery_rate=200, paid_broadcast=True)
     try:
         lone = 8
         for n in range(lone):
@@ -209,3 +213,29 @@ async def test_a_lone_message_costs_the_worker_two_claims_at_most(db: object, mo
         await stop_harness(harness)
     assert received(harness, 940_001) == [f"lone {n}" for n in range(lone)]
     assert claims <= 2 * lone + 6, claims  # + each loop's first look and their once-a-second looks
+
+
+def paid(tg: Harness) -> list[tuple[str, object]]:
+    return [(c.method, c.params.get("allow_paid_broadcast")) for c in tg.tg.calls if c.method in SENDS]
+
+
+SENDS = {"sendMessage", "copyMessage", "copyMessages", "editMessageText"}
+
+
+@pytest.mark.parametrize("bot_settings", [{"delivery_rate": 100, "paid_broadcast": True}])
+async def test_paid_broadcast_sends_new_messages_with_allow_paid_broadcast(tg: Harness) -> None:
+    await enqueue_texts(tg, [950_001, 950_002], ["paid"])
+    async with tg.app.ctx.sessionmaker() as session, session.begin():
+        outbox = Outbox(session, tg.clock)
+        await outbox.add_rows([outbox.copy_row(950_003, 950_001, 1)])
+    await tg.deliver()
+    calls = paid(tg)
+    assert ("sendMessage", True) in calls
+    assert ("copyMessage", True) in calls
+    assert {flag for _, flag in calls} == {True}
+
+
+async def test_without_paid_broadcast_sends_ask_for_nothing_paid(tg: Harness) -> None:
+    await enqueue_texts(tg, [950_011], ["free"])
+    await tg.deliver()
+    assert paid(tg) == [("sendMessage", None)]

@@ -22,7 +22,7 @@ from tests.fakes.telegram import error
 @pytest.fixture
 def bot_settings() -> dict[str, object]:
     """The bot (conftest's `tg`) with its delivery worker running in the background, as in production."""
-    return {"delivery_worker": True, "delivery_rate": 200}
+    return {"delivery_worker": True, "delivery_rate": 200, "paid_broadcast": True}
 
 
 def texts(tg: Harness, person: Person, marker: str) -> list[str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from handlers.keyboards import MessageAction
+from handlers.relay import DmUser
 from handlers.reports import ReportReason
 from storage.models import Block, Member, Report, WarningEntry
 from tests.e2e.harness import Harness, Person, count
@@ -107,3 +108,58 @@ async def test_a_button_for_a_message_that_never_existed_says_the_same(tg: Harne
     ):
         answer = await carol.press_data(data, carol.last())
         assert NOT_YOURS in answer.get("text", ""), data
+
+
+async def test_a_forged_who_button_names_nobody_outside_the_common_chat(tg: Harness) -> None:
+    """/who's buttons (`dm:<account id>`) name people in the common chat. Forged with other ids they
+    walked every account: the name of each member who never joined (or left) the common chat, and a
+    private chat opened with them; for accounts signed out, their name in the refusal."""
+    (carol,) = await members(tg, "Carol")
+    hermit = await tg.user("Hermit").signed_in()  # signed in, never joined the common chat
+    await hermit.send("/nick Hermit")
+    gone = await tg.user("Gone").signed_in()
+    await gone.send("/join")
+    gone_name = (await db_user(tg, gone)).display_name
+    await gone.send("/forget_me")
+    await gone.press("Yes")
+    mark, answers = carol.mark(), []
+    for person in (hermit, gone):
+        account = await db_user(tg, person)
+        answer = await carol.press_data(DmUser(user_id=account.id).pack(), carol.last())
+        answers.append(answer.get("text", ""))
+    seen = " ".join([*answers, *carol.texts_since(mark)])
+    assert "Hermit" not in seen  # today: "You're writing privately to Hermit"
+    assert gone_name not in seen
+    assert all(NOT_YOURS in answer for answer in answers), answers
+    carol_id = (await db_user(tg, carol)).id
+    assert await count(tg, Member, Member.user_id == carol_id, Member.target_kind == "private") == 0
+
+    # A button /who really shows still works.
+    await members(tg, "Dora")
+    await carol.send("/who")
+    await carol.press("Dora")
+    assert "Dora" in carol.last_text()
+
+
+async def test_a_forged_member_report_button_reports_nobody(tg: Harness) -> None:
+    """After `/report <nickname>` the reason buttons name the member by account id. Forged with other
+    ids, each press reported (and so warned: three ban) a member the reporter never named, and the
+    answer told which ids have an account."""
+    carol, dora = await members(tg, "Carol", "Dora")
+    hermit = await tg.user("Hermit").signed_in()  # never in the common chat: nobody can name them
+    before = await count(tg, Report), await count(tg, WarningEntry)
+    await carol.send("/report Dora")  # Carol named Dora: her buttons name Dora, for Carol only
+    dora_button = next(b["callback_data"] for b in carol.last().buttons if "Spam" in b["text"])
+    forged = ReportReason.unpack(dora_button)
+    for target in ((await db_user(tg, hermit)).id, 999):
+        for seal in ("", forged.seal):
+            data = ReportReason(reason="abuse", target=target, msg=0, seal=seal).pack()
+            answer = await carol.press_data(data, carol.last())
+            assert NOT_YOURS in answer.get("text", ""), (target, answer)  # today: "moderators have your report"
+    answer = await dora.press_data(dora_button, dora.last())  # Carol's button, pressed by someone else
+    assert NOT_YOURS in answer.get("text", ""), answer
+    assert (await count(tg, Report), await count(tg, WarningEntry)) == before
+
+    await carol.press("Spam")  # her own button still works
+    assert "moderators have your report" in carol.last_text()
+    assert await count(tg, Report) == before[0] + 1

@@ -164,6 +164,7 @@ async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
         "WEBHOOK_SECRET": SECRET,
         "MIGRATE_ON_START": "false",
         "DELIVERY_RATE": str(RATE),
+        "PAID_BROADCAST": "true",
         "DELIVERY_PER_CHAT_RATE": "50",
         "DELIVERY_BATCH_SIZE": "20",
         "DELIVERY_LEASE_SECONDS": "2",

@@ -422,3 +422,30 @@ async def test_mod_and_unmod_with_command_menus(tg: Harness) -> None:
     await admin.send("/unmod @carol")
     assert "is not a moderator" in admin.last_text()
     assert await audit_actions(tg) == ["mod", "warn", "unmod"]
+
+
+async def test_a_moderator_cannot_lift_their_own_ban_or_dismiss_reports_against_them(tg: Harness) -> None:
+    """Moderators are members too: their bans and the reports against them are for other staff. A
+    banned moderator lifting their own ban, or one dismissing the reports against them (each report is
+    a warning, three ban), would put them out of moderation's reach."""
+    relay = FakeRelay(tg).bind()
+    admin = await tg.admin().signed_in()
+    mo, alice = await people(tg, "Mo", "Alice")
+    await admin.send("/mod @mo")
+    _, copies = await relay.relay(mo, "buy my stuff", alice)
+    await alice.send("/report spam", reply_to=copies[alice.id])
+    card = last_card(tg)
+    dismiss = next(b["callback_data"] for b in card.buttons if "dismiss" in b["callback_data"])
+    before = await state(tg)
+    answer = await mo.press_data(dismiss, card)
+    assert "can't do that" in answer.get("text", ""), answer  # today: "Report dismissed", warning revoked
+    assert await state(tg) == before
+
+    await admin.send("/ban @mo 1d")
+    assert "banned" in admin.last_text()
+    before = await state(tg)
+    await mo.send("/unban @mo")
+    assert "can't do that" in mo.last_text()  # today: "Mo is unbanned"
+    assert await state(tg) == before
+    await mo.send(f"/unban #{(await db_user(tg, mo)).id}")
+    assert await state(tg) == before

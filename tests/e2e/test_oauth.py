@@ -4,6 +4,7 @@ takeover without a "yes", a provider answering garbage."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from http.cookies import SimpleCookie
 from typing import Any
@@ -113,6 +114,13 @@ async def authorize(person: Person, browser: Browser) -> str:
     return await browser.to_callback(await link_button(person))
 
 
+async def finish_in_telegram(person: Person, body: str) -> None:
+    """The callback page's "Finish in Telegram" link (t.me/<bot>?start=oc_...), opened in `person`'s Telegram."""
+    found = re.search(r"start=(oc_[A-Za-z0-9_-]+)", body)
+    assert found is not None, body
+    await person.send(f"/start {found.group(1)}")
+
+
 async def link_row(tg: Harness, person: Person) -> OAuthLink | None:
     async with tg.app.ctx.sessionmaker() as session:
         user = await session.scalar(select(User).where(User.telegram_id == person.id))
@@ -156,7 +164,10 @@ async def test_link_signs_in_with_the_verified_phone_after_a_yes(
 
     status, body = await browser.finish(callback)
     assert status == 200
-    assert "confirm" in body
+    assert "Finish in Telegram" in body
+    await tg.deliver()
+    assert not alice.received("Your account is linked")  # only once she comes back from this browser
+    await finish_in_telegram(alice, body)
     await tg.deliver()
     assert alice.received("Your account is linked (phone +7 *** *** 45 67). Name: Alice Liddell.")
     assert "Sign in to the chat with it?" in alice.last_text()
@@ -315,8 +326,9 @@ async def test_takeover_through_oauth_waits_for_a_yes(
     eve = await tg.user("Eve").signed_in()
     provider.claims = {"sub": "olga", "name": "Olga", "phone_number": "+79160000002", "phone_number_verified": True}
     browser = Browser(web)
-    status, _ = await browser.finish(await authorize(mallory, browser))
+    status, body = await browser.finish(await authorize(mallory, browser))
     assert status == 200  # today: a 500, the notice went to a telegram_id that was already gone
+    await finish_in_telegram(mallory, body)
     await tg.deliver()
     ask = mallory.last()
     assert "already has an account in the chat" in (ask.text or "")
@@ -355,8 +367,9 @@ async def test_takeover_through_oauth_with_a_yes_moves_the_account(
     new_olga = tg.user("Olga's new account")
     provider.claims = {"sub": "olga", "name": "Olga", "phone_number": "+79160000003", "phone_number_verified": True}
     browser = Browser(web)
-    status, _ = await browser.finish(await authorize(new_olga, browser))
+    status, body = await browser.finish(await authorize(new_olga, browser))
     assert status == 200
+    await finish_in_telegram(new_olga, body)
     await tg.deliver()
     ask = new_olga.last()
 
@@ -366,8 +379,9 @@ async def test_takeover_through_oauth_with_a_yes_moves_the_account(
     assert "expired" in new_olga.last_answer["text"]
     assert await _phone_of(tg, new_olga) is None
 
-    status, _ = await browser.finish(await authorize(new_olga, browser))
+    status, body = await browser.finish(await authorize(new_olga, browser))
     assert status == 200
+    await finish_in_telegram(new_olga, body)
     await tg.deliver()
     ask = new_olga.last()
     await new_olga.press("Yes", ask)
@@ -394,24 +408,25 @@ async def test_forwarded_start_link_cannot_take_the_victims_account(
     tg: Harness, provider: FakeProvider, web: TestClient[Any, Any]
 ) -> None:
     """The attacker runs /link and forwards the start link unopened: the victim's browser gets the
-    cookie and finishes with her verified phone, and the "Yes" comes back to the attacker. Her own
-    Telegram account is still asked, and her "Deny" leaves everything as it was."""
+    cookie and finishes with her verified phone. The "Yes" never reaches the attacker (only the
+    browser has the way to it), so her own Telegram account is never even asked."""
     victim = await tg.user("Vera").signed_in("+79160000007")
     attacker = tg.user("Mallory")
     provider.claims = {"sub": "vera", "name": "Vera", "phone_number": "+79160000007", "phone_number_verified": True}
     victims_browser = Browser(web)
-    status, _ = await victims_browser.finish(await authorize(attacker, victims_browser))
+    forwarded = await link_button(attacker)
+    before, asked = attacker.mark(), victim.mark()
+    status, body = await victims_browser.finish(await victims_browser.to_callback(forwarded))
     assert status == 200
     await tg.deliver()
-    await attacker.press("Yes", attacker.last())
+    assert not any(m.buttons for m in attacker.since(before))  # no "Yes" to press
+    assert not any("already has an account" in text for text in attacker.texts_since(before))
+    await finish_in_telegram(victim, body)  # the victim taps the page's link in her own Telegram
     await tg.deliver()
-    assert await _phone_of(tg, attacker) is None
-    assert "Someone is signing in with your phone" in victim.last_text()
-    await victim.press("Deny", victim.last())
-    await tg.deliver()
+    assert "not for this Telegram account" in victim.last_text()
+    assert not any("Someone is signing in with your phone" in text for text in victim.texts_since(asked))
     assert await _phone_of(tg, attacker) is None
     assert await _phone_of(tg, victim) == "+79160000007"
-    assert "denied this sign-in" in attacker.last_text()
     await victim.send("/me")
     assert "+7" in victim.last_text()  # still signed in, same account
 
@@ -450,7 +465,8 @@ async def test_unlink_revokes_and_deletes(tg: Harness, provider: FakeProvider, w
     erin = await tg.user("Erin").signed_in()
     provider.claims = {"sub": "u-5"}
     browser = Browser(web)
-    await browser.finish(await authorize(erin, browser))
+    _, body = await browser.finish(await authorize(erin, browser))
+    await finish_in_telegram(erin, body)
     await tg.deliver()
     assert "Your account is linked" in erin.last_text()
     await erin.send("/unlink")
@@ -484,3 +500,45 @@ async def test_rotated_key_still_reads_tokens_stored_with_the_old_one(
     assert TokenKeys.parse(new).cipher().decrypt(refreshed.refresh_token.encode())  # ...and stores with the new key
     await frank.send("/unlink")
     assert len(provider.revoked) == 2  # both tokens read for the revocation
+
+
+async def test_forwarded_start_link_gives_the_attacker_nothing_of_the_victims(
+    tg: Harness, provider: FakeProvider, web: TestClient[Any, Any]
+) -> None:
+    """Mallory runs /link and sends her button's link, unopened, to Vera, who is not in the chat. Vera's
+    browser opens it first, so the cookie is Vera's, and Vera logs in at the provider. The flow still
+    belongs to Mallory's Telegram account: Mallory must learn nothing of Vera's provider account (her
+    name, her phone, whether it has an account here), and must not sign in with Vera's phone."""
+    vera = tg.user("Vera")
+    mallory = tg.user("Mallory")
+    provider.claims = {
+        "sub": "vera",
+        "name": "Vera Victimova",
+        "phone_number": "+79160000008",
+        "phone_number_verified": True,
+    }
+    forwarded = await link_button(mallory)
+    before = mallory.mark()
+    victims_browser = Browser(web)
+    status, body = await victims_browser.finish(await victims_browser.to_callback(forwarded))
+    assert status == 200
+    await tg.deliver()
+    seen = "\n".join(mallory.texts_since(before))
+    leaked = "Victimova" in seen  # checked below, after the Yes
+    leaked = leaked or "00 08" in seen
+    for message in [m for m in mallory.messages if m.buttons]:  # any "Yes" Mallory got: she presses it
+        for button in message.buttons:
+            if "Yes" in str(button.get("text")):
+                await mallory.press_data(str(button["callback_data"]), message)
+    await tg.deliver()
+    assert await _phone_of(tg, mallory) is None  # today: signed in with Vera's phone after her own "Yes"
+    assert not leaked  # today: "Name: Vera Victimova", "+7 *** *** 00 08"
+
+    finish = re.search(r"start=(oc_[A-Za-z0-9_-]+)", body)
+    if finish is not None:  # Vera taps the page's "finish in Telegram" in her own Telegram
+        await vera.send(f"/start {finish.group(1)}")
+        await tg.deliver()
+        assert "not for this Telegram account" in vera.last_text()
+    assert await _phone_of(tg, vera) is None
+    assert await _phone_of(tg, mallory) is None
+    assert "Victimova" not in "\n".join(mallory.texts_since(before))

@@ -107,6 +107,25 @@ COLUMNS: dict[str, dict[str, str]] = {
         "revoked_at": TIME_ONLY,
     },
     "job_leases": {"name": NOT_PERSONAL, "holder": NOT_PERSONAL, "until": TIME_ONLY},
+    # The staff panel's one-time links and sessions: hashes of random secrets and times (deleted by
+    # /forget_me all the same: a member who forgets themselves is signed out of the panel too).
+    "panel_logins": {
+        "id": NOT_PERSONAL,
+        "user_id": NOT_PERSONAL,
+        "secret_hash": NOT_PERSONAL,
+        "created_at": TIME_ONLY,
+        "expires_at": TIME_ONLY,
+        "used_at": TIME_ONLY,
+    },
+    "panel_sessions": {
+        "id": NOT_PERSONAL,
+        "user_id": NOT_PERSONAL,
+        "token_hash": NOT_PERSONAL,
+        "csrf_token": NOT_PERSONAL,
+        "created_at": TIME_ONLY,
+        "expires_at": TIME_ONLY,
+        "ended_at": TIME_ONLY,
+    },
     # Telegram's update ids, for handling a repeated webhook delivery once: nothing about the person.
     "webhook_updates": {"update_id": NOT_PERSONAL, "done": NOT_PERSONAL, "at": TIME_ONLY},
     "moderators": {"id": NOT_PERSONAL, "user_id": NOT_PERSONAL, "granted_by": NOT_PERSONAL, "granted_at": TIME_ONLY},
@@ -567,3 +586,36 @@ async def test_forget_me_pressed_by_an_account_without_a_row(tg: Harness, caplog
     assert row.phone is not None  # nobody else's press touched Alice's account
     assert question.text is not None
     assert "Delete" in question.text or "delete" in question.text
+
+
+async def test_forget_me_erases_her_name_from_notices_sent_to_others(tg: Harness) -> None:
+    """What the bot told others about her carries her chat name: "Zqname asks to join Chess", "Zqname
+    joined with your invite code", "... was not sent: Zqname doesn't accept private messages from you".
+    Those notices sit in the outgoing queue (sent or waiting) like copies of her messages; /forget_me
+    must not leave her name there."""
+    bob = await tg.user("Bob").signed_in()
+    await bob.send("/nick Bobzz")
+    await bob.send("/invite")
+    code = await bob.invite_code()
+    await bob.send("/newroom Chess")
+    link = next(m.text for m in reversed(bob.messages) if "is ready" in (m.text or ""))
+    payload = link.split("start=", 1)[1].split()[0].split('"')[0].split("<")[0]
+    alice = await tg.user("Alice").signed_in()
+    await alice.send("/nick Zqname")
+    await alice.send(f"/redeem {code}")
+    await alice.send(f"/start {payload}")
+    await bob.send("/dm Zqname")
+    await bob.send("/schedule in 10m see you")
+    await alice.send("/block Bobzz")
+    tg.clock.advance(minutes=30)
+    await tg.run_jobs()
+    await tg.deliver()
+    assert bob.received("Zqname")  # the notices went out, with her name
+    assert bob.received("doesn't accept private messages"), bob.texts()[-6:]
+
+    await alice.send("/forget_me")
+    await alice.press("Yes, delete")
+    async with tg.app.ctx.sessionmaker() as session:
+        after = await database(session)
+    left = {key: values for key, values in holding(after, ["Zqname"]).items() if not is_kept(*key)}
+    assert left == {}, "her name is left in notices to others after /forget_me"

@@ -222,3 +222,24 @@ async def test_approval_button_in_english(tg: Harness) -> None:
     assert [b["text"] for b in bob.last().buttons] == ["✍️ Write in Chess"]
     await bob.press("Write in Chess")
     assert "writing in the room Chess" in bob.last_text()
+
+
+async def test_forged_room_buttons_name_no_room_of_others(tg: Harness) -> None:
+    """`rm:<action>:<room id>` names a room by its id, and ids are easy to walk. Someone who is not in a
+    room must not learn its title from a forged button, open or closed."""
+    alice = await named(tg, "Alice")
+    mallory = await named(tg, "Mallory")
+    await create_room(alice, "Surprise for Bob")
+    await create_room(alice, "Plans for Carol")
+    await alice.send("/rooms")
+    await alice.press("Manage")
+    await alice.press("Close the room")
+    await alice.press("Yes, close it")
+    mark, answers = mallory.mark(), []
+    for room_id in (1, 2):
+        for action in ("switch", "leave", "manage", "members", "kick", "rotate", "close", "close_yes"):
+            await mallory.press_data(RoomAction(action=action, room_id=room_id).pack(), mallory.last())
+            answers.append((mallory.last_answer or {}).get("text", ""))
+    seen = " ".join([*answers, *mallory.texts_since(mark)])
+    assert "Surprise" not in seen  # today: "The room Surprise for Bob is closed."
+    assert "Carol" not in seen

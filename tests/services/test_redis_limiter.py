@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
+from collections.abc import Awaitable, Callable
 
 import pytest
 from redis.asyncio import Redis
@@ -33,14 +36,31 @@ async def test_two_instances_take_slots_from_one_sequence(redis: Redis) -> None:
     assert RedisSpacingLimiter(redis, rate=30, key=key).interval == pytest.approx(1 / 29)  # below the next whole
 
 
-async def test_pause_pushes_every_instance_back(redis: Redis) -> None:
+async def test_pause_holds_this_instance_at_once_and_the_others_from_their_next_slot(redis: Redis) -> None:
+    """A 429 on one instance: it sends nothing for retry_after (its reserved slots are dropped), and the
+    shared next slot moves past the pause, so the other instances' next reservations wait for it too."""
     key = f"test:limiter:{uuid.uuid4().hex}"
-    one = RedisSpacingLimiter(redis, rate=100, key=key)
+    slept: dict[str, list[float]] = {"one": [], "two": []}
+
+    def recorder(name: str) -> Callable[[float], Awaitable[None]]:
+        async def sleep(seconds: float) -> None:  # records the wait instead of waiting
+            slept[name].append(seconds)
+
+        return sleep
+
+    one = RedisSpacingLimiter(redis, rate=1000, key=key, sleep=recorder("one"))
+    two = RedisSpacingLimiter(redis, rate=1000, key=key, sleep=recorder("two"))
     try:
-        await one.acquire()
-        before = float(await redis.get(key) or 0)
-        await one._push(5.0)
-        after = float(await redis.get(key) or 0)
+        await one.acquire()  # reserves a block of slots
+        assert one._slots
+        one.pause(5.0)
+        assert not one._slots
+        await asyncio.gather(*one._pushes)
+        seconds, micros = await redis.time()
+        assert float(await redis.get(key) or 0) >= seconds + micros / 1e6 + 4.9
+        await two.acquire()
     finally:
         await redis.delete(key)
-    assert after - before == pytest.approx(5.0, abs=1e-4)
+    assert slept["two"]
+    assert slept["two"][0] == pytest.approx(5.0, abs=0.2)
+    assert one.paused_until - time.monotonic() == pytest.approx(5.0, abs=0.2)

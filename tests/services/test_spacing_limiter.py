@@ -93,3 +93,45 @@ async def test_after_a_busy_moment_the_waiting_sends_do_not_go_all_at_once() -> 
     assert most_in_window(returned, 0.005) <= int(limiter.catch_up * limiter.cap) + 5
     assert most_in_window(returned, 1.0) <= limiter.cap
     assert len(returned) == 400
+
+
+async def test_a_429_pauses_every_send_for_retry_after() -> None:
+    """pause() after a 429: no send leaves before retry_after is over, sends that already held a slot
+    included; then the spacing goes on."""
+    clock = FakeTime()
+    limiter = SpacingLimiter(30, monotonic=clock.monotonic, sleep=clock.sleep)
+    returned: list[float] = []
+
+    async def one() -> None:
+        await limiter.acquire()
+        returned.append(clock.now)
+
+    async def answer_429() -> None:
+        await clock.sleep(0.05)  # the first send's answer: retry after 5 (the others hold slots by now)
+        limiter.pause(5.0)
+
+    tasks = [asyncio.create_task(one()) for _ in range(10)] + [asyncio.create_task(answer_429())]
+    await clock.run(tasks)
+    before = [t for t in returned if t < 0.05]
+    after = [t for t in returned if t >= 0.05]
+    assert len(before) == 2  # at 0 and 1/29 s
+    assert min(after) >= 5.05
+    assert most_in_window(after, 1.0) <= limiter.cap
+    assert after[-1] - after[0] >= 7 / limiter.cap - 1e-9  # spaced after the pause, not a burst
+
+
+async def test_chat_pacer_pause_holds_the_chat_and_is_not_forgotten() -> None:
+    from bot.delivery import ChatPacer
+
+    clock = FakeTime()
+    pacer = ChatPacer(rate=1.0, burst=3.0, monotonic=clock.monotonic)
+    pacer.take(1)
+    assert pacer.delay(1) == 0.0  # a burst of 3 tolerated
+    pacer.pause(1, 30.0)
+    assert pacer.delay(1) == 30.0
+    assert pacer.delay(2) == 0.0  # other chats go on
+    clock.now = 10.0
+    pacer._forget_idle(clock.now)  # idle buckets are forgotten, a paused chat's is not
+    assert abs(pacer.delay(1) - 20.0) < 1e-9
+    clock.now = 30.0
+    assert pacer.delay(1) == 0.0

@@ -268,7 +268,7 @@ class BotApp:
             sessionmaker=create_sessionmaker(
                 engine, on_commit=wake_after_enqueue(waker, express), on_rollback=forget_express_rows
             ),
-            translator=Translator(),
+            translator=Translator(clock=clock, default_timezone=settings.default_timezone),
             sms=sms or create_sms_sender(settings),
             gmfy=create_gmfy_state(settings, clock),
             redis=Redis.from_url(settings.redis_url) if settings.redis_url else None,

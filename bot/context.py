@@ -162,6 +162,7 @@ class AppContext:
             codes_per_day=s.phone_codes_per_day,
             failures_per_day=s.phone_code_failures_per_day,
             takeover_confirm=timedelta(seconds=s.phone_takeover_confirm_seconds),
+            default_timezone=s.default_timezone,
         )
 
     @cached_property

@@ -153,8 +153,7 @@ class UnitOfWorkMiddleware(BaseMiddleware):
             data["user"] = user
             unit = data["unit_of_work"] = UnitOfWork(session, signin)
             data["is_admin"] = tg_user is not None and tg_user.id in ctx.settings.admin_ids
-            locale = ctx.translator.pick(user.language if user else None, tg_user.language_code if tg_user else None)
-            data["t"] = ctx.translator.texts(locale)
+            data["t"] = ctx.translator.for_user(user, tg_user.language_code if tg_user else None)
             try:
                 with unit.current():
                     result = await handler(event, data)

@@ -65,6 +65,8 @@ class Settings(BaseSettings):
 
     # Sign-in (SPEC 1)
     default_region: str = "RU"
+    # The zone of members whose phone names none (or several, none of them clearly the country's own)
+    default_timezone: str = "UTC"
     sms_sender_url: str | None = None
     # Development only: /phone without an SMS gateway, codes written to the log (whoever reads it signs in)
     sms_dev_log_codes: bool = False
@@ -191,6 +193,17 @@ class Settings(BaseSettings):
         if not looks_like_duration(value):
             raise ValueError("expected a duration such as 30m, 4h or 2d")
         return parse_duration(value)
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("expected an IANA time zone such as Europe/Moscow or UTC") from None
+        return value
 
     @field_validator("phone_code_secret", "panel_secret")
     @classmethod

@@ -2,7 +2,8 @@
 
 A token bucket per Telegram user: `burst` updates at once, refilled at `rate` per second. The
 first update over the limit gets one "slow down" answer; the rest are dropped quietly until the
-bucket refills. Other users are not affected. With REDIS_URL the buckets live in Redis (one Lua
+bucket refills, and the first update let through after that is preceded by how many messages were
+not relayed meanwhile. Other users are not affected. With REDIS_URL the buckets live in Redis (one Lua
 script per update), so a user whose updates Telegram spreads over several instances is limited
 as one; without it, in the process.
 """
@@ -113,6 +114,8 @@ class FloodControlMiddleware(BaseMiddleware):
         self.gate = gate
         self.translator = translator
         self.metrics = metrics
+        # user -> messages dropped since last let through; counted here, so by the instance that dropped them
+        self.dropped: dict[int, int] = {}
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user = data.get("event_from_user")
@@ -120,8 +123,16 @@ class FloodControlMiddleware(BaseMiddleware):
             return await handler(event, data)
         allowed, warn = await self.gate.admit(user.id)
         if allowed:
+            dropped = self.dropped.pop(user.id, 0)
+            if dropped and "bot" in data:  # allowed again: say what was lost before anything else
+                t = self.translator.texts(self.translator.pick(None, user.language_code))
+                await data["bot"].send_message(user.id, t("flood-dropped", count=dropped))
             return await handler(event, data)
         self.metrics.throttled.inc()
+        if isinstance(event, Update) and event.message is not None:
+            if len(self.dropped) > 100_000:  # a flood of flooders: forget the counts, never the limit
+                self.dropped.clear()
+            self.dropped[user.id] = self.dropped.get(user.id, 0) + 1
         if warn and isinstance(event, Update):
             t = self.translator.texts(self.translator.pick(None, user.language_code))
             if event.message is not None:

@@ -6,8 +6,6 @@ fallback router answers exactly as it answers an unknown command or a stale butt
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
@@ -21,16 +19,17 @@ from handlers.keyboards import Page, RowId, pager
 from handlers.notify import notify_user, send_notices
 from handlers.reports import edit_or_log, report_card
 from services.delivery import Outbox
+from services.durations import leading_duration
 from services.errors import NotARelayedMessage
 from services.moderation import (
+    MAX_DURATION,
     AuditPage,
     ComplaintPage,
     ModerationService,
     UserCard,
-    format_duration,
-    format_moment,
     looks_like_duration,
     parse_duration,
+    stored_duration,
 )
 from services.users import UserDirectory
 from storage.models import User
@@ -108,17 +107,17 @@ async def ban(
         await message.answer(t("admin-ban-usage"))
         return
     target, rest = found
-    duration: timedelta | None = None
-    if rest and looks_like_duration(rest[0]):
-        duration = parse_duration(rest.pop(0))
+    duration, rest = leading_duration(rest, MAX_DURATION)
+    if duration is None and rest and looks_like_duration(rest[0]):
+        parse_duration(rest[0])  # `99999w`: a duration, but too long (InvalidDuration)
     outcome = await moderation.ban(user, target, duration, _reason(rest))
     await message.answer(
         t(
             "admin-banned",
             name=target.display_name,
             id=target.id,
-            until=format_moment(outcome.ban.until),
-            duration=format_duration(outcome.ban.until - outcome.ban.created_at),
+            until=outcome.ban.until,
+            duration=outcome.ban.until - outcome.ban.created_at,
         )
     )
     await send_notices(outbox, translator, outcome.notices)
@@ -163,9 +162,7 @@ async def warn(
     target, rest = found
     outcome = await moderation.warn(user, target, _reason(rest))
     if outcome.ban is not None:
-        await message.answer(
-            t("admin-warned-banned", name=target.display_name, id=target.id, until=format_moment(outcome.ban.until))
-        )
+        await message.answer(t("admin-warned-banned", name=target.display_name, id=target.id, until=outcome.ban.until))
     else:
         await message.answer(
             t(
@@ -194,7 +191,7 @@ def _complaints_view(t: Texts, page: ComplaintPage) -> tuple[str, InlineKeyboard
                 target=entry.target.display_name if entry.target else "—",
                 target_id=report.target_id,
                 reason=t.plain(f"report-reason-{report.reason}"),
-                date=report.created_at.strftime("%Y-%m-%d %H:%M"),
+                date=report.created_at,
             )
         )
         kb.button(text=f"#{report.id}", callback_data=ComplaintOpen(report_id=report.id))
@@ -241,7 +238,7 @@ def _card_view(t: Texts, card: UserCard, viewer_is_admin: bool, max_warnings: in
         warnings_total=card.warnings_total,
         reports=card.reports_against,
         bans=card.bans_total,
-        ban=format_moment(card.ban.until) if card.ban else "—",
+        ban=card.ban.until if card.ban else "—",
     )
     kb = InlineKeyboardBuilder()
     if card.ban is None:
@@ -405,7 +402,7 @@ def _audit_view(t: Texts, page: AuditPage) -> tuple[str, InlineKeyboardMarkup | 
         lines.append(
             t(
                 "admin-audit-line",
-                date=entry.created_at.strftime("%Y-%m-%d %H:%M"),
+                date=entry.created_at,
                 actor=line.actor.display_name if line.actor else t.plain("admin-audit-bot"),
                 actor_id=entry.actor_id or 0,
                 action=entry.action,
@@ -413,8 +410,8 @@ def _audit_view(t: Texts, page: AuditPage) -> tuple[str, InlineKeyboardMarkup | 
                 target_id=str(entry.target_id or "—"),
                 reason=entry.reason or "",
                 has_reason=1 if entry.reason else 0,
-                duration=str(details.get("duration", "")),
-                has_duration=1 if details.get("duration") else 0,
+                duration=stored_duration(details) or "",
+                has_duration=1 if stored_duration(details) else 0,
             )
         )
     kb = InlineKeyboardBuilder()

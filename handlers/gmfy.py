@@ -13,8 +13,6 @@ from services.gmfy.client import GmfyUser
 from services.gmfy.service import AdminStatus, ChallengeView, GmfyService, TopPage
 from storage.models import User
 
-TIME_FORMAT = "%Y-%m-%d %H:%M UTC"
-
 
 class TopNav(CallbackData, prefix="gt"):
     rating: str
@@ -137,11 +135,11 @@ def _status_view(t: Texts, status: AdminStatus) -> str:
         lines.append(t("gmfy-admin-version", version=status.version.version))
     else:
         lines.append(t("gmfy-admin-version-error", error=status.version_error or "?"))
-    oldest = status.outbox.oldest_pending_at.strftime(TIME_FORMAT) if status.outbox.oldest_pending_at else "—"
+    oldest = t.moment(status.outbox.oldest_pending_at) if status.outbox.oldest_pending_at else "—"
     lines.append(t("gmfy-admin-outbox", pending=status.outbox.pending, failed=status.outbox.failed, oldest=oldest))
     last_error = status.last_error or status.outbox.last_error
     if last_error:
-        when = status.last_error_at.strftime(TIME_FORMAT) if status.last_error_at else "—"
+        when = t.moment(status.last_error_at) if status.last_error_at else "—"
         lines.append(t("gmfy-admin-last-error", error=last_error[:500], when=when))
     else:
         lines.append(t("gmfy-admin-no-error"))

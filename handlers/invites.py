@@ -65,7 +65,7 @@ def _invite_view(t: Texts, code: InviteCode, link: str) -> tuple[str, InlineKeyb
     kb.button(text=t.plain("invite-btn-new"), callback_data=InviteAction(action="new", code_id=code.id))
     kb.button(text=t.plain("invite-btn-delete"), callback_data=InviteAction(action="del", code_id=code.id))
     kb.adjust(2, 2)
-    text = t("invite-card", code=code.code, link=link, expires=code.expires_at.strftime("%Y-%m-%d %H:%M UTC"))
+    text = t("invite-card", code=code.code, link=link, expires=code.expires_at)
     return text, kb.as_markup()
 
 
@@ -144,7 +144,7 @@ def _referrals_view(t: Texts, page: ReferralPage) -> tuple[str, InlineKeyboardMa
                 "referrals-line",
                 name=entry.name,
                 phone=mask_phone(entry.phone),
-                date=entry.joined_at.strftime("%Y-%m-%d"),
+                date=entry.joined_at,
             )
         )
     kb = InlineKeyboardBuilder()
@@ -180,7 +180,7 @@ async def admin_code(
             user=target.display_name,
             id=target.id,
             code=code.code if code else "—",
-            expires=code.expires_at.strftime("%Y-%m-%d %H:%M UTC") if code else "—",
+            expires=code.expires_at if code else "—",
         )
     )
 

@@ -26,7 +26,8 @@ async def notify_user(
     """`about`: the member the notice names (their name is in it), whose /forget_me erases it."""
     if user.telegram_id is None:
         return False
-    await notify_telegram_id(outbox, translator, user.telegram_id, user.language, key, about=about, **args)
+    batch_key = about_member(about.id) if about is not None else None
+    await outbox.send_text(user.telegram_id, translator.for_user(user)(key, **args), batch_key=batch_key)
     return True
 
 
@@ -36,11 +37,12 @@ async def notify_telegram_id(
     telegram_id: int,
     language: str | None,
     key: str,
+    timezone: str | None = None,
     *,
     about: User | None = None,
     **args: Any,
 ) -> None:
-    t = translator.texts(translator.pick(language, None))
+    t = translator.texts(translator.pick(language, None), timezone)
     batch_key = about_member(about.id) if about is not None else None
     await outbox.send_text(telegram_id, t(key, **args), batch_key=batch_key)
 
@@ -49,7 +51,7 @@ async def send_notices(outbox: Outbox, translator: Translator, notices: Iterable
     """Tell each user their notice in their language: the one place moderation talks to users."""
     for notice in notices:
         if notice.telegram_id is not None:
-            t = translator.texts(translator.pick(notice.language, None))
+            t = translator.texts(translator.pick(notice.language, None), notice.timezone)
             batch_key = about_member(notice.about_id) if notice.about_id is not None else None
             await outbox.send_text(notice.telegram_id, t(notice.key, **notice.args), batch_key=batch_key)
 

@@ -23,7 +23,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.i18n import Texts, Translator
 from handlers.filters import IsAdmin, Magic
-from handlers.keyboards import MessageAction, RowId
+from handlers.keyboards import REMOVE_KEYBOARD, MessageAction, RowId
 from services.errors import LimitValueInvalid
 from services.moderation import ModerationService
 from services.relay import TEXT_LIMIT, UNCAPTIONED_KINDS, Incoming, RelayService, Target, Unread, UnreadGroup
@@ -209,12 +209,12 @@ def render_line(t: Texts, author: User, message: RelayMessage) -> str:
         body = f"{t('relay-media-' + message.kind)} {body}".strip()
     if len(body) > PREVIEW:  # cut plain text, never inside markup
         body = html.escape(html.unescape(re.sub(r"<[^>]+>", "", body))[:PREVIEW]) + "…"
-    return f"{t('relay-line', name=author.display_name, time=message.created_at.strftime('%H:%M'))} {body}"
+    return f"{t('relay-line', name=author.display_name, time=t.clock_time(message.created_at))} {body}"
 
 
 async def join(message: Message, user: User, relay: RelayService, t: Texts) -> None:
     history = await relay.join(user)
-    await message.answer(t("relay-joined"))
+    await message.answer(t("relay-joined"), reply_markup=REMOVE_KEYBOARD)  # the sign-in keyboard goes
     if history:
         lines = [render_line(t, author, item) for item, author in history]
         await message.answer(t("relay-history", count=len(lines)) + "\n" + "\n".join(lines))
@@ -229,7 +229,7 @@ async def join_choice(
         if callback_data.yes:
             await join(query.message, user, relay, t)
         else:
-            await query.message.answer(t("relay-join-later"))
+            await query.message.answer(t("relay-join-later"), reply_markup=REMOVE_KEYBOARD)
 
 
 async def leave(message: Message, user: User, relay: RelayService, t: Texts) -> None:
@@ -335,16 +335,18 @@ async def status(message: Message, user: User, relay: RelayService, moderation: 
     await message.answer(
         t(
             "relay-status",
-            now=s.now.strftime("%Y-%m-%d %H:%M:%S UTC"),
+            now=t.clock_time(s.now),
+            zone=t.zone_label(),
             members=s.members,
             common=1 if s.in_common else 0,
             paused=1 if s.paused else 0,
             target=target,
             used=s.usage.used,
             limit=s.usage.limit,
-            reset=s.usage.resets_at.strftime("%H:%M:%S UTC"),
+            reset=s.usage.resets_at,
             warnings=card.warnings,
-            banned=ban.until.strftime("%Y-%m-%d %H:%M UTC") if ban else "—",
+            banned=ban.until if ban else "—",
+            has_ban=1 if ban else 0,
         )
     )
 
@@ -440,8 +442,8 @@ async def schedule(message: Message, command: CommandObject, user: User, relay: 
     if not command.args:
         await message.answer(t("relay-schedule-usage"))
         return
-    item = await relay.schedule(user, command.args)
-    await message.answer(t("relay-scheduled-ok", when=item.due_at.strftime("%Y-%m-%d %H:%M UTC")))
+    item = await relay.schedule(user, command.args, t.tz)
+    await message.answer(t("relay-scheduled-ok", when=item.due_at))
 
 
 async def scheduled(message: Message, user: User, relay: RelayService, t: Texts) -> None:
@@ -453,7 +455,7 @@ async def scheduled(message: Message, user: User, relay: RelayService, t: Texts)
     lines = [t("relay-scheduled-title", count=len(items))]
     for n, item in enumerate(items, 1):
         excerpt = html.escape(html.unescape(item.text)[:80], quote=False)  # never cut inside an entity
-        lines.append(f"{n}. {item.due_at.strftime('%Y-%m-%d %H:%M UTC')} — {excerpt}")
+        lines.append(f"{n}. {t.moment(item.due_at)} — {excerpt}")
         kb.button(text=t.plain("relay-btn-cancel", n=n), callback_data=CancelScheduled(item_id=item.id))
     kb.adjust(3)
     await message.answer("\n".join(lines), reply_markup=kb.as_markup())

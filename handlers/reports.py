@@ -192,13 +192,13 @@ def report_card(
             target_id=report.target_id,
             reporter=line.reporter.display_name if line.reporter else "—",
             reporter_id=report.reporter_id,
-            date=report.created_at.strftime("%Y-%m-%d %H:%M UTC"),
+            date=report.created_at,
         )
     ]
     if with_excerpt and report.excerpt:
         parts.append(t("report-card-excerpt", excerpt=report.excerpt))
     if outcome is not None and outcome.ban is not None:
-        parts.append(t("report-card-auto-ban", until=outcome.ban.until.strftime("%Y-%m-%d %H:%M UTC")))
+        parts.append(t("report-card-auto-ban", until=outcome.ban.until))
     elif outcome is not None:
         parts.append(t("report-card-warnings", count=outcome.warnings))
     if report.status != "open":

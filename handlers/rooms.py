@@ -115,7 +115,7 @@ async def ask_to_join(
 ) -> None:
     asked = await rooms.request_join(user, token)
     await message.answer(t("room-requested", title=asked.room.title))
-    owner_texts = translator.texts(translator.pick(asked.owner.language, None))
+    owner_texts = translator.for_user(asked.owner)
     kb = InlineKeyboardBuilder()
     kb.button(text=owner_texts.plain("room-btn-approve"), callback_data=RoomRequest(approve=True, id=asked.request.id))
     kb.button(text=owner_texts.plain("room-btn-decline"), callback_data=RoomRequest(approve=False, id=asked.request.id))
@@ -143,7 +143,18 @@ async def decide(
     if isinstance(query.message, Message):
         await query.message.edit_text(t(f"{key}-owner", name=name, title=title))
     await query.answer()
-    await notify_user(outbox, translator, decision.requester, key, title=title)
+    requester = decision.requester
+    if decision.approved and requester.telegram_id is not None:
+        theirs = translator.for_user(requester)
+        kb = InlineKeyboardBuilder()
+        kb.button(
+            text=theirs.plain("room-btn-write", title=title),
+            callback_data=RoomAction(action="switch", room_id=decision.room.id),
+        )
+        markup = kb.as_markup().model_dump(exclude_none=True)
+        await outbox.send_text(requester.telegram_id, theirs(key, title=title), reply_markup=markup)
+        return
+    await notify_user(outbox, translator, requester, key, title=title)
 
 
 ROOMS_LIST = "rooms"

@@ -10,6 +10,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, TelegramObject
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot.commands import clear_staff_commands, set_signed_in_commands
 from bot.i18n import Texts, Translator
 from handlers.filters import Magic, SignedOut
 from handlers.keyboards import REMOVE_KEYBOARD, TakeoverAnswer, contact_keyboard
@@ -18,6 +19,7 @@ from handlers.relay import JoinChoice
 from handlers.rooms import join_pending_room
 from services.delivery import Outbox
 from services.invites import InviteService, RedeemResult
+from services.moderation import ModerationService
 from services.phones import mask_phone
 from services.rooms import RoomService
 from services.signin import SignInResult, SignInService, TakeoverAnswered, TakeoverRequested
@@ -74,6 +76,8 @@ async def start(
     t: Texts,
     bot: Bot,
     translator: Translator,
+    moderation: ModerationService,
+    is_admin: bool = False,
 ) -> None:
     payload = (command.args or "").strip()
     if not user.signed_in:
@@ -86,6 +90,7 @@ async def start(
         await _announce_redeem(message, outbox, result, user, t, bot, translator)
         return
     await message.answer(t("start-welcome-back", name=user.display_name), reply_markup=REMOVE_KEYBOARD)
+    await _full_menu(message, user, t, bot, moderation, is_admin)
 
 
 async def contact(
@@ -98,10 +103,12 @@ async def contact(
     translator: Translator,
     state: FSMContext,
     rooms: RoomService,
+    moderation: ModerationService,
+    is_admin: bool = False,
 ) -> None:
     assert message.contact is not None
     result = await signin.sign_in_with_contact(user, message.contact.user_id, message.contact.phone_number)
-    await _announce_sign_in(message, result, outbox, t, bot, translator, state, rooms)
+    await _announce_sign_in(message, result, outbox, t, bot, translator, state, rooms, moderation, is_admin)
 
 
 async def phone(message: Message, command: CommandObject, user: User, signin: SignInService, t: Texts) -> None:
@@ -129,6 +136,8 @@ async def phone_code(
     translator: Translator,
     state: FSMContext,
     rooms: RoomService,
+    moderation: ModerationService,
+    is_admin: bool = False,
 ) -> None:
     result = await signin.verify_phone_code(user, message.text or "")
     if isinstance(result, TakeoverRequested):
@@ -136,7 +145,7 @@ async def phone_code(
         minutes = max(1, int(result.expires_in.total_seconds() // 60))
         await message.answer(t("signin-takeover-asked", phone=mask_phone(result.phone), minutes=minutes))
         return
-    await _announce_sign_in(message, result, outbox, t, bot, translator, state, rooms)
+    await _announce_sign_in(message, result, outbox, t, bot, translator, state, rooms, moderation, is_admin)
 
 
 async def takeover_answer(
@@ -174,26 +183,48 @@ async def _announce_sign_in(
     translator: Translator,
     state: FSMContext,
     rooms: RoomService,
+    moderation: ModerationService,
+    is_admin: bool,
 ) -> None:
+    """The first sign-in ends in one message: who you are, your invite code, and the join question."""
     user = result.user
-    key = "signin-done-first" if result.first_time else "signin-done"
-    await message.answer(t(key, phone=mask_phone(user.phone), name=user.display_name), reply_markup=REMOVE_KEYBOARD)
-    if result.code is not None and result.first_time:
-        await message.answer(t("signin-your-code", code=result.code.code))
+    t = translator.for_user(user)  # the zone was just guessed from the phone
     if result.first_time:
+        parts = [
+            t(
+                "signin-welcome",
+                phone=mask_phone(user.phone),
+                name=user.display_name,
+                code=result.code.code if result.code is not None else "—",
+            )
+        ]
+        if result.redeemed is not None:
+            parts.append(t("invite-redeemed", inviter=result.redeemed.inviter.display_name))
+        elif result.redeem_error is not None:
+            reason = t.plain(result.redeem_error.key, **result.redeem_error.args_map)
+            parts.append(t("signin-pending-code-failed", reason=reason))
+        parts.append(t("relay-join-ask"))
         ask = InlineKeyboardBuilder()
         ask.button(text=t.plain("relay-btn-join-yes"), callback_data=JoinChoice(yes=True))
         ask.button(text=t.plain("relay-btn-join-no"), callback_data=JoinChoice(yes=False))
-        await message.answer(t("relay-join-ask"), reply_markup=ask.as_markup())
+        await message.answer("\n\n".join(parts), reply_markup=ask.as_markup())
+    else:
+        await message.answer(
+            t("signin-done", phone=mask_phone(user.phone), name=user.display_name), reply_markup=REMOVE_KEYBOARD
+        )
+    if result.redeemed is not None:
+        await notify_user(outbox, translator, result.redeemed.inviter, "invite-inviter-notice", name=user.display_name)
     if result.taken_over_from is not None:
         await notify_telegram_id(outbox, translator, result.taken_over_from, user.language, "signin-taken-over")
-    if result.redeemed is not None:
-        await _announce_redeem(message, outbox, result.redeemed, user, t, bot, translator)
-    elif result.redeem_error is not None:
-        await message.answer(
-            t("signin-pending-code-failed", reason=t.plain(result.redeem_error.key, **result.redeem_error.args_map))
-        )
+    await _full_menu(message, user, t, bot, moderation, is_admin)
     await join_pending_room(message, user, state, rooms, outbox, translator, t)
+
+
+async def _full_menu(
+    message: Message, user: User, t: Texts, bot: Bot, moderation: ModerationService, is_admin: bool
+) -> None:
+    staff = is_admin or await moderation.is_moderator(user)
+    await set_signed_in_commands(bot, t.translator, message.chat.id, t.locale, staff=staff, admin=is_admin)
 
 
 async def _announce_redeem(
@@ -203,9 +234,18 @@ async def _announce_redeem(
     await notify_user(outbox, translator, result.inviter, "invite-inviter-notice", about=user, name=user.display_name)
 
 
-async def help_(message: Message, user: User | None, signin: SignInService, t: Texts) -> None:
+async def help_(
+    message: Message,
+    user: User | None,
+    signin: SignInService,
+    t: Texts,
+    bot: Bot,
+    moderation: ModerationService,
+    is_admin: bool = False,
+) -> None:
     if user is not None and user.signed_in:
         await message.answer(t("help-text"))
+        await _full_menu(message, user, t, bot, moderation, is_admin)  # members signed in before menus were per chat
         return
     await message.answer(t("help-text-signed-out", phone=1 if signin.phone_codes_offered else 0))
 
@@ -237,7 +277,12 @@ async def forget_me(message: Message, t: Texts) -> None:
 
 
 async def forget_me_answer(
-    query: CallbackQuery, callback_data: ForgetMe, user: User | None, signin: SignInService, t: Texts
+    query: CallbackQuery,
+    callback_data: ForgetMe,
+    user: User | None,
+    signin: SignInService,
+    t: Texts,
+    bot: Bot,
 ) -> None:
     if user is None or not user.signed_in:  # a forged or odd press (a bot account, no row): nothing to forget
         await query.answer(t.plain("signin-required-short"), show_alert=True)
@@ -245,6 +290,7 @@ async def forget_me_answer(
     key = "forget-done" if callback_data.confirm else "forget-cancelled"
     if callback_data.confirm:
         await signin.forget(user)
+        await clear_staff_commands(bot, t.translator, query.from_user.id)  # back to /start and /help
     edited = False
     if isinstance(query.message, Message):
         try:

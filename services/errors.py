@@ -122,6 +122,13 @@ class UnknownLanguage(DomainError):
     key = "lang-unknown"
 
 
+class UnknownTimezone(DomainError):
+    key = "timezone-unknown"
+
+    def __init__(self, *, query: str = "") -> None:
+        super().__init__(query=query)
+
+
 # Moderation (SPEC 6)
 class Banned(DomainError):
     """The user is banned; `until` is when the ban ends (the relay refuses to relay until then)."""
@@ -129,7 +136,7 @@ class Banned(DomainError):
     key = "moderation-you-are-banned"
 
     def __init__(self, *, until: datetime) -> None:
-        super().__init__(until=until.strftime("%Y-%m-%d %H:%M UTC"))
+        super().__init__(until=until)
         self.until = until
 
 

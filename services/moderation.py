@@ -17,7 +17,6 @@ import base64
 import hashlib
 import hmac
 import math
-import re
 import secrets
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services import durations
 from services.clock import Clock
 from services.errors import (
     AlreadyBanned,
@@ -65,25 +65,29 @@ REASONS = ("spam", "abuse", "other")
 REPORT_ACTIONS = ("ban", "warn", "dismiss")
 EXCERPT_LENGTH = 200
 MAX_ESCALATION_STEPS = 10  # 4 h doubled 10 times is about half a year: enough
-DURATION_RE = re.compile(r"^(\d{1,6})\s*([smhdw])$", re.IGNORECASE)
-DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 MAX_DURATION = timedelta(days=3650)
 
 
 def parse_duration(text: str) -> timedelta:
-    """`30m`, `4h`, `2d`, `1w` (also `90s`) -> timedelta. Raises InvalidDuration."""
-    match = DURATION_RE.match(text.strip())
-    if match is None:
-        raise InvalidDuration(value=text[:32])
-    amount, unit = int(match.group(1)), match.group(2).lower()
-    duration = timedelta(**{DURATION_UNITS[unit]: amount})
-    if duration <= timedelta(0) or duration > MAX_DURATION:
+    """`30m`, `4h`, `2d`, `1w`, `90s`, and the Russian `30 мин`, `4ч`, `2 дня` -> timedelta. Raises InvalidDuration."""
+    duration = durations.parse_duration(text, MAX_DURATION)
+    if duration is None:
         raise InvalidDuration(value=text[:32])
     return duration
 
 
 def looks_like_duration(text: str) -> bool:
-    return DURATION_RE.match(text.strip()) is not None
+    return durations.DURATION_RE.match(text.strip()) is not None
+
+
+def stored_duration(details: dict[str, Any]) -> timedelta | None:
+    """The duration an audit entry recorded (seconds; older entries only have the short form `1d 6h`)."""
+    if isinstance(details.get("duration_seconds"), int):
+        return timedelta(seconds=details["duration_seconds"])
+    parts = [durations.parse_duration(part) for part in str(details.get("duration") or "").split()]
+    if not parts or None in parts:
+        return None
+    return sum((p for p in parts if p is not None), timedelta(0))
 
 
 def format_duration(duration: timedelta) -> str:
@@ -98,6 +102,7 @@ def format_duration(duration: timedelta) -> str:
 
 
 def format_moment(moment: datetime) -> str:
+    """UTC, for the staff web panel (the bot writes times in each member's zone: bot/i18n.py)."""
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
@@ -175,11 +180,13 @@ class Notice:
     language: str | None
     key: str
     args: dict[str, Any] = field(default_factory=dict)
+    timezone: str | None = None  # the zone its times are shown in (None: the default zone)
     about_id: int | None = None  # the member the notice names (their /forget_me erases it), if any
 
     @classmethod
     def to(cls, user: User, key: str, *, about: User | None = None, **args: Any) -> Notice:
-        return cls(user.telegram_id, user.language, key, args, about.id if about is not None else None)
+        language = user.language or user.telegram_language
+        return cls(user.telegram_id, language, key, args, user.timezone, about.id if about is not None else None)
 
 
 @dataclass(frozen=True)
@@ -454,7 +461,7 @@ class ModerationService:
         await self.warnings.add(WarningEntry(user_id=target.id, report_id=report.id, reason=reason, created_at=now))
         warnings, ban = await self._after_warning(target)
         if ban is not None:
-            notices = [Notice.to(target, "moderation-banned-auto", until=format_moment(ban.until))]
+            notices = [Notice.to(target, "moderation-banned-auto", until=ban.until)]
         else:
             notices = [
                 Notice.to(target, "moderation-warned-report", reason=reason, count=warnings, max=self.warnings_to_ban)
@@ -491,7 +498,7 @@ class ModerationService:
         await self._audit(actor, "warn", target, reason, report_id=report_id)
         warnings, ban = await self._after_warning(target)
         if ban is not None:
-            notices = [Notice.to(target, "moderation-banned-auto", until=format_moment(ban.until))]
+            notices = [Notice.to(target, "moderation-banned-auto", until=ban.until)]
         else:
             notices = [
                 Notice.to(
@@ -512,11 +519,11 @@ class ModerationService:
         self._check_target(actor, target)
         current = await self.is_banned(target)
         if current is not None:
-            raise AlreadyBanned(until=format_moment(current.until))
+            raise AlreadyBanned(until=current.until)
         ban = await self._ban(
             actor, target, duration or await self.default_duration(target), reason, report_id=report_id
         )
-        notice = Notice.to(target, "moderation-banned", until=format_moment(ban.until), reason=reason or "—")
+        notice = Notice.to(target, "moderation-banned", until=ban.until, reason=reason or "—")
         return BanOutcome(target, ban, [notice])
 
     async def _ban(
@@ -541,6 +548,7 @@ class ModerationService:
             reason,
             ban_id=ban.id,
             duration=format_duration(duration),
+            duration_seconds=int(duration.total_seconds()),
             until=ban.until.isoformat(),
             **details,
         )
@@ -595,7 +603,7 @@ class ModerationService:
         elif actor.id == target.id:  # a report against oneself is for other staff (it revokes a warning)
             raise CannotModerate()
         if action == "ban" and (current := await self.is_banned(target)) is not None:
-            raise AlreadyBanned(until=format_moment(current.until))
+            raise AlreadyBanned(until=current.until)
         status = "dismissed" if action == "dismiss" else "confirmed"
         if not await self.reports.close(report.id, status, actor.id, self.clock.now()):
             raise ReportAlreadyHandled(status=status, by="—")

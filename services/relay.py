@@ -8,11 +8,12 @@ import html
 import re
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services import durations
 from services.clock import Clock
 from services.delivery import Outbox, ReplyTo, Row
 from services.errors import (
@@ -185,26 +186,21 @@ def window_start(moment: datetime, period: timedelta) -> datetime:
     return datetime.fromtimestamp(epoch - epoch % seconds, tz=UTC)
 
 
-def parse_when(text: str, now: datetime, utc_offset: timedelta = timedelta(0)) -> tuple[datetime, str]:
-    """`18:30 text` (next such time, UTC) or `in 10m text` / `in 2h text`. Raises ScheduleInvalid."""
-    text = text.strip()
-    match = re.match(r"^in\s+(\d{1,4})\s*([mhd])\s+(.+)$", text, re.S | re.I)
-    if match:
-        amount, unit, body = int(match[1]), match[2].lower(), match[3]
-        delta = {"m": timedelta(minutes=amount), "h": timedelta(hours=amount), "d": timedelta(days=amount)}[unit]
-        if delta <= timedelta(0) or delta > timedelta(days=30):
+MAX_SCHEDULE_AHEAD = timedelta(days=30)
+
+
+def parse_when(text: str, now: datetime, zone: tzinfo = UTC) -> tuple[datetime, str]:
+    """`18:30 text` (the next 18:30 on the wall clock in `zone`), or `in 10m text` / `через 10 мин текст`
+    / `2ч текст` (units in English or Russian). The moment in UTC and the text. Raises ScheduleInvalid."""
+    delayed = durations.split_duration(text)
+    if delayed is not None:
+        delta, body = delayed
+        if delta <= timedelta(0) or delta > MAX_SCHEDULE_AHEAD:
             raise ScheduleInvalid()
-        return now + delta, body.strip()
-    match = re.match(r"^(\d{1,2}):(\d{2})\s+(.+)$", text, re.S)
-    if match:
-        hour, minute, body = int(match[1]), int(match[2]), match[3]
-        if hour > 23 or minute > 59:
-            raise ScheduleInvalid()
-        local = now + utc_offset
-        due = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
-        if due <= local:
-            due += timedelta(days=1)
-        return due - utc_offset, body.strip()
+        return now + delta, body
+    at = durations.split_clock_time(text)
+    if at is not None:
+        return durations.next_local(at[0], now, zone), at[1]
     raise ScheduleInvalid()
 
 
@@ -397,7 +393,7 @@ class RelayService:
         if not refused:
             return {}
         counts = await self.repo.counts_in_window(refused, start)
-        reset = (start + limits.period).strftime("%H:%M:%S UTC")
+        reset = start + limits.period
         return {
             user_id: LimitReached(count=counts.get(user_id, limits.per_period), limit=limits.per_period, reset=reset)
             for user_id in refused
@@ -825,11 +821,11 @@ class RelayService:
         return await self.repo.recently_seen(self.clock.now() - within, limit)
 
     # --- scheduled --------------------------------------------------------------------------
-    async def schedule(self, user: User, text: str) -> ScheduledMessage:
+    async def schedule(self, user: User, text: str, zone: tzinfo = UTC) -> ScheduledMessage:
         """Schedule a text for the chat the user writes to now: it goes there when due, or nowhere.
         Raises ScheduleInvalid, NotInChat, PrivateBlocked, ScheduleTooLong (the copy, name included,
         would be over Telegram's length), ScheduleFull (SCHEDULED_PER_USER items already wait)."""
-        due, body = parse_when(text, self.clock.now())
+        due, body = parse_when(text, self.clock.now(), zone)
         if not body:
             raise ScheduleInvalid()
         target = await self.target(user)

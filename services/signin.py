@@ -32,6 +32,7 @@ from services.invites import InviteService, RedeemResult
 from services.names import anonymous_name
 from services.phones import normalize_phone
 from services.privacy import PrivacyService
+from services.zones import guess_zone
 from storage.db import get_row
 from storage.models import InviteCode, PhoneCode, PhoneTakeover, User
 from storage.repositories.signin import PhoneTakeoverRepo, QuotaKind, SignInQuotaRepo
@@ -118,6 +119,12 @@ def start_of_day(moment: datetime) -> datetime:
 LAST_SEEN_GRANULARITY = timedelta(minutes=1)
 
 
+def _language(language_code: str | None) -> str | None:
+    """`ru` from Telegram's `ru-RU`: what a member's texts are rendered in when others' actions reach them."""
+    code = (language_code or "").split("-")[0].lower()
+    return code[:8] or None
+
+
 class SignInService:
     def __init__(
         self,
@@ -135,6 +142,7 @@ class SignInService:
         codes_per_day: int = 5,
         failures_per_day: int = 10,
         takeover_confirm: timedelta = timedelta(hours=1),
+        default_timezone: str = "UTC",
     ) -> None:
         self.session = session
         self.clock = clock
@@ -149,6 +157,7 @@ class SignInService:
         self.codes_per_day = codes_per_day
         self.failures_per_day = failures_per_day
         self.takeover_confirm = takeover_confirm
+        self.default_timezone = default_timezone
         self.quotas = SignInQuotaRepo(session)
         self.takeovers = PhoneTakeoverRepo(session)
         self.users = UserRepo(session)
@@ -177,8 +186,9 @@ class SignInService:
                     telegram_id=profile.telegram_id,
                     username=profile.username,
                     first_name=profile.first_name,
-                    anon_name=anonymous_name(secrets.randbelow),
+                    anon_name=anonymous_name(secrets.randbelow, _language(profile.language_code)),
                     language=None,
+                    telegram_language=_language(profile.language_code),
                     is_active=True,
                     created_at=now,
                     last_seen_at=now,
@@ -194,6 +204,9 @@ class SignInService:
                 touch["username"] = profile.username
             if user.first_name != profile.first_name:
                 touch["first_name"] = profile.first_name
+        language = _language(profile.language_code)
+        if language is not None and user.telegram_language != language:
+            touch["telegram_language"] = language  # others' notices to them speak it too
         if user.last_seen_at is None or now - user.last_seen_at >= LAST_SEEN_GRANULARITY:
             touch["last_seen_at"] = now  # not on every update: one write a minute is enough for /who
         self._touch = (user, touch)
@@ -422,6 +435,7 @@ class SignInService:
         first_time = user.signed_in_at is None
         user.phone = phone
         user.signed_in_at = user.signed_in_at or now
+        user.timezone = user.timezone or guess_zone(phone, self.default_timezone)
         await self.session.flush()
         result = SignInResult(user=user, first_time=first_time)
         result.code = await self.invites.ensure_code(user)
@@ -464,8 +478,9 @@ class SignInService:
         user.username = None
         user.first_name = None
         user.nickname = None
+        user.timezone = None  # guessed from the phone, so it goes with it
         user.pending_invite_code = None
-        user.anon_name = anonymous_name(secrets.randbelow)
+        user.anon_name = anonymous_name(secrets.randbelow, user.language or user.telegram_language)
         code = await self.codes.current_for(user.id)
         if code is not None:
             await self.codes.revoke(code, now)

@@ -13,25 +13,63 @@ help-text-signed-out =
        *[0] {""}
     }
 help-text =
-    <b>What I can do</b>
-    <b>You</b>
-    /me — your profile · /lang — language · /forget_me — delete your data
-    /link — link an external account · /unlink — undo it
-    <b>Invites</b>
-    /invite — your code, link and QR · /redeem CODE — use a friend's code · /referrals — who joined with yours
-    <b>Common chat</b>
-    /join — enter, with the latest messages · /leave — leave · /nick NAME — your name in the chat
-    /pause — hold messages · /resume — get them again · /unread — what you missed
-    /delete — reply to your message to delete it everywhere · /report — reply to report a message
-    /status — your limit, chats, warnings · /who — who is around
+    <b>What would you like to do?</b>
+
+    💬 <b>Talk with everyone</b>
+    /join — enter the common chat and see the latest messages · /leave — step out
+    /who — who is around · /unread — what you missed · /pause, /resume — hold messages, get them again
     /schedule 18:30 text (or in 10m text) — send later · /scheduled — your scheduled messages
-    <b>Private chats and rooms</b>
-    /dm NAME — write privately · /common — back to the common chat · /block, /unblock NAME
-    /newroom TITLE — create a room · /rooms — your rooms: switch, manage, leave
-    <b>Games</b>
+    /delete — reply to your own message to delete it everywhere
+
+    🔒 <b>Talk to one person, or a small circle</b>
+    /dm NAME — write privately · /common — back to the common chat
+    /newroom TITLE — create an invite-only room · /rooms — your rooms: switch, manage, leave
+
+    🎟 <b>Bring friends</b>
+    /invite — your code, link and QR · /redeem CODE — use a friend's code · /referrals — who joined with yours
+
+    🛡 <b>When something is wrong</b>
+    /report — reply to a message to report it · /block, /unblock NAME — stop or allow someone's private messages
+
+    ⚙️ <b>Make it yours</b>
+    /nick NAME — your name in the chat · /lang — language · /timezone — your time zone
+    /status — your time, limit, chats and warnings · /me — your profile
+    /link, /unlink — an external account · /forget_me — delete your data
+
+    🏆 <b>Play</b>
     /profile — ratings and badges · /top — leaderboard · /challenge — a challenge's progress
-flood-slow-down = 🐢 Slow down a little: too many messages at once. I'll listen again in a few seconds.
+flood-slow-down = 🐢 Slow down a little: too many messages at once. What you send in the next few seconds won't be relayed; I'll tell you how much when you can write again.
 group-not-served = 👋 Hi! I only work in a private chat: write to me at @{ $bot }. Messages here stay here, so I'm leaving this group.
 button-not-yours = This button isn't for you, or it has expired.
 button-expired = This button has expired: the message it belonged to is gone. Nothing was changed.
+time-day = { $day ->
+    [0] yesterday at { $time }
+    [1] today at { $time }
+   *[2] tomorrow at { $time }
+}
+time-date = { $date }, { $time }
+unit-seconds = { $n } { $n ->
+    [one] second
+   *[other] seconds
+}
+unit-minutes = { $n } { $n ->
+    [one] minute
+   *[other] minutes
+}
+unit-hours = { $n } { $n ->
+    [one] hour
+   *[other] hours
+}
+unit-days = { $n } { $n ->
+    [one] day
+   *[other] days
+}
+unit-weeks = { $n } { $n ->
+    [one] week
+   *[other] weeks
+}
+flood-dropped = ✅ You can write again. { $count ->
+    [one] { $count } message was
+   *[other] { $count } messages were
+} not relayed while you were slowed down: send again what matters.
 button-done-message-gone = ✅ Done. The message with this button is gone, so I couldn't update it.

@@ -8,7 +8,10 @@ gmfy-profile-ratings = <b>Ratings</b>
 gmfy-profile-rating-line = • { $name }: { $value } — place { $place }
 gmfy-profile-rating-line-unranked = • { $name }: { $value }
 gmfy-profile-challenges = <b>Challenges</b>
-gmfy-profile-challenge-line = • { $name }: { $progress }% ({ $steps } steps done)
+gmfy-profile-challenge-line = • { $name }: { $progress }% ({ $steps } { $steps ->
+    [one] step
+   *[other] steps
+} done)
 gmfy-profile-badges = <b>Badges</b>
 gmfy-profile-badge-line = • { $name } ×{ $count }
 gmfy-profile-balances = <b>Balances</b>
@@ -26,7 +29,10 @@ gmfy-challenge-title = <b>🎯 { $name }</b>
 gmfy-challenge-line = { $place }. { $name } — { $progress }%
 gmfy-challenge-line-mine = <b>▶ { $place }. { $name } — { $progress }% (you)</b>
 gmfy-challenge-empty = Nobody has progress in this challenge yet.
-gmfy-challenge-mine = Your progress: <b>{ $progress }%</b>, steps done: { $steps }
+gmfy-challenge-mine = Your progress: <b>{ $progress }%</b>, { $steps } { $steps ->
+    [one] step
+   *[other] steps
+} done
 gmfy-challenge-not-joined = You have no progress in this challenge yet.
 gmfy-notification = 🔔 { $message }
 gmfy-admin-title = <b>GMFY status</b>

@@ -42,7 +42,10 @@ moderation-ban-over = ✅ Your ban is over. You can write again.
 # Refusals
 moderation-you-are-banned = You are banned and can't send messages until { $until }.
 moderation-report-self = You can't report yourself.
-moderation-report-duplicate = You have already reported this member in the last 24 hours. You can report them again in { $hours } h.
+moderation-report-duplicate = You have already reported this member in the last 24 hours. You can report them again in { $hours } { $hours ->
+    [one] hour
+   *[other] hours
+}.
 moderation-report-reason-unknown = Choose one of the reasons: spam, abuse or other.
 moderation-not-relayed = That is not a member's message (or it is no longer available). Reply to a message from the chat.
 moderation-report-not-found = That report no longer exists.
@@ -54,7 +57,7 @@ moderation-report-handled = This report was already handled ({ $status ->
 moderation-cannot-moderate = You can't do that to this member (yourself or an admin).
 moderation-already-banned = This member is already banned until { $until }. Nothing was changed.
 moderation-not-banned = This member is not banned. Nothing was changed.
-moderation-invalid-duration = “{ $value }” is not a duration. Use 30m, 4h, 2d or 1w.
+moderation-invalid-duration = “{ $value }” is not a duration. Use 30m, 4h, 2d or 1w (or 30 min, 4 hours, 2 days; Russian units work too).
 moderation-already-moderator = { $name } is already a moderator (or an admin).
 moderation-not-moderator = { $name } is not a moderator.
 moderation-nothing-to-delete = This report has no message to delete.
@@ -124,7 +127,13 @@ admin-stats =
     Members: { $users } (signed in: { $signed_in })
     Banned now: { $banned }
     Open complaints: { $open }
-    Last 24 h: { $reports } reports, { $warnings } warnings
+    Last 24 hours: { $reports } { $reports ->
+        [one] report
+       *[other] reports
+    }, { $warnings } { $warnings ->
+        [one] warning
+       *[other] warnings
+    }
     Moderators: { $moderators }
 admin-audit-empty = The moderation log is empty.
 admin-audit-title = <b>Moderation log: { $total }</b> (page { $page }/{ $pages })
@@ -157,7 +166,10 @@ admin-audit-line = { $date } · { $actor }{ $actor_id ->
 cmd-broadcast = Message everyone: /broadcast text
 broadcast-usage = How to use: <code>/broadcast your announcement</code>. Formatting is kept; you'll see a preview first.
 broadcast-empty = The announcement is empty.
-broadcast-too-long = The announcement is too long: { $length } characters, at most { $limit }.
+broadcast-too-long = The announcement is too long: { $length } { $length ->
+    [one] character
+   *[other] characters
+}, at most { $limit }.
 broadcast-html-invalid = Telegram would not take this text: { $tag } is not one of its tags, or is closed out of order. Nothing was sent.
 broadcast-not-found = This broadcast is not yours or no longer exists.
 broadcast-already-handled = This broadcast was already { $status ->

@@ -20,8 +20,14 @@ oauth-page-failed = The account could not be linked. Go back to Telegram for det
 oauth-page-state-invalid = This link was already used, is out of date, or was opened in another browser. Nothing changed. Send /link in Telegram for a new one.
 oauth-page-other-browser = This page was opened in a different browser from the one that started linking, so nothing changed. Linking your own account? Send /link in Telegram and finish in the browser the button opens. If someone sent you this link, just close this page.
 oauth-page-linked-confirm = Linked. Go back to Telegram to confirm signing in with your phone.
-oauth-confirm-signin = 🔐 Your account there has the verified phone { $phone }. Sign in to the chat with it? Tap Yes only if you started this linking yourself. The buttons work for { $minutes } minutes.
-oauth-confirm-takeover = 🔐 The verified phone { $phone } already has an account in the chat. Sign in to that account here? It moves to this Telegram account, and the Telegram account that has it now loses it. Tap Yes only if the phone is yours and you started this linking yourself. The buttons work for { $minutes } minutes.
+oauth-confirm-signin = 🔐 Your account there has the verified phone { $phone }. Sign in to the chat with it? Tap Yes only if you started this linking yourself. The buttons work for { $minutes } { $minutes ->
+    [one] minute
+   *[other] minutes
+}.
+oauth-confirm-takeover = 🔐 The verified phone { $phone } already has an account in the chat. Sign in to that account here? It moves to this Telegram account, and the Telegram account that has it now loses it. Tap Yes only if the phone is yours and you started this linking yourself. The buttons work for { $minutes } { $minutes ->
+    [one] minute
+   *[other] minutes
+}.
 oauth-btn-confirm-yes = ✅ Yes, sign me in
 oauth-btn-confirm-no = No
 oauth-confirm-declined = OK, the phone was not used; your account stays as it was.

@@ -1,7 +1,10 @@
 ## The staff web panel (SPEC 10)
 
 cmd-panel = Web panel: a sign-in link (/panel logout ends it)
-panel-link = 🔐 Your sign-in link to the staff panel. It works once, for { $minutes } min; don't forward it:
+panel-link = 🔐 Your sign-in link to the staff panel. It works once, for { $minutes } { $minutes ->
+        [one] minute
+       *[other] minutes
+    }; don't forward it:
     { $url }
     Sign out everywhere: <code>/panel logout</code>
 panel-logged-out = { $count ->
@@ -142,7 +145,13 @@ panel-broadcast-status-cancelled = Cancelled.
 panel-broadcast-counts = Delivered { $delivered }, blocked the bot { $blocked }, failed { $failed }, cancelled { $cancelled } — of { $total }
 
 panel-settings-limit = Messages per period (for everyone)
-panel-settings-limit-now = Now: { $limit } messages per { $minutes } min.
+panel-settings-limit-now = Now: { $limit } { $limit ->
+    [one] message
+   *[other] messages
+} per { $minutes } { $minutes ->
+    [one] minute
+   *[other] minutes
+}.
 panel-settings-messages = Messages
 panel-settings-minutes = per minutes
 panel-settings-save = Save

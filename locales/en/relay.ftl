@@ -23,7 +23,10 @@ relay-media-poll = [poll]
 relay-media-dice = [dice]
 relay-line = <b>{ $name }</b> { $time }:
 relay-joined = ✅ You're in the common chat. Whatever you send here goes to every member; /leave to step out.
-relay-history = <b>The last { $count } messages:</b>
+relay-history = <b>{ $count ->
+    [1] The last message:
+   *[other] The last { $count } messages:
+}</b>
 relay-left = You left the common chat. /join to come back.
 relay-nick-usage = Your name in the chat is <b>{ $name }</b>. To change it: <code>/nick New name</code> (3–32 letters, digits, spaces, . _ -).
 relay-nick-set = Done: your name in the chat is now <b>{ $name }</b>.
@@ -38,7 +41,7 @@ relay-target-common = the common chat
 relay-target-private = { $name } (private)
 relay-status =
     <b>Status</b>
-    Server time: { $now }
+    Your time: { $now }, { $zone } (/timezone)
     Members in the common chat: { $members }
     You: { $common ->
         [1] in the common chat
@@ -48,9 +51,12 @@ relay-status =
        *[0] {""}
     }
     Writing to: { $target }
-    Messages this period: { $used } of { $limit }, resets at { $reset }
+    Messages this period: { $used } of { $limit }; the limit resets { $reset }
     Warnings: { $warnings }
-    Banned until: { $banned }
+    { $has_ban ->
+        [1] Banned until { $banned }
+       *[0] Not banned
+    }
 relay-who = <b>Seen recently ({ $count }):</b> press a name to write privately.
 relay-who-none = Nobody else has been around in the last few minutes.
 relay-now-common = 💬 You're writing to the common chat.
@@ -61,20 +67,38 @@ relay-blocked = { $name } can no longer write to you privately. /unblock { $name
 relay-unblock-usage = <code>/unblock Name</code>
 relay-unblocked = { $name } can write to you privately again.
 relay-delete-usage = Reply to your own message with /delete to remove it for everyone.
-relay-deleted = 🗑 Deleted for everyone ({ $count } copies).
-relay-schedule-usage = <code>/schedule 18:30 text</code> (UTC) or <code>/schedule in 10m text</code> (m, h or d).
+relay-deleted = 🗑 Deleted for everyone: { $count } { $count ->
+    [one] copy
+   *[other] copies
+}.
+relay-schedule-usage = <code>/schedule 18:30 text</code> (your time, see /timezone) or <code>/schedule in 10m text</code> (also <code>in 2 hours</code>, <code>через 10 мин</code>).
 relay-scheduled-ok = ⏰ Scheduled for { $when }. /scheduled lists yours.
 relay-scheduled-none = You have no scheduled messages.
 relay-scheduled-title = <b>Your scheduled messages ({ $count }):</b>
 relay-scheduled-cancelled = Cancelled.
 relay-scheduled-left = Cancelled. Still scheduled: { $count } (/scheduled).
-relay-setlimit-usage = Now: { $limit } messages per { $minutes } min. Change: <code>/setlimit 30</code> or <code>/setlimit 30 60</code> (per 60 minutes).
-relay-setlimit-done = The limit is now { $limit } messages per { $minutes } min for everyone.
+relay-setlimit-usage = Now: { $limit } { $limit ->
+    [one] message
+   *[other] messages
+} per { $minutes } { $minutes ->
+    [one] minute
+   *[other] minutes
+}. Change: <code>/setlimit 30</code> or <code>/setlimit 30 60</code> (per 60 minutes).
+relay-setlimit-done = The limit is now { $limit } { $limit ->
+    [one] message
+   *[other] messages
+} per { $minutes } { $minutes ->
+    [one] minute
+   *[other] minutes
+} for everyone.
 relay-nobody = Nobody else is in the common chat yet — invite friends with /invite!
 relay-peer-unreachable = They can't receive messages right now.
 relay-not-member = You're not in the common chat. Send /join to enter it.
 relay-already-member = You're already in the common chat.
-relay-limit-reached = ⏳ You've sent { $count } of { $limit } messages this period. The limit resets at { $reset }.
+relay-limit-reached = ⏳ You've sent { $count } of { $limit } { $limit ->
+    [one] message
+   *[other] messages
+} this period. The limit resets { $reset }.
 relay-file-too-large = That file is too large: the limit is { $limit_mb } MB.
 relay-unsupported = I can't relay this kind of message.
 relay-nick-invalid = A name is 3–32 letters, digits, spaces or . _ - and starts with a letter or digit.
@@ -85,10 +109,16 @@ relay-dm-blocked = { $name } doesn't accept private messages from you.
 relay-delete-not-yours = You can only delete your own messages: reply with /delete to one of them.
 relay-delete-too-old = Telegram only lets me delete messages younger than 48 hours.
 relay-message-gone = That message is no longer available.
-relay-schedule-invalid = I didn't understand the time. Examples: <code>/schedule 18:30 Hello</code>, <code>/schedule in 10m Hello</code>.
+relay-schedule-invalid = I didn't understand the time. Examples: <code>/schedule 18:30 Hello</code>, <code>/schedule in 10m Hello</code>, <code>/schedule in 2 hours Hello</code>.
 relay-scheduled-not-found = That scheduled message is already sent or cancelled.
-relay-schedule-too-long = That's too long to schedule: with your name it comes to { $length } characters, and Telegram takes at most { $limit } (&lt; &gt; and &amp; count as several). Please shorten it a little.
-relay-schedule-full = You already have { $limit } scheduled messages waiting, which is the most there can be. Cancel one in /scheduled, or wait until one goes out.
+relay-schedule-too-long = That's too long to schedule: with your name it comes to { $length } { $length ->
+    [one] character
+   *[other] characters
+}, and Telegram takes at most { $limit } (&lt; &gt; and &amp; count as several). Please shorten it a little.
+relay-schedule-full = You already have { $limit } scheduled { $limit ->
+    [one] message
+   *[other] messages
+} waiting, which is the most there can be. Cancel one in /scheduled, or wait until one goes out.
 relay-scheduled-dropped-common = ⏰ Your scheduled message “{ $excerpt }” was not sent: you're no longer in the common chat. Send /join to come back.
 relay-scheduled-dropped-private = ⏰ Your scheduled message “{ $excerpt }” was not sent: { $name } doesn't accept private messages from you any more.
 relay-scheduled-dropped-peer = ⏰ Your scheduled message “{ $excerpt }” was not sent: the member it was for is no longer here.

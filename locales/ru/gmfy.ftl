@@ -8,7 +8,11 @@ gmfy-profile-ratings = <b>Рейтинги</b>
 gmfy-profile-rating-line = • { $name }: { $value } — место { $place }
 gmfy-profile-rating-line-unranked = • { $name }: { $value }
 gmfy-profile-challenges = <b>Челленджи</b>
-gmfy-profile-challenge-line = • { $name }: { $progress }% (пройдено шагов: { $steps })
+gmfy-profile-challenge-line = • { $name }: { $progress }% ({ $steps } { $steps ->
+    [one] шаг пройден
+    [few] шага пройдено
+   *[many] шагов пройдено
+})
 gmfy-profile-badges = <b>Значки</b>
 gmfy-profile-badge-line = • { $name } ×{ $count }
 gmfy-profile-balances = <b>Балансы</b>
@@ -26,7 +30,11 @@ gmfy-challenge-title = <b>🎯 { $name }</b>
 gmfy-challenge-line = { $place }. { $name } — { $progress }%
 gmfy-challenge-line-mine = <b>▶ { $place }. { $name } — { $progress }% (вы)</b>
 gmfy-challenge-empty = В этом челлендже пока ни у кого нет прогресса.
-gmfy-challenge-mine = Ваш прогресс: <b>{ $progress }%</b>, пройдено шагов: { $steps }
+gmfy-challenge-mine = Ваш прогресс: <b>{ $progress }%</b>, { $steps } { $steps ->
+    [one] шаг пройден
+    [few] шага пройдено
+   *[many] шагов пройдено
+}
 gmfy-challenge-not-joined = У вас пока нет прогресса в этом челлендже.
 gmfy-notification = 🔔 { $message }
 gmfy-admin-title = <b>Состояние GMFY</b>

@@ -1,7 +1,10 @@
 ## Веб-панель для модераторов и админов (SPEC 10)
 
 cmd-panel = Веб-панель: ссылка для входа (/panel logout — выйти)
-panel-link = 🔐 Ссылка для входа в панель. Она сработает один раз и только { $minutes } мин; никому её не пересылайте:
+panel-link = 🔐 Ссылка для входа в панель. Она сработает один раз и только в течение { $minutes } { $minutes ->
+        [one] минуты
+       *[other] минут
+    }; никому её не пересылайте:
     { $url }
     Выйти на всех устройствах: <code>/panel logout</code>
 panel-logged-out = { $count ->
@@ -91,7 +94,7 @@ panel-search-hint = Ник, #id, Telegram id, @username или код пригл
 panel-search-hint-admin = Ник, #id, Telegram id, @username, код приглашения или +телефон
 panel-search-none = Никого не нашли.
 panel-col-name = Имя
-panel-col-username = Username
+panel-col-username = Имя пользователя
 panel-col-phone = Телефон
 panel-col-joined = Зарегистрирован
 panel-col-seen = Был в сети
@@ -145,7 +148,15 @@ panel-broadcast-status-cancelled = Остановлена.
 panel-broadcast-counts = Доставлено { $delivered }, заблокировали бота { $blocked }, ошибок { $failed }, отменено { $cancelled } — из { $total }
 
 panel-settings-limit = Сообщений за период (для всех)
-panel-settings-limit-now = Сейчас: { $limit } сообщений за { $minutes } мин.
+panel-settings-limit-now = Сейчас: { $limit } { $limit ->
+    [one] сообщение
+    [few] сообщения
+   *[many] сообщений
+} за { $minutes } { $minutes ->
+    [one] минуту
+    [few] минуты
+   *[many] минут
+}.
 panel-settings-messages = Сообщений
 panel-settings-minutes = за минут
 panel-settings-save = Сохранить

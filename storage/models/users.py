@@ -24,6 +24,10 @@ class User(Base):
     anon_name: Mapped[str] = mapped_column(String(64))
     phone: Mapped[str | None] = mapped_column(String(20), unique=True)
     language: Mapped[str | None] = mapped_column(String(8))
+    # An IANA zone (`Europe/Moscow`), guessed from the phone at sign-in, set by /timezone; None: DEFAULT_TIMEZONE
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    # Telegram's language of the account (`ru`): what others' notices speak until /lang chooses `language`
+    telegram_language: Mapped[str | None] = mapped_column(String(8))
     signed_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     pending_invite_code: Mapped[str | None] = mapped_column(String(16))
     is_active: Mapped[bool] = mapped_column(default=True, server_default=text("true"))

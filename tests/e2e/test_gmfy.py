@@ -172,7 +172,7 @@ async def test_challenge(tg: Harness, gmfy: FakeGmfy) -> None:
     assert "Talker" in text
     assert "1. someone — 90%" in text
     assert "▶ 2." in text
-    assert "Your progress: 40%, steps done: 2" in text
+    assert "Your progress: 40%, 2 steps done" in text
 
 
 async def test_reads_degrade_when_gmfy_answers_500(tg: Harness, gmfy: FakeGmfy) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.e2e.harness import Harness
+from tests.e2e.harness import ADMIN_ID, Harness, Person
 
 
 async def test_russian_telegram_gets_russian_texts(tg: Harness) -> None:
@@ -15,7 +15,7 @@ async def test_russian_telegram_gets_russian_texts(tg: Harness) -> None:
     await ivan.send_contact(tg.new_phone())
     assert any("Вы вошли с номером" in text for text in ivan.texts())
     await ivan.send("/redeem abcdef")
-    assert "Кода «abcdef» нет" in ivan.last_text()
+    assert "Код «abcdef» не найден." in ivan.last_text()
 
 
 async def test_lang_switches_answers_and_menu(tg: Harness) -> None:
@@ -41,3 +41,28 @@ async def test_forged_language_changes_nothing(tg: Harness) -> None:
     assert "don't speak that language" in answer["text"]
     await alice.send("/frobnicate")
     assert "don't know that command" in alice.last_text()
+
+
+async def test_counts_take_the_right_word_forms_in_both_languages(tg: Harness) -> None:
+    ivan = await tg.user("Иван", language_code="ru").signed_in()
+    alice = await tg.user("Alice").signed_in()
+    await alice.send("/join")
+    await alice.send("first")
+    await ivan.send("/join")
+    assert any("Последнее сообщение:" in text for text in ivan.texts()[-3:])
+    for n in range(4):
+        await alice.send(f"more {n}")
+    await ivan.send("/leave")
+    await ivan.send("/join")
+    assert any("Последние 5 сообщений:" in text for text in ivan.texts()[-3:])
+    original = await ivan.send("привет всем")
+    await ivan.send("/delete", reply_to=original)
+    assert "Удалено у всех: 1 копия." in ivan.last_text()
+    original = await alice.send("hello")
+    await alice.send("/delete", reply_to=original)
+    assert "Deleted for everyone: 1 copy." in alice.last_text()
+    admin = await Person(tg.tg.user("Админ", user_id=ADMIN_ID, language_code="ru"), tg).signed_in()
+    await admin.send("/setlimit 21 1")
+    assert "Теперь лимит для всех — 21 сообщение за 1 минуту." in admin.last_text()
+    await admin.send("/setlimit")
+    assert "Сейчас: 21 сообщение за 1 минуту." in admin.last_text()

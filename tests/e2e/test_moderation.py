@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
@@ -73,7 +74,7 @@ async def test_three_reports_ban_then_scheduler_lifts_it(tg: Harness) -> None:
     await r2.send("/report @bob abuse")
     assert "warning 2 of 3" in bob.last_text()
     await r3.send("/report @bob other")
-    assert "can't send messages until 2026-01-01 16:00 UTC" in bob.last_text()
+    assert "can't send messages until today at 7:00 PM" in bob.last_text()
     # Never who reported: no reporter's name, username or id in anything Bob got.
     for text in bob.texts():
         assert not any(name in text for name in reporter_names | {"@r1", "@r2", "@r3"}), text
@@ -81,11 +82,11 @@ async def test_three_reports_ban_then_scheduler_lifts_it(tg: Harness) -> None:
     async with tg.app.ctx.sessionmaker() as session:
         with pytest.raises(Banned) as caught:
             await tg.app.ctx.moderation(session).ensure_can_send(await db_user(tg, bob))
-    assert caught.value.args_map == {"until": "2026-01-01 16:00 UTC"}
+    assert caught.value.args_map == {"until": datetime(2026, 1, 1, 16, 0, tzinfo=UTC)}
     # Each report reached the admin chat; the third card shows the automatic ban.
     cards = [m.text or "" for m in admin_chat(tg) if m.buttons]
     assert len(cards) == 3
-    assert "Banned automatically until 2026-01-01 16:00 UTC" in cards[-1]
+    assert "Banned automatically until today at 4:00 PM"  # the admin chat reads DEFAULT_TIMEZONE (UTC) in cards[-1]
 
     mark = bob.mark()
     tg.clock.advance(hours=3, minutes=59)
@@ -194,7 +195,7 @@ async def test_admin_chat_buttons_and_double_presses(tg: Harness) -> None:
     ban_data = first.buttons[0]["callback_data"]
     await admin.press("Ban", first)
     assert f"{(await db_user(tg, bob)).display_name} is banned" in admin.last_answer["text"]  # type: ignore[index]
-    assert "banned you until 2026-01-01 16:00 UTC" in bob.last_text()
+    assert "banned you until today at 7:00 PM" in bob.last_text()
     admin_name = (await db_user(tg, admin)).display_name
     edited = tg.tg.find(ADMIN_CHAT, first.message_id)
     assert edited is not None
@@ -301,10 +302,10 @@ async def test_admin_commands(tg: Harness) -> None:
     await admin.send("/ban @nobody")
     assert "No user matches" in admin.last_text()
     await admin.send("/ban @bob 30m flooding the chat")
-    assert "banned for 30m, until 2026-01-01 12:30 UTC" in admin.last_text()
-    assert "banned you until 2026-01-01 12:30 UTC. Reason: flooding the chat." in bob.last_text()
+    assert "banned for 30 minutes, until today at 3:30 PM" in admin.last_text()
+    assert "banned you until today at 3:30 PM. Reason: flooding the chat." in bob.last_text()
     await admin.send("/ban @bob 2h")
-    assert "already banned until 2026-01-01 12:30 UTC" in admin.last_text()
+    assert "already banned until today at 3:30 PM" in admin.last_text()
     await admin.send(f"/ban {ADMIN_ID}")
     assert "can't do that" in admin.last_text()
     await admin.send("/unban @bob")
@@ -317,7 +318,7 @@ async def test_admin_commands(tg: Harness) -> None:
     assert "A moderator warned you: be nice. This is warning 1 of 3" in bob.last_text()
     await admin.send("/warn @bob")
     await admin.send("/warn @bob")
-    assert "banned until 2026-01-01 16:00 UTC" in admin.last_text()
+    assert "banned until today at 7:00 PM" in admin.last_text()
     await admin.send("/stats")
     stats = admin.last_text()
     assert "Members: 2 (signed in: 2)" in stats
@@ -329,8 +330,9 @@ async def test_admin_commands(tg: Harness) -> None:
     assert "(page 1/3)" in log
     admin_id, bob_name, bob_id = await user_id(tg, admin), (await db_user(tg, bob)).display_name, await user_id(tg, bob)
     admin_name = (await db_user(tg, admin)).display_name
-    assert f"12:00 · bot banned {bob_name} (#{bob_id}) for 4h" in log  # the third warning banned automatically
-    assert f"12:00 · {admin_name} (#{admin_id}) warned {bob_name} (#{bob_id})" in log
+    # the third warning banned automatically
+    assert f"today at 3:00 PM · bot banned {bob_name} (#{bob_id}) for 4 hours" in log
+    assert f"today at 3:00 PM · {admin_name} (#{admin_id}) warned {bob_name} (#{bob_id})" in log
     await admin.press("▶")
     page2 = admin.last_text()
     assert "(page 2/3)" in page2
@@ -338,7 +340,7 @@ async def test_admin_commands(tg: Harness) -> None:
     assert "— be nice" in page2
     await admin.press("▶")
     page3 = admin.last_text()
-    assert f"{admin_name} (#{admin_id}) banned {bob_name} (#{bob_id}) for 30m — flooding the chat" in page3
+    assert f"{admin_name} (#{admin_id}) banned {bob_name} (#{bob_id}) for 30 minutes — flooding the chat" in page3
     assert f"{admin_name} (#{admin_id}) unbanned {bob_name}" in page3
 
 
@@ -357,7 +359,7 @@ async def test_user_card_buttons_and_complaints(tg: Harness) -> None:
     assert "out of date" in answer["text"]
     assert await count(tg, WarningEntry) == 1
     await admin.press("Ban", card)
-    assert "Banned until: 2026-01-01 16:00 UTC" in (tg.tg.find(admin.id, card.message_id).text or "")  # type: ignore[union-attr]
+    assert "Banned until: today at 7:00 PM" in (tg.tg.find(admin.id, card.message_id).text or "")  # type: ignore[union-attr]
     ban_data = UserAction(action="ban", user_id=await user_id(tg, bob)).pack()
     answer = await admin.press_data(ban_data, card)
     assert "already banned" in answer["text"]

@@ -295,6 +295,8 @@ COLUMNS: dict[str, dict[str, str]] = {
         "anon_name": ERASED,  # a new one is drawn: the old name no longer points at the account
         "phone": ERASED,
         "language": NOT_PERSONAL,  # a preference
+        "telegram_language": NOT_PERSONAL,  # a preference, as Telegram reports it
+        "timezone": ERASED,  # guessed from the phone
         "signed_in_at": ERASED,
         "pending_invite_code": ERASED,
         "is_active": NOT_PERSONAL,

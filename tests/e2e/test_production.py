@@ -151,8 +151,34 @@ async def test_flood_control_slows_one_user_not_others(tg: Harness) -> None:
     await bob.send("/me")
     assert len(bob.texts_since(bob_mark)) == 1  # others are not affected
     tg.clock.advance(seconds=10)
+    mark = alice.mark()
     await alice.send("/me")
-    assert not alice.last_text().startswith("🐢")
+    notice, answer = alice.texts_since(mark)
+    assert notice == (
+        "✅ You can write again. 4 messages were not relayed while you were slowed down: send again what matters."
+    )
+    assert not answer.startswith("🐢")
+    await alice.send("/me")
+    assert not alice.last_text().startswith("✅ You can write again")  # told once
+
+
+async def test_flood_control_counts_what_was_not_relayed_in_russian(tg: Harness) -> None:
+    ivan = await tg.user("Иван", language_code="ru").signed_in()
+    bob = await tg.user("Bob").signed_in()
+    for person in (ivan, bob):
+        await person.send("/join")
+    tg.clock.advance(seconds=60)
+    for n in range(5 + 21):
+        await ivan.send(f"сообщение {n}")
+    assert sum("сообщение" in text for text in bob.texts()) == 5
+    assert any(text.startswith("🐢 Помедленнее") for text in ivan.texts())
+    tg.clock.advance(seconds=10)
+    await ivan.send("я снова здесь")
+    assert any(
+        "Пока действовало ограничение, не переслано 21 сообщение: отправьте заново то, что важно." in text
+        for text in ivan.texts()[-2:]
+    )
+    assert bob.last_text().endswith("я снова здесь")
 
 
 async def test_json_logs_carry_update_user_and_handler_but_no_phone(tg: Harness) -> None:

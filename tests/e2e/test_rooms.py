@@ -50,7 +50,7 @@ async def test_room_lifecycle_create_request_approve_decline_relay(tg: Harness) 
 
     await bob.send(f"/start {payload}")
     assert "Asked to join <Book club>" not in bob.last_text()
-    assert "Asked to join Book club" in bob.last_text()
+    assert "Asked to join the room Book club" in bob.last_text()
     await bob.send(f"/start {payload}")
     assert "already asked" in bob.last_text()
     request = request_message(alice, "Bob")
@@ -109,7 +109,7 @@ async def test_kick_rotate_close(tg: Harness) -> None:
     await dave.send(f"/start {payload}")
     assert "doesn't work" in dave.last_text()
     await dave.send(f"/start {new_payload}")
-    assert "Asked to join Chess" in dave.last_text()
+    assert "Asked to join the room Chess" in dave.last_text()
 
     await carol.press_data(RoomAction(action="close_yes", room_id=1).pack(), carol.last())  # forged: not the owner
     assert carol.last_answer is not None
@@ -194,6 +194,34 @@ async def test_broken_room_link_before_sign_in_does_not_spoil_the_sign_in(tg: Ha
     assert "+7" in newcomer.last_text()  # the sign-in stands
     await newcomer.send("/rooms")
     assert "doesn't work" not in newcomer.last_text()
+
+
+async def test_approval_has_a_write_in_the_room_button_in_the_members_language(tg: Harness) -> None:
+    alice = await named(tg, "Alice")
+    ivan = await tg.user("Иван", language_code="ru").signed_in()
+    await ivan.send("/nick Иван")
+    payload = await create_room(alice, "Книжный клуб")
+    await ivan.send(f"/start {payload}")
+    assert "Заявка в комнату Книжный клуб отправлена." in ivan.last_text()
+    await alice.press("Approve", request_message(alice, "Иван"))
+    approval = ivan.last()
+    assert (approval.text or "").startswith("✅ Вы в комнате Книжный клуб. Нажмите кнопку, чтобы писать туда")
+    assert [b["text"] for b in approval.buttons] == ["✍️ Писать в комнату «Книжный клуб»"]
+    await ivan.press("Писать в комнату", approval)
+    assert "Теперь вы пишете в комнату Книжный клуб." in ivan.last_text()
+    await ivan.send("всем привет")
+    assert alice.last_text().endswith("всем привет")
+
+
+async def test_approval_button_in_english(tg: Harness) -> None:
+    alice = await named(tg, "Alice")
+    bob = await named(tg, "Bob")
+    payload = await create_room(alice, "Chess")
+    await bob.send(f"/start {payload}")
+    await alice.press("Approve", request_message(alice, "Bob"))
+    assert [b["text"] for b in bob.last().buttons] == ["✍️ Write in Chess"]
+    await bob.press("Write in Chess")
+    assert "writing in the room Chess" in bob.last_text()
 
 
 async def test_forged_room_buttons_name_no_room_of_others(tg: Harness) -> None:

@@ -565,7 +565,8 @@ class RelayService:
             if peer is None or peer.telegram_id is None or not peer.signed_in or not peer.is_active:
                 return []
             member = await self.repo.member(peer.id)
-            return [Recipient(peer.id, peer.telegram_id, peer.language, bool(member and member.paused))]
+            language = peer.language or peer.telegram_language
+            return [Recipient(peer.id, peer.telegram_id, language, bool(member and member.paused))]
         if message.chat == "room" and message.room_id is not None:
             return await RoomRepo(self.session).recipients(message.room_id, author.id)
         return await self.repo.common_recipients(author.id)

@@ -34,7 +34,8 @@ class Recipient(NamedTuple):
     paused: bool
 
 
-RECIPIENT_COLUMNS = (User.id, User.telegram_id, User.language, Member.paused)
+# The language a copy's buttons speak: the one chosen with /lang, else the reader's Telegram language.
+RECIPIENT_COLUMNS = (User.id, User.telegram_id, func.coalesce(User.language, User.telegram_language), Member.paused)
 
 
 def recipients_of(rows: Result[int, int | None, str | None, bool | None]) -> list[Recipient]:

@@ -66,3 +66,16 @@ async def test_counts_take_the_right_word_forms_in_both_languages(tg: Harness) -
     assert "Теперь лимит для всех — 21 сообщение за 1 минуту." in admin.last_text()
     await admin.send("/setlimit")
     assert "Сейчас: 21 сообщение за 1 минуту." in admin.last_text()
+
+
+async def test_copies_carry_buttons_in_the_readers_telegram_language(tg: Harness) -> None:
+    """A Russian-speaking member who never used /lang gets the copy's buttons in Russian."""
+    ivan = await tg.user("Иван", language_code="ru").signed_in()
+    await ivan.send("/join")
+    nina = await tg.user("Nina").signed_in()
+    await nina.send("/join")
+    await nina.send("hello")
+    labels = [b["text"] for b in ivan.last().buttons]
+    assert labels == ["💬 Ответить лично", "⚠️ Пожаловаться"], labels
+    await ivan.send("привет")
+    assert [b["text"] for b in nina.last().buttons] == ["💬 Reply privately", "⚠️ Report"]

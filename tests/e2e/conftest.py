@@ -1,9 +1,13 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
+from aiohttp import DummyCookieJar
+from aiohttp.test_utils import TestClient, TestServer
 
+from bot.server import create_web_app
 from tests.conftest import DbTarget
 from tests.e2e.harness import Harness, start_harness, stop_harness
 
@@ -29,3 +33,12 @@ async def tg(db: DbTarget, bot_settings: dict[str, object]) -> AsyncIterator[Har
         yield harness
     finally:
         await stop_harness(harness)
+
+
+@pytest.fixture
+async def web(tg: Harness) -> AsyncIterator[TestClient[Any, Any]]:
+    """The bot's public web server (OAuth pages, the panel) for a test client. No shared cookie jar:
+    each test's browser keeps its own cookies, as two people's browsers do."""
+    app, _ = create_web_app(tg.app)
+    async with TestClient(TestServer(app), cookie_jar=DummyCookieJar()) as client:
+        yield client

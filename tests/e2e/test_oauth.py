@@ -12,12 +12,10 @@ from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
-from aiohttp import DummyCookieJar
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 from cryptography.fernet import Fernet
 from sqlalchemy import select
 
-from bot.server import create_web_app
 from handlers.oauth import OAuthConfirm
 from services.oauth import TokenKeys
 from storage.models import OAuthLink, User
@@ -49,14 +47,6 @@ def bot_settings(provider: FakeProvider) -> dict[str, object]:
         "oauth_redirect_url": CALLBACK,
         "oauth_token_key": KEY,
     }
-
-
-@pytest.fixture
-async def web(tg: Harness) -> AsyncIterator[TestClient[Any, Any]]:
-    app, _ = create_web_app(tg.app)
-    # No shared cookie jar: each Browser below keeps its own cookies, as two people's browsers do.
-    async with TestClient(TestServer(app), cookie_jar=DummyCookieJar()) as client:
-        yield client
 
 
 class Browser:

@@ -5,14 +5,12 @@ token, a moderator reaching for an admin's action, a session after a ban or `/pa
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from http.cookies import SimpleCookie
 from typing import Any
 
 import pytest
-from aiohttp import DummyCookieJar
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
 from bot.server import create_web_app
@@ -31,13 +29,6 @@ from storage.models import (
 from tests.e2e.harness import Harness, Person
 
 LINK = re.compile(r"https?://\S+/panel/login\?t=(\S+)")
-
-
-@pytest.fixture
-async def web(tg: Harness) -> AsyncIterator[TestClient[Any, Any]]:
-    app, _ = create_web_app(tg.app)
-    async with TestClient(TestServer(app), cookie_jar=DummyCookieJar()) as client:
-        yield client
 
 
 class Browser:

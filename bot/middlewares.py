@@ -103,9 +103,8 @@ class UnitOfWork:
         (the block that opened it ends it)."""
         if asyncio.current_task() is not self.task or self.session.in_nested_transaction():
             return
-        if has_work(self.session):
+        if await commit_if_begun(self.session):
             self.committed_early = True
-            await self.session.commit()
 
 
 class CommitBeforeRequest(BaseRequestMiddleware):
@@ -123,11 +122,14 @@ class CommitBeforeRequest(BaseRequestMiddleware):
         return await make_request(bot, method)
 
 
-async def commit_if_begun(session: AsyncSession) -> None:
+async def commit_if_begun(session: AsyncSession) -> bool:
     """Commit, unless no statement ran and nothing changed: then there is nothing to commit (the
-    sender's row was read by the batched loader). Most relayed messages' units of work are such."""
-    if has_work(session):
-        await session.commit()
+    sender's row was read by the batched loader). Most relayed messages' units of work are such.
+    True when it committed."""
+    if not has_work(session):
+        return False
+    await session.commit()
+    return True
 
 
 class UnitOfWorkMiddleware(BaseMiddleware):

@@ -28,7 +28,10 @@ from bot.broadcast import register_broadcast_jobs
 from bot.chats import ChatScopeMiddleware, allowed_updates
 from bot.commands import set_commands
 from bot.context import AppContext
-from bot.delivery import ChatPacer, DeliveryWorker, ExpressLane, RedisSpacingLimiter, SpacingLimiter, Waker
+from bot.delivery.express import ExpressLane
+from bot.delivery.limits import ChatPacer, RedisSpacingLimiter, SendLimits, SpacingLimiter
+from bot.delivery.outbox import Waker
+from bot.delivery.worker import DeliveryConfig, DeliveryWorker
 from bot.gmfy import create_gmfy_state, register_gmfy_jobs
 from bot.i18n import Translator
 from bot.liveness import PollHeartbeat, Progress
@@ -122,20 +125,24 @@ def create_delivery_worker(
         ctx.sessionmaker,
         bot,
         ctx.clock,
-        # Several instances share one rate through Redis; alone, the process spaces its own sends.
-        limiter=(
-            RedisSpacingLimiter(ctx.redis, s.delivery_rate, key=f"{s.redis_prefix}:delivery:next-slot")
-            if ctx.redis
-            else SpacingLimiter(s.delivery_rate)
+        SendLimits(
+            # Several instances share one rate through Redis; alone, the process spaces its own sends.
+            limiter=(
+                RedisSpacingLimiter(ctx.redis, s.delivery_rate, key=f"{s.redis_prefix}:delivery:next-slot")
+                if ctx.redis
+                else SpacingLimiter(s.delivery_rate)
+            ),
+            pacer=ChatPacer(s.delivery_per_chat_rate, s.delivery_per_chat_burst),
         ),
-        lease=timedelta(seconds=s.delivery_lease_seconds),
-        pacer=ChatPacer(s.delivery_per_chat_rate, s.delivery_per_chat_burst),
+        DeliveryConfig(
+            batch_size=s.delivery_batch_size,
+            concurrency=s.delivery_concurrency,
+            lease=timedelta(seconds=s.delivery_lease_seconds),
+            max_attempts=s.delivery_max_attempts,
+            paid_broadcast=s.paid_broadcast,
+        ),
         waker=waker,
-        batch_size=s.delivery_batch_size,
-        concurrency=s.delivery_concurrency,
-        max_attempts=s.delivery_max_attempts,
         express=express,
-        paid_broadcast=s.paid_broadcast,
     )
 
 

@@ -66,7 +66,7 @@ class AppContext:
     # Seams the relay binds (per session): who wrote a relayed message, and deleting one everywhere.
     relay_lookup: LookupFactory = NoRelayedMessages
     message_remover: RemoverFactory = NoMessageRemover
-    express: Express | None = None  # the delivery worker's express lane (bot.delivery.ExpressLane)
+    express: Express | None = None  # the delivery worker's express lane (bot.delivery.express.ExpressLane)
     progress: Progress = field(default_factory=lambda: Progress(SystemClock()))  # liveness (bot/liveness.py)
 
     def event_recorder(self, session: AsyncSession) -> EventRecorder:

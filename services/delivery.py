@@ -1,6 +1,6 @@
 """Enqueueing outgoing messages (SPEC 8), in the caller's transaction.
 
-Services describe *what* to send; the worker in `bot/delivery.py` sends it later, at the
+Services describe *what* to send; the worker in `bot/delivery/` sends it later, at the
 global rate, paced per chat, retrying and keeping each recipient's order. A row that must
 act on a message this queue sent before (edit, delete, reply) names that row; the worker
 resolves its Telegram message id when the time comes.
@@ -35,7 +35,7 @@ class ReplyTo:
 
 class Express(Protocol):
     """This process' delivery worker taking rows straight from the transaction that queues them
-    (`bot.delivery.ExpressLane`): they are inserted already claimed with its token, and handed over
+    (`bot.delivery.express.ExpressLane`): they are inserted already claimed with its token, and handed over
     in memory when the transaction commits, so no claim (a write transaction of the worker) and no
     wake-up stand between a relayed message and its send. A row whose chat has older rows waiting
     goes the usual way, behind them. If the process dies, the lease runs out and any worker claims

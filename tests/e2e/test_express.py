@@ -1,4 +1,4 @@
-"""The express lane (bot.delivery.ExpressLane): relayed copies go from the relay's transaction straight
+"""The express lane (bot.delivery.express.ExpressLane): relayed copies go from the relay's transaction straight
 to the running worker, with no claim; per-chat order holds when a row has to wait, and a stop sends the
 rows not yet sent back to the queue, from where a restart delivers each exactly once."""
 
@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.delivery import DeliveryWorker, SpacingLimiter
+from bot.delivery.limits import SendLimits, SpacingLimiter
+from bot.delivery.worker import DeliveryWorker
 from storage.models import Outgoing
 from storage.repositories.delivery import OutgoingRepo
 from tests.e2e.harness import Harness, Person
@@ -97,7 +98,7 @@ async def test_a_stop_sends_unsent_express_rows_back_and_a_restart_delivers_each
     sent_before = sum(row.status == "sent" for row in rows)
     assert 1 <= sent_before < 6
     assert all(row.claim_token is None for row in rows)  # nothing left claimed by the stopped lane
-    restarted = DeliveryWorker(tg.app.ctx.sessionmaker, tg.app.bot, tg.clock, limiter=SpacingLimiter(1000))
+    restarted = DeliveryWorker(tg.app.ctx.sessionmaker, tg.app.bot, tg.clock, SendLimits(SpacingLimiter(1000)))
     await restarted.drain()
     await restarted.stop()
     for reader in (bob, carol, dan):
@@ -156,7 +157,7 @@ async def test_a_stop_during_a_send_waits_for_its_answer_and_records_it_once(
     (row,) = await outgoing(tg, "held")
     assert (row.status, row.claim_token) == ("sent", None)
     assert row.message_id is not None
-    restarted = DeliveryWorker(tg.app.ctx.sessionmaker, tg.app.bot, tg.clock, limiter=SpacingLimiter(1000))
+    restarted = DeliveryWorker(tg.app.ctx.sessionmaker, tg.app.bot, tg.clock, SendLimits(SpacingLimiter(1000)))
     assert await restarted.drain() == 0
     await restarted.stop()
     assert [m.text for m in tg.tg.bot_messages(chat)] == ["held"]

@@ -19,7 +19,7 @@ from bot.delivery.limits import (
     SendLimits,
     SpacingLimiter,
 )
-from bot.delivery.outbox import Waker
+from bot.delivery.outbox import CommitHandoff, Waker
 from bot.delivery.worker import DeliveryConfig, DeliveryStats, DeliveryWorker
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "TELEGRAM_MAX_RATE",
     "BotApi",
     "ChatPacer",
+    "CommitHandoff",
     "DeliveryConfig",
     "DeliveryStats",
     "DeliveryWorker",

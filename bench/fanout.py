@@ -19,7 +19,8 @@ from sqlalchemy import func, select
 
 from bench.common import NoLimit, add_members, database, fake_api, fake_stats, make_bot
 from bot.app import freeze_startup_heap
-from bot.delivery import ChatPacer, DeliveryWorker, SpacingLimiter
+from bot.delivery.limits import ChatPacer, SendLimits, SpacingLimiter
+from bot.delivery.worker import DeliveryConfig, DeliveryWorker
 from services.clock import SystemClock
 from services.delivery import Outbox
 from services.events import EventRecorder, EventTypes
@@ -52,10 +53,8 @@ async def run_case(name: str, members: int, messages: int, rate: float | None, f
             sessionmaker,
             bot,
             clock,
-            limiter=SpacingLimiter(rate) if rate else NoLimit(),
-            pacer=ChatPacer(rate=1.0, burst=1.0),
-            batch_size=1000 if rate is None or rate > 100 else 200,
-            concurrency=128,
+            SendLimits(SpacingLimiter(rate) if rate else NoLimit(), ChatPacer(rate=1.0, burst=1.0)),
+            DeliveryConfig(batch_size=1000 if rate is None or rate > 100 else 200, concurrency=128),
         )
         freeze_startup_heap()  # as BotApp.run does
         started = time.perf_counter()

@@ -60,6 +60,13 @@ PERIOD_KEY = "limit_period_seconds"
 EXCERPT = 200
 SCHEDULED_EXCERPT = 40  # of a dropped scheduled message, in the notice to its author
 SCHEDULED_PAGE = 100
+# What tells the author of a scheduled message why it was dropped, by the refusal `_decide` came to
+# (Banned and PrivateBlocked carry arguments: `_scheduled_outcome`).
+SCHEDULED_DROPPED: dict[type[DomainError], str] = {
+    MemberNotFound: "relay-scheduled-dropped-peer",
+    RoomNotMember: "relay-scheduled-dropped-room",
+    NotInChat: "relay-scheduled-dropped-common",
+}
 UNREAD_AT_ONCE = 100  # messages /unread reads for one page: more than fit in one Telegram message
 
 
@@ -571,7 +578,8 @@ class RelayService:
             if message is None:  # the same update handled concurrently
                 outcomes[a.index] = RelayResult(None, 0, 0, a.target.chat, duplicate=True)
                 continue
-            await self.events.message_sent(a.user.id, message.id)
+            if a.item.scheduled is None:  # as before the one door: a scheduled message records no event
+                await self.events.message_sent(a.user.id, message.id)
             if a.incoming is None or not a.incoming.media_group_id:  # album parts wait for flush_albums
                 fan_out.append((a.user, message, a.incoming.plain if a.incoming else None, None))
         counts = dict(zip([m.id for _, m, _, _ in fan_out], await self._fan_out_many(fan_out), strict=True))
@@ -938,8 +946,8 @@ class RelayService:
         if isinstance(outcome, PrivateBlocked):
             peer = await get_row(self.session, User, item.peer_id) if item.peer_id is not None else None
             return Notice.to(author, "relay-scheduled-dropped-private", about=peer, excerpt=excerpt, **outcome.args_map)
-        key = {MemberNotFound: "peer", RoomNotMember: "room"}.get(type(outcome), "common")
-        return Notice.to(author, f"relay-scheduled-dropped-{key}", excerpt=excerpt)
+        key = SCHEDULED_DROPPED.get(type(outcome))  # a new refusal of `_decide` adds its notice there
+        return Notice.to(author, key, excerpt=excerpt) if key is not None else None
 
     # --- moderation seams -------------------------------------------------------------------
     async def find(self, relay_message_id: int) -> RelayedMessage | None:

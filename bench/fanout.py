@@ -24,7 +24,7 @@ from bot.delivery.worker import DeliveryConfig, DeliveryWorker
 from services.clock import SystemClock
 from services.delivery import Outbox
 from services.events import EventRecorder, EventTypes
-from services.relay import Limits, PlainCopyStyle, RelayService
+from services.relay import Incoming, Limits, PlainCopyStyle, RelayService, Submission
 from storage.models import Outgoing, User
 
 
@@ -45,8 +45,9 @@ async def run_case(name: str, members: int, messages: int, rate: float | None, f
                 PlainCopyStyle(),
                 limits=Limits(10**9, __import__("datetime").timedelta(hours=1)),
             )
-            for n in range(messages):
-                await relay.relay_scheduled(author, f"m{n}")
+            assert author.telegram_id is not None
+            for n in range(messages):  # one at a time, as members' messages come in
+                await relay.submit([Submission(author.id, Incoming("text", author.telegram_id, n, html=f"m{n}"))])
         enqueue_seconds = time.perf_counter() - enqueue_started
         bot = make_bot(url)
         worker = DeliveryWorker(

@@ -34,7 +34,13 @@ from bot.gmfy import create_gmfy_state, register_gmfy_jobs
 from bot.i18n import Translator
 from bot.liveness import PollHeartbeat, Progress
 from bot.metrics import HandlerNameMiddleware, MetricsMiddleware
-from bot.middlewares import CommitBeforeRequest, OneAtATimeMiddleware, SignInGateMiddleware, UnitOfWorkMiddleware
+from bot.middlewares import (
+    BatchedHandlerMiddleware,
+    CommitBeforeRequest,
+    OneAtATimeMiddleware,
+    SignInGateMiddleware,
+    UnitOfWorkMiddleware,
+)
 from bot.oauth import install_oauth
 from bot.relay import register_relay_jobs
 from bot.relay_batch import RelayBatcher
@@ -195,6 +201,7 @@ def create_dispatcher(ctx: AppContext, scheduler: Scheduler) -> Dispatcher:
     for observer in (dp.message, dp.edited_message, dp.callback_query):
         observer.middleware(HandlerNameMiddleware())
     dp.message.middleware(SignInGateMiddleware())
+    dp.message.middleware(BatchedHandlerMiddleware())  # after the gate: a refused update keeps its transaction
     dp.callback_query.middleware(SignInGateMiddleware())
     dp.include_router(errors.router())
     dp.include_routers(*get_routers())

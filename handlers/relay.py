@@ -26,7 +26,16 @@ from handlers.filters import IsAdmin, Magic
 from handlers.keyboards import REMOVE_KEYBOARD, MessageAction, RowId
 from services.errors import LimitValueInvalid
 from services.moderation import ModerationService
-from services.relay import TEXT_LIMIT, UNCAPTIONED_KINDS, Incoming, RelayService, Target, Unread, UnreadGroup
+from services.relay import (
+    TEXT_LIMIT,
+    UNCAPTIONED_KINDS,
+    Incoming,
+    RelayService,
+    Submission,
+    Target,
+    Unread,
+    UnreadGroup,
+)
 from storage.models import RelayMessage, User
 
 MEDIA_KINDS = {
@@ -47,8 +56,12 @@ MEDIA_KINDS = {
 PREVIEW = 300
 COMMON_BUTTON_TEXTS = frozenset({"💬 Common chat", "💬 Общий чат"})  # the reply keyboard's way back
 
+# The relay handler writes through the relay batch, in a transaction of its own: the unit of work ends
+# the update's before the handler runs and hands over the sender's noted refresh as `touch`
+# (bot.middlewares.BatchedHandlerMiddleware).
+RELAY_FLAGS = {"batched": True}
+
 if TYPE_CHECKING:  # given by the dispatcher; bot/ imports this package
-    from bot.middlewares import UnitOfWork
     from bot.relay_batch import RelayBatcher
 
 
@@ -121,7 +134,7 @@ class MembersMessage(Filter):
 def members_router() -> Router:
     """Members' messages, relayed: the first router (see MembersMessage)."""
     r = Router(name="relay-messages")
-    r.message.register(relay, MembersMessage())
+    r.message.register(relay, MembersMessage(), flags=RELAY_FLAGS)
     return r
 
 
@@ -129,7 +142,7 @@ def router() -> Router:
     r = Router(name="relay")
     # The rest of the messages that are not commands (a signed-out user's get the sign-in prompt), the button back.
     r.message.register(common, Magic(F.text.in_(COMMON_BUTTON_TEXTS)))
-    r.message.register(relay, Magic(~F.text.startswith("/")))
+    r.message.register(relay, Magic(~F.text.startswith("/")), flags=RELAY_FLAGS)
     r.message.register(join, Command("join"))
     r.message.register(leave, Command("leave"))
     r.callback_query.register(join_choice, JoinChoice.filter())
@@ -495,10 +508,9 @@ async def relay(
     message: Message,
     user: User,
     relay_batch: RelayBatcher,
-    unit_of_work: UnitOfWork,
+    touch: dict[int, dict[str, Any]],
     t: Texts,
 ) -> None:
-    touch = await unit_of_work.release()  # the batch writes in a transaction of its own
     result = await relay_batch.relay(user.id, incoming(message), touch)
     if result.duplicate or result.message_id is None:
         return
@@ -508,5 +520,5 @@ async def relay(
 
 
 async def edited(message: Message, user: User | None, relay: RelayService) -> None:
-    if user is not None and user.signed_in:
-        await relay.edit(user, incoming(message))
+    if user is not None:  # the service decides whether the edit is mirrored (signed in, not banned)
+        await relay.submit([Submission(user.id, incoming(message), edit=True)])

@@ -32,17 +32,25 @@ class Coalescer(Generic[RequestT, ResultT]):
         raise NotImplementedError
 
     async def submit(self, request: RequestT) -> ResultT:
+        # The future is the caller's own: a cancelled update cancels it and nothing else (the request
+        # stays in the batch, whose result is then dropped), as a shield would, without its two callbacks.
+        return await self.enqueue(request)
+
+    def enqueue(self, request: RequestT) -> asyncio.Future[ResultT]:
+        """Hand a request over without waiting: its result comes in the future returned."""
         future: asyncio.Future[ResultT] = asyncio.get_running_loop().create_future()
         self._queue.append((request, future))
         if self._drain is None or self._drain.done():
             self._drain = asyncio.create_task(self._run())
             self._drain.add_done_callback(self._fail_leftovers)
-        # The future is the caller's own: a cancelled update cancels it and nothing else (the request
-        # stays in the batch, whose result is then dropped), as a shield would, without its two callbacks.
-        return await future
+        return future
+
+    async def _pause(self) -> None:
+        """Before each batch is taken (subclasses may let more requests gather)."""
 
     async def _run(self) -> None:
         while self._queue:
+            await self._pause()
             self._batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch :]
             batch = self._batch
             try:

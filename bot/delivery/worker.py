@@ -15,10 +15,11 @@ same way.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
+import math
 import random
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -41,18 +42,43 @@ log = logging.getLogger(__name__)
 NOT_MODIFIED = "message is not modified"
 
 
-class _SentMarks(Coalescer[Outcome, None]):
-    """Express sends recorded as a group commit: one statement for those answered meanwhile."""
+class SentMarks(Coalescer[tuple[str, Outcome], None]):
+    """Sent rows recorded as a group commit, the rounds' and the express lane's alike: as soon as a
+    send has an answer it is written with every answer that came meanwhile, one transaction for the
+    lot (one statement per claim token); while it is written, more answers gather for the next one.
+    While answers keep coming (some came during the last write), `interval` is the least gap between
+    two writes; an answer after a quiet moment is written at once. If the process dies, only the sends
+    of that last moment (and those on the wire) are unrecorded, and sent again."""
 
-    def __init__(self, worker: DeliveryWorker, token: str) -> None:
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock, interval: float) -> None:
         super().__init__(max_batch=1000)
-        self.worker = worker
-        self.token = token
+        self.sessionmaker = sessionmaker
+        self.clock = clock
+        self.interval = interval
+        self._written_at = -math.inf
+        self._busy = False  # answers came while the last write went on
 
-    async def _handle(self, requests: list[Outcome]) -> list[None]:
-        async with self.worker.sessionmaker() as session, session.begin():
-            await self.worker._mark_sent(session, requests, self.token)
+    def mark(self, token: str, outcome: Outcome) -> asyncio.Future[None]:
+        """Record a sent row claimed with `token`; the future is done once it is written."""
+        return self.enqueue((token, outcome))
+
+    async def _handle(self, requests: list[tuple[str, Outcome]]) -> list[None]:
+        by_token: dict[str, list[Outcome]] = {}
+        for token, outcome in requests:
+            by_token.setdefault(token, []).append(outcome)
+        async with self.sessionmaker() as session, session.begin():
+            repo = OutgoingRepo(session)
+            now = self.clock.now()
+            for token, outcomes in by_token.items():
+                await repo.mark_sent(outcomes, now, token)
+        self._written_at = time.monotonic()
+        self._busy = bool(self._queue)
         return [None] * len(requests)
+
+    async def _pause(self) -> None:
+        gap = self._written_at + self.interval - time.monotonic()
+        if self._busy and gap > 0:
+            await asyncio.sleep(gap)
 
 
 @dataclass
@@ -111,7 +137,7 @@ class DeliveryWorker:
         self._express_runners: dict[int, asyncio.Task[None]] = {}  # chat -> the task sending its rows
         self._express_on_wire: set[int] = set()  # chats whose runner awaits a send's answer
         self._express_gate = asyncio.Semaphore(config.concurrency)
-        self._express_marks = _SentMarks(self, self.express.token)
+        self.marks = SentMarks(sessionmaker, clock, config.mark_interval)
 
     # --- lifecycle -----------------------------------------------------------------------
     def start(self) -> None:
@@ -141,7 +167,7 @@ class DeliveryWorker:
             if chat_id not in self._express_on_wire:
                 runner.cancel()
         await asyncio.gather(*(runner for _, runner in runners), return_exceptions=True)
-        await self._express_marks.wait_idle()
+        await self.marks.wait_idle()
 
     async def run(self) -> None:
         # Two rounds overlap, so one sends while the other records its results and claims the next rows.
@@ -225,7 +251,7 @@ class DeliveryWorker:
         """Until the express lane has sent and recorded everything it was handed."""
         while self._express_runners:
             await asyncio.gather(*self._express_runners.values(), return_exceptions=True)
-        await self._express_marks.wait_idle()
+        await self.marks.wait_idle()
 
     def _express_arrived(self, chat_ids: set[int]) -> None:
         for chat_id in chat_ids:
@@ -268,7 +294,7 @@ class DeliveryWorker:
         if self.on_outcomes is not None:
             self.on_outcomes([outcome])
         if outcome.status == "sent":
-            await self._express_marks.submit(outcome)
+            await self.marks.mark(self.express.token, outcome)
             return True
         self.express.hold_back(item.chat_id)
         blocked = {item.chat_id} if outcome.error == "blocked" else set()
@@ -298,11 +324,12 @@ class DeliveryWorker:
         inflight: set[asyncio.Future[None]] = set()
         gate = asyncio.Semaphore(self.config.concurrency)
 
-        finished = asyncio.Event()  # a send has an outcome to record
+        marking: dict[int, asyncio.Future[None]] = {}  # sent rows being recorded (see SentMarks)
 
         async def send(item: Claimed) -> None:
-            outcomes[item.id] = await self._send(item)
-            finished.set()
+            outcomes[item.id] = outcome = await self._send(item)
+            if outcome.status == "sent":
+                marking[item.id] = self.marks.mark(token, outcome)
 
         async def one(item: Claimed) -> None:
             async with gate:
@@ -325,9 +352,6 @@ class DeliveryWorker:
             if near_end is not None and pipelined and passed >= len(claimed) - low_water:
                 near_end.set()
 
-        marked: set[int] = set()  # sent rows already recorded (see _flush_sent)
-        stop = asyncio.Event()
-        flusher = asyncio.create_task(self._flush_sent_until(stop, finished, outcomes, marked, token))
         tasks = [asyncio.create_task(one(item)) for item in claimed]
         try:
             await asyncio.gather(*tasks)
@@ -335,62 +359,30 @@ class DeliveryWorker:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            stop.set()
-            await asyncio.shield(asyncio.gather(flusher, return_exceptions=True))
-            await asyncio.shield(self._settle(claimed, outcomes, inflight, marked, token))
+            await asyncio.shield(self._settle(claimed, outcomes, inflight, marking, token))
         return len(claimed)
-
-    async def _flush_sent_until(
-        self, stop: asyncio.Event, finished: asyncio.Event, outcomes: dict[int, Outcome], marked: set[int], token: str
-    ) -> None:
-        """Record sends while the round goes on, as a group commit: as soon as a send has an answer,
-        every answered send not yet recorded is written in one statement (while it is written, more
-        answers gather for the next one; `mark_interval` is only the least gap between writes). If
-        this process dies, only the sends of that last moment (and those on the wire) are unrecorded
-        and sent again."""
-        while not stop.is_set():
-            waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(finished.wait())]
-            try:
-                await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for waiter in waiters:
-                    waiter.cancel()
-            finished.clear()
-            ready = [o for oid, o in list(outcomes.items()) if o.status == "sent" and oid not in marked]
-            if not ready or stop.is_set():
-                continue
-            try:
-                async with self.sessionmaker() as session, session.begin():
-                    await self._mark_sent(session, ready, token)
-            except Exception:
-                log.exception("recording sent messages failed; the round's end records them")
-                continue
-            marked.update(o.id for o in ready)
-            if self.config.mark_interval > 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), self.config.mark_interval)
-
-    async def _mark_sent(self, session: AsyncSession, sent: list[Outcome], token: str) -> None:
-        await OutgoingRepo(session).mark_sent(sent, self.clock.now(), token)
 
     async def _settle(
         self,
         claimed: list[Claimed],
         outcomes: dict[int, Outcome],
         inflight: set[asyncio.Future[None]],
-        marked: set[int],
+        marking: dict[int, asyncio.Future[None]],
         token: str,
     ) -> None:
         if inflight:
             await asyncio.gather(*inflight, return_exceptions=True)
+        if marking:
+            await asyncio.gather(*marking.values(), return_exceptions=True)
+        marked = {oid for oid, future in marking.items() if not future.cancelled() and future.exception() is None}
         done = [outcomes[c.id] for c in claimed if c.id in outcomes]
         unsent = [c.id for c in claimed if c.id not in outcomes]
         blocked = {c.chat_id for c in claimed if c.id in outcomes and outcomes[c.id].error == "blocked"}
         async with self.sessionmaker() as session, session.begin():
             repo = OutgoingRepo(session)
             sent = [o for o in done if o.status == "sent" and o.id not in marked]
-            if sent:
-                await self._mark_sent(session, sent, token)
+            if sent:  # their group commit failed
+                await repo.mark_sent(sent, self.clock.now(), token)
             await repo.release(unsent, token)
             await self._finish(repo, [o for o in done if o.status != "sent"], blocked, token)
         if self.on_outcomes is not None:

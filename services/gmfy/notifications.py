@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.clock import Clock
 from services.gmfy.client import GmfyError, Notification
 from services.gmfy.status import GmfyStatus
-from services.outgoing import DeliveryDeferred, OutgoingMessages
+from services.outgoing import OutgoingMessages
 from storage.models import GmfyNotification, User
 from storage.repositories.gmfy import NotificationRepo
 
@@ -115,12 +115,9 @@ class NotificationPoller:
                 try:
                     text = self.render(user.language, row.message)
                     delivered = await self.outgoing.send_text(session, user.telegram_id, text)
-                except DeliveryDeferred as exc:
-                    self._retry_later(row, str(exc), exc.retry_after, report)
-                    continue
                 except Exception as exc:  # never let one message undo the others' bookkeeping
                     log.exception("delivering GMFY notification %s failed", row.id)
-                    self._retry_later(row, repr(exc), None, report)
+                    self._retry_later(row, repr(exc), report)
                     continue
                 row.attempts += 1
                 if delivered:
@@ -131,7 +128,7 @@ class NotificationPoller:
                     row.status, row.last_error = "skipped", "recipient unreachable"
                     report.skipped += 1
 
-    def _retry_later(self, row: GmfyNotification, error: str, retry_after: float | None, report: PollReport) -> None:
+    def _retry_later(self, row: GmfyNotification, error: str, report: PollReport) -> None:
         row.attempts += 1
         row.last_error = error[:2000]
         if row.attempts >= self.max_attempts:
@@ -139,6 +136,6 @@ class NotificationPoller:
             report.failed += 1
             return
         step = self.retry_base_seconds * 2.0 ** (row.attempts - 1)
-        delay = max(retry_after or 0.0, step / 2 + self.rng.uniform(0, step / 2))
+        delay = step / 2 + self.rng.uniform(0, step / 2)
         row.next_attempt_at = self.clock.now() + timedelta(seconds=delay)
         report.deferred += 1

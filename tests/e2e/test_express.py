@@ -127,6 +127,8 @@ async def test_a_row_that_must_wait_sends_its_chats_rows_in_the_lane_back_behind
     tg.clock.advance(seconds=2)
     await tg.tg.wait_until(lambda: len(tg.tg.bot_messages(chat)) == 2, timeout=5, what="both rows")
     assert [m.text for m in tg.tg.bot_messages(chat)] == ["first", "second"]
+    assert tg.app.delivery is not None
+    await tg.app.delivery.stop()  # the round that sent "second" ends and records it (the fake saw it first)
     rows = await outgoing(tg, "first") + await outgoing(tg, "second")
     assert [row.claim_token for row in rows] == [None, None]
 

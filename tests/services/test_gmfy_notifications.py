@@ -1,4 +1,4 @@
-"""The notification poller: fingerprints, skip on unreachable users, retry on deferral, GMFY down."""
+"""The notification poller: fingerprints, skip on unreachable users, retry after a failed send, GMFY down."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.clock import FakeClock
 from services.gmfy.client import GmfyTransientError, Notification
 from services.gmfy.notifications import NotificationPoller
-from services.outgoing import DeliveryDeferred
 from storage.models import User
 from storage.repositories.gmfy import NotificationRepo
 
@@ -31,11 +30,11 @@ class Outbox:
     def __init__(self) -> None:
         self.sent: list[tuple[int, str]] = []
         self.unreachable: set[int] = set()
-        self.defer: float | None = None
+        self.failing = False
 
     async def send_text(self, session: AsyncSession, telegram_id: int, text: str) -> bool:
-        if self.defer is not None:
-            raise DeliveryDeferred("flood", retry_after=self.defer)
+        if self.failing:
+            raise RuntimeError("the queue could not be written")
         if telegram_id in self.unreachable:
             return False
         self.sent.append((telegram_id, text))
@@ -86,22 +85,22 @@ async def test_each_notification_once_within_the_window(sessionmaker: Sessions) 
     assert len(outbox.sent) == 4  # after the window the same text is delivered again
 
 
-async def test_unreachable_is_skipped_and_deferred_is_retried(sessionmaker: Sessions) -> None:
+async def test_unreachable_is_skipped_and_a_failed_send_is_retried(sessionmaker: Sessions) -> None:
     clock = FakeClock()
     a, b = await make_users(sessionmaker, clock)
     source, outbox = Source(), Outbox()
     source.items = [Notification(user_id=str(a), message="one"), Notification(user_id=str(b), message="two")]
     outbox.unreachable.add(502)
-    outbox.defer = 30
+    outbox.failing = True
     job = poller(sessionmaker, source, outbox, clock)
     report = await job.run_once()
     assert report.deferred == 2
     source.items = []
     source.down = True  # GMFY down: pending deliveries still go
-    outbox.defer = None
-    clock.advance(seconds=29)
-    assert (await job.run_once()).delivered == 0  # Retry-After honoured
-    clock.advance(seconds=2)
+    outbox.failing = False
+    clock.advance(seconds=4)
+    assert (await job.run_once()).delivered == 0  # the first retry waits 5-10 s
+    clock.advance(seconds=7)
     report = await job.run_once()
     assert (report.delivered, report.skipped) == (1, 1)
     assert outbox.sent == [(501, "[ru] one")]
@@ -114,7 +113,7 @@ async def test_gives_up_after_max_attempts(sessionmaker: Sessions) -> None:
     a, _ = await make_users(sessionmaker, clock)
     source, outbox = Source(), Outbox()
     source.items = [Notification(user_id=str(a), message="x")]
-    outbox.defer = 1
+    outbox.failing = True
     job = poller(sessionmaker, source, outbox, clock)
     await job.run_once()
     source.items = []  # GMFY returns an item once

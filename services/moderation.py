@@ -18,7 +18,7 @@ import hashlib
 import hmac
 import math
 import secrets
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -30,7 +30,6 @@ from services.clock import Clock
 from services.errors import (
     AlreadyBanned,
     AlreadyModerator,
-    Banned,
     ButtonNotForYou,
     CannotModerate,
     CardOutdated,
@@ -340,17 +339,6 @@ class ModerationService:
     async def is_banned(self, user: User) -> Ban | None:
         """The ban in force for `user` now, or None."""
         return await self.bans.active_for(user.id, self.clock.now())
-
-    async def ensure_can_send(self, user: User) -> None:
-        """Raises Banned(until=...) while the user is banned."""
-        refusal = (await self.bans_among([user.id])).get(user.id)
-        if refusal is not None:
-            raise refusal
-
-    async def bans_among(self, user_ids: Collection[int]) -> dict[int, Banned]:
-        """The refusal of each of these users who is banned now (the relay batch checks its authors)."""
-        found = await self.bans.active_among(user_ids, self.clock.now())
-        return {user_id: Banned(until=until) for user_id, until in found.items()}
 
     # --- reports -----------------------------------------------------------------------
     async def relayed_for(self, user: User, relay_message_id: int) -> RelayedMessage:

@@ -413,6 +413,8 @@ class RelayService:
 
     async def _take_from_limits(self, user_ids: list[int]) -> dict[int, LimitReached]:
         """Count one message for each of these users (each once); the refusals of those at the limit."""
+        if not user_ids:
+            return {}
         limits = await self.limits()
         start = window_start(self.clock.now(), limits.period)
         taken = await self.repo.take_from_windows(user_ids, start, limits.per_period)

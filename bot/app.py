@@ -25,15 +25,15 @@ from sqlalchemy.orm import Session
 from bot import errors
 from bot import moderation as moderation_wiring
 from bot.broadcast import register_broadcast_jobs
-from bot.chats import ChatScopeMiddleware, allowed_updates
-from bot.commands import set_commands
+from bot.chats import AdminChatRule, ChatScopeMiddleware, allowed_updates
 from bot.context import AppContext
 from bot.delivery import ChatPacer, DeliveryWorker, ExpressLane, RedisSpacingLimiter, SpacingLimiter, Waker
 from bot.gmfy import create_gmfy_state, register_gmfy_jobs
 from bot.i18n import Translator
+from bot.i18n.menus import set_commands
 from bot.liveness import PollHeartbeat, Progress
 from bot.metrics import HandlerNameMiddleware, MetricsMiddleware
-from bot.middlewares import CommitBeforeRequest, OneAtATimeMiddleware, SignInGateMiddleware, UnitOfWorkMiddleware
+from bot.middlewares import CommitBeforeRequest, OneAtATimeMiddleware, UnitOfWorkMiddleware
 from bot.oauth import install_oauth
 from bot.relay import register_relay_jobs
 from bot.relay_batch import RelayBatcher
@@ -45,6 +45,9 @@ from bot.sms import create_sms_sender, register_signin_jobs
 from bot.throttle import FloodControlMiddleware, FloodGate, Gate, RedisFloodGate
 from bot.user_loader import UserLoader
 from handlers import get_routers
+from handlers.chats import ADMIN_CHAT_BUTTONS, ADMIN_CHAT_COMMANDS, leave_unserved_chat
+from handlers.config import HandlerConfig
+from handlers.gate import SignInGateMiddleware
 from handlers.relay import TelegramCopyStyle
 from services.clock import Clock, SystemClock
 from services.delivery import EXPRESS_ROWS, WAKE_FLAG, QueuedMessages
@@ -182,6 +185,15 @@ def create_flood_gate(ctx: AppContext) -> Gate:
     return FloodGate(s.flood_rate, s.flood_burst, monotonic=now)
 
 
+def handler_config(s: Settings) -> HandlerConfig:
+    """The settings handlers read (they import no `bot.settings`)."""
+    return HandlerConfig(
+        admin_chat_id=s.admin_chat_id,
+        admin_chat_language=s.admin_chat_language,
+        panel_url=s.panel_public_url if s.panel_enabled and s.web_port else None,
+    )
+
+
 def create_dispatcher(ctx: AppContext, scheduler: Scheduler) -> Dispatcher:
     # FSM state shared by instances
     storage = (
@@ -192,7 +204,7 @@ def create_dispatcher(ctx: AppContext, scheduler: Scheduler) -> Dispatcher:
     dp = Dispatcher(
         storage=storage,
         ctx=ctx,
-        settings=ctx.settings,
+        config=handler_config(ctx.settings),
         translator=ctx.translator,
         clock=ctx.clock,
         scheduler=scheduler,
@@ -201,7 +213,8 @@ def create_dispatcher(ctx: AppContext, scheduler: Scheduler) -> Dispatcher:
     )
     s = ctx.settings
     dp.update.outer_middleware(MetricsMiddleware(ctx.metrics, ctx.progress))
-    dp.update.outer_middleware(ChatScopeMiddleware(ctx))  # before anything answers or writes
+    admin_chat = AdminChatRule(ADMIN_CHAT_BUTTONS, ADMIN_CHAT_COMMANDS, leave_unserved_chat)
+    dp.update.outer_middleware(ChatScopeMiddleware(ctx, admin_chat))  # before anything answers or writes
     if s.flood_rate > 0:
         dp.update.outer_middleware(FloodControlMiddleware(create_flood_gate(ctx), ctx.translator, ctx.metrics))
     dp.update.outer_middleware(OneAtATimeMiddleware())
@@ -255,7 +268,9 @@ class BotApp:
         clock: Clock | None = None,
         sms: SmsSender | None = None,
     ) -> BotApp:
-        engine = create_engine(settings.database_url, search_path=settings.database_schema)
+        engine = create_engine(
+            settings.database_url, search_path=settings.database_schema, sqlite_driver=settings.sqlite_driver
+        )
         if settings.migrate_on_start:
             await upgrade_to_head(engine)
         clock = clock or SystemClock()

@@ -1,5 +1,5 @@
 """Per-update wiring: one user's updates one at a time, one unit of work (session + services + current
-user + texts), its commit before every Bot API call, sign-in gate."""
+user + texts), its commit before every Bot API call. (The sign-in gate is the handlers' own: handlers/gate.py.)"""
 
 from __future__ import annotations
 
@@ -12,16 +12,14 @@ from typing import Any
 
 from aiogram import BaseMiddleware, Bot
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
-from aiogram.dispatcher.flags import get_flag
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response, TelegramType
-from aiogram.types import CallbackQuery, Message, TelegramObject
+from aiogram.types import TelegramObject
 from aiogram.types import User as TgUser
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import AppContext
 from bot.user_loader import UserLoader
-from handlers.keyboards import contact_keyboard
 from services.errors import DomainError
 from services.signin import SignInService, TelegramProfile
 from storage.db import has_work
@@ -169,18 +167,3 @@ class UnitOfWorkMiddleware(BaseMiddleware):
             await signin.save_touch()
             await commit_if_begun(session)
             return result
-
-
-class SignInGateMiddleware(BaseMiddleware):
-    """Until signed in, every handler not flagged `public` answers with the sign-in prompt instead."""
-
-    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        user: User | None = data.get("user")
-        if get_flag(data, "public") or (user is not None and user.signed_in):
-            return await handler(event, data)
-        t = data["t"]
-        if isinstance(event, Message):
-            await event.answer(t("signin-required"), reply_markup=contact_keyboard(t))
-        elif isinstance(event, CallbackQuery):
-            await event.answer(t.plain("signin-required-short"), show_alert=True)
-        return None

@@ -12,11 +12,11 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.commands import clear_staff_commands, set_staff_commands
 from bot.i18n import Texts, Translator
+from bot.i18n.menus import clear_staff_commands, set_staff_commands
+from bot.i18n.notices import notify_user, send_notices
 from handlers.filters import IsAdmin, IsModerator
 from handlers.keyboards import Page, RowId, pager
-from handlers.notify import notify_user, send_notices
 from handlers.reports import edit_or_log, report_card
 from services.delivery import Outbox
 from services.durations import leading_duration

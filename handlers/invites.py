@@ -13,9 +13,9 @@ from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.i18n import Texts, Translator
+from bot.i18n.notices import notify_user
 from handlers.filters import IsAdmin
 from handlers.keyboards import Page, RowId, pager
-from handlers.notify import notify_user
 from services.delivery import Outbox
 from services.errors import InviteButtonStale
 from services.invites import InviteService, ReferralPage

@@ -10,7 +10,8 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.i18n import Texts, Translator
-from handlers.notify import ask_owner, notify_telegram_id
+from bot.i18n.notices import notify_telegram_id
+from handlers.notify import ask_owner
 from services.delivery import Outbox
 from services.errors import OAuthOff
 from services.oauth import CONFIRM_TTL, FINISH_PREFIX, Linked, OAuthService

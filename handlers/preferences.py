@@ -8,9 +8,8 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.commands import ADMIN_COMMANDS, STAFF_COMMANDS, USER_COMMANDS, set_chat_commands
 from bot.i18n import Texts, Translator
-from bot.settings import Settings
+from bot.i18n.menus import ADMIN_COMMANDS, STAFF_COMMANDS, USER_COMMANDS, set_chat_commands
 from services.moderation import ModerationService
 from services.profile import ProfileService
 from storage.models import User
@@ -42,7 +41,7 @@ def _zone_buttons(t: Texts, zones: list[str]) -> InlineKeyboardMarkup:
 
 
 async def choose_timezone(
-    message: Message, command: CommandObject, user: User, profile: ProfileService, t: Texts, settings: Settings
+    message: Message, command: CommandObject, user: User, profile: ProfileService, t: Texts
 ) -> None:
     """`/timezone`: the zone now and buttons for the likely ones; `/timezone Новосибирск`: a search by city."""
     query = (command.args or "").strip()
@@ -50,7 +49,7 @@ async def choose_timezone(
         zones = profile.find_zones(query)
         await message.answer(t("timezone-found", count=len(zones)), reply_markup=_zone_buttons(t, zones))
         return
-    zones = profile.likely_zones(user, settings.default_timezone)
+    zones = profile.likely_zones(user, t.translator.default_timezone)
     await message.answer(
         t("timezone-current", zone=t.zone_label(), time=t.clock_time(t.translator.clock.now())),
         reply_markup=_zone_buttons(t, zones),

@@ -13,10 +13,10 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, ReplyPar
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.i18n import Texts, Translator
-from bot.settings import Settings
+from bot.i18n.notices import send_notices
+from handlers.config import HandlerConfig
 from handlers.filters import IsModerator
 from handlers.keyboards import MessageAction, RowId
-from handlers.notify import send_notices
 from services.delivery import Outbox
 from services.moderation import REASONS, ComplaintLine, ModerationService, RelayedMessage, ReportOutcome
 from services.users import UserDirectory
@@ -103,7 +103,7 @@ async def report_command(
     t: Texts,
     bot: Bot,
     translator: Translator,
-    settings: Settings,
+    config: HandlerConfig,
 ) -> None:
     args = (command.args or "").split()
     relayed: RelayedMessage | None = None
@@ -126,7 +126,7 @@ async def report_command(
         return
     outcome = await moderation.report(user, target, reason, relayed)
     await message.answer(t("report-accepted"))
-    await _after_report(outbox, bot, translator, settings, moderation, outcome)
+    await _after_report(outbox, bot, translator, config, moderation, outcome)
 
 
 async def report_reason(
@@ -138,7 +138,7 @@ async def report_reason(
     t: Texts,
     bot: Bot,
     translator: Translator,
-    settings: Settings,
+    config: HandlerConfig,
 ) -> None:
     if callback_data.reason == "cancel":
         await query.answer()
@@ -150,32 +150,32 @@ async def report_reason(
         outcome = await moderation.report_member(user, callback_data.target, callback_data.reason, callback_data.seal)
     await query.answer(t.plain("report-accepted"))
     await edit_or_log(query, t("report-accepted"), None)
-    await _after_report(outbox, bot, translator, settings, moderation, outcome)
+    await _after_report(outbox, bot, translator, config, moderation, outcome)
 
 
 async def _after_report(
     outbox: Outbox,
     bot: Bot,
     translator: Translator,
-    settings: Settings,
+    config: HandlerConfig,
     moderation: ModerationService,
     outcome: ReportOutcome,
 ) -> None:
     await send_notices(outbox, translator, outcome.notices)
     line = ComplaintLine(outcome.report, outcome.reporter, outcome.target)
-    chats = [settings.admin_chat_id] if settings.admin_chat_id else await _staff_chats(settings, moderation)
-    await post_report(bot, admin_texts(translator, settings), chats, line, outcome)
+    chats = [config.admin_chat_id] if config.admin_chat_id else await _staff_chats(moderation)
+    await post_report(bot, admin_texts(translator, config), chats, line, outcome)
 
 
-async def _staff_chats(settings: Settings, moderation: ModerationService) -> list[int]:
+async def _staff_chats(moderation: ModerationService) -> list[int]:
     """Without an admin chat, every admin and moderator gets the card privately."""
-    ids = list(settings.admin_ids)
+    ids = sorted(moderation.admin_ids)
     ids += [u.telegram_id for u in await moderation.staff() if u.telegram_id and u.telegram_id not in ids]
     return ids
 
 
-def admin_texts(translator: Translator, settings: Settings) -> Texts:
-    return translator.texts(settings.admin_chat_language or translator.default)
+def admin_texts(translator: Translator, config: HandlerConfig) -> Texts:
+    return translator.texts(config.admin_chat_language or translator.default)
 
 
 # --- the report card ---------------------------------------------------------------------

@@ -11,8 +11,8 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.i18n import Texts, Translator
+from bot.i18n.notices import notify_user
 from handlers.keyboards import Page, RowId, contact_keyboard, pager
-from handlers.notify import notify_user
 from handlers.relay import announce_target
 from services.delivery import Outbox
 from services.relay import RelayService, Target

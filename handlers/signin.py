@@ -10,11 +10,12 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, TelegramObject
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.commands import clear_staff_commands, set_signed_in_commands
 from bot.i18n import Texts, Translator
+from bot.i18n.menus import clear_staff_commands, set_signed_in_commands
+from bot.i18n.notices import notify_telegram_id, notify_user
 from handlers.filters import Magic, SignedOut
 from handlers.keyboards import REMOVE_KEYBOARD, TakeoverAnswer, contact_keyboard
-from handlers.notify import ask_owner, notify_telegram_id, notify_user
+from handlers.notify import ask_owner
 from handlers.relay import JoinChoice
 from handlers.rooms import join_pending_room
 from services.delivery import Outbox

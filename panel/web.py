@@ -30,9 +30,9 @@ from aiohttp import web
 from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.commands import clear_staff_commands, set_staff_commands
 from bot.i18n import Texts
-from handlers.notify import send_notices
+from bot.i18n.menus import clear_staff_commands, set_staff_commands
+from bot.i18n.notices import send_notices
 from panel import charts
 from panel.live import DeliverySampler
 from services.errors import DomainError, PanelForbidden, PanelSignedOut

@@ -55,7 +55,6 @@ class AppContext:
     translator: Translator
     sms: SmsSender | None  # None: no SMS sender configured, /phone is not offered
     gmfy: GmfyState | None = None  # None: GMFY is off (no GMFY_API_KEY)
-    extras: dict[str, Any] = field(default_factory=dict)
     metrics: Metrics = field(default_factory=Metrics)
     redis: Redis | None = None  # set when REDIS_URL is
     oauth_http: httpx.AsyncClient | None = None  # set when OAuth linking is configured

@@ -99,7 +99,6 @@ async def ban(
     users: UserDirectory,
     moderation: ModerationService,
     t: Texts,
-    bot: Bot,
     translator: Translator,
 ) -> None:
     found = await _target(message, command, users, moderation, user)
@@ -131,7 +130,6 @@ async def unban(
     users: UserDirectory,
     moderation: ModerationService,
     t: Texts,
-    bot: Bot,
     translator: Translator,
 ) -> None:
     found = await _target(message, command, users, moderation, user)
@@ -152,7 +150,6 @@ async def warn(
     users: UserDirectory,
     moderation: ModerationService,
     t: Texts,
-    bot: Bot,
     translator: Translator,
 ) -> None:
     found = await _target(message, command, users, moderation, user)
@@ -280,7 +277,6 @@ async def user_card_action(
     user: User,
     moderation: ModerationService,
     t: Texts,
-    bot: Bot,
     translator: Translator,
     is_admin: bool,
 ) -> None:

@@ -123,7 +123,6 @@ async def redeem(
     user: User,
     invites: InviteService,
     t: Texts,
-    bot: Bot,
     translator: Translator,
 ) -> None:
     if not command.args:

@@ -258,7 +258,6 @@ async def report_card_action(
     user: User,
     moderation: ModerationService,
     t: Texts,
-    bot: Bot,
     translator: Translator,
 ) -> None:
     handled = await moderation.handle_report(user, callback_data.report_id, callback_data.action)

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.filters.callback_data import CallbackData
@@ -41,7 +43,8 @@ def router() -> Router:
     r.message.register(rooms, Command("rooms"))
     r.callback_query.register(decide, RoomRequest.filter())
     r.callback_query.register(rooms_page, Page.filter(F.list == ROOMS_LIST))
-    r.callback_query.register(act, RoomAction.filter())
+    for action, handler in ACTIONS.items():
+        r.callback_query.register(handler, RoomAction.filter(F.action == action))
     return r
 
 
@@ -203,79 +206,119 @@ async def rooms_page(query: CallbackQuery, callback_data: Page, user: User, room
         await query.message.edit_text(text, reply_markup=markup)
 
 
-async def act(
+# --- the room buttons: one handler per RoomAction.action ---------------------------------------------
+def _message(query: CallbackQuery) -> Message | None:
+    return query.message if isinstance(query.message, Message) else None
+
+
+async def switch(query: CallbackQuery, callback_data: RoomAction, user: User, rooms: RoomService, t: Texts) -> None:
+    room = await rooms.switch(user, callback_data.room_id)
+    await query.answer()
+    if (message := _message(query)) is not None:
+        await announce_target(message, t, Target("room", room=room))
+
+
+async def back_to_common(query: CallbackQuery, user: User, relay: RelayService, t: Texts) -> None:
+    target = await relay.back_to_common(user)
+    await query.answer()
+    if (message := _message(query)) is not None:
+        await announce_target(message, t, target)
+
+
+async def leave(query: CallbackQuery, callback_data: RoomAction, user: User, rooms: RoomService, t: Texts) -> None:
+    room = await rooms.leave(user, callback_data.room_id)
+    await query.answer(t.plain("room-left", title=room.title), show_alert=True)
+
+
+async def manage(
+    query: CallbackQuery, callback_data: RoomAction, user: User, rooms: RoomService, t: Texts, bot: Bot
+) -> None:
+    room, members = await rooms.members(user, callback_data.room_id)
+    link = await room_link(bot, rooms, room)
+    await query.answer()
+    if (message := _message(query)) is not None:
+        await message.answer(
+            t("room-manage", title=room.title, link=link, count=len(members) + 1),
+            reply_markup=manage_keyboard(t, room),
+        )
+
+
+async def members(query: CallbackQuery, callback_data: RoomAction, user: User, rooms: RoomService, t: Texts) -> None:
+    room, people = await rooms.members(user, callback_data.room_id)
+    await query.answer()
+    if (message := _message(query)) is None:
+        return
+    if not people:
+        await message.answer(t("room-members-none", title=room.title))
+        return
+    kb = InlineKeyboardBuilder()
+    for member in people:
+        kb.button(
+            text=t.plain("room-btn-kick", name=member.display_name),
+            callback_data=RoomAction(action="kick", room_id=room.id, user_id=member.id),
+        )
+    kb.adjust(1)
+    await message.answer(t("room-members", title=room.title, count=len(people)), reply_markup=kb.as_markup())
+
+
+async def kick(
     query: CallbackQuery,
     callback_data: RoomAction,
     user: User,
     rooms: RoomService,
-    relay: RelayService,
     outbox: Outbox,
     translator: Translator,
     t: Texts,
-    bot: Bot,
 ) -> None:
-    message = query.message if isinstance(query.message, Message) else None
-    action, room_id = callback_data.action, callback_data.room_id
-    if action == "switch":
-        room = await rooms.switch(user, room_id)
-        await query.answer()
-        if message is not None:
-            await announce_target(message, t, Target("room", room=room))
-    elif action == "common":
-        target = await relay.back_to_common(user)
-        await query.answer()
-        if message is not None:
-            await announce_target(message, t, target)
-    elif action == "leave":
-        room = await rooms.leave(user, room_id)
-        await query.answer(t.plain("room-left", title=room.title), show_alert=True)
-    elif action == "manage":
-        room, members = await rooms.members(user, room_id)
-        link = await room_link(bot, rooms, room)
-        await query.answer()
-        if message is not None:
-            await message.answer(
-                t("room-manage", title=room.title, link=link, count=len(members) + 1),
-                reply_markup=manage_keyboard(t, room),
-            )
-    elif action == "members":
-        room, members = await rooms.members(user, room_id)
-        await query.answer()
-        if message is None:
-            return
-        if not members:
-            await message.answer(t("room-members-none", title=room.title))
-            return
-        kb = InlineKeyboardBuilder()
-        for member in members:
-            kb.button(
-                text=t.plain("room-btn-kick", name=member.display_name),
-                callback_data=RoomAction(action="kick", room_id=room.id, user_id=member.id),
-            )
-        kb.adjust(1)
-        await message.answer(t("room-members", title=room.title, count=len(members)), reply_markup=kb.as_markup())
-    elif action == "kick":
-        room, kicked = await rooms.kick(user, room_id, callback_data.user_id)
-        await query.answer(t.plain("room-kicked-owner", name=kicked.display_name, title=room.title), show_alert=True)
-        await notify_user(outbox, translator, kicked, "room-kicked", title=room.title)
-    elif action == "rotate":
-        room = await rooms.rotate(user, room_id)
-        await query.answer()
-        if message is not None:
-            await message.answer(t("room-rotated", title=room.title, link=await room_link(bot, rooms, room)))
-    elif action == "close":
-        room, _members = await rooms.members(user, room_id)
-        kb = InlineKeyboardBuilder()
-        kb.button(text=t.plain("room-btn-close-yes"), callback_data=RoomAction(action="close_yes", room_id=room.id))
-        await query.answer()
-        if message is not None:
-            await message.answer(t("room-close-confirm", title=room.title), reply_markup=kb.as_markup())
-    elif action == "close_yes":
-        room, members = await rooms.close(user, room_id)
-        await query.answer()
-        if message is not None:
-            await message.edit_text(t("room-closed-owner", title=room.title))
-        for member in members:
-            await notify_user(outbox, translator, member, "room-closed-notice", title=room.title)
-    else:
-        await query.answer(t.plain("button-stale"))
+    room, kicked = await rooms.kick(user, callback_data.room_id, callback_data.user_id)
+    await query.answer(t.plain("room-kicked-owner", name=kicked.display_name, title=room.title), show_alert=True)
+    await notify_user(outbox, translator, kicked, "room-kicked", title=room.title)
+
+
+async def rotate(
+    query: CallbackQuery, callback_data: RoomAction, user: User, rooms: RoomService, t: Texts, bot: Bot
+) -> None:
+    room = await rooms.rotate(user, callback_data.room_id)
+    await query.answer()
+    if (message := _message(query)) is not None:
+        await message.answer(t("room-rotated", title=room.title, link=await room_link(bot, rooms, room)))
+
+
+async def close(query: CallbackQuery, callback_data: RoomAction, user: User, rooms: RoomService, t: Texts) -> None:
+    room, _members = await rooms.members(user, callback_data.room_id)  # the owner's only
+    kb = InlineKeyboardBuilder()
+    kb.button(text=t.plain("room-btn-close-yes"), callback_data=RoomAction(action="close_yes", room_id=room.id))
+    await query.answer()
+    if (message := _message(query)) is not None:
+        await message.answer(t("room-close-confirm", title=room.title), reply_markup=kb.as_markup())
+
+
+async def close_confirmed(
+    query: CallbackQuery,
+    callback_data: RoomAction,
+    user: User,
+    rooms: RoomService,
+    outbox: Outbox,
+    translator: Translator,
+    t: Texts,
+) -> None:
+    room, people = await rooms.close(user, callback_data.room_id)
+    await query.answer()
+    if (message := _message(query)) is not None:
+        await message.edit_text(t("room-closed-owner", title=room.title))
+    for member in people:
+        await notify_user(outbox, translator, member, "room-closed-notice", title=room.title)
+
+
+# RoomAction.action -> its handler (an unknown action is a stale button: the fallback router answers it).
+ACTIONS: dict[str, Callable[..., Awaitable[None]]] = {
+    "switch": switch,
+    "common": back_to_common,
+    "leave": leave,
+    "manage": manage,
+    "members": members,
+    "kick": kick,
+    "rotate": rotate,
+    "close": close,
+    "close_yes": close_confirmed,
+}

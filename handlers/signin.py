@@ -88,7 +88,7 @@ async def start(
         return
     if payload:
         result = await invites.redeem(user, payload)
-        await _announce_redeem(message, outbox, result, user, t, bot, translator)
+        await _announce_redeem(message, outbox, result, user, t, translator)
         return
     await message.answer(t("start-welcome-back", name=user.display_name), reply_markup=REMOVE_KEYBOARD)
     await _full_menu(message, user, t, bot, moderation, is_admin)
@@ -229,7 +229,7 @@ async def _full_menu(
 
 
 async def _announce_redeem(
-    message: Message, outbox: Outbox, result: RedeemResult, user: User, t: Texts, bot: Bot, translator: Translator
+    message: Message, outbox: Outbox, result: RedeemResult, user: User, t: Texts, translator: Translator
 ) -> None:
     await message.answer(t("invite-redeemed", inviter=result.inviter.display_name))
     await notify_user(outbox, translator, result.inviter, "invite-inviter-notice", about=user, name=user.display_name)

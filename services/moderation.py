@@ -341,12 +341,6 @@ class ModerationService:
         """The ban in force for `user` now, or None."""
         return await self.bans.active_for(user.id, self.clock.now())
 
-    async def ensure_can_send(self, user: User) -> None:
-        """Raises Banned(until=...) while the user is banned."""
-        refusal = (await self.bans_among([user.id])).get(user.id)
-        if refusal is not None:
-            raise refusal
-
     async def bans_among(self, user_ids: Collection[int]) -> dict[int, Banned]:
         """The refusal of each of these users who is banned now (the relay batch checks its authors)."""
         found = await self.bans.active_among(user_ids, self.clock.now())

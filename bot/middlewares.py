@@ -141,10 +141,10 @@ class UnitOfWorkMiddleware(BaseMiddleware):
         ctx = self.ctx
         async with ctx.sessionmaker() as session:
             data["session"] = session
-            data.update(ctx.services(session))
+            services = data["services"] = ctx.services(session)  # each service built on first use
             tg_user: TgUser | None = data.get("event_from_user")
             user: User | None = None
-            signin: SignInService = data["signin"]
+            signin = services.signin
             if tg_user is not None and not tg_user.is_bot:
                 user = await signin.ensure_user(
                     TelegramProfile(tg_user.id, tg_user.username, tg_user.first_name, tg_user.language_code),

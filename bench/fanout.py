@@ -19,11 +19,12 @@ from sqlalchemy import func, select
 
 from bench.common import NoLimit, add_members, database, fake_api, fake_stats, make_bot
 from bot.app import freeze_startup_heap
-from bot.delivery import ChatPacer, DeliveryWorker, SpacingLimiter
+from bot.delivery.limits import ChatPacer, SendLimits, SpacingLimiter
+from bot.delivery.worker import DeliveryConfig, DeliveryWorker
 from services.clock import SystemClock
 from services.delivery import Outbox
 from services.events import EventRecorder, EventTypes
-from services.relay import Limits, PlainCopyStyle, RelayService
+from services.relay import Incoming, Limits, PlainCopyStyle, RelayService, Submission
 from storage.models import Outgoing, User
 
 
@@ -44,18 +45,17 @@ async def run_case(name: str, members: int, messages: int, rate: float | None, f
                 PlainCopyStyle(),
                 limits=Limits(10**9, __import__("datetime").timedelta(hours=1)),
             )
-            for n in range(messages):
-                await relay.relay_scheduled(author, f"m{n}")
+            assert author.telegram_id is not None
+            for n in range(messages):  # one at a time, as members' messages come in
+                await relay.submit([Submission(author.id, Incoming("text", author.telegram_id, n, html=f"m{n}"))])
         enqueue_seconds = time.perf_counter() - enqueue_started
         bot = make_bot(url)
         worker = DeliveryWorker(
             sessionmaker,
             bot,
             clock,
-            limiter=SpacingLimiter(rate) if rate else NoLimit(),
-            pacer=ChatPacer(rate=1.0, burst=1.0),
-            batch_size=1000 if rate is None or rate > 100 else 200,
-            concurrency=128,
+            SendLimits(SpacingLimiter(rate) if rate else NoLimit(), ChatPacer(rate=1.0, burst=1.0)),
+            DeliveryConfig(batch_size=1000 if rate is None or rate > 100 else 200, concurrency=128),
         )
         freeze_startup_heap()  # as BotApp.run does
         started = time.perf_counter()

@@ -35,7 +35,7 @@ from aiogram.types import Update
 
 from bench.common import NoLimit, add_members, fake_api, fake_stats, pair_up, percentile
 from bot.app import BotApp, freeze_startup_heap
-from bot.delivery import TELEGRAM_MAX_RATE
+from bot.delivery.limits import TELEGRAM_MAX_RATE
 from bot.settings import Settings
 from tests.fakes.telegram import TOKEN
 

@@ -7,7 +7,6 @@ import gc
 import json
 import logging
 import signal
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -20,20 +19,22 @@ from aiogram.fsm.storage.base import DefaultKeyBuilder
 from aiogram.fsm.storage.redis import RedisStorage
 from aiohttp import web
 from redis.asyncio import Redis
-from sqlalchemy.orm import Session
 
 from bot import errors
 from bot import moderation as moderation_wiring
 from bot.broadcast import register_broadcast_jobs
 from bot.chats import AdminChatRule, ChatScopeMiddleware, allowed_updates
 from bot.context import AppContext
-from bot.delivery import ChatPacer, DeliveryWorker, ExpressLane, RedisSpacingLimiter, SpacingLimiter, Waker
+from bot.delivery.express import ExpressLane
+from bot.delivery.limits import ChatPacer, RedisSpacingLimiter, SendLimits, SpacingLimiter
+from bot.delivery.outbox import CommitHandoff, Waker
+from bot.delivery.worker import DeliveryConfig, DeliveryWorker
 from bot.gmfy import create_gmfy_state, register_gmfy_jobs
 from bot.i18n import Translator
 from bot.i18n.menus import set_commands
 from bot.liveness import PollHeartbeat, Progress
 from bot.metrics import HandlerNameMiddleware, MetricsMiddleware
-from bot.middlewares import CommitBeforeRequest, OneAtATimeMiddleware, UnitOfWorkMiddleware
+from bot.middlewares import BatchedHandlerMiddleware, CommitBeforeRequest, OneAtATimeMiddleware, UnitOfWorkMiddleware
 from bot.oauth import install_oauth
 from bot.relay import register_relay_jobs
 from bot.relay_batch import RelayBatcher
@@ -50,7 +51,8 @@ from handlers.config import HandlerConfig
 from handlers.gate import SignInGateMiddleware
 from handlers.relay import TelegramCopyStyle
 from services.clock import Clock, SystemClock
-from services.delivery import EXPRESS_ROWS, WAKE_FLAG, QueuedMessages
+from services.container import RelayQueue
+from services.delivery import QueuedMessages
 from services.signin import SmsSender
 from storage.db import create_engine, create_sessionmaker, upgrade_to_head
 from storage.repositories.delivery import OutgoingRepo
@@ -91,25 +93,6 @@ def create_bot(settings: Settings) -> Bot:
     return bot
 
 
-def wake_after_enqueue(waker: Waker, express: ExpressLane | None = None) -> Callable[[Session], None]:
-    """After a commit: wake the worker for rows queued the usual way, hand the express rows over."""
-
-    def on_commit(session: Session) -> None:
-        if session.info.pop(WAKE_FLAG, False):
-            waker.wake()
-        handed = session.info.pop(EXPRESS_ROWS, None)
-        if handed and express is not None:
-            express.hand_over(handed)
-
-    return on_commit
-
-
-def forget_express_rows(session: Session) -> None:
-    """After any rollback, a savepoint's too: rows it queued for the express lane may be gone, so none
-    of the transaction's go to the lane (they are sent the usual way once their lease runs out)."""
-    session.info.pop(EXPRESS_ROWS, None)
-
-
 def create_express_lane(settings: Settings) -> ExpressLane:
     lease = timedelta(seconds=settings.delivery_lease_seconds)
     # At most what the global rate sends in a quarter of the lease: every row leaves long before it.
@@ -125,20 +108,24 @@ def create_delivery_worker(
         ctx.sessionmaker,
         bot,
         ctx.clock,
-        # Several instances share one rate through Redis; alone, the process spaces its own sends.
-        limiter=(
-            RedisSpacingLimiter(ctx.redis, s.delivery_rate, key=f"{s.redis_prefix}:delivery:next-slot")
-            if ctx.redis
-            else SpacingLimiter(s.delivery_rate)
+        SendLimits(
+            # Several instances share one rate through Redis; alone, the process spaces its own sends.
+            limiter=(
+                RedisSpacingLimiter(ctx.redis, s.delivery_rate, key=f"{s.redis_prefix}:delivery:next-slot")
+                if ctx.redis
+                else SpacingLimiter(s.delivery_rate)
+            ),
+            pacer=ChatPacer(s.delivery_per_chat_rate, s.delivery_per_chat_burst),
         ),
-        lease=timedelta(seconds=s.delivery_lease_seconds),
-        pacer=ChatPacer(s.delivery_per_chat_rate, s.delivery_per_chat_burst),
+        DeliveryConfig(
+            batch_size=s.delivery_batch_size,
+            concurrency=s.delivery_concurrency,
+            lease=timedelta(seconds=s.delivery_lease_seconds),
+            max_attempts=s.delivery_max_attempts,
+            paid_broadcast=s.paid_broadcast,
+        ),
         waker=waker,
-        batch_size=s.delivery_batch_size,
-        concurrency=s.delivery_concurrency,
-        max_attempts=s.delivery_max_attempts,
         express=express,
-        paid_broadcast=s.paid_broadcast,
     )
 
 
@@ -222,6 +209,7 @@ def create_dispatcher(ctx: AppContext, scheduler: Scheduler) -> Dispatcher:
     for observer in (dp.message, dp.edited_message, dp.callback_query):
         observer.middleware(HandlerNameMiddleware())
     dp.message.middleware(SignInGateMiddleware())
+    dp.message.middleware(BatchedHandlerMiddleware())  # after the gate: a refused update keeps its transaction
     dp.callback_query.middleware(SignInGateMiddleware())
     dp.include_router(errors.router())
     dp.include_routers(*get_routers())
@@ -276,18 +264,18 @@ class BotApp:
         clock = clock or SystemClock()
         waker = Waker()
         express = create_express_lane(settings)
+        handoff = CommitHandoff(waker, express)
         ctx = AppContext(
             settings=settings,
             clock=clock,
             engine=engine,
-            sessionmaker=create_sessionmaker(
-                engine, on_commit=wake_after_enqueue(waker, express), on_rollback=forget_express_rows
-            ),
+            sessionmaker=create_sessionmaker(engine, on_commit=handoff.committed, on_rollback=handoff.rolled_back),
             translator=Translator(clock=clock, default_timezone=settings.default_timezone),
             sms=sms or create_sms_sender(settings),
             gmfy=create_gmfy_state(settings, clock),
             redis=Redis.from_url(settings.redis_url) if settings.redis_url else None,
             progress=Progress(clock),
+            handoff=handoff,
         )
         ctx.copy_style = TelegramCopyStyle(ctx.translator)
         ctx.relay_lookup = ctx.relay  # moderation finds relayed messages and deletes them through the relay
@@ -298,10 +286,9 @@ class BotApp:
         register_signin_jobs(ctx, scheduler)
         install_oauth(ctx, scheduler)
         bot = create_bot(settings)
-        register_gmfy_jobs(ctx, scheduler, QueuedMessages(ctx.clock, batch_key="gmfy-notifications"))
+        register_gmfy_jobs(ctx, scheduler, QueuedMessages(ctx.clock, batch_key="gmfy-notifications", handoff=handoff))
         app = cls(ctx, bot, create_dispatcher(ctx, scheduler), scheduler)
         app.delivery = create_delivery_worker(ctx, bot, waker, express)
-        ctx.express = express
         ctx.metrics.watch_delivery(app.delivery.stats)
         register_delivery_jobs(ctx, scheduler)
         if settings.webhook_url:
@@ -400,3 +387,7 @@ class BotApp:
         if self.ctx.oauth_http is not None:
             await self.ctx.oauth_http.aclose()
         await self.ctx.engine.dispose()
+
+
+def _relay_queue(batcher: RelayBatcher) -> RelayQueue:
+    return batcher  # mypy checks here that the relay handler's `relay_batch: RelayQueue` is what it gets

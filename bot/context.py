@@ -19,7 +19,7 @@ from bot.sms import panel_key, phone_code_key
 from services.broadcast import BroadcastService
 from services.clock import Clock, SystemClock
 from services.container import Services
-from services.delivery import Express, Outbox
+from services.delivery import Handoff, Outbox
 from services.events import EventRecorder, EventTypes
 from services.gmfy.service import GmfyService, GmfyState
 from services.invites import InviteService
@@ -66,7 +66,7 @@ class AppContext:
     # Seams the relay binds (per session): who wrote a relayed message, and deleting one everywhere.
     relay_lookup: LookupFactory = NoRelayedMessages
     message_remover: RemoverFactory = NoMessageRemover
-    express: Express | None = None  # the delivery worker's express lane (bot.delivery.ExpressLane)
+    handoff: Handoff | None = None  # what transactions queue, to the delivery worker on commit (bot.delivery.outbox)
     progress: Progress = field(default_factory=lambda: Progress(SystemClock()))  # liveness (bot/liveness.py)
 
     def event_recorder(self, session: AsyncSession) -> EventRecorder:
@@ -84,7 +84,7 @@ class AppContext:
         return EventRecorder(session, self.clock, enabled=s.gmfy_enabled, types=types)
 
     def outbox(self, session: AsyncSession) -> Outbox:
-        return Outbox(session, self.clock, self.express)
+        return Outbox(session, self.clock, self.handoff)
 
     def relay(self, session: AsyncSession) -> RelayService:
         s = self.settings

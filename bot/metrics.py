@@ -28,7 +28,7 @@ from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
 
 if TYPE_CHECKING:
-    from bot.delivery import DeliveryStats
+    from bot.delivery.worker import DeliveryStats
     from bot.liveness import Progress
 
 

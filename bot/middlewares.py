@@ -12,6 +12,7 @@ from typing import Any
 
 from aiogram import BaseMiddleware, Bot
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
+from aiogram.dispatcher.flags import get_flag
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 from aiogram.types import TelegramObject
@@ -66,11 +67,12 @@ _CURRENT_UNIT: ContextVar[UnitOfWork | None] = ContextVar("current_unit_of_work"
 
 
 class UnitOfWork:
-    """The update's transaction, for a handler that must end it early: `release()` commits, so the
-    handler can wait on other transactions (the relay batch) without holding SQLite's write lock or
-    PostgreSQL's row locks, and hands over the user's noted refresh (profile, last seen: see
-    `SignInService.ensure_user`) for that other transaction to write. The update may go on using
-    the session (a new transaction begins with its next statement)."""
+    """The update's transaction. For a handler that writes elsewhere (flagged `batched`), `release()`
+    ends it early (BatchedHandlerMiddleware): it commits, so the handler can wait on other
+    transactions (the relay batch) without holding SQLite's write lock or PostgreSQL's row locks, and
+    hands over the user's noted refresh (profile, last seen: see `SignInService.ensure_user`) for that
+    other transaction to write. The update may go on using the session (a new transaction begins with
+    its next statement)."""
 
     def __init__(self, session: AsyncSession, signin: SignInService) -> None:
         self.session = session
@@ -167,3 +169,20 @@ class UnitOfWorkMiddleware(BaseMiddleware):
             await signin.save_touch()
             await commit_if_begun(session)
             return result
+
+
+BATCHED = "batched"  # the flag of a handler whose writes go through a batch's transaction (handlers.relay)
+
+
+class BatchedHandlerMiddleware(BaseMiddleware):
+    """A handler flagged `batched` (`flags={"batched": True}`) hands its work to a batch that writes in a
+    transaction of its own (bot/relay_batch.py). Before it runs, the update's unit of work commits
+    what it began (the handler then waits on the batch holding no lock) and gives the sender's noted
+    refresh to the handler as `touch`, for the batch to write along. The handler manages no
+    transaction; an inner middleware, after the sign-in gate, as flags are known only there."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        if get_flag(data, BATCHED):
+            unit: UnitOfWork = data["unit_of_work"]
+            data["touch"] = await unit.release()
+        return await handler(event, data)

@@ -22,7 +22,7 @@ def register_relay_jobs(ctx: AppContext, scheduler: Scheduler) -> None:
 
     async def send_scheduled() -> None:
         async with ctx.sessionmaker() as session, session.begin():
-            notices = await ctx.relay(session).send_due_scheduled(ctx.moderation(session).bans_among)
+            notices = await ctx.relay(session).send_due_scheduled()
             await send_notices(ctx.outbox(session), ctx.translator, notices)
 
     scheduler.every(30, "reset_limits", reset_limits)

@@ -4,8 +4,8 @@ Relaying one message takes a dozen statements (author, target, duplicates, block
 message, its copies); each costs a round trip and, on SQLite, time holding the one write lock while
 every other update waits. Here the relay handler hands its message over and awaits the outcome
 (`bot.batching.Coalescer`: no timer, batches grow with the load, a failed batch is retried message
-by message); a batch goes out through `RelayService.relay_many`, banned authors refused first
-(`ModerationService.bans_among`), and the authors' last-seen refreshes written along.
+by message); a batch goes through `RelayService.submit`, which decides every refusal (bans included),
+and the authors' last-seen refreshes are written along.
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ from typing import Any, NamedTuple
 from bot.batching import Coalescer
 from bot.context import AppContext
 from services.errors import DomainError
-from services.relay import Incoming, RelayOutcome, RelayResult
+from services.relay import Incoming, RelayOutcome, RelayResult, Submission
 
 
 class _Request(NamedTuple):
     user_id: int
     incoming: Incoming
-    touch: dict[int, dict[str, Any]]  # the author's refresh the update noted (SignInService.take_touch)
+    touch: dict[int, dict[str, Any]]  # the author's refresh the update noted (the unit of work hands it over)
 
 
 class RelayBatcher(Coalescer[_Request, RelayOutcome]):
@@ -33,8 +33,9 @@ class RelayBatcher(Coalescer[_Request, RelayOutcome]):
         self, user_id: int, incoming: Incoming, touch: dict[int, dict[str, Any]] | None = None
     ) -> RelayResult:
         """Relay a member's message (users.id `user_id`) and write the author's `touch`; raises the
-        refusal as `RelayService.relay` does, or Banned. The caller must not hold a write transaction:
-        the batch waits for SQLite's write lock."""
+        refusal `RelayService.submit` comes to. The caller must not hold a write transaction (a handler
+        flagged `batched`: see bot.middlewares.BatchedHandlerMiddleware): the batch waits for SQLite's
+        write lock."""
         outcome = await self.submit(_Request(user_id, incoming, touch or {}))
         if isinstance(outcome, DomainError):
             raise outcome
@@ -43,8 +44,6 @@ class RelayBatcher(Coalescer[_Request, RelayOutcome]):
     async def _handle(self, requests: list[_Request]) -> list[RelayOutcome]:
         self.ctx.metrics.relay_batch.observe(len(requests))
         async with self.ctx.sessionmaker() as session, session.begin():
-            banned = await self.ctx.moderation(session).bans_among({r.user_id for r in requests})
-            allowed = [(r.user_id, r.incoming) for r in requests if r.user_id not in banned]
-            relayed = iter(await self.ctx.relay(session).relay_by_id(allowed))  # in the batch's order
+            outcomes = await self.ctx.relay(session).submit([Submission(r.user_id, r.incoming) for r in requests])
             await self.ctx.signin(session).save_touches({k: v for r in requests for k, v in r.touch.items()})
-            return [banned[r.user_id] if r.user_id in banned else next(relayed) for r in requests]
+            return outcomes

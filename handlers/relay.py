@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 import re
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiogram import F, Router
 from aiogram.enums import ContentType
@@ -24,9 +24,18 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.i18n import Texts, Translator
 from handlers.filters import IsAdmin, Magic
 from handlers.keyboards import REMOVE_KEYBOARD, MessageAction, RowId
-from services.container import Services
+from services.container import RelayQueue, Services
 from services.errors import LimitValueInvalid
-from services.relay import TEXT_LIMIT, UNCAPTIONED_KINDS, Incoming, RelayService, Target, Unread, UnreadGroup
+from services.relay import (
+    TEXT_LIMIT,
+    UNCAPTIONED_KINDS,
+    Incoming,
+    RelayService,
+    Submission,
+    Target,
+    Unread,
+    UnreadGroup,
+)
 from storage.models import RelayMessage, User
 
 MEDIA_KINDS = {
@@ -47,9 +56,10 @@ MEDIA_KINDS = {
 PREVIEW = 300
 COMMON_BUTTON_TEXTS = frozenset({"💬 Common chat", "💬 Общий чат"})  # the reply keyboard's way back
 
-if TYPE_CHECKING:  # given by the dispatcher; bot/ imports this package
-    from bot.middlewares import UnitOfWork
-    from bot.relay_batch import RelayBatcher
+# The relay handler writes through the relay batch, in a transaction of its own: the unit of work ends
+# the update's before the handler runs and hands over the sender's noted refresh as `touch`
+# (bot.middlewares.BatchedHandlerMiddleware).
+RELAY_FLAGS = {"batched": True}
 
 
 class JoinChoice(CallbackData, prefix="join"):
@@ -121,7 +131,7 @@ class MembersMessage(Filter):
 def members_router() -> Router:
     """Members' messages, relayed: the first router (see MembersMessage)."""
     r = Router(name="relay-messages")
-    r.message.register(relay, MembersMessage())
+    r.message.register(relay, MembersMessage(), flags=RELAY_FLAGS)
     return r
 
 
@@ -129,7 +139,7 @@ def router() -> Router:
     r = Router(name="relay")
     # The rest of the messages that are not commands (a signed-out user's get the sign-in prompt), the button back.
     r.message.register(common, Magic(F.text.in_(COMMON_BUTTON_TEXTS)))
-    r.message.register(relay, Magic(~F.text.startswith("/")))
+    r.message.register(relay, Magic(~F.text.startswith("/")), flags=RELAY_FLAGS)
     r.message.register(join, Command("join"))
     r.message.register(leave, Command("leave"))
     r.callback_query.register(join_choice, JoinChoice.filter())
@@ -494,11 +504,10 @@ async def set_limit(message: Message, command: CommandObject, services: Services
 async def relay(
     message: Message,
     user: User,
-    relay_batch: RelayBatcher,
-    unit_of_work: UnitOfWork,
+    relay_batch: RelayQueue,
+    touch: dict[int, dict[str, Any]],
     t: Texts,
 ) -> None:
-    touch = await unit_of_work.release()  # the batch writes in a transaction of its own
     result = await relay_batch.relay(user.id, incoming(message), touch)
     if result.duplicate or result.message_id is None:
         return
@@ -508,5 +517,5 @@ async def relay(
 
 
 async def edited(message: Message, user: User | None, services: Services) -> None:
-    if user is not None and user.signed_in:
-        await services.relay.edit(user, incoming(message))
+    if user is not None:  # the service decides whether the edit is mirrored (signed in, not banned)
+        await services.relay.submit([Submission(user.id, incoming(message), edit=True)])

@@ -1,5 +1,5 @@
 """Live delivery figures for the overview: sends per second and 429 answers in the last hour, from the
-delivery worker's counters in this process (bot.delivery.DeliveryStats), sampled as pages ask."""
+delivery worker's counters in this process (bot.delivery.worker.DeliveryStats), sampled as pages ask."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ so they import nothing of the bot's wiring."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from services.broadcast import BroadcastService
 from services.delivery import Outbox
@@ -16,7 +16,7 @@ from services.moderation import ModerationService
 from services.oauth import OAuthService
 from services.panel import PanelAuth
 from services.profile import ProfileService
-from services.relay import RelayService
+from services.relay import Incoming, RelayResult, RelayService
 from services.rooms import RoomService
 from services.signin import SignInService
 from services.users import UserDirectory
@@ -54,3 +54,12 @@ class Services(Protocol):
 
     @property
     def panel_auth(self) -> PanelAuth: ...
+
+
+class RelayQueue(Protocol):
+    """The relay batch (bot/relay_batch.py, the workflow-data key `relay_batch`) as the relay handler
+    sees it: hand over a member's message, get its outcome (or its refusal raised)."""
+
+    async def relay(
+        self, user_id: int, incoming: Incoming, touch: dict[int, dict[str, Any]] | None = None
+    ) -> RelayResult: ...

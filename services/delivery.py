@@ -1,9 +1,10 @@
 """Enqueueing outgoing messages (SPEC 8), in the caller's transaction.
 
-Services describe *what* to send; the worker in `bot/delivery.py` sends it later, at the
+Services describe *what* to send; the worker in `bot/delivery/` sends it later, at the
 global rate, paced per chat, retrying and keeping each recipient's order. A row that must
 act on a message this queue sent before (edit, delete, reply) names that row; the worker
-resolves its Telegram message id when the time comes.
+resolves its Telegram message id when the time comes. What a transaction queued reaches the
+worker through its `Handoff` once the transaction commits (a wake-up, the express lane's rows).
 """
 
 from __future__ import annotations
@@ -19,8 +20,6 @@ from services.clock import Clock
 from storage.models import Outgoing
 from storage.repositories.delivery import Claimed, OutgoingRepo
 
-WAKE_FLAG = "delivery_enqueued"  # session.info: the worker is woken when the transaction commits
-EXPRESS_ROWS = "delivery_express"  # session.info: rows for the express lane once the transaction commits
 Markup = dict[str, Any]
 Row = dict[str, Any]  # an outgoing row's column values, built for `add_rows` (no ORM object: relays build thousands)
 
@@ -35,7 +34,7 @@ class ReplyTo:
 
 class Express(Protocol):
     """This process' delivery worker taking rows straight from the transaction that queues them
-    (`bot.delivery.ExpressLane`): they are inserted already claimed with its token, and handed over
+    (`bot.delivery.express.ExpressLane`): they are inserted already claimed with its token, and handed over
     in memory when the transaction commits, so no claim (a write transaction of the worker) and no
     wake-up stand between a relayed message and its send. A row whose chat has older rows waiting
     goes the usual way, behind them. If the process dies, the lease runs out and any worker claims
@@ -49,15 +48,37 @@ class Express(Protocol):
         ...
 
 
+class Handoff(Protocol):
+    """Where what a transaction queued goes once it commits (`bot.delivery.outbox.CommitHandoff`): the
+    worker is woken for rows queued the usual way, and the express lane gets its rows. Nothing goes
+    before the whole transaction commits; a savepoint that rolls back takes back the rows queued
+    inside it, and only those."""
+
+    @property
+    def express(self) -> Express | None:
+        """The express lane taking rows from this process' transactions, if any."""
+        ...
+
+    def queued(self, session: AsyncSession) -> None:
+        """The transaction of `session` queued rows the usual way: wake the worker once it commits."""
+        ...
+
+    def queued_express(self, session: AsyncSession, rows: Sequence[Claimed]) -> None:
+        """The transaction of `session` queued these rows claimed for the express lane (in id order)."""
+        ...
+
+
 class Outbox:
-    def __init__(self, session: AsyncSession, clock: Clock, express: Express | None = None) -> None:
+    def __init__(self, session: AsyncSession, clock: Clock, handoff: Handoff | None = None) -> None:
         self.session = session
         self.clock = clock
         self.repo = OutgoingRepo(session)
-        self.express = express
+        self.handoff = handoff
+        self.express = handoff.express if handoff is not None else None
 
     def _wake(self) -> None:
-        self.session.info[WAKE_FLAG] = True  # the worker is woken after this transaction commits
+        if self.handoff is not None:
+            self.handoff.queued(self.session)
 
     def _values(self, chat_id: int, kind: str, payload: dict[str, Any], **extra: Any) -> Row:
         now = self.clock.now()
@@ -160,11 +181,13 @@ class Outbox:
             rows = [{**row, **claim} if i in express else row for i, row in enumerate(rows)]
         ids = await self.repo.add_many(rows)
         if express:
-            handed = self.session.info.setdefault(EXPRESS_ROWS, [])
-            handed.extend(
-                Claimed(ids[i], rows[i]["chat_id"], rows[i]["kind"], rows[i]["payload"], 0, None)
-                for i in sorted(express)
-            )
+            assert self.handoff is not None
+            handed = [
+                Claimed(ids[i], row["chat_id"], row["kind"], row["payload"], 0, None)
+                for i, row in enumerate(rows)
+                if i in express
+            ]
+            self.handoff.queued_express(self.session, handed)
         return ids
 
     async def _for_express(self, rows: list[Row]) -> set[int]:
@@ -218,10 +241,11 @@ class QueuedMessages:
     """`services.outgoing.OutgoingMessages` on the delivery queue: the text is queued in the caller's
     transaction, so it is sent once the caller's bookkeeping commits (and never if it rolls back)."""
 
-    def __init__(self, clock: Clock, batch_key: str | None = None) -> None:
+    def __init__(self, clock: Clock, batch_key: str | None = None, handoff: Handoff | None = None) -> None:
         self.clock = clock
         self.batch_key = batch_key
+        self.handoff = handoff
 
     async def send_text(self, session: AsyncSession, telegram_id: int, text: str) -> bool:
-        await Outbox(session, self.clock).send_text(telegram_id, text, batch_key=self.batch_key)
+        await Outbox(session, self.clock, self.handoff).send_text(telegram_id, text, batch_key=self.batch_key)
         return True

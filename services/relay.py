@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Protocol
@@ -29,8 +29,10 @@ from services.errors import (
     NickInvalid,
     NickTaken,
     NotInChat,
+    NotSignedIn,
     NotYourMessage,
     PrivateBlocked,
+    RoomNotMember,
     ScheduledNotFound,
     ScheduleFull,
     ScheduleInvalid,
@@ -42,6 +44,7 @@ from services.events import EventRecorder
 from services.moderation import Notice, RelayedMessage
 from storage.db import get_row
 from storage.models import Member, RelayMessage, Room, ScheduledMessage, User
+from storage.repositories.moderation import BanRepo
 from storage.repositories.relay import Recipient, RelayRepo
 from storage.repositories.rooms import RoomRepo
 
@@ -57,9 +60,14 @@ PERIOD_KEY = "limit_period_seconds"
 EXCERPT = 200
 SCHEDULED_EXCERPT = 40  # of a dropped scheduled message, in the notice to its author
 SCHEDULED_PAGE = 100
+# What tells the author of a scheduled message why it was dropped, by the refusal `_decide` came to
+# (Banned and PrivateBlocked carry arguments: `_scheduled_outcome`).
+SCHEDULED_DROPPED: dict[type[DomainError], str] = {
+    MemberNotFound: "relay-scheduled-dropped-peer",
+    RoomNotMember: "relay-scheduled-dropped-room",
+    NotInChat: "relay-scheduled-dropped-common",
+}
 UNREAD_AT_ONCE = 100  # messages /unread reads for one page: more than fit in one Telegram message
-
-BanCheck = Callable[[Collection[int]], Awaitable[Mapping[int, Banned]]]  # ModerationService.bans_among
 
 
 @dataclass(frozen=True)
@@ -124,27 +132,51 @@ class Target:
     room: Room | None = None
 
 
-@dataclass(frozen=True)
-class _Dropped:
-    """Why a due scheduled message cannot go to its chat: the notice key for its author, and its args."""
-
-    key: str
-    args: dict[str, Any] = field(default_factory=dict)
-    about: User | None = None  # the member the notice names
-
-
 RelayOutcome = RelayResult | DomainError  # what relaying one message came to: relayed, or the refusal
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One item for `RelayService.submit`, the one way into relaying, its author by users.id: a member's
+    message as it came in (`incoming`: a live message or an album's part), its edit (`incoming` with
+    `edit`), or a due scheduled item (`scheduled`)."""
+
+    author_id: int
+    incoming: Incoming | None = None
+    scheduled: ScheduledMessage | None = None
+    edit: bool = False
+
+
+@dataclass(frozen=True)
+class HeldRows:
+    """The rows a batch reads up front and holds while it runs: its authors, those they write to
+    privately, and all their member rows (`RelayRepo.authors_and_peers`, one query). The session's
+    identity map keeps only objects someone refers to: while this is held, `target()`, `member()`, the
+    checks and the fan-out find them there and need no query each."""
+
+    users: dict[int, User]
+    members: dict[int, Member]
 
 
 @dataclass
 class _Accepted:
-    """A message of a batch that passed the checks so far."""
+    """An item of a round that passed the checks so far."""
 
     index: int
     user: User
-    incoming: Incoming
-    target: Target
+    item: Submission
+    target: Target = Target("common")  # set when the chat is decided
     reply_to: RelayMessage | None = None
+
+    @property
+    def incoming(self) -> Incoming | None:
+        return self.item.incoming
+
+    @property
+    def origin(self) -> tuple[int, int] | None:
+        """The original (chat id, message id) of a member's message: the same update twice is relayed once."""
+        incoming = self.item.incoming
+        return (incoming.origin_chat_id, incoming.origin_message_id) if incoming is not None else None
 
 
 @dataclass(frozen=True)
@@ -379,11 +411,6 @@ class RelayService:
         used = await self.repo.count_in_window(user.id, start)
         return LimitUsage(used, limits.per_period, start + limits.period)
 
-    async def _take_from_limit(self, user: User) -> None:
-        refusal = (await self._take_from_limits([user.id])).get(user.id)
-        if refusal is not None:
-            raise refusal
-
     async def _take_from_limits(self, user_ids: list[int]) -> dict[int, LimitReached]:
         """Count one message for each of these users (each once); the refusals of those at the limit."""
         limits = await self.limits()
@@ -404,160 +431,186 @@ class RelayService:
         limits = await self.limits()
         return await self.repo.drop_windows_before(window_start(self.clock.now(), limits.period))
 
-    # --- relaying ---------------------------------------------------------------------------
-    async def relay(self, user: User, incoming: Incoming) -> RelayResult:
-        """Relay a member's message to its chat. Raises NotInChat, FileTooLarge, UnsupportedMessage,
-        LimitReached, PrivateBlocked; a duplicate update (same origin message) is relayed once."""
-        (outcome,) = await self.relay_many([(user, incoming)])
-        if isinstance(outcome, DomainError):
-            raise outcome
-        return outcome
-
-    async def relay_by_id(self, items: Sequence[tuple[int, Incoming]]) -> list[RelayOutcome]:
-        """`relay_many` for authors given by users.id (a batch gathered from many updates)."""
-        cast = await self.repo.authors_and_peers({user_id for user_id, _ in items})
-        users = cast[0]
-        known = [(i, users[user_id], incoming) for i, (user_id, incoming) in enumerate(items) if user_id in users]
-        outcomes: list[RelayOutcome] = [NotInChat()] * len(items)
-        relayed = await self._relay_many([(user, incoming) for _, user, incoming in known], cast)
-        for (i, _, _), outcome in zip(known, relayed, strict=True):
-            outcomes[i] = outcome
-        return outcomes
-
-    async def relay_many(self, items: Sequence[tuple[User, Incoming]]) -> list[RelayOutcome]:
-        """Relay several members' messages at once: for each, what `relay` returns or the refusal it
-        raises, with the same checks in the same order, but a few statements for the whole lot instead
-        of a dozen per message. An author who comes more than once is handled in rounds, so each round
-        sees the messages and counts of the one before."""
-        return await self._relay_many(items, await self.repo.authors_and_peers({user.id for user, _ in items}))
-
-    async def _relay_many(
-        self, items: Sequence[tuple[User, Incoming]], cast: tuple[dict[int, User], dict[int, Member]]
-    ) -> list[RelayOutcome]:
-        """`relay_many` with the authors, their private peers and all their member rows already read
-        (`RelayRepo.authors_and_peers`): held here, the session finds them in its identity map (it keeps
-        only objects someone refers to), so `target()`, `member()` and the fan-out need no query each."""
+    # --- relaying: the one way in ---------------------------------------------------------
+    async def submit(self, items: Sequence[Submission]) -> list[RelayOutcome]:
+        """The one way into relaying: members' messages (live ones, albums' parts), their edits, and due
+        scheduled items, many at once (the relay batch's, a scheduler page) or one. For each, in the
+        items' order, what it came to: a RelayResult, or the refusal (a DomainError, not raised). Every
+        rule that refuses is decided in `_decide`, for all the items of a round together, so a few
+        statements serve the whole lot instead of a dozen per message. An author who comes more than
+        once is handled in rounds, so each round sees the messages and counts of the one before."""
+        held = await self._hold({item.author_id for item in items})
+        bans = await self._bans({item.author_id for item in items})
         outcomes: dict[int, RelayOutcome] = {}
+        limited: dict[int, LimitReached] = {}  # authors a scheduled item of found at the limit
         remaining = list(enumerate(items))
         while remaining:
             authors: set[int] = set()
-            batch: list[tuple[int, User, Incoming]] = []
-            later: list[tuple[int, tuple[User, Incoming]]] = []
-            for i, (user, incoming) in remaining:
-                if user.id in authors:
-                    later.append((i, (user, incoming)))
-                else:
-                    authors.add(user.id)
-                    batch.append((i, user, incoming))
-            outcomes.update(await self._relay_round(batch))
+            batch: list[tuple[int, Submission]] = []
+            later: list[tuple[int, Submission]] = []
+            for i, item in remaining:
+                (later if item.author_id in authors else batch).append((i, item))
+                authors.add(item.author_id)
+            accepted = await self._decide(batch, held, bans, limited, outcomes)
+            await self._write(accepted, outcomes)
             remaining = later
         return [outcomes[i] for i in range(len(items))]
 
-    async def _relay_round(self, items: list[tuple[int, User, Incoming]]) -> dict[int, RelayOutcome]:
-        """One message each from distinct authors: checks, then the writes for those that pass."""
-        outcomes: dict[int, RelayOutcome] = {}
-        checked: list[tuple[int, User, Incoming]] = []
-        for i, user, incoming in items:
-            if incoming.kind == "unknown":
+    async def _hold(self, author_ids: Collection[int]) -> HeldRows:
+        users, members = await self.repo.authors_and_peers(author_ids)
+        return HeldRows(users, members)
+
+    async def _bans(self, user_ids: Collection[int]) -> dict[int, Banned]:
+        """The refusal of each of these users who is banned now (SPEC 6: a banned user's messages are
+        not relayed): one query for a whole batch."""
+        found = await BanRepo(self.session).active_among(user_ids, self.clock.now())
+        return {user_id: Banned(until=until) for user_id, until in found.items()}
+
+    async def _decide(
+        self,
+        items: list[tuple[int, Submission]],
+        held: HeldRows,
+        bans: Mapping[int, Banned],
+        limited: dict[int, LimitReached],
+        outcomes: dict[int, RelayOutcome],
+    ) -> list[_Accepted]:
+        """Every refusal of relaying, in this order, each decided here and nowhere else: signed in,
+        banned, kind and size, duplicate update, the chat (membership; for a scheduled item, the chat
+        it was scheduled for still being the author's), block, limit. Items of distinct authors; the
+        refusals go into `outcomes`, the rest come back to be written. An edit passes the first two
+        only (it changes a message that was relayed already)."""
+        checked: list[_Accepted] = []
+        edits: list[_Accepted] = []
+        for i, item in items:
+            user = held.users.get(item.author_id)
+            if user is None or not user.signed_in:
+                outcomes[i] = NotSignedIn()
+            elif item.scheduled is not None and item.author_id in limited:
+                outcomes[i] = limited[item.author_id]  # the rest of this author's pile waits for the reset
+            elif item.author_id in bans:
+                outcomes[i] = bans[item.author_id]
+            elif item.edit:
+                edits.append(_Accepted(i, user, item))  # no more checks: the message was relayed already
+            elif item.incoming is not None and item.incoming.kind == "unknown":
                 outcomes[i] = UnsupportedMessage()
-            elif incoming.file_size is not None and incoming.file_size > self.max_file_bytes:
+            elif item.incoming is not None and (item.incoming.file_size or 0) > self.max_file_bytes:
                 outcomes[i] = FileTooLarge(limit_mb=self.max_file_bytes // (1024 * 1024))
             else:
-                checked.append((i, user, incoming))
-        if not checked:
-            return outcomes
-        accepted = await self._accept(checked, outcomes)
-        refusals = await self._take_from_limits([a.user.id for a in accepted])
-        for a in accepted:
-            if a.user.id in refusals:
-                outcomes[a.index] = refusals[a.user.id]
-        await self._write_round([a for a in accepted if a.user.id not in refusals], outcomes)
-        return outcomes
-
-    async def _accept(
-        self, checked: list[tuple[int, User, Incoming]], outcomes: dict[int, RelayOutcome]
-    ) -> list[_Accepted]:
-        """The messages that go on to the limit check: new (not a duplicate update), in a chat the author
-        is in, not to someone who blocked them; the refusals go into `outcomes`."""
-        relayed = await self.repo.existing_origins(
-            {(incoming.origin_chat_id, incoming.origin_message_id) for _, _, incoming in checked}
-        )
+                checked.append(_Accepted(i, user, item))
+        relayed = await self.repo.existing_origins({a.origin for a in checked if a.origin is not None})
         targeted: list[_Accepted] = []
-        for i, user, incoming in checked:
-            if (incoming.origin_chat_id, incoming.origin_message_id) in relayed:
-                outcomes[i] = RelayResult(None, 0, 0, "common", duplicate=True)
+        for a in checked:
+            if a.origin in relayed:
+                outcomes[a.index] = RelayResult(None, 0, 0, "common", duplicate=True)
                 continue
-            target = await self.target(user)
-            member = await self.repo.member(user.id)
-            if target.chat == "common" and (member is None or not member.in_common):
-                outcomes[i] = NotInChat()
+            target = await self._target_of(a)
+            if isinstance(target, DomainError):
+                outcomes[a.index] = target
                 continue
-            targeted.append(_Accepted(i, user, incoming, target))
+            a.target = target
+            targeted.append(a)
         blocked = await self.repo.blocked_pairs({(a.target.peer.id, a.user.id) for a in targeted if a.target.peer})
-        accepted: list[_Accepted] = []
+        allowed: list[_Accepted] = []
         for a in targeted:
             if a.target.peer is not None and (a.target.peer.id, a.user.id) in blocked:
                 outcomes[a.index] = PrivateBlocked(name=a.target.peer.display_name)
+            else:
+                allowed.append(a)
+        refusals = await self._take_from_limits([a.user.id for a in allowed])
+        accepted: list[_Accepted] = []
+        for a in allowed:
+            refusal = refusals.get(a.user.id)
+            if refusal is None:
+                accepted.append(a)
                 continue
-            a.reply_to = await self._reply_target(a.user, a.incoming.reply_to_message_id)
-            accepted.append(a)
-        return accepted
+            outcomes[a.index] = refusal
+            if a.item.scheduled is not None:
+                limited[a.user.id] = refusal
+        return accepted + edits
 
-    async def _write_round(self, allowed: list[_Accepted], outcomes: dict[int, RelayOutcome]) -> None:
-        """Insert the messages, record their events, queue their copies; their results into `outcomes`."""
-        inserted = await self._insert_messages(allowed)
-        fan_out: list[tuple[User, RelayMessage, str | None]] = []
-        for a, message in zip(allowed, inserted, strict=True):
+    async def _target_of(self, a: _Accepted) -> Target | DomainError:
+        """Where the message goes, or why it cannot: a member's message goes to the chat they write to
+        now, a scheduled item to the chat it was scheduled for, if it is still theirs (MemberNotFound:
+        the peer is gone; RoomNotMember: the room closed or they left it); the common chat only while
+        they are in it (NotInChat)."""
+        scheduled = a.item.scheduled
+        if scheduled is None:
+            target = await self.target(a.user)
+        elif scheduled.chat == "private":
+            peer = await get_row(self.session, User, scheduled.peer_id) if scheduled.peer_id is not None else None
+            if peer is None or not peer.signed_in or not peer.is_active:
+                return MemberNotFound(name="")
+            target = Target("private", peer)
+        elif scheduled.chat == "room":
+            room = await self.session.get(Room, scheduled.room_id) if scheduled.room_id is not None else None
+            membership = await RoomRepo(self.session).membership(room.id, a.user.id) if room is not None else None
+            if room is None or not room.is_open or membership is None or membership.status != "member":
+                return RoomNotMember()
+            target = Target("room", room=room)
+        else:
+            target = Target("common")
+        if target.chat == "common":
+            member = await self.repo.member(a.user.id)
+            if member is None or not member.in_common:
+                return NotInChat()
+        return target
+
+    async def _write(self, accepted: list[_Accepted], outcomes: dict[int, RelayOutcome]) -> None:
+        """Insert the messages, record their events, queue their copies (or mirror an edit on the copies);
+        their results into `outcomes`."""
+        for a in accepted:
+            if a.item.edit:
+                assert a.incoming is not None
+                outcomes[a.index] = await self._edit(a.user, a.incoming)
+        accepted = [a for a in accepted if not a.item.edit]
+        for a in accepted:
+            if a.incoming is not None:
+                a.reply_to = await self._reply_target(a.user, a.incoming.reply_to_message_id)
+        live = [a for a in accepted if a.incoming is not None]
+        inserted = dict(zip([a.index for a in live], await self._insert_messages(live), strict=True))
+        for a in accepted:
+            if a.item.scheduled is not None:
+                inserted[a.index] = await self.repo.add_message(RelayMessage(**self._message_values(a)))
+                a.item.scheduled.status = "sent"
+        fan_out: list[tuple[User, RelayMessage, str | None, list[int] | None]] = []
+        for a in accepted:
+            message = inserted[a.index]
             if message is None:  # the same update handled concurrently
                 outcomes[a.index] = RelayResult(None, 0, 0, a.target.chat, duplicate=True)
                 continue
-            await self.events.message_sent(a.user.id, message.id)
-            if not a.incoming.media_group_id:  # album parts wait until the whole album is in (flush_albums)
-                fan_out.append((a.user, message, a.incoming.plain))
-        counts = dict(zip([m.id for _, m, _ in fan_out], await self._fan_out_many(fan_out), strict=True))
-        for a, message in zip(allowed, inserted, strict=True):
+            if a.item.scheduled is None:  # as before the one door: a scheduled message records no event
+                await self.events.message_sent(a.user.id, message.id)
+            if a.incoming is None or not a.incoming.media_group_id:  # album parts wait for flush_albums
+                fan_out.append((a.user, message, a.incoming.plain if a.incoming else None, None))
+        counts = dict(zip([m.id for _, m, _, _ in fan_out], await self._fan_out_many(fan_out), strict=True))
+        for a in accepted:
+            message = inserted[a.index]
             if message is not None:
                 sent, held = counts.get(message.id, (0, 0))
                 outcomes[a.index] = RelayResult(message.id, sent, held, a.target.chat, a.target.peer)
 
     def _message_values(self, a: _Accepted) -> dict[str, Any]:
+        incoming, scheduled = a.incoming, a.item.scheduled
         return {
             "author_id": a.user.id,
             "chat": a.target.chat,
             "peer_id": a.target.peer.id if a.target.peer else None,
             "room_id": a.target.room.id if a.target.room else None,
-            "origin_chat_id": a.incoming.origin_chat_id,
-            "origin_message_id": a.incoming.origin_message_id,
-            "kind": a.incoming.kind,
-            "text": a.incoming.html,
-            "media_group_id": a.incoming.media_group_id,
+            "origin_chat_id": incoming.origin_chat_id if incoming else None,
+            "origin_message_id": incoming.origin_message_id if incoming else None,
+            "kind": incoming.kind if incoming else "text",
+            "text": incoming.html if incoming else scheduled.text if scheduled else None,
+            "media_group_id": incoming.media_group_id if incoming else None,
             "reply_to_id": a.reply_to.id if a.reply_to else None,
             "created_at": self.clock.now(),
         }
 
     async def _insert_messages(self, accepted: list[_Accepted]) -> list[RelayMessage | None]:
-        """Insert the messages in one statement; None for one whose original another update (another
-        process) inserted meanwhile."""
+        """Insert members' messages in one statement; None for one whose original another update
+        (another process) inserted meanwhile."""
         inserted = await self.repo.add_messages_once([self._message_values(a) for a in accepted])
         by_origin = {(m.origin_chat_id, m.origin_message_id): m for m in inserted}
-        return [by_origin.get((a.incoming.origin_chat_id, a.incoming.origin_message_id)) for a in accepted]
-
-    async def relay_scheduled(self, user: User, text_html: str, target: Target | None = None) -> RelayResult:
-        """Relay a text to `target` (by default the chat the user writes to now), checks left to the caller."""
-        target = target or await self.target(user)
-        message = await self.repo.add_message(
-            RelayMessage(
-                author_id=user.id,
-                chat=target.chat,
-                peer_id=target.peer.id if target.peer else None,
-                room_id=target.room.id if target.room else None,
-                kind="text",
-                text=text_html,
-                created_at=self.clock.now(),
-            )
-        )
-        sent, held = await self._fan_out(user, message, None)
-        return RelayResult(message.id, sent, held, target.chat, target.peer)
+        return [by_origin.get(a.origin) if a.origin is not None else None for a in accepted]
 
     async def _recipients(self, author: User, message: RelayMessage) -> list[Recipient]:
         if message.chat == "private" and message.peer_id is not None:
@@ -571,18 +624,18 @@ class RelayService:
             return await RoomRepo(self.session).recipients(message.room_id, author.id)
         return await self.repo.common_recipients(author.id)
 
-    async def _fan_out(self, author: User, message: RelayMessage, plain: str | None) -> tuple[int, int]:
-        (counts,) = await self._fan_out_many([(author, message, plain)])
-        return counts
-
-    async def _fan_out_many(self, items: list[tuple[User, RelayMessage, str | None]]) -> list[tuple[int, int]]:
-        """Queue the copies of these messages (author, message, plain text); per message, how many were
-        queued and how many held for paused readers. The common chat's readers are read once for all."""
+    async def _fan_out_many(
+        self, items: list[tuple[User, RelayMessage, str | None, list[int] | None]]
+    ) -> list[tuple[int, int]]:
+        """Queue the copies of these messages (author, message, plain text, an album's parts' message ids
+        or None); per message, how many were queued and how many held for paused readers. An album goes
+        as its header (name and buttons) and the album below it. The common chat's readers are read
+        once for all."""
         common: list[Recipient] | None = None
         rows: list[Row] = []
         copies: list[tuple[int, int, int | None]] = []  # message id, reader's users.id, index of the row or None
         counts: list[tuple[int, int]] = []
-        for author, message, plain in items:
+        for author, message, plain, album in items:
             if message.chat == "common":
                 common = await self.repo.common_recipients(None) if common is None else common
                 recipients = [reader for reader in common if reader.id != author.id]
@@ -591,6 +644,7 @@ class RelayService:
             reply_targets = await self.repo.copies_for(message.reply_to_id) if message.reply_to_id else {}
             original = await self.repo.message(message.reply_to_id) if message.reply_to_id else None
             header = self.style.header(author, message.chat, await self._room_title(message))
+            kind = "album" if album is not None else message.kind
             markups: dict[str | None, dict[str, Any]] = {}
             sent = held = 0
             for recipient in recipients:
@@ -598,15 +652,23 @@ class RelayService:
                     copies.append((message.id, recipient.id, None))
                     held += 1
                     continue
-                if recipient.language not in markups:
-                    markups[recipient.language] = self.style.markup(
-                        message.id, author, message.chat, recipient.language, message.kind
+                markup = markups.get(recipient.language)
+                if markup is None:
+                    markup = markups[recipient.language] = self.style.markup(
+                        message.id, author, message.chat, recipient.language, kind
                     )
                 reply = self._reply_for(recipient, original, reply_targets)
                 copies.append((message.id, recipient.id, len(rows)))
-                rows.append(
-                    self._copy_row(recipient.telegram_id, message, header, plain, markups[recipient.language], reply)
-                )
+                if album is not None:
+                    assert message.origin_chat_id is not None
+                    rows.append(self.outbox.text_row(recipient.telegram_id, header, markup, reply))
+                    rows.append(self.outbox.album_row(recipient.telegram_id, message.origin_chat_id, album))
+                else:
+                    rows.append(
+                        self._copy_row(
+                            recipient.telegram_id, message, header, plain, markups[recipient.language], reply
+                        )
+                    )
                 sent += 1
             counts.append((sent, held))
         row_ids = await self.outbox.add_rows(rows)
@@ -678,8 +740,10 @@ class RelayService:
         )
 
     async def flush_albums(self, settle: timedelta = timedelta(seconds=1)) -> int:
-        """Scheduler: albums whose last part came in more than `settle` ago go out as albums."""
+        """Scheduler: albums whose last part came in more than `settle` ago go out as albums. Their parts
+        passed `submit`'s checks when they came in; the copies are queued as any message's are."""
         groups = await self.repo.pending_album_groups(self.clock.now() - settle)
+        albums: list[tuple[User, RelayMessage, str | None, list[int] | None]] = []
         for group in groups:
             parts = await self.repo.album(group)
             first = parts[0]
@@ -688,40 +752,21 @@ class RelayService:
                 part.album_flushed = True
             if author is None or first.origin_chat_id is None:
                 continue
-            recipients = await self._recipients(author, first)
-            header = self.style.header(author, first.chat, await self._room_title(first))
-            rows: list[Row] = []
-            owners: list[Recipient] = []
-            for recipient in recipients:
-                if recipient.paused:
-                    continue
-                markup = self.style.markup(first.id, author, first.chat, recipient.language, "album")
-                rows.append(self.outbox.text_row(recipient.telegram_id, header, markup, None))
-                rows.append(
-                    self.outbox.album_row(
-                        recipient.telegram_id, first.origin_chat_id, [p.origin_message_id or 0 for p in parts]
-                    )
-                )
-                owners.append(recipient)
-            row_ids = await self.outbox.add_rows(rows)
-            await self.repo.add_copies(
-                [
-                    {"message_id": first.id, "recipient_id": owner.id, "outgoing_id": row_ids[2 * i], "read": True}
-                    for i, owner in enumerate(owners)
-                ]
-            )
+            albums.append((author, first, None, [p.origin_message_id or 0 for p in parts]))
+        await self._fan_out_many(albums)
         return len(groups)
 
     # --- edits and deletes ------------------------------------------------------------------
-    async def edit(self, user: User, incoming: Incoming) -> int:
-        """Mirror an edited original on every copy; returns how many copies get the edit."""
+    async def _edit(self, user: User, incoming: Incoming) -> RelayResult:
+        """Mirror an edited original on every copy (`submit` with `edit`); the result counts the copies
+        that get the edit."""
         message = await self.repo.by_origin(incoming.origin_chat_id, incoming.origin_message_id)
         if message is None or message.author_id != user.id or message.deleted_at is not None:
-            return 0
+            return RelayResult(None, 0, 0, "common")
         message.text = incoming.html
         message.edited_at = self.clock.now()
         if message.kind not in CAPTIONED_KINDS and message.kind != "text":
-            return 0
+            return RelayResult(message.id, 0, 0, message.chat)
         header = self.style.header(user, message.chat, await self._room_title(message))
         count = 0
         for copy, chat_id in await self.repo.copies(message.id):
@@ -743,7 +788,7 @@ class RelayService:
                     markup,
                 )
             count += 1
-        return count
+        return RelayResult(message.id, count, 0, message.chat)
 
     async def delete_own(self, user: User, reply_to_message_id: int | None) -> int:
         """`/delete` as a reply to one's own message: every copy goes. Raises NotYourMessage, TooOldToDelete."""
@@ -865,74 +910,44 @@ class RelayService:
             raise ScheduledNotFound()
         item.status = "cancelled"
 
-    async def send_due_scheduled(self, bans: BanCheck, pages: int = 10) -> list[Notice]:
+    async def send_due_scheduled(self, pages: int = 10) -> list[Notice]:
         """Scheduler: relay the scheduled messages that are due, each to the chat it was scheduled for,
-        with the checks of any message at send time: a banned author's, or one whose chat is gone (the
-        peer left or blocked them, the room closed or they left it, they left the common chat), is
-        dropped, and the notices telling those authors are returned. The limit applies as for any
-        message: an author at it keeps theirs pending until the reset, without holding up others'."""
+        through `submit` like any message: one whose author is banned, or whose chat is gone (the peer
+        left or blocked them, the room closed or they left it, they left the common chat), is dropped,
+        and the notices telling those authors are returned. The limit applies as for any message: an
+        author at it keeps theirs pending until the reset, without holding up others'."""
         limits = await self.limits()
         notices: list[Notice] = []
         for _ in range(pages):
             start = window_start(self.clock.now(), limits.period)
             due = await self.repo.due_scheduled(self.clock.now(), start, limits.per_period, SCHEDULED_PAGE)
-            banned = await bans({item.author_id for item in due})
-            limited: set[int] = set()
-            for item in due:
-                if item.author_id in limited:
-                    continue
-                notice = await self._send_scheduled(item, banned.get(item.author_id))
-                if item.status == "pending":
-                    limited.add(item.author_id)
-                elif notice is not None:
+            outcomes = await self.submit([Submission(item.author_id, scheduled=item) for item in due])
+            for item, outcome in zip(due, outcomes, strict=True):
+                notice = await self._scheduled_outcome(item, outcome)
+                if notice is not None:
                     notices.append(notice)
             if len(due) < SCHEDULED_PAGE:
                 break
         return notices
 
-    async def _send_scheduled(self, item: ScheduledMessage, ban: Banned | None) -> Notice | None:
-        """Send one due item, or drop it (a notice for its author), or leave it pending (at the limit)."""
+    async def _scheduled_outcome(self, item: ScheduledMessage, outcome: RelayOutcome) -> Notice | None:
+        """What `submit` made of a due item, for its author: sent (`_write` marked it), pending (at the
+        limit: it goes when the limit resets), or dropped, with the notice telling them why."""
+        if isinstance(outcome, RelayResult | LimitReached):
+            return None
+        item.status = "failed"
         author = await get_row(self.session, User, item.author_id)
-        if author is None or not author.signed_in:
-            item.status = "failed"
+        if author is None or isinstance(outcome, NotSignedIn):
             return None
         plain = html.unescape(item.text)
         excerpt = plain if len(plain) <= SCHEDULED_EXCERPT else plain[:SCHEDULED_EXCERPT] + "…"
-        if ban is not None:
-            item.status = "failed"
-            return Notice.to(author, "relay-scheduled-dropped-banned", excerpt=excerpt, **ban.args_map)
-        target = await self._scheduled_target(author, item)
-        if isinstance(target, _Dropped):
-            item.status = "failed"
-            return Notice.to(author, target.key, about=target.about, excerpt=excerpt, **target.args)
-        try:
-            async with self.session.begin_nested():
-                await self._take_from_limit(author)
-        except LimitReached:
-            return None  # stays pending: goes out when the limit resets
-        await self.relay_scheduled(author, item.text, target)
-        item.status = "sent"
-        return None
-
-    async def _scheduled_target(self, author: User, item: ScheduledMessage) -> Target | _Dropped:
-        """The item's chat if the author may still write there now, else why not."""
-        if item.chat == "private":
+        if isinstance(outcome, Banned):
+            return Notice.to(author, "relay-scheduled-dropped-banned", excerpt=excerpt, **outcome.args_map)
+        if isinstance(outcome, PrivateBlocked):
             peer = await get_row(self.session, User, item.peer_id) if item.peer_id is not None else None
-            if peer is None or not peer.signed_in or not peer.is_active:
-                return _Dropped("relay-scheduled-dropped-peer")
-            if await self.repo.is_blocked(peer.id, author.id):
-                return _Dropped("relay-scheduled-dropped-private", {"name": peer.display_name}, peer)
-            return Target("private", peer)
-        if item.chat == "room":
-            room = await self.session.get(Room, item.room_id) if item.room_id is not None else None
-            membership = await RoomRepo(self.session).membership(room.id, author.id) if room is not None else None
-            if room is None or not room.is_open or membership is None or membership.status != "member":
-                return _Dropped("relay-scheduled-dropped-room")
-            return Target("room", room=room)
-        member = await self.repo.member(author.id)
-        if member is None or not member.in_common:
-            return _Dropped("relay-scheduled-dropped-common")
-        return Target("common")
+            return Notice.to(author, "relay-scheduled-dropped-private", about=peer, excerpt=excerpt, **outcome.args_map)
+        key = SCHEDULED_DROPPED.get(type(outcome))  # a new refusal of `_decide` adds its notice there
+        return Notice.to(author, key, excerpt=excerpt) if key is not None else None
 
     # --- moderation seams -------------------------------------------------------------------
     async def find(self, relay_message_id: int) -> RelayedMessage | None:

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import QueryableAttribute, Session
+from sqlalchemy.orm import QueryableAttribute, Session, SessionTransaction
 from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.sql.base import Executable
 
@@ -193,10 +193,11 @@ class AppAsyncSession(AsyncSession):
 def create_sessionmaker(
     engine: AsyncEngine,
     on_commit: Callable[[Session], None] | None = None,
-    on_rollback: Callable[[Session], None] | None = None,
+    on_rollback: Callable[[Session, SessionTransaction], None] | None = None,
 ) -> async_sessionmaker[AsyncSession]:
-    """Sessions for this engine; `on_commit` runs after each commit (it wakes the delivery worker),
-    `on_rollback` after each rollback, a savepoint's included."""
+    """Sessions for this engine; `on_commit` runs after each commit, a savepoint's release included
+    (`session.in_nested_transaction()` tells), and `on_rollback` after each rollback, a savepoint's
+    included (the transaction rolled back is given): the delivery handoff listens to both."""
 
     class AppSession(Session):
         pass
@@ -206,7 +207,7 @@ def create_sessionmaker(
     if on_commit is not None:
         event.listen(AppSession, "after_commit", on_commit)
     if on_rollback is not None:
-        event.listen(AppSession, "after_soft_rollback", lambda session, _previous: on_rollback(session))
+        event.listen(AppSession, "after_soft_rollback", on_rollback)
     return async_sessionmaker(engine, class_=AppAsyncSession, expire_on_commit=False, sync_session_class=AppSession)
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.app import BotApp
-from bot.delivery import ChatPacer, RateLimiter
+from bot.delivery.limits import ChatPacer, RateLimiter
 from bot.settings import Settings
 from bot.sms import LogSmsSender
 from services.clock import FakeClock

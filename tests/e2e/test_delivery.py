@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.delivery import DeliveryWorker, SpacingLimiter
+from bot.delivery.limits import SendLimits, SpacingLimiter
+from bot.delivery.worker import DeliveryConfig, DeliveryWorker
 from services.delivery import Outbox
 from storage.models import Outgoing, User
 from tests.e2e.harness import Harness
@@ -121,7 +122,11 @@ async def test_cancelled_worker_mid_fanout_then_restart_delivers_exactly_once(tg
     tg.tg.hooks.append(count)
     settings = tg.app.ctx.settings
     worker = DeliveryWorker(
-        tg.app.ctx.sessionmaker, tg.app.bot, tg.clock, limiter=SpacingLimiter(2000), concurrency=16, batch_size=100
+        tg.app.ctx.sessionmaker,
+        tg.app.bot,
+        tg.clock,
+        SendLimits(SpacingLimiter(2000)),
+        DeliveryConfig(batch_size=100, concurrency=16),
     )
     task = asyncio.create_task(worker.drain())
     await asyncio.wait_for(halfway.wait(), 30)
@@ -131,7 +136,7 @@ async def test_cancelled_worker_mid_fanout_then_restart_delivers_exactly_once(tg
     partial = await statuses(tg)
     assert 0 < partial["sent"] < 600
     restarted = DeliveryWorker(
-        tg.app.ctx.sessionmaker, tg.app.bot, tg.clock, limiter=SpacingLimiter(settings.delivery_rate * 100)
+        tg.app.ctx.sessionmaker, tg.app.bot, tg.clock, SendLimits(SpacingLimiter(settings.delivery_rate * 100))
     )
     await restarted.drain()
     for chat in chats:
@@ -173,7 +178,7 @@ async def test_global_rate_is_respected(tg: Harness) -> None:
             await super().acquire()
             departures.append(self.monotonic())
 
-    worker = DeliveryWorker(tg.app.ctx.sessionmaker, tg.app.bot, tg.clock, limiter=Recording(30))
+    worker = DeliveryWorker(tg.app.ctx.sessionmaker, tg.app.bot, tg.clock, SendLimits(Recording(30)))
     await enqueue_texts(tg, chats, ["paced"])
     await worker.drain()
     assert len(tg.tg.calls_to("sendMessage")) == 45

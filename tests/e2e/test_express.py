@@ -1,4 +1,4 @@
-"""The express lane (bot.delivery.ExpressLane): relayed copies go from the relay's transaction straight
+"""The express lane (bot.delivery.express.ExpressLane): relayed copies go from the relay's transaction straight
 to the running worker, with no claim; per-chat order holds when a row has to wait, and a stop sends the
 rows not yet sent back to the queue, from where a restart delivers each exactly once."""
 
@@ -6,16 +6,20 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from bot.delivery import DeliveryWorker, SpacingLimiter
-from storage.models import Outgoing
+from bot.delivery.limits import SendLimits, SpacingLimiter
+from bot.delivery.worker import DeliveryWorker
+from storage.models import Outgoing, ScheduledMessage
 from storage.repositories.delivery import OutgoingRepo
 from tests.e2e.harness import Harness, Person
+from tests.e2e.relay_double import user_id
 from tests.e2e.test_relay import members
+from tests.e2e.test_scheduled import got, people
 from tests.fakes.telegram import error
 
 
@@ -97,7 +101,7 @@ async def test_a_stop_sends_unsent_express_rows_back_and_a_restart_delivers_each
     sent_before = sum(row.status == "sent" for row in rows)
     assert 1 <= sent_before < 6
     assert all(row.claim_token is None for row in rows)  # nothing left claimed by the stopped lane
-    restarted = DeliveryWorker(tg.app.ctx.sessionmaker, tg.app.bot, tg.clock, limiter=SpacingLimiter(1000))
+    restarted = DeliveryWorker(tg.app.ctx.sessionmaker, tg.app.bot, tg.clock, SendLimits(SpacingLimiter(1000)))
     await restarted.drain()
     await restarted.stop()
     for reader in (bob, carol, dan):
@@ -156,7 +160,60 @@ async def test_a_stop_during_a_send_waits_for_its_answer_and_records_it_once(
     (row,) = await outgoing(tg, "held")
     assert (row.status, row.claim_token) == ("sent", None)
     assert row.message_id is not None
-    restarted = DeliveryWorker(tg.app.ctx.sessionmaker, tg.app.bot, tg.clock, limiter=SpacingLimiter(1000))
+    restarted = DeliveryWorker(tg.app.ctx.sessionmaker, tg.app.bot, tg.clock, SendLimits(SpacingLimiter(1000)))
     assert await restarted.drain() == 0
     await restarted.stop()
     assert [m.text for m in tg.tg.bot_messages(chat)] == ["held"]
+
+
+@pytest.mark.parametrize("bot_settings", [{"delivery_worker": True, "delivery_rate": 20, "messages_per_period": 2}])
+async def test_an_author_reaching_the_limit_mid_run_keeps_the_runs_earlier_copies_in_the_lane(tg: Harness) -> None:
+    """Scheduled items go out one savepoint each; the one refused at the limit rolls back its own
+    savepoint only: the copies queued before it (others' and the author's own) are sent at once, not
+    left claimed by the lane until their lease runs out."""
+    alice, bob, carol = await people(tg, "Alice", "Bob", "Carol")
+    now = tg.clock.now()
+    items = [(bob, "bob's turn")] + [(alice, f"alice's {n}") for n in (1, 2, 3)]  # Alice may send two
+    async with tg.app.ctx.sessionmaker() as session, session.begin():
+        for n, (author, text) in enumerate(items):
+            due = now + timedelta(minutes=1, seconds=n)  # in this order
+            session.add(ScheduledMessage(author_id=await user_id(tg, author), text=text, due_at=due, created_at=now))
+    tg.clock.advance(minutes=30)
+    await tg.app.scheduler.run_all_once()  # the lease is not over: only the lane can send the copies now
+    copies = [
+        (alice, ["bob's turn"]),
+        (bob, ["alice's 1", "alice's 2"]),
+        (carol, ["bob's turn", "alice's 1", "alice's 2"]),
+    ]
+
+    def received(person: Person) -> list[str]:
+        return [text for text in ("bob's turn", "alice's 1", "alice's 2", "alice's 3") if got(person, text)]
+
+    await tg.tg.wait_until(
+        lambda: all(received(person) == expected for person, expected in copies),
+        timeout=5,
+        what="the copies queued before the refused item",
+    )
+    assert tg.app.delivery is not None
+    await tg.app.delivery.express_idle()
+    rows = [row for text in ("bob's turn", "alice's 1", "alice's 2") for row in await outgoing(tg, text)]
+    assert [row.status for row in rows] == ["sent"] * 6  # each to the two other members
+
+
+async def test_rows_go_to_the_lane_only_when_the_whole_transaction_commits_not_at_a_savepoint(tg: Harness) -> None:
+    chat = 960_003
+
+    async def unit_of_work() -> None:
+        async with tg.app.ctx.sessionmaker() as session, session.begin():
+            outbox = tg.app.ctx.outbox(session)
+            await outbox.add_rows([outbox.text_row(chat, "never queued", None, None)])
+            async with session.begin_nested():
+                pass  # a savepoint released: the transaction is not over
+            raise RuntimeError("the unit of work fails after its savepoint")
+
+    with pytest.raises(RuntimeError):
+        await unit_of_work()
+    assert tg.app.delivery is not None
+    await tg.app.delivery.express_idle()
+    assert tg.tg.bot_messages(chat) == []
+    assert await outgoing(tg, "never queued") == []

@@ -226,3 +226,16 @@ async def test_banned_member_is_not_relayed_and_told_until_when(tg: Harness) -> 
     assert "banned" in alice.last_text()
     assert "until" in alice.last_text()
     assert len(bob.messages) == before
+
+
+async def test_a_banned_members_edit_is_not_mirrored(tg: Harness) -> None:
+    """SPEC 6: a banned user's messages are not relayed, their edits included (an edit would put new
+    text on every copy)."""
+    admin = await tg.admin().signed_in()
+    alice, bob = await members(tg, "Alice", "Bob")
+    original = await alice.send("hello all")
+    await admin.send(f"/ban {alice.phone} 2h flooding")
+    await alice.edit(original, "buy cheap watches")
+    assert bob.last().text is not None
+    assert bob.last().text.endswith("hello all")
+    assert bob.last().edits == 0

@@ -126,3 +126,24 @@ async def test_deleted_messages_are_skipped_and_read(tg: Harness) -> None:
     assert "Common chat — 2 unread" in bob.last_text()
     assert bob.last().buttons == []
     assert await unread_copies(tg, bob) == 0
+
+
+async def test_an_album_sent_while_a_reader_is_paused_waits_in_unread(tg: Harness) -> None:
+    """An album's copies are queued as any message's: a paused reader's waits for /unread (it was
+    never recorded, so the album was lost to them)."""
+    alice = await tg.user("Alice").signed_in()
+    bob = await tg.user("Bob").signed_in()
+    for person in (alice, bob):
+        await person.send("/join")
+    await bob.send("/pause")
+    for n in range(2):
+        photo = [{"file_id": f"ph{n}", "file_unique_id": f"u{n}", "width": 10, "height": 10, "file_size": 2000}]
+        body: dict[str, Any] = {"photo": photo, "media_group_id": "holiday"}
+        if n == 0:
+            body["caption"] = "our holiday"
+        await alice.send_message(body)
+    tg.clock.advance(seconds=5)
+    await tg.run_jobs()  # the album settles and goes out
+    assert await unread_copies(tg, bob) == 1
+    await bob.send("/unread")
+    assert "[photo] our holiday" in bob.last_text()

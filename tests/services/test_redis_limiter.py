@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 from redis.asyncio import Redis
 
-from bot.delivery import RedisSpacingLimiter
+from bot.delivery.limits import RedisSpacingLimiter
 
 
 async def test_two_instances_take_slots_from_one_sequence(redis: Redis) -> None:

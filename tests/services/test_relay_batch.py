@@ -1,4 +1,4 @@
-"""Relaying many members' messages in one transaction (`RelayService.relay_many`, what the relay batch
+"""Relaying many members' messages in one transaction (`RelayService.submit`, what the relay batch
 of the bot uses) comes to the same outcomes as relaying them one by one: each message is relayed or
 refused on its own, whatever the others in the batch are."""
 
@@ -15,7 +15,7 @@ from services.clock import FakeClock
 from services.delivery import Outbox
 from services.errors import FileTooLarge, LimitReached, NotInChat, PrivateBlocked, UnsupportedMessage
 from services.events import EventRecorder, EventTypes
-from services.relay import Incoming, Limits, PlainCopyStyle, RelayResult, RelayService
+from services.relay import Incoming, Limits, PlainCopyStyle, RelayOutcome, RelayResult, RelayService, Submission
 from storage.models import Outgoing, RelayCopy, RelayMessage, User
 from tests.services.helpers import record_statements, signed_in_user
 
@@ -43,6 +43,16 @@ async def members(relay: RelayService, count: int) -> list[User]:
     return people
 
 
+async def relay_many(relay: RelayService, items: list[tuple[User, Incoming]]) -> list[RelayOutcome]:
+    return await relay.submit([Submission(user.id, incoming) for user, incoming in items])
+
+
+async def relay_one(relay: RelayService, user: User, incoming: Incoming) -> RelayResult:
+    (outcome,) = await relay_many(relay, [(user, incoming)])
+    assert isinstance(outcome, RelayResult), outcome
+    return outcome
+
+
 def text(user: User, body: str, **extra: object) -> Incoming:
     assert user.telegram_id is not None
     return Incoming("text", user.telegram_id, next(_message_ids), html=body, plain=body, **extra)  # type: ignore[arg-type]
@@ -59,10 +69,10 @@ async def test_a_mixed_batch_gets_each_message_its_own_outcome(
         await relay.open_private(dan, eve)
         await relay.block(eve, dan)  # Eve blocked Dan: his private messages to her are refused
         await relay.open_private(fay, bob)
-        await relay.relay(cat, text(cat, "one"))
-        await relay.relay(cat, text(cat, "two"))  # Cat is at her limit (2 an hour)
+        await relay_one(relay, cat, text(cat, "one"))
+        await relay_one(relay, cat, text(cat, "two"))  # Cat is at her limit (2 an hour)
         earlier = text(ann, "earlier")
-        await relay.relay(ann, earlier)
+        await relay_one(relay, ann, earlier)
 
     async with sessionmaker() as session, session.begin():
         relay = relay_service(session, clock)
@@ -80,7 +90,7 @@ async def test_a_mixed_batch_gets_each_message_its_own_outcome(
             (ann, text(ann, "again")),  # Ann's second in this batch: her limit is 2, she has 2 now
             (ann, text(ann, "and again")),  # her third: refused
         ]
-        outcomes = await relay.relay_many(batch)
+        outcomes = await relay_many(relay, batch)
 
     assert [type(o).__name__ for o in outcomes] == [
         "RelayResult",
@@ -140,7 +150,7 @@ async def test_an_authors_messages_in_one_batch_go_in_order_and_count_one_by_one
     async with sessionmaker() as session, session.begin():
         relay = relay_service(session, clock, per_period=3)
         ann, bob = await members(relay, 2)
-        outcomes = await relay.relay_many([(ann, text(ann, f"m{n}")) for n in range(4)] + [(bob, text(bob, "b"))])
+        outcomes = await relay_many(relay, [(ann, text(ann, f"m{n}")) for n in range(4)] + [(bob, text(bob, "b"))])
         assert [isinstance(o, RelayResult) for o in outcomes] == [True, True, True, False, True]
         assert (await relay.usage(ann)).used == 3
         ids = [o.message_id for o in outcomes if isinstance(o, RelayResult)]
@@ -166,7 +176,7 @@ async def test_the_same_message_relayed_twice_at_once_goes_in_once(
         async with sessionmaker() as session, session.begin():
             author = await session.get(User, ann.id)
             assert author is not None
-            (outcome,) = await relay_service(session, clock, per_period=10).relay_many([(author, once)])
+            (outcome,) = await relay_many(relay_service(session, clock, per_period=10), [(author, once)])
             return outcome
 
     outcomes = await asyncio.gather(relay_in_own_transaction(), relay_in_own_transaction())
@@ -196,7 +206,7 @@ async def test_the_authors_their_peers_and_member_rows_are_read_in_one_statement
     async with sessionmaker() as session, session.begin():
         relay = relay_service(session, clock, per_period=10)
         batch = [(author.id, text(author, f"to my peer {n}")) for n, author in enumerate(people[:3])]
-        outcomes = await relay.relay_by_id(batch)
+        outcomes = await relay.submit([Submission(user_id, incoming) for user_id, incoming in batch])
     assert [o.chat for o in outcomes if isinstance(o, RelayResult)] == ["private"] * 3
     assert [o.peer.id for o in outcomes if isinstance(o, RelayResult) and o.peer] == [p.id for p in people[3:]]
     assert len(reads) == 1, [statement for statement, _ in reads]

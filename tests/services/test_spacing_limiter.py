@@ -1,4 +1,4 @@
-"""The global send rate (bot.delivery.SpacingLimiter) on a fake clock: spaced sends, never more than
+"""The global send rate (bot.delivery.limits.SpacingLimiter) on a fake clock: spaced sends, never more than
 the cap in any one-second window, and no burst after the event loop was busy."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import asyncio
 import heapq
 import itertools
 
-from bot.delivery import SpacingLimiter
+from bot.delivery.limits import SpacingLimiter
 
 
 class FakeTime:
@@ -121,7 +121,7 @@ async def test_a_429_pauses_every_send_for_retry_after() -> None:
 
 
 async def test_chat_pacer_pause_holds_the_chat_and_is_not_forgotten() -> None:
-    from bot.delivery import ChatPacer
+    from bot.delivery.limits import ChatPacer
 
     clock = FakeTime()
     pacer = ChatPacer(rate=1.0, burst=3.0, monotonic=clock.monotonic)

@@ -7,329 +7,38 @@ are never cancelled: a stop or cancel lets them finish and records them, and row
 are released at once, so a restart neither loses nor repeats a delivery.
 
 Relayed copies usually skip the claim: the relay's transaction inserts them already claimed for this
-process' express lane (`ExpressLane`) and hands them over in memory when it commits; they are sent
-per chat in order, under the same rate limiter and pacer, and recorded the same way.
+process' express lane (`bot.delivery.express.ExpressLane`) and hands them over in memory when it
+commits; they are sent per chat in order, under the same rate limiter and pacer, and recorded the
+same way.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
-import json
 import logging
-import math
 import random
 import secrets
-import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 import aiohttp
 from aiogram import Bot
-from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.batching import Coalescer
+from bot.delivery.api import BotApi
+from bot.delivery.express import ExpressLane
+from bot.delivery.limits import SendLimits
+from bot.delivery.outbox import Waker
 from services.clock import Clock
 from storage.repositories.delivery import Claimed, Outcome, OutgoingRepo
 
 log = logging.getLogger(__name__)
 
-# Telegram: ~30 messages/s per bot (up to 1000/s with paid broadcasts), ~1/s per private chat.
-TELEGRAM_FREE_RATE = 30.0
-TELEGRAM_MAX_RATE = 1000.0
-PER_CHAT_RATE = 1.0
 NOT_MODIFIED = "message is not modified"
-WINDOW = 1.0 + 1e-6  # the one-second window of the global limit, counted strictly
-
-
-def spaced_cap(rate: float, margin: float) -> int:
-    """Sends a second to aim for under a limit of `rate`: a little under it (`margin`), below the next
-    whole number (29 for 30), at least one. Requests reach Telegram with jitter, and a one-second
-    window must never overflow."""
-    return max(1, min(round(rate * margin), math.ceil(rate) - 1))
-
-
-class RateLimiter(Protocol):
-    async def acquire(self) -> None: ...
-
-    def pause(self, seconds: float) -> None:
-        """A 429 came back: no send leaves for `seconds`, slots already handed out included."""
-        ...
-
-
-class SpacingLimiter:
-    """Global rate without bursts: sends are spaced 1/rate apart, and at the moment of sending no
-    one-second window may hold more than the limit.
-
-    When the event loop wakes a send late, the next ones may make up for it, but only for the last
-    `catch_up` seconds of delay (20 ms: a handful of sends at 1,000/s, less than one at 30/s);
-    older delay is given up, so a busy moment never turns into a burst that Telegram's flood
-    control would answer with 429."""
-
-    def __init__(
-        self,
-        rate: float,
-        monotonic: Callable[[], float] = time.monotonic,
-        margin: float = 0.96,
-        catch_up: float = 0.02,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    ) -> None:
-        self.cap = spaced_cap(rate, margin)
-        self.interval = 1.0 / self.cap
-        self.monotonic = monotonic
-        self.catch_up = catch_up
-        self.sleep = sleep
-        self.next_slot = 0.0
-        self.paused_until = 0.0
-        self.recent: collections.deque[float] = collections.deque()
-
-    async def acquire(self) -> None:
-        while True:
-            now = self.monotonic()
-            if now < self.paused_until:
-                await self.sleep(self.paused_until - now)
-                continue
-            slot = max(now - self.catch_up, self.next_slot)
-            self.next_slot = slot + self.interval
-            if slot <= now:
-                break
-            await self.sleep(slot - now)
-            woke = self.monotonic()
-            if woke < self.paused_until:
-                continue  # a 429 came while this send waited for its slot: it waits out the pause too
-            if woke - slot <= self.catch_up:
-                break
-            # Woke up well after the slot (the event loop was busy): every send that waited through
-            # that moment would go at once, so this slot is given up and a fresh one taken.
-        while True:
-            now = self.monotonic()
-            # A send leaves the window a microsecond after its second is over (no rounding at the edge).
-            while self.recent and now - self.recent[0] > WINDOW:
-                self.recent.popleft()
-            if len(self.recent) < self.cap:
-                break
-            await self.sleep(WINDOW + 1e-6 - (now - self.recent[0]))
-        self.recent.append(now)
-
-    def pause(self, seconds: float) -> None:
-        self.paused_until = max(self.paused_until, self.monotonic() + seconds)
-        self.next_slot = max(self.next_slot, self.paused_until)
-
-
-class RedisSpacingLimiter:
-    """The global rate shared by every instance through Redis: one slot sequence for all of them.
-
-    A Lua script hands out slots 1/rate apart on Redis' own clock (instances need not agree on
-    time); each instance waits for its slot. Reserving slots in small blocks keeps Redis round
-    trips well under the send rate. A 429 pauses this instance at once and pushes the shared
-    sequence past the pause, so every instance's next reservation lands after it.
-    """
-
-    SCRIPT = """
-    local t = redis.call('TIME')
-    local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-    local interval = tonumber(ARGV[1])
-    local count = tonumber(ARGV[2])
-    local nxt = tonumber(redis.call('GET', KEYS[1]) or '0')
-    if nxt < now then nxt = now end
-    redis.call('SET', KEYS[1], tostring(nxt + interval * count), 'PX', 60000 + math.ceil((nxt - now) * 1000))
-    return {tostring(nxt - now), tostring(interval)}
-    """
-
-    # No slot before now + ARGV[1]; slots already reserved past that stay as they are.
-    PAUSE = """
-    local t = redis.call('TIME')
-    local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-    local pause = tonumber(ARGV[1])
-    local nxt = tonumber(redis.call('GET', KEYS[1]) or '0')
-    if nxt < now + pause then
-        redis.call('SET', KEYS[1], tostring(now + pause), 'PX', 60000 + math.ceil(pause * 1000))
-    end
-    return 1
-    """
-
-    def __init__(
-        self,
-        redis: Redis,
-        rate: float,
-        key: str = "bot:delivery:next-slot",
-        margin: float = 0.96,
-        monotonic: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    ) -> None:
-        self.redis = redis
-        cap = spaced_cap(rate, margin)
-        self.interval = 1.0 / cap
-        self.key = key
-        self.monotonic = monotonic
-        self.sleep = sleep
-        self.paused_until = 0.0  # local monotonic time: this instance's own pause (its 429s)
-        self._script = redis.register_script(self.SCRIPT)
-        self._pause_script = redis.register_script(self.PAUSE)
-        self._lock = asyncio.Lock()
-        self._slots: collections.deque[float] = collections.deque()  # local monotonic times of our slots
-        self.block = max(1, min(20, cap // 50))  # ~20 ms of the shared rate at a time
-        self._pushes: set[asyncio.Future[None]] = set()
-
-    async def acquire(self) -> None:
-        while True:
-            pause = self.paused_until - self.monotonic()
-            if pause > 0:
-                await self.sleep(pause)
-                continue
-            async with self._lock:
-                if not self._slots:
-                    wait, interval = await self._script(keys=[self.key], args=[self.interval, self.block])
-                    base = self.monotonic() + float(wait)
-                    self._slots.extend(base + n * float(interval) for n in range(self.block))
-                slot = self._slots.popleft()
-            now = self.monotonic()
-            if slot > now:
-                await self.sleep(slot - now)
-                now = self.monotonic()
-            if now < self.paused_until:
-                continue  # a 429 came while this send waited for its slot: it waits out the pause too
-            if slot - now > -self.interval / 2:
-                return
-            # Woke up too late for this slot (a busy event loop): sending now would crowd the next
-            # instance's slot, so this one is given up and a fresh one taken.
-
-    def pause(self, seconds: float) -> None:
-        """After a 429 every instance holds back: this one at once (its reserved slots are dropped),
-        the others from their next reservation on (the shared next slot moves past the pause)."""
-        self.paused_until = max(self.paused_until, self.monotonic() + seconds)
-        self._slots.clear()
-        task = asyncio.ensure_future(self._push(seconds))
-        self._pushes.add(task)
-        task.add_done_callback(self._pushes.discard)
-
-    async def _push(self, seconds: float) -> None:
-        try:
-            await self._pause_script(keys=[self.key], args=[seconds])
-        except Exception:
-            log.warning("could not share a 429 pause through Redis", exc_info=True)
-
-
-class ChatPacer:
-    """Per-chat token buckets (1/s, short bursts tolerated); idle buckets are forgotten.
-
-    A token is taken when the request actually leaves (after the global limiter's wait), not when
-    the row is picked up, so two sends to one chat are never closer than the pace allows; the
-    refill runs a little slow (`margin`) to absorb network jitter between request and arrival.
-    """
-
-    def __init__(
-        self,
-        rate: float = PER_CHAT_RATE,
-        burst: float = 3.0,
-        monotonic: Callable[[], float] = time.monotonic,
-        margin: float = 0.95,
-    ):
-        self.rate = rate * margin
-        self.burst = burst
-        self.monotonic = monotonic
-        self.buckets: dict[int, tuple[float, float]] = {}  # chat -> (tokens, at)
-
-    def _tokens(self, chat_id: int, now: float) -> float:
-        tokens, at = self.buckets.get(chat_id, (self.burst, now))
-        return min(self.burst, tokens + (now - at) * self.rate)
-
-    def delay(self, chat_id: int) -> float:
-        """How long to wait before the next send to `chat_id` (takes nothing)."""
-        tokens = self._tokens(chat_id, self.monotonic())
-        return 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.rate
-
-    def take(self, chat_id: int) -> None:
-        """A send to `chat_id` leaves now."""
-        now = self.monotonic()
-        self.buckets[chat_id] = (self._tokens(chat_id, now) - 1.0, now)
-        if len(self.buckets) > 50_000:
-            self._forget_idle(now)
-
-    def pause(self, chat_id: int, seconds: float) -> None:
-        """A 429 for `chat_id`: its next send waits `seconds` (then the pace goes on from an empty bucket)."""
-        now = self.monotonic()
-        tokens = min(self._tokens(chat_id, now), 1.0 - seconds * self.rate)
-        self.buckets[chat_id] = (tokens, now)
-
-    def _forget_idle(self, now: float) -> None:
-        # A bucket is forgotten once it is full again (a paused chat's takes longer than a drained one's).
-        self.buckets = {c: (t, at) for c, (t, at) in self.buckets.items() if now - at < (self.burst - t) / self.rate}
-
-
-class Waker:
-    """Set after a transaction that enqueued something commits (see storage.db.create_sessionmaker)."""
-
-    def __init__(self) -> None:
-        self.event = asyncio.Event()
-        self.wakes = 0  # how many times it was set: idle loops woken together tell one wake from the next
-
-    def wake(self) -> None:
-        self.wakes += 1
-        self.event.set()
-
-
-class ExpressLane:
-    """Rows handed to this process' worker by the transaction that queued them, per chat in order
-    (`services.delivery.Express`: inserted already claimed with `token`, handed over on commit).
-
-    It takes rows only while the worker runs, at most `limit` at a time (all sent well within the
-    lease at the global rate) and `per_chat` per chat (a chat is paced at about one a second)."""
-
-    def __init__(self, lease: timedelta, limit: int, per_chat: int = 2) -> None:
-        self.token = "express-" + secrets.token_hex(8)
-        self.lease = lease
-        self.limit = limit
-        self.per_chat = per_chat
-        self.open = False
-        self.queues: dict[int, collections.deque[Claimed]] = {}
-        self.size = 0
-        self.arrived: Callable[[set[int]], None] = lambda chats: None  # the worker starts those chats' sends
-        self.monotonic = time.monotonic
-        self._held_back: dict[int, float] = {}  # chat -> when a row of it had to wait (see hold_back)
-
-    def hold_back(self, chat_id: int) -> None:
-        """A row of this chat was not sent (a retry later): for a lease's time the chat's rows go the
-        usual way, behind it. (A transaction that checked the chat before that row was put back may
-        still hand rows over: `held_back` tells the worker to send them back too.)"""
-        self._held_back[chat_id] = self.monotonic()
-        if len(self._held_back) > 10_000:
-            now = self.monotonic()
-            self._held_back = {c: at for c, at in self._held_back.items() if now - at < self.lease.total_seconds()}
-
-    def held_back(self, chat_id: int) -> bool:
-        at = self._held_back.get(chat_id)
-        return at is not None and self.monotonic() - at < self.lease.total_seconds()
-
-    def takes(self, chat_ids: Sequence[int]) -> list[bool]:
-        room = self.limit - self.size if self.open else 0
-        counts: dict[int, int] = {}
-        taken: list[bool] = []
-        for chat_id in chat_ids:
-            held = counts.get(chat_id, 0) + len(self.queues.get(chat_id, ()))
-            ok = room > 0 and held < self.per_chat and not self.held_back(chat_id)
-            if ok:
-                room -= 1
-                counts[chat_id] = counts.get(chat_id, 0) + 1
-            taken.append(ok)
-        return taken
-
-    def hand_over(self, rows: Sequence[Claimed]) -> None:
-        """Rows of a transaction that committed (in id order)."""
-        for row in rows:
-            self.queues.setdefault(row.chat_id, collections.deque()).append(row)
-        self.size += len(rows)
-        self.arrived({row.chat_id for row in rows})
-
-    def take_back(self, chat_id: int) -> list[Claimed]:
-        """The chat's rows not sent (they go back to the queue in the database); the chat is forgotten."""
-        rows = list(self.queues.pop(chat_id, ()))
-        self.size -= len(rows)
-        return rows
 
 
 class _SentMarks(Coalescer[Outcome, None]):
@@ -356,53 +65,52 @@ class DeliveryStats:
     progressed_at: datetime | None = None  # when a round last ended (or the worker started): liveness
 
 
+@dataclass(frozen=True)
+class DeliveryConfig:
+    """How the worker claims and sends (the defaults are the settings' defaults)."""
+
+    batch_size: int = 500  # rows claimed by one round
+    concurrency: int = 64  # sends in flight at once (and the HTTP pool)
+    lease: timedelta = timedelta(seconds=60)  # how long a claim holds a row
+    max_attempts: int = 8
+    idle_seconds: float = 1.0  # an idle loop looks for due rows at least this often
+    parallel_rounds: int = 2  # rounds that overlap: one sends while the other records and claims
+    mark_interval: float = 0.005  # the least gap between two writes of sent rows (see SentMarks)
+    paid_broadcast: bool = False  # new messages may go past the free rate, for Stars
+
+
 class DeliveryWorker:
     def __init__(
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
         bot: Bot,
         clock: Clock,
+        limits: SendLimits,
+        config: DeliveryConfig | None = None,
         *,
-        limiter: RateLimiter,
-        pacer: ChatPacer | None = None,
         waker: Waker | None = None,
-        batch_size: int = 500,
-        concurrency: int = 64,
-        lease: timedelta = timedelta(seconds=60),
-        max_attempts: int = 8,
-        idle_seconds: float = 1.0,
-        parallel_rounds: int = 2,
-        mark_interval: float = 0.005,
-        on_outcomes: Callable[[list[Outcome]], None] | None = None,
         express: ExpressLane | None = None,
-        paid_broadcast: bool = False,
+        on_outcomes: Callable[[list[Outcome]], None] | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.bot = bot
         self.clock = clock
-        self.limiter = limiter
-        self.pacer = pacer or ChatPacer()
+        self.config = config = config or DeliveryConfig()
+        self.limiter = limits.limiter
+        self.pacer = limits.pacer
         self.waker = waker or Waker()
-        self.batch_size = batch_size
-        self.concurrency = concurrency
-        self.lease = lease
-        self.max_attempts = max_attempts
-        self.idle_seconds = idle_seconds
-        self.parallel_rounds = parallel_rounds
-        self.mark_interval = mark_interval
         self.on_outcomes = on_outcomes
-        self.paid_broadcast = paid_broadcast  # new messages may go past the free rate, for Stars
         self.stats = DeliveryStats()
-        self.api = BotApi(bot, pool=concurrency)
+        self.api = BotApi(bot, pool=config.concurrency)
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._rng = random.Random()
         self._answered_wake = -1  # the last wake an idle loop went to claim for
-        self.express = express or ExpressLane(lease, limit=batch_size)
+        self.express = express or ExpressLane(config.lease, limit=config.batch_size)
         self.express.arrived = self._express_arrived
         self._express_runners: dict[int, asyncio.Task[None]] = {}  # chat -> the task sending its rows
         self._express_on_wire: set[int] = set()  # chats whose runner awaits a send's answer
-        self._express_gate = asyncio.Semaphore(concurrency)
+        self._express_gate = asyncio.Semaphore(config.concurrency)
         self._express_marks = _SentMarks(self, self.express.token)
 
     # --- lifecycle -----------------------------------------------------------------------
@@ -437,7 +145,7 @@ class DeliveryWorker:
 
     async def run(self) -> None:
         # Two rounds overlap, so one sends while the other records its results and claims the next rows.
-        await asyncio.gather(*(self._loop() for _ in range(self.parallel_rounds)))
+        await asyncio.gather(*(self._loop() for _ in range(self.config.parallel_rounds)))
 
     async def _loop(self, until_idle: bool = False, max_rounds: int | None = None) -> int:
         """Rounds one after another, pipelined: the next round claims its rows while the current one
@@ -478,7 +186,7 @@ class DeliveryWorker:
         others' claims would find nothing: a write transaction each for nothing), the rest wait on."""
         while not self._stopping:
             try:
-                await asyncio.wait_for(self.waker.event.wait(), self.idle_seconds)
+                await asyncio.wait_for(self.waker.event.wait(), self.config.idle_seconds)
             except TimeoutError:
                 return
             if self._answered_wake != self.waker.wakes:
@@ -508,7 +216,7 @@ class DeliveryWorker:
         await self.express_idle()
         return sum(
             await asyncio.gather(
-                *(self._loop(until_idle=True, max_rounds=max_rounds) for _ in range(self.parallel_rounds))
+                *(self._loop(until_idle=True, max_rounds=max_rounds) for _ in range(self.config.parallel_rounds))
             )
         )
 
@@ -583,12 +291,12 @@ class DeliveryWorker:
         token = secrets.token_hex(8)
         now = self.clock.now()
         async with self.sessionmaker() as session, session.begin():
-            claimed = await OutgoingRepo(session).claim(now, self.batch_size, now + self.lease, token)
+            claimed = await OutgoingRepo(session).claim(now, self.config.batch_size, now + self.config.lease, token)
         if not claimed:
             return 0
         outcomes: dict[int, Outcome] = {}
         inflight: set[asyncio.Future[None]] = set()
-        gate = asyncio.Semaphore(self.concurrency)
+        gate = asyncio.Semaphore(self.config.concurrency)
 
         finished = asyncio.Event()  # a send has an outcome to record
 
@@ -604,11 +312,11 @@ class DeliveryWorker:
                 inflight.add(future)
                 await asyncio.shield(future)  # once on the wire, a send is never cancelled
 
-        low_water = min(len(claimed) - 1, max(self.concurrency, len(claimed) // 4))
+        low_water = min(len(claimed) - 1, max(self.config.concurrency, len(claimed) // 4))
         # A round no larger than the sends in flight at once gains nothing from claiming the next one
         # early: its rows' successors are due only once it ends, and at low load that early claim found
         # nothing, a write transaction per send for nothing (near_end is then set when the round ends).
-        pipelined = len(claimed) > self.concurrency
+        pipelined = len(claimed) > self.config.concurrency
         passed = 0
 
         def passed_limiter() -> None:
@@ -658,9 +366,9 @@ class DeliveryWorker:
                 log.exception("recording sent messages failed; the round's end records them")
                 continue
             marked.update(o.id for o in ready)
-            if self.mark_interval > 0:
+            if self.config.mark_interval > 0:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), self.mark_interval)
+                    await asyncio.wait_for(stop.wait(), self.config.mark_interval)
 
     async def _mark_sent(self, session: AsyncSession, sent: list[Outcome], token: str) -> None:
         await OutgoingRepo(session).mark_sent(sent, self.clock.now(), token)
@@ -751,7 +459,7 @@ class DeliveryWorker:
 
     def _retry(self, item: Claimed, error: str) -> Outcome:
         attempts = item.attempts + 1
-        if attempts >= self.max_attempts:
+        if attempts >= self.config.max_attempts:
             self.stats.failed += 1
             return Outcome(item.id, "failed", error=error, attempts=attempts)
         self.stats.retried += 1
@@ -779,14 +487,14 @@ class DeliveryWorker:
             body["reply_parameters"] = {"message_id": reply_to, "allow_sending_without_reply": True}
         if item.kind == "text":
             body.update(text=p["text"], parse_mode="HTML", link_preview_options={"is_disabled": True})
-            if self.paid_broadcast:
+            if self.config.paid_broadcast:
                 body["allow_paid_broadcast"] = True
             return "sendMessage", body
         if item.kind == "copy":
             body.update(from_chat_id=p["from_chat_id"], message_id=p["message_id"])
             if "caption" in p:
                 body.update(caption=p["caption"], parse_mode="HTML")
-            if self.paid_broadcast:
+            if self.config.paid_broadcast:
                 body["allow_paid_broadcast"] = True
             return "copyMessage", body
         if item.kind == "album":  # copyMessages has no allow_paid_broadcast (nor have edits and deletes)
@@ -817,34 +525,6 @@ class DeliveryWorker:
         if target is None:
             raise _Unsendable("the message to act on was never sent")
         return int(target)
-
-
-class BotApi:
-    """A lean Bot API caller for the delivery hot path: JSON in, JSON out, over one pooled session
-    (aiogram's typed methods cost more CPU per call than the HTTP request itself)."""
-
-    def __init__(self, bot: Bot, *, pool: int = 100, timeout: float = 30.0) -> None:
-        self.bot = bot
-        self.pool = pool
-        self.timeout = aiohttp.ClientTimeout(total=timeout)
-        self._session: aiohttp.ClientSession | None = None
-
-    async def call(self, method: str, payload: dict[str, Any]) -> dict[str, Any]:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self.pool), timeout=self.timeout, json_serialize=json.dumps
-            )
-        url = self.bot.session.api.api_url(self.bot.token, method)
-        async with self._session.post(url, json=payload) as response:
-            answer = await response.json(content_type=None)
-        if not isinstance(answer, dict):
-            raise ValueError(f"unexpected answer from {method}: {answer!r:.200}")
-        return answer
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
 
 
 class _Unsendable(Exception):

@@ -123,7 +123,8 @@ def in_thread(statement: S) -> S:
 
 
 def _fits_inline(many: bool, operation: str, parameters: Any) -> bool:
-    if operation.lstrip()[:6].upper().startswith("DELETE") or operation.find(IN_THREAD, 0, 64) != -1:
+    head = operation.lstrip()[:6].upper()
+    if head.startswith("DELETE") or (head.startswith(("SELECT", "WITH")) and IN_THREAD in operation):
         return False
     if not parameters:
         return True

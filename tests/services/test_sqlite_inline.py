@@ -8,6 +8,7 @@ import asyncio
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from storage.db import create_engine, upgrade_to_head
 from storage.models import User
 from storage.repositories.delivery import OutgoingRepo
 from storage.repositories.gmfy import OutboxSenderRepo
+from storage.repositories.panel import OverviewRepo
 from storage.sqlite_fast import IN_THREAD, INLINE_MAX_VALUES, in_thread, one_hop_dbapi
 
 
@@ -207,9 +209,14 @@ async def test_counts_that_scan_a_table_run_in_the_thread(tmp_path: Path) -> Non
         assert stats.users == 0
         assert await OutgoingRepo(session).depth() == 0
         assert (await OutboxSenderRepo(session).stats()).pending == 0
+        overview = OverviewRepo(session)  # the panel's overview, served by the same process
+        assert await overview.members() == 0
+        now = datetime.now(UTC)
+        assert await overview.signups_between([now - timedelta(days=1), now]) == [0]
         assert await session.scalar(select(User.id).where(User.id == 1)) is None
     counts = [inline for sql, inline in seen if "count(" in sql.lower()]
-    assert len(counts) >= 9
+    assert len(counts) >= 10
+    assert [inline for sql, inline in seen if sql.startswith("WITH buckets")] == [False]
     assert not any(counts)
     assert [inline for sql, inline in seen if sql.startswith("SELECT users.id")] == [True]
     await engine.dispose()

@@ -207,9 +207,10 @@ class AppContext:
 
 class AppServices:
     """`services.container.Services` for one session: a service is built the first time it is asked
-    for, then kept for the rest of the update (a member's message builds the relay alone; the eager
-    dict this replaces built thirteen services for every update). The services that share an event
-    recorder or a moderation service share this update's one."""
+    for, then kept for the rest of the update (a member's message builds only sign-in's, which loads
+    the sender; the dict this replaces built thirteen services for every update). Services that take
+    an event recorder or a moderation service share this update's one. Jobs, which run outside
+    updates, use AppContext's builders directly."""
 
     def __init__(self, ctx: AppContext, session: AsyncSession) -> None:
         self.ctx = ctx
@@ -279,7 +280,7 @@ class AppServices:
     @cached_property
     def panel(self) -> PanelService:
         """The staff panel's (panel/web.py): not in `Services`, no handler uses it."""
-        return self.ctx.panel(self.session)
+        return PanelService(self.session, self.ctx.clock, self.moderation, self.users, self.relay, self.broadcasts)
 
 
 def _conforms(services: AppServices) -> Services:

@@ -44,8 +44,8 @@ def database_command(command: str, path: str) -> int:
     import os
     from pathlib import Path
 
-    from bot.settings import database_url_from_env
     from storage.backup import BackupError, backup, restore
+    from storage.env import database_url_from_env
 
     url, schema = database_url_from_env(), os.environ.get("DATABASE_SCHEMA") or None
     try:

@@ -23,8 +23,7 @@ from redis.asyncio import Redis
 from bot import errors
 from bot import moderation as moderation_wiring
 from bot.broadcast import register_broadcast_jobs
-from bot.chats import ChatScopeMiddleware, allowed_updates
-from bot.commands import set_commands
+from bot.chats import AdminChatRule, ChatScopeMiddleware, allowed_updates
 from bot.context import AppContext
 from bot.delivery.express import ExpressLane
 from bot.delivery.limits import ChatPacer, RedisSpacingLimiter, SendLimits, SpacingLimiter
@@ -32,15 +31,10 @@ from bot.delivery.outbox import CommitHandoff, Waker
 from bot.delivery.worker import DeliveryConfig, DeliveryWorker
 from bot.gmfy import create_gmfy_state, register_gmfy_jobs
 from bot.i18n import Translator
+from bot.i18n.menus import set_commands
 from bot.liveness import PollHeartbeat, Progress
 from bot.metrics import HandlerNameMiddleware, MetricsMiddleware
-from bot.middlewares import (
-    BatchedHandlerMiddleware,
-    CommitBeforeRequest,
-    OneAtATimeMiddleware,
-    SignInGateMiddleware,
-    UnitOfWorkMiddleware,
-)
+from bot.middlewares import BatchedHandlerMiddleware, CommitBeforeRequest, OneAtATimeMiddleware, UnitOfWorkMiddleware
 from bot.oauth import install_oauth
 from bot.relay import register_relay_jobs
 from bot.relay_batch import RelayBatcher
@@ -52,8 +46,12 @@ from bot.sms import create_sms_sender, register_signin_jobs
 from bot.throttle import FloodControlMiddleware, FloodGate, Gate, RedisFloodGate
 from bot.user_loader import UserLoader
 from handlers import get_routers
+from handlers.chats import ADMIN_CHAT_BUTTONS, ADMIN_CHAT_COMMANDS, leave_unserved_chat
+from handlers.config import HandlerConfig
+from handlers.gate import SignInGateMiddleware
 from handlers.relay import TelegramCopyStyle
 from services.clock import Clock, SystemClock
+from services.container import RelayQueue
 from services.delivery import QueuedMessages
 from services.signin import SmsSender
 from storage.db import create_engine, create_sessionmaker, upgrade_to_head
@@ -174,6 +172,15 @@ def create_flood_gate(ctx: AppContext) -> Gate:
     return FloodGate(s.flood_rate, s.flood_burst, monotonic=now)
 
 
+def handler_config(s: Settings) -> HandlerConfig:
+    """The settings handlers read (they import no `bot.settings`)."""
+    return HandlerConfig(
+        admin_chat_id=s.admin_chat_id,
+        admin_chat_language=s.admin_chat_language,
+        panel_url=s.panel_public_url if s.panel_enabled and s.web_port else None,
+    )
+
+
 def create_dispatcher(ctx: AppContext, scheduler: Scheduler) -> Dispatcher:
     # FSM state shared by instances
     storage = (
@@ -184,7 +191,7 @@ def create_dispatcher(ctx: AppContext, scheduler: Scheduler) -> Dispatcher:
     dp = Dispatcher(
         storage=storage,
         ctx=ctx,
-        settings=ctx.settings,
+        config=handler_config(ctx.settings),
         translator=ctx.translator,
         clock=ctx.clock,
         scheduler=scheduler,
@@ -193,7 +200,8 @@ def create_dispatcher(ctx: AppContext, scheduler: Scheduler) -> Dispatcher:
     )
     s = ctx.settings
     dp.update.outer_middleware(MetricsMiddleware(ctx.metrics, ctx.progress))
-    dp.update.outer_middleware(ChatScopeMiddleware(ctx))  # before anything answers or writes
+    admin_chat = AdminChatRule(ADMIN_CHAT_BUTTONS, ADMIN_CHAT_COMMANDS, leave_unserved_chat)
+    dp.update.outer_middleware(ChatScopeMiddleware(ctx, admin_chat))  # before anything answers or writes
     if s.flood_rate > 0:
         dp.update.outer_middleware(FloodControlMiddleware(create_flood_gate(ctx), ctx.translator, ctx.metrics))
     dp.update.outer_middleware(OneAtATimeMiddleware())
@@ -248,7 +256,9 @@ class BotApp:
         clock: Clock | None = None,
         sms: SmsSender | None = None,
     ) -> BotApp:
-        engine = create_engine(settings.database_url, search_path=settings.database_schema)
+        engine = create_engine(
+            settings.database_url, search_path=settings.database_schema, sqlite_driver=settings.sqlite_driver
+        )
         if settings.migrate_on_start:
             await upgrade_to_head(engine)
         clock = clock or SystemClock()
@@ -377,3 +387,7 @@ class BotApp:
         if self.ctx.oauth_http is not None:
             await self.ctx.oauth_http.aclose()
         await self.ctx.engine.dispose()
+
+
+def _relay_queue(batcher: RelayBatcher) -> RelayQueue:
+    return batcher  # mypy checks here that the relay handler's `relay_batch: RelayQueue` is what it gets

@@ -1,9 +1,10 @@
 """The chat rule, applied to every update before anything else touches it (`handlers.chats` says what
-the admin chat may send)."""
+the admin chat may send; bot/app.py hands that to the middleware as an `AdminChatRule`)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
+from dataclasses import dataclass
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot, Dispatcher
@@ -11,11 +12,20 @@ from aiogram.enums import ChatMemberStatus, ChatType
 from aiogram.types import Chat, ChatMemberRestricted, ChatMemberUpdated, TelegramObject, Update
 
 from bot.context import AppContext
-from handlers.chats import ADMIN_CHAT_BUTTONS, ADMIN_CHAT_COMMANDS, leave_unserved_chat
+from bot.i18n import Texts
 from storage.repositories.users import UserRepo
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 PRESENT = frozenset({ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.CREATOR})
+
+
+@dataclass(frozen=True)
+class AdminChatRule:
+    """What the admin chat may send the bot, and how the bot leaves a chat it doesn't serve."""
+
+    buttons: tuple[str, ...]  # callback-data prefixes of the buttons the bot puts there
+    commands: Collection[str]  # staff commands answered there
+    leave: Callable[[Bot, int, Texts], Awaitable[None]]  # say so once, then leave
 
 
 def allowed_updates(dp: Dispatcher) -> list[str]:
@@ -36,8 +46,9 @@ class ChatScopeMiddleware(BaseMiddleware):
     middleware on updates, ahead of every router, a new router cannot forget the rule. Added to a group
     it doesn't serve, the bot says so once and leaves."""
 
-    def __init__(self, ctx: AppContext) -> None:
+    def __init__(self, ctx: AppContext, rule: AdminChatRule) -> None:
         self.ctx = ctx
+        self.rule = rule
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         assert isinstance(event, Update)
@@ -58,17 +69,17 @@ class ChatScopeMiddleware(BaseMiddleware):
         if chat.type == ChatType.PRIVATE or chat.id == self.ctx.settings.admin_chat_id or not bot_is_in(change):
             return
         translator = self.ctx.translator
-        await leave_unserved_chat(bot, chat.id, translator.texts(translator.pick(None, change.from_user.language_code)))
+        await self.rule.leave(bot, chat.id, translator.texts(translator.pick(None, change.from_user.language_code)))
 
     async def _meant_for_bot(self, update: Update, bot: Bot) -> bool:
         if update.callback_query is not None:
-            return (update.callback_query.data or "").startswith(ADMIN_CHAT_BUTTONS)
+            return (update.callback_query.data or "").startswith(self.rule.buttons)
         message = update.message
         if message is None or message.from_user is None or not (message.text or "").startswith("/"):
             return False
         assert message.text is not None
         command, _, mention = message.text.split(maxsplit=1)[0][1:].partition("@")
-        if command not in ADMIN_CHAT_COMMANDS:
+        if command not in self.rule.commands:
             return False
         if mention and mention.lower() != ((await bot.me()).username or "").lower():
             return False  # a command for another bot in the chat

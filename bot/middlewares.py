@@ -1,5 +1,5 @@
 """Per-update wiring: one user's updates one at a time, one unit of work (session + services + current
-user + texts), its commit before every Bot API call, sign-in gate."""
+user + texts), its commit before every Bot API call. (The sign-in gate is the handlers' own: handlers/gate.py.)"""
 
 from __future__ import annotations
 
@@ -15,13 +15,12 @@ from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextR
 from aiogram.dispatcher.flags import get_flag
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response, TelegramType
-from aiogram.types import CallbackQuery, Message, TelegramObject
+from aiogram.types import TelegramObject
 from aiogram.types import User as TgUser
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import AppContext
 from bot.user_loader import UserLoader
-from handlers.keyboards import contact_keyboard
 from services.errors import DomainError
 from services.signin import SignInService, TelegramProfile
 from storage.db import has_work
@@ -144,10 +143,10 @@ class UnitOfWorkMiddleware(BaseMiddleware):
         ctx = self.ctx
         async with ctx.sessionmaker() as session:
             data["session"] = session
-            data.update(ctx.services(session))
+            services = data["services"] = ctx.services(session)  # each service built on first use
             tg_user: TgUser | None = data.get("event_from_user")
             user: User | None = None
-            signin: SignInService = data["signin"]
+            signin = services.signin
             if tg_user is not None and not tg_user.is_bot:
                 user = await signin.ensure_user(
                     TelegramProfile(tg_user.id, tg_user.username, tg_user.first_name, tg_user.language_code),
@@ -187,18 +186,3 @@ class BatchedHandlerMiddleware(BaseMiddleware):
             unit: UnitOfWork = data["unit_of_work"]
             data["touch"] = await unit.release()
         return await handler(event, data)
-
-
-class SignInGateMiddleware(BaseMiddleware):
-    """Until signed in, every handler not flagged `public` answers with the sign-in prompt instead."""
-
-    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        user: User | None = data.get("user")
-        if get_flag(data, "public") or (user is not None and user.signed_in):
-            return await handler(event, data)
-        t = data["t"]
-        if isinstance(event, Message):
-            await event.answer(t("signin-required"), reply_markup=contact_keyboard(t))
-        elif isinstance(event, CallbackQuery):
-            await event.answer(t.plain("signin-required-short"), show_alert=True)
-        return None

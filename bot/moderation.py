@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 
 from aiogram import Bot
 
-from bot.commands import set_staff_commands
 from bot.context import AppContext
-from handlers.notify import send_notices
+from bot.i18n.menus import set_staff_commands
+from bot.i18n.notices import send_notices
 
 if TYPE_CHECKING:
     from bot.app import BotApp

@@ -21,9 +21,9 @@ import httpx
 from aiohttp import web
 
 from bot.context import AppContext
+from bot.i18n.notices import notify_user
 from bot.scheduler import Scheduler
 from bot.server import BOT_APP
-from handlers.notify import notify_user
 from services.errors import OAuthFailed, OAuthStateInvalid
 from services.oauth import FINISH_PREFIX, LOGIN_TTL, TokenKeys, browser_hash
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.context import AppContext
+from bot.i18n.notices import send_notices
 from bot.scheduler import Scheduler
-from handlers.notify import send_notices
 
 
 def register_relay_jobs(ctx: AppContext, scheduler: Scheduler) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import timedelta
 from typing import Annotated, Literal
@@ -11,7 +10,8 @@ from urllib.parse import urljoin, urlparse
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./bot.db"
+from storage.env import DEFAULT_DATABASE_URL
+
 # The async drivers the bot runs on, by what people type (a plain postgresql:// URL means asyncpg).
 DATABASE_DRIVERS = {
     "sqlite+aiosqlite": "sqlite+aiosqlite",
@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     bot_token: SecretStr
     database_url: str = DEFAULT_DATABASE_URL
     database_schema: str | None = None  # PostgreSQL only: search_path (one schema per test run or tenant)
+    # SQLite only: "fast" (storage/sqlite_fast.py) or "stock" (SQLAlchemy's own aiosqlite adapter, slower;
+    # the way back if an aiosqlite or SQLAlchemy release breaks the fast one).
+    sqlite_driver: Literal["fast", "stock"] = "fast"
     redis_url: str | None = None
     redis_prefix: str = "bot"  # keys in Redis start with this (several bots or test runs on one Redis)
     admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
@@ -333,15 +336,3 @@ class Settings(BaseSettings):
     @property
     def gmfy_enabled(self) -> bool:
         return self.gmfy_api_key is not None and bool(self.gmfy_api_key.get_secret_value())
-
-
-def database_url_from_env() -> str:
-    """DATABASE_URL for tools (Alembic CLI) that must not require BOT_TOKEN."""
-    if url := os.environ.get("DATABASE_URL"):
-        return url
-    try:
-        from dotenv import dotenv_values
-
-        return dotenv_values(".env").get("DATABASE_URL") or DEFAULT_DATABASE_URL
-    except ImportError:
-        return DEFAULT_DATABASE_URL

@@ -12,12 +12,13 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.commands import clear_staff_commands, set_staff_commands
 from bot.i18n import Texts, Translator
+from bot.i18n.menus import clear_staff_commands, set_staff_commands
+from bot.i18n.notices import notify_user, send_notices
 from handlers.filters import IsAdmin, IsModerator
 from handlers.keyboards import Page, RowId, pager
-from handlers.notify import notify_user, send_notices
 from handlers.reports import edit_or_log, report_card
+from services.container import Services
 from services.delivery import Outbox
 from services.durations import leading_duration
 from services.errors import NotARelayedMessage
@@ -93,16 +94,13 @@ def _reason(words: list[str]) -> str | None:
 
 async def ban(
     message: Message,
-    outbox: Outbox,
+    services: Services,
     command: CommandObject,
     user: User,
-    users: UserDirectory,
-    moderation: ModerationService,
     t: Texts,
-    bot: Bot,
     translator: Translator,
 ) -> None:
-    found = await _target(message, command, users, moderation, user)
+    found = await _target(message, command, services.users, services.moderation, user)
     if found is None:
         await message.answer(t("admin-ban-usage"))
         return
@@ -110,7 +108,7 @@ async def ban(
     duration, rest = leading_duration(rest, MAX_DURATION)
     if duration is None and rest and looks_like_duration(rest[0]):
         parse_duration(rest[0])  # `99999w`: a duration, but too long (InvalidDuration)
-    outcome = await moderation.ban(user, target, duration, _reason(rest))
+    outcome = await services.moderation.ban(user, target, duration, _reason(rest))
     await message.answer(
         t(
             "admin-banned",
@@ -120,47 +118,41 @@ async def ban(
             duration=outcome.ban.until - outcome.ban.created_at,
         )
     )
-    await send_notices(outbox, translator, outcome.notices)
+    await send_notices(services.outbox, translator, outcome.notices)
 
 
 async def unban(
     message: Message,
-    outbox: Outbox,
+    services: Services,
     command: CommandObject,
     user: User,
-    users: UserDirectory,
-    moderation: ModerationService,
     t: Texts,
-    bot: Bot,
     translator: Translator,
 ) -> None:
-    found = await _target(message, command, users, moderation, user)
+    found = await _target(message, command, services.users, services.moderation, user)
     if found is None:
         await message.answer(t("admin-user-usage", command="unban"))
         return
     target, rest = found
-    outcome = await moderation.unban(user, target, _reason(rest))
+    outcome = await services.moderation.unban(user, target, _reason(rest))
     await message.answer(t("admin-unbanned", name=target.display_name, id=target.id))
-    await send_notices(outbox, translator, outcome.notices)
+    await send_notices(services.outbox, translator, outcome.notices)
 
 
 async def warn(
     message: Message,
-    outbox: Outbox,
+    services: Services,
     command: CommandObject,
     user: User,
-    users: UserDirectory,
-    moderation: ModerationService,
     t: Texts,
-    bot: Bot,
     translator: Translator,
 ) -> None:
-    found = await _target(message, command, users, moderation, user)
+    found = await _target(message, command, services.users, services.moderation, user)
     if found is None:
         await message.answer(t("admin-user-usage", command="warn"))
         return
     target, rest = found
-    outcome = await moderation.warn(user, target, _reason(rest))
+    outcome = await services.moderation.warn(user, target, _reason(rest))
     if outcome.ban is not None:
         await message.answer(t("admin-warned-banned", name=target.display_name, id=target.id, until=outcome.ban.until))
     else:
@@ -170,10 +162,10 @@ async def warn(
                 name=target.display_name,
                 id=target.id,
                 count=outcome.warnings,
-                max=moderation.warnings_to_ban,
+                max=services.moderation.warnings_to_ban,
             )
         )
-    await send_notices(outbox, translator, outcome.notices)
+    await send_notices(services.outbox, translator, outcome.notices)
 
 
 # --- /complaints ------------------------------------------------------------------------------
@@ -200,22 +192,22 @@ def _complaints_view(t: Texts, page: ComplaintPage) -> tuple[str, InlineKeyboard
     return "\n".join(lines), kb.as_markup()
 
 
-async def complaints(message: Message, moderation: ModerationService, t: Texts) -> None:
-    text, markup = _complaints_view(t, await moderation.complaints_page(0))
+async def complaints(message: Message, services: Services, t: Texts) -> None:
+    text, markup = _complaints_view(t, await services.moderation.complaints_page(0))
     await message.answer(text, reply_markup=markup)
 
 
-async def complaints_page(query: CallbackQuery, callback_data: Page, moderation: ModerationService, t: Texts) -> None:
-    text, markup = _complaints_view(t, await moderation.complaints_page(callback_data.page))
+async def complaints_page(query: CallbackQuery, callback_data: Page, services: Services, t: Texts) -> None:
+    text, markup = _complaints_view(t, await services.moderation.complaints_page(callback_data.page))
     await query.answer()
     if isinstance(query.message, Message) and query.message.text != text:
         await edit_or_log(query, text, markup)
 
 
 async def complaint_open(
-    query: CallbackQuery, callback_data: ComplaintOpen, moderation: ModerationService, t: Texts, bot: Bot
+    query: CallbackQuery, callback_data: ComplaintOpen, services: Services, t: Texts, bot: Bot
 ) -> None:
-    text, markup = report_card(t, await moderation.complaint(callback_data.report_id))
+    text, markup = report_card(t, await services.moderation.complaint(callback_data.report_id))
     await query.answer()
     await bot.send_message(query.from_user.id, text, reply_markup=markup)
 
@@ -259,58 +251,60 @@ async def user_card(
     message: Message,
     command: CommandObject,
     user: User,
-    users: UserDirectory,
-    moderation: ModerationService,
+    services: Services,
     t: Texts,
     is_admin: bool,
 ) -> None:
-    found = await _target(message, command, users, moderation, user)
+    found = await _target(message, command, services.users, services.moderation, user)
     if found is None:
         await message.answer(t("admin-user-usage", command="user"))
         return
-    card = await moderation.look_up(user, found[0])
-    text, markup = _card_view(t, card, is_admin, moderation.warnings_to_ban)
+    card = await services.moderation.look_up(user, found[0])
+    text, markup = _card_view(t, card, is_admin, services.moderation.warnings_to_ban)
     await message.answer(text, reply_markup=markup)
 
 
 async def user_card_action(
     query: CallbackQuery,
-    outbox: Outbox,
+    services: Services,
     callback_data: UserAction,
     user: User,
-    moderation: ModerationService,
     t: Texts,
-    bot: Bot,
     translator: Translator,
     is_admin: bool,
 ) -> None:
-    target = await moderation.member(callback_data.user_id)
+    target = await services.moderation.member(callback_data.user_id)
     if callback_data.action == "ban":
-        notices = (await moderation.ban(user, target, None, None)).notices
+        notices = (await services.moderation.ban(user, target, None, None)).notices
     elif callback_data.action == "unban":
-        notices = (await moderation.unban(user, target)).notices
+        notices = (await services.moderation.unban(user, target)).notices
     else:
-        notices = (await moderation.warn_from_card(user, target, callback_data.n)).notices
+        notices = (await services.moderation.warn_from_card(user, target, callback_data.n)).notices
     await query.answer(t.plain(f"admin-done-{callback_data.action}", name=target.display_name))
-    text, markup = _card_view(t, await moderation.user_card(target, viewer=user), is_admin, moderation.warnings_to_ban)
+    text, markup = _card_view(
+        t, await services.moderation.user_card(target, viewer=user), is_admin, services.moderation.warnings_to_ban
+    )
     await edit_or_log(query, text, markup)
-    await send_notices(outbox, translator, notices)
+    await send_notices(services.outbox, translator, notices)
 
 
 async def user_card_role(
     query: CallbackQuery,
-    outbox: Outbox,
+    services: Services,
     callback_data: UserAction,
     user: User,
-    moderation: ModerationService,
     t: Texts,
     bot: Bot,
     translator: Translator,
 ) -> None:
-    target = await moderation.member(callback_data.user_id)
-    await _set_role(outbox, bot, translator, moderation, user, target, grant=callback_data.action == "mod")
+    target = await services.moderation.member(callback_data.user_id)
+    await _set_role(
+        services.outbox, bot, translator, services.moderation, user, target, grant=callback_data.action == "mod"
+    )
     await query.answer(t.plain(f"admin-done-{callback_data.action}", name=target.display_name))
-    text, markup = _card_view(t, await moderation.user_card(target, viewer=user), True, moderation.warnings_to_ban)
+    text, markup = _card_view(
+        t, await services.moderation.user_card(target, viewer=user), True, services.moderation.warnings_to_ban
+    )
     await edit_or_log(query, text, markup)
 
 
@@ -339,45 +333,41 @@ async def _set_role(
 
 async def mod(
     message: Message,
-    outbox: Outbox,
+    services: Services,
     command: CommandObject,
     user: User,
-    users: UserDirectory,
-    moderation: ModerationService,
     t: Texts,
     bot: Bot,
     translator: Translator,
 ) -> None:
-    found = await _target(message, command, users, moderation, user)
+    found = await _target(message, command, services.users, services.moderation, user)
     if found is None:
         await message.answer(t("admin-user-usage", command="mod"))
         return
-    await _set_role(outbox, bot, translator, moderation, user, found[0], grant=True)
+    await _set_role(services.outbox, bot, translator, services.moderation, user, found[0], grant=True)
     await message.answer(t("admin-mod-granted", name=found[0].display_name, id=found[0].id))
 
 
 async def unmod(
     message: Message,
-    outbox: Outbox,
+    services: Services,
     command: CommandObject,
     user: User,
-    users: UserDirectory,
-    moderation: ModerationService,
     t: Texts,
     bot: Bot,
     translator: Translator,
 ) -> None:
-    found = await _target(message, command, users, moderation, user)
+    found = await _target(message, command, services.users, services.moderation, user)
     if found is None:
         await message.answer(t("admin-user-usage", command="unmod"))
         return
-    await _set_role(outbox, bot, translator, moderation, user, found[0], grant=False)
+    await _set_role(services.outbox, bot, translator, services.moderation, user, found[0], grant=False)
     await message.answer(t("admin-mod-revoked", name=found[0].display_name, id=found[0].id))
 
 
 # --- /stats /audit ----------------------------------------------------------------------------
-async def stats(message: Message, moderation: ModerationService, t: Texts) -> None:
-    s = await moderation.stats()
+async def stats(message: Message, services: Services, t: Texts) -> None:
+    s = await services.moderation.stats()
     await message.answer(
         t(
             "admin-stats",
@@ -419,13 +409,13 @@ def _audit_view(t: Texts, page: AuditPage) -> tuple[str, InlineKeyboardMarkup | 
     return "\n".join(lines), kb.as_markup() if page.pages > 1 else None
 
 
-async def audit(message: Message, moderation: ModerationService, t: Texts) -> None:
-    text, markup = _audit_view(t, await moderation.audit_page(0))
+async def audit(message: Message, services: Services, t: Texts) -> None:
+    text, markup = _audit_view(t, await services.moderation.audit_page(0))
     await message.answer(text, reply_markup=markup)
 
 
-async def audit_page(query: CallbackQuery, callback_data: Page, moderation: ModerationService, t: Texts) -> None:
-    text, markup = _audit_view(t, await moderation.audit_page(callback_data.page))
+async def audit_page(query: CallbackQuery, callback_data: Page, services: Services, t: Texts) -> None:
+    text, markup = _audit_view(t, await services.moderation.audit_page(callback_data.page))
     await query.answer()
     if isinstance(query.message, Message) and query.message.text != text:
         await edit_or_log(query, text, markup)

@@ -11,7 +11,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.i18n import Texts
 from handlers.filters import IsAdmin
 from handlers.keyboards import RowId
-from services.broadcast import BroadcastService
+from services.container import Services
 from storage.models import User
 
 
@@ -44,23 +44,21 @@ def command_body(message: Message) -> str:
     return parts[1] if len(parts) > 1 else ""
 
 
-async def draft(message: Message, broadcasts: BroadcastService, user: User, t: Texts) -> None:
+async def draft(message: Message, services: Services, user: User, t: Texts) -> None:
     body = command_body(message)
     if not body.strip():
         await message.answer(t("broadcast-usage"))
         return
-    prepared = await broadcasts.draft(user, body)
+    prepared = await services.broadcasts.draft(user, body)
     shown = await message.answer(
         f"{t('broadcast-preview', count=prepared.audience)}\n\n{prepared.broadcast.text}",
         reply_markup=_confirm_keyboard(t, prepared.broadcast.id, prepared.audience),
     )
-    await broadcasts.show_in(prepared.broadcast, shown.chat.id, shown.message_id)
+    await services.broadcasts.show_in(prepared.broadcast, shown.chat.id, shown.message_id)
 
 
-async def send(
-    query: CallbackQuery, callback_data: BroadcastAction, broadcasts: BroadcastService, user: User, t: Texts
-) -> None:
-    broadcast = await broadcasts.start(callback_data.id, user)
+async def send(query: CallbackQuery, callback_data: BroadcastAction, services: Services, user: User, t: Texts) -> None:
+    broadcast = await services.broadcasts.start(callback_data.id, user)
     text = t("broadcast-progress", delivered=0, blocked=0, failed=0, total=broadcast.total)
     if broadcast.status == "done":
         text = t("broadcast-nobody")
@@ -70,9 +68,9 @@ async def send(
 
 
 async def cancel(
-    query: CallbackQuery, callback_data: BroadcastAction, broadcasts: BroadcastService, user: User, t: Texts
+    query: CallbackQuery, callback_data: BroadcastAction, services: Services, user: User, t: Texts
 ) -> None:
-    await broadcasts.cancel(callback_data.id, user)
+    await services.broadcasts.cancel(callback_data.id, user)
     if isinstance(query.message, Message):
         await query.message.edit_text(t("broadcast-cancelled"))
     await query.answer()

@@ -6,7 +6,7 @@ from aiogram.filters import Filter
 from aiogram.types import TelegramObject
 from magic_filter import MagicFilter
 
-from services.moderation import ModerationService
+from services.container import Services
 from storage.models import User
 
 
@@ -42,8 +42,8 @@ class IsModerator(Filter):
         event: TelegramObject,
         is_admin: bool = False,
         user: User | None = None,
-        moderation: ModerationService | None = None,
+        services: Services | None = None,
     ) -> bool:
         if is_admin:
             return True
-        return user is not None and moderation is not None and await moderation.is_moderator(user)
+        return user is not None and services is not None and await services.moderation.is_moderator(user)

@@ -9,8 +9,9 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 
 from bot.i18n import Texts
 from handlers.filters import IsAdmin
+from services.container import Services
 from services.gmfy.client import GmfyUser
-from services.gmfy.service import AdminStatus, ChallengeView, GmfyService, TopPage
+from services.gmfy.service import AdminStatus, ChallengeView, TopPage
 from storage.models import User
 
 
@@ -67,8 +68,8 @@ def _profile_view(t: Texts, data: GmfyUser) -> str:
     return "\n".join(parts)
 
 
-async def profile(message: Message, user: User, gmfy: GmfyService, t: Texts) -> None:
-    await message.answer(_profile_view(t, await gmfy.profile(user)))
+async def profile(message: Message, user: User, services: Services, t: Texts) -> None:
+    await message.answer(_profile_view(t, await services.gmfy.profile(user)))
 
 
 def _top_view(t: Texts, page: TopPage) -> tuple[str, InlineKeyboardMarkup | None]:
@@ -99,13 +100,13 @@ def _nav(label: str, rating: str, page: int) -> list[InlineKeyboardButton]:
     return [InlineKeyboardButton(text=label, callback_data=data)]
 
 
-async def top(message: Message, command: CommandObject, user: User, gmfy: GmfyService, t: Texts) -> None:
-    text, markup = _top_view(t, await gmfy.top(user, command.args, 0))
+async def top(message: Message, command: CommandObject, user: User, services: Services, t: Texts) -> None:
+    text, markup = _top_view(t, await services.gmfy.top(user, command.args, 0))
     await message.answer(text, reply_markup=markup)
 
 
-async def top_page(query: CallbackQuery, callback_data: TopNav, user: User, gmfy: GmfyService, t: Texts) -> None:
-    text, markup = _top_view(t, await gmfy.top(user, callback_data.rating, callback_data.page))
+async def top_page(query: CallbackQuery, callback_data: TopNav, user: User, services: Services, t: Texts) -> None:
+    text, markup = _top_view(t, await services.gmfy.top(user, callback_data.rating, callback_data.page))
     await query.answer()
     if isinstance(query.message, Message) and query.message.text != text:
         await query.message.edit_text(text, reply_markup=markup)
@@ -125,8 +126,8 @@ def _challenge_view(t: Texts, view: ChallengeView) -> str:
     return "\n".join(lines)
 
 
-async def challenge(message: Message, command: CommandObject, user: User, gmfy: GmfyService, t: Texts) -> None:
-    await message.answer(_challenge_view(t, await gmfy.challenge(user, command.args)))
+async def challenge(message: Message, command: CommandObject, user: User, services: Services, t: Texts) -> None:
+    await message.answer(_challenge_view(t, await services.gmfy.challenge(user, command.args)))
 
 
 def _status_view(t: Texts, status: AdminStatus) -> str:
@@ -146,5 +147,5 @@ def _status_view(t: Texts, status: AdminStatus) -> str:
     return "\n".join(lines)
 
 
-async def admin_status(message: Message, gmfy: GmfyService, t: Texts) -> None:
-    await message.answer(_status_view(t, await gmfy.admin_status()))
+async def admin_status(message: Message, services: Services, t: Texts) -> None:
+    await message.answer(_status_view(t, await services.gmfy.admin_status()))

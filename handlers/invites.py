@@ -13,14 +13,13 @@ from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.i18n import Texts, Translator
+from bot.i18n.notices import notify_user
 from handlers.filters import IsAdmin
 from handlers.keyboards import Page, RowId, pager
-from handlers.notify import notify_user
-from services.delivery import Outbox
+from services.container import Services
 from services.errors import InviteButtonStale
-from services.invites import InviteService, ReferralPage
+from services.invites import ReferralPage
 from services.phones import mask_phone
-from services.users import UserDirectory
 from storage.models import InviteCode, User
 
 QR_SCALE = 8
@@ -75,16 +74,16 @@ def _no_code_view(t: Texts) -> tuple[str, InlineKeyboardMarkup]:
     return t("invite-none"), kb.as_markup()
 
 
-async def invite(message: Message, user: User, invites: InviteService, t: Texts, bot: Bot) -> None:
-    code = await invites.ensure_code(user)
+async def invite(message: Message, user: User, services: Services, t: Texts, bot: Bot) -> None:
+    code = await services.invites.ensure_code(user)
     text, markup = _invite_view(t, code, await deep_link(bot, code.code))
     await message.answer(text, reply_markup=markup, disable_web_page_preview=True)
 
 
 async def invite_new(
-    query: CallbackQuery, callback_data: InviteAction, user: User, invites: InviteService, t: Texts, bot: Bot
+    query: CallbackQuery, callback_data: InviteAction, user: User, services: Services, t: Texts, bot: Bot
 ) -> None:
-    code = await invites.new_code(user, callback_data.code_id or None)
+    code = await services.invites.new_code(user, callback_data.code_id or None)
     text, markup = _invite_view(t, code, await deep_link(bot, code.code))
     await query.answer(t.plain("invite-new-done"))
     if isinstance(query.message, Message):
@@ -92,9 +91,9 @@ async def invite_new(
 
 
 async def invite_delete(
-    query: CallbackQuery, callback_data: InviteAction, user: User, invites: InviteService, t: Texts
+    query: CallbackQuery, callback_data: InviteAction, user: User, services: Services, t: Texts
 ) -> None:
-    await invites.delete_code(user, callback_data.code_id)
+    await services.invites.delete_code(user, callback_data.code_id)
     await query.answer(t.plain("invite-deleted"))
     if isinstance(query.message, Message):
         text, markup = _no_code_view(t)
@@ -102,9 +101,9 @@ async def invite_delete(
 
 
 async def invite_qr(
-    query: CallbackQuery, callback_data: InviteAction, user: User, invites: InviteService, t: Texts, bot: Bot
+    query: CallbackQuery, callback_data: InviteAction, user: User, services: Services, t: Texts, bot: Bot
 ) -> None:
-    code = await invites.current_code(user)
+    code = await services.invites.current_code(user)
     if code is None or code.id != callback_data.code_id:
         raise InviteButtonStale()
     link = await deep_link(bot, code.code)
@@ -118,20 +117,20 @@ async def invite_qr(
 
 async def redeem(
     message: Message,
-    outbox: Outbox,
+    services: Services,
     command: CommandObject,
     user: User,
-    invites: InviteService,
     t: Texts,
-    bot: Bot,
     translator: Translator,
 ) -> None:
     if not command.args:
         await message.answer(t("invite-redeem-usage"))
         return
-    result = await invites.redeem(user, command.args)
+    result = await services.invites.redeem(user, command.args)
     await message.answer(t("invite-redeemed", inviter=result.inviter.display_name))
-    await notify_user(outbox, translator, result.inviter, "invite-inviter-notice", about=user, name=user.display_name)
+    await notify_user(
+        services.outbox, translator, result.inviter, "invite-inviter-notice", about=user, name=user.display_name
+    )
 
 
 def _referrals_view(t: Texts, page: ReferralPage) -> tuple[str, InlineKeyboardMarkup | None]:
@@ -152,28 +151,24 @@ def _referrals_view(t: Texts, page: ReferralPage) -> tuple[str, InlineKeyboardMa
     return "\n".join(lines), kb.as_markup() if page.pages > 1 else None
 
 
-async def referrals(message: Message, user: User, invites: InviteService, t: Texts) -> None:
-    text, markup = _referrals_view(t, await invites.referrals_page(user, 0))
+async def referrals(message: Message, user: User, services: Services, t: Texts) -> None:
+    text, markup = _referrals_view(t, await services.invites.referrals_page(user, 0))
     await message.answer(text, reply_markup=markup)
 
 
-async def referrals_page(
-    query: CallbackQuery, callback_data: Page, user: User, invites: InviteService, t: Texts
-) -> None:
-    text, markup = _referrals_view(t, await invites.referrals_page(user, callback_data.page))
+async def referrals_page(query: CallbackQuery, callback_data: Page, user: User, services: Services, t: Texts) -> None:
+    text, markup = _referrals_view(t, await services.invites.referrals_page(user, callback_data.page))
     await query.answer()
     if isinstance(query.message, Message) and query.message.text != text:
         await query.message.edit_text(text, reply_markup=markup)
 
 
-async def admin_code(
-    message: Message, command: CommandObject, users: UserDirectory, invites: InviteService, t: Texts
-) -> None:
+async def admin_code(message: Message, command: CommandObject, services: Services, t: Texts) -> None:
     if not command.args:
         await message.answer(t("admin-user-usage", command="code"))
         return
-    target = await users.resolve(command.args)
-    code = await invites.current_code(target)
+    target = await services.users.resolve(command.args)
+    code = await services.invites.current_code(target)
     await message.answer(
         t(
             "admin-code",
@@ -185,14 +180,12 @@ async def admin_code(
     )
 
 
-async def admin_who_invited(
-    message: Message, command: CommandObject, users: UserDirectory, invites: InviteService, t: Texts
-) -> None:
+async def admin_who_invited(message: Message, command: CommandObject, services: Services, t: Texts) -> None:
     if not command.args:
         await message.answer(t("admin-user-usage", command="whoinvited"))
         return
-    target = await users.resolve(command.args)
-    inviter = await invites.inviter_of(target)
+    target = await services.users.resolve(command.args)
+    inviter = await services.invites.inviter_of(target)
     if inviter is None:
         await message.answer(t("admin-invited-by-nobody", user=target.display_name, id=target.id))
     else:

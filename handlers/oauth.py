@@ -10,10 +10,11 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.i18n import Texts, Translator
-from handlers.notify import ask_owner, notify_telegram_id
-from services.delivery import Outbox
+from bot.i18n.notices import notify_telegram_id
+from handlers.notify import ask_owner
+from services.container import Services
 from services.errors import OAuthOff
-from services.oauth import CONFIRM_TTL, FINISH_PREFIX, Linked, OAuthService
+from services.oauth import CONFIRM_TTL, FINISH_PREFIX, Linked
 from services.phones import mask_phone
 from storage.models import User
 
@@ -42,22 +43,22 @@ def router() -> Router:
     return r
 
 
-async def link(message: Message, user: User, oauth: OAuthService | None, t: Texts) -> None:
-    if oauth is None:
+async def link(message: Message, user: User, services: Services, t: Texts) -> None:
+    if services.oauth is None:
         await message.answer(t("oauth-off"))
         return
-    url = await oauth.start_link(user)
+    url = await services.oauth.start_link(user)
     kb = InlineKeyboardBuilder()
     kb.button(text=t.plain("oauth-btn-link"), url=url)
     await message.answer(t("oauth-link"), reply_markup=kb.as_markup())
 
 
-async def finish(message: Message, command: CommandObject, user: User, oauth: OAuthService | None, t: Texts) -> None:
+async def finish(message: Message, command: CommandObject, user: User, services: Services, t: Texts) -> None:
     """The browser that finished the provider's login sent its user here: the linked account is shown, and
     its verified phone offered, only if this Telegram account is the one that ran /link."""
-    if oauth is None:
+    if services.oauth is None:
         raise OAuthOff()
-    linked = await oauth.reveal(user, (command.args or "").removeprefix(FINISH_PREFIX))
+    linked = await services.oauth.reveal(user, (command.args or "").removeprefix(FINISH_PREFIX))
     await tell_linked(message, t, linked)
 
 
@@ -82,11 +83,11 @@ async def tell_linked(message: Message, t: Texts, linked: Linked) -> None:
         )
 
 
-async def unlink(message: Message, user: User, oauth: OAuthService | None, t: Texts) -> None:
-    if oauth is None:
+async def unlink(message: Message, user: User, services: Services, t: Texts) -> None:
+    if services.oauth is None:
         await message.answer(t("oauth-off"))
         return
-    await oauth.unlink(user)
+    await services.oauth.unlink(user)
     await message.answer(t("oauth-unlinked"))
 
 
@@ -94,30 +95,31 @@ async def confirm(
     query: CallbackQuery,
     callback_data: OAuthConfirm,
     user: User,
-    oauth: OAuthService | None,
-    outbox: Outbox,
+    services: Services,
     translator: Translator,
     t: Texts,
 ) -> None:
-    if oauth is None:
+    if services.oauth is None:
         raise OAuthOff()
     chat = query.from_user.id  # the user row may move to another account below (a takeover)
-    answer = await oauth.confirm_phone(user, callback_data.nonce, yes=callback_data.yes)
+    answer = await services.oauth.confirm_phone(user, callback_data.nonce, yes=callback_data.yes)
     if answer.signin is not None:
         signed = answer.signin.user
-        await outbox.send_text(chat, t("oauth-signed-in", phone=mask_phone(signed.phone), name=signed.display_name))
+        await services.outbox.send_text(
+            chat, t("oauth-signed-in", phone=mask_phone(signed.phone), name=signed.display_name)
+        )
         if answer.signin.taken_over_from is not None:
             await notify_telegram_id(
-                outbox, translator, answer.signin.taken_over_from, signed.language, "signin-taken-over"
+                services.outbox, translator, answer.signin.taken_over_from, signed.language, "signin-taken-over"
             )
     elif answer.takeover is not None:
-        await ask_owner(answer.takeover, outbox, translator)
+        await ask_owner(answer.takeover, services.outbox, translator)
         minutes = max(1, int(answer.takeover.expires_in.total_seconds() // 60))
-        await outbox.send_text(
+        await services.outbox.send_text(
             chat, t("signin-takeover-asked", phone=mask_phone(answer.takeover.phone), minutes=minutes)
         )
     elif answer.error is not None:
-        await outbox.send_text(chat, t(answer.error.key, **answer.error.args_map))
+        await services.outbox.send_text(chat, t(answer.error.key, **answer.error.args_map))
     else:
-        await outbox.send_text(chat, t("oauth-confirm-declined"))
+        await services.outbox.send_text(chat, t("oauth-confirm-declined"))
     await query.answer()

@@ -9,9 +9,10 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
 from bot.i18n import Texts
-from bot.settings import Settings
+from handlers.config import HandlerConfig
 from handlers.filters import IsModerator, Magic
-from services.panel import LINK_TTL, PanelAuth
+from services.container import Services
+from services.panel import LINK_TTL
 from storage.models import User
 
 
@@ -22,15 +23,15 @@ def router() -> Router:
 
 
 async def panel(
-    message: Message, command: CommandObject, user: User, panel_auth: PanelAuth, settings: Settings, t: Texts
+    message: Message, command: CommandObject, user: User, services: Services, config: HandlerConfig, t: Texts
 ) -> None:
     if (command.args or "").strip().lower() == "logout":
-        ended = await panel_auth.sign_out(user)
+        ended = await services.panel_auth.sign_out(user)
         await message.answer(t("panel-logged-out", count=ended))
         return
-    if not settings.panel_enabled or not settings.web_port:
+    if config.panel_url is None:
         await message.answer(t("panel-off"))
         return
-    token = await panel_auth.issue_link(user)
-    url = f"{settings.panel_public_url}/login?t={token}"
+    token = await services.panel_auth.issue_link(user)
+    url = f"{config.panel_url}/login?t={token}"
     await message.answer(t("panel-link", url=url, minutes=int(LINK_TTL.total_seconds() // 60)))

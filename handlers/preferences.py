@@ -8,11 +8,9 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.commands import ADMIN_COMMANDS, STAFF_COMMANDS, USER_COMMANDS, set_chat_commands
 from bot.i18n import Texts, Translator
-from bot.settings import Settings
-from services.moderation import ModerationService
-from services.profile import ProfileService
+from bot.i18n.menus import ADMIN_COMMANDS, STAFF_COMMANDS, USER_COMMANDS, set_chat_commands
+from services.container import Services
 from storage.models import User
 
 
@@ -41,16 +39,14 @@ def _zone_buttons(t: Texts, zones: list[str]) -> InlineKeyboardMarkup:
     return kb.as_markup()
 
 
-async def choose_timezone(
-    message: Message, command: CommandObject, user: User, profile: ProfileService, t: Texts, settings: Settings
-) -> None:
+async def choose_timezone(message: Message, command: CommandObject, user: User, services: Services, t: Texts) -> None:
     """`/timezone`: the zone now and buttons for the likely ones; `/timezone Новосибирск`: a search by city."""
     query = (command.args or "").strip()
     if query:
-        zones = profile.find_zones(query)
+        zones = services.profile.find_zones(query)
         await message.answer(t("timezone-found", count=len(zones)), reply_markup=_zone_buttons(t, zones))
         return
-    zones = profile.likely_zones(user, settings.default_timezone)
+    zones = services.profile.likely_zones(user, t.translator.default_timezone)
     await message.answer(
         t("timezone-current", zone=t.zone_label(), time=t.clock_time(t.translator.clock.now())),
         reply_markup=_zone_buttons(t, zones),
@@ -58,9 +54,9 @@ async def choose_timezone(
 
 
 async def set_timezone(
-    query: CallbackQuery, callback_data: TimeZone, user: User, profile: ProfileService, translator: Translator
+    query: CallbackQuery, callback_data: TimeZone, user: User, services: Services, translator: Translator
 ) -> None:
-    await profile.set_timezone(user, callback_data.name)
+    await services.profile.set_timezone(user, callback_data.name)
     t = translator.for_user(user)
     text = t("timezone-set", zone=t.zone_label(), time=t.clock_time(translator.clock.now()))
     await query.answer()
@@ -79,18 +75,17 @@ async def set_language(
     query: CallbackQuery,
     callback_data: Language,
     user: User,
-    profile: ProfileService,
+    services: Services,
     translator: Translator,
     bot: Bot,
-    moderation: ModerationService,
     is_admin: bool = False,
 ) -> None:
-    code = await profile.set_language(user, callback_data.code)
+    code = await services.profile.set_language(user, callback_data.code)
     t = translator.texts(code, user.timezone)
     await query.answer(t.plain("lang-set"))
     if isinstance(query.message, Message):
         await query.message.edit_text(t("lang-set"))
     names = USER_COMMANDS
-    if is_admin or await moderation.is_moderator(user):
+    if is_admin or await services.moderation.is_moderator(user):
         names = USER_COMMANDS + STAFF_COMMANDS + (ADMIN_COMMANDS if is_admin else [])
     await set_chat_commands(bot, translator, query.from_user.id, code, names)

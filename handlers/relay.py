@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 import re
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiogram import F, Router
 from aiogram.enums import ContentType
@@ -24,8 +24,8 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.i18n import Texts, Translator
 from handlers.filters import IsAdmin, Magic
 from handlers.keyboards import REMOVE_KEYBOARD, MessageAction, RowId
+from services.container import RelayQueue, Services
 from services.errors import LimitValueInvalid
-from services.moderation import ModerationService
 from services.relay import (
     TEXT_LIMIT,
     UNCAPTIONED_KINDS,
@@ -60,9 +60,6 @@ COMMON_BUTTON_TEXTS = frozenset({"💬 Common chat", "💬 Общий чат"}) 
 # the update's before the handler runs and hands over the sender's noted refresh as `touch`
 # (bot.middlewares.BatchedHandlerMiddleware).
 RELAY_FLAGS = {"batched": True}
-
-if TYPE_CHECKING:  # given by the dispatcher; bot/ imports this package
-    from bot.relay_batch import RelayBatcher
 
 
 class JoinChoice(CallbackData, prefix="join"):
@@ -225,8 +222,8 @@ def render_line(t: Texts, author: User, message: RelayMessage) -> str:
     return f"{t('relay-line', name=author.display_name, time=t.clock_time(message.created_at))} {body}"
 
 
-async def join(message: Message, user: User, relay: RelayService, t: Texts) -> None:
-    history = await relay.join(user)
+async def join(message: Message, user: User, services: Services, t: Texts) -> None:
+    history = await services.relay.join(user)
     await message.answer(t("relay-joined"), reply_markup=REMOVE_KEYBOARD)  # the sign-in keyboard goes
     if history:
         lines = [render_line(t, author, item) for item, author in history]
@@ -234,37 +231,37 @@ async def join(message: Message, user: User, relay: RelayService, t: Texts) -> N
 
 
 async def join_choice(
-    query: CallbackQuery, callback_data: JoinChoice, user: User, relay: RelayService, t: Texts
+    query: CallbackQuery, callback_data: JoinChoice, user: User, services: Services, t: Texts
 ) -> None:
     await query.answer()
     if isinstance(query.message, Message):
         await query.message.edit_reply_markup(reply_markup=None)
         if callback_data.yes:
-            await join(query.message, user, relay, t)
+            await join(query.message, user, services, t)
         else:
             await query.message.answer(t("relay-join-later"), reply_markup=REMOVE_KEYBOARD)
 
 
-async def leave(message: Message, user: User, relay: RelayService, t: Texts) -> None:
-    await relay.leave(user)
+async def leave(message: Message, user: User, services: Services, t: Texts) -> None:
+    await services.relay.leave(user)
     await message.answer(t("relay-left"))
 
 
-async def nick(message: Message, command: CommandObject, user: User, relay: RelayService, t: Texts) -> None:
+async def nick(message: Message, command: CommandObject, user: User, services: Services, t: Texts) -> None:
     if not command.args:
         await message.answer(t("relay-nick-usage", name=user.display_name))
         return
-    name = await relay.set_nick(user, command.args)
+    name = await services.relay.set_nick(user, command.args)
     await message.answer(t("relay-nick-set", name=name))
 
 
-async def pause(message: Message, user: User, relay: RelayService, t: Texts) -> None:
-    await relay.set_paused(user, True)
+async def pause(message: Message, user: User, services: Services, t: Texts) -> None:
+    await services.relay.set_paused(user, True)
     await message.answer(t("relay-paused"))
 
 
-async def resume(message: Message, user: User, relay: RelayService, t: Texts) -> None:
-    await relay.set_paused(user, False)
+async def resume(message: Message, user: User, services: Services, t: Texts) -> None:
+    await services.relay.set_paused(user, False)
     await message.answer(t("relay-resumed"))
 
 
@@ -311,15 +308,15 @@ def unread_page(t: Texts, unread: Unread, limit: int = TEXT_LIMIT) -> tuple[str,
     return "\n\n".join(blocks), shown
 
 
-async def unread(message: Message, user: User, relay: RelayService, t: Texts) -> None:
-    await _send_unread(message, user, relay, t)
+async def unread(message: Message, user: User, services: Services, t: Texts) -> None:
+    await _send_unread(message, user, services.relay, t)
 
 
-async def unread_more(query: CallbackQuery, user: User, relay: RelayService, t: Texts) -> None:
+async def unread_more(query: CallbackQuery, user: User, services: Services, t: Texts) -> None:
     await query.answer()
     # Only into the presser's own chat with the bot: the page is theirs.
     if isinstance(query.message, Message) and query.message.chat.id == query.from_user.id:
-        await _send_unread(query.message, user, relay, t)
+        await _send_unread(query.message, user, services.relay, t)
 
 
 async def _send_unread(message: Message, user: User, relay: RelayService, t: Texts) -> None:
@@ -340,9 +337,9 @@ async def _send_unread(message: Message, user: User, relay: RelayService, t: Tex
     await relay.mark_read(user, [*found.gone, *shown])
 
 
-async def status(message: Message, user: User, relay: RelayService, moderation: ModerationService, t: Texts) -> None:
-    s = await relay.status(user)
-    card = await moderation.user_card(user)
+async def status(message: Message, user: User, services: Services, t: Texts) -> None:
+    s = await services.relay.status(user)
+    card = await services.moderation.user_card(user)
     ban = card.ban
     target = target_name(t, s.target)
     await message.answer(
@@ -364,8 +361,8 @@ async def status(message: Message, user: User, relay: RelayService, moderation: 
     )
 
 
-async def who(message: Message, user: User, relay: RelayService, t: Texts) -> None:
-    people = [p for p in await relay.who() if p.id != user.id]
+async def who(message: Message, user: User, services: Services, t: Texts) -> None:
+    people = [p for p in await services.relay.who() if p.id != user.id]
     if not people:
         await message.answer(t("relay-who-none"))
         return
@@ -386,42 +383,42 @@ async def announce_target(message: Message, t: Texts, target: Target) -> None:
     await message.answer(text, reply_markup=target_keyboard(t, target))
 
 
-async def dm(message: Message, command: CommandObject, user: User, relay: RelayService, t: Texts) -> None:
+async def dm(message: Message, command: CommandObject, user: User, services: Services, t: Texts) -> None:
     if not command.args:
         await message.answer(t("relay-dm-usage"))
         return
-    await announce_target(message, t, await relay.open_private_by_name(user, command.args))
+    await announce_target(message, t, await services.relay.open_private_by_name(user, command.args))
 
 
-async def dm_button(query: CallbackQuery, callback_data: DmUser, user: User, relay: RelayService, t: Texts) -> None:
-    target = await relay.open_private_from_who(user, callback_data.user_id)
+async def dm_button(query: CallbackQuery, callback_data: DmUser, user: User, services: Services, t: Texts) -> None:
+    target = await services.relay.open_private_from_who(user, callback_data.user_id)
     await query.answer()
     if isinstance(query.message, Message):
         await announce_target(query.message, t, target)
 
 
 async def reply_privately(
-    query: CallbackQuery, callback_data: MessageAction, user: User, relay: RelayService, t: Texts
+    query: CallbackQuery, callback_data: MessageAction, user: User, services: Services, t: Texts
 ) -> None:
-    target = await relay.open_private_with_author(user, callback_data.message_id)
+    target = await services.relay.open_private_with_author(user, callback_data.message_id)
     await query.answer()
     if isinstance(query.message, Message):
         await announce_target(query.message, t, target)
 
 
-async def common(message: Message, user: User, relay: RelayService, t: Texts) -> None:
-    await announce_target(message, t, await relay.back_to_common(user))
+async def common(message: Message, user: User, services: Services, t: Texts) -> None:
+    await announce_target(message, t, await services.relay.back_to_common(user))
 
 
-async def block(message: Message, command: CommandObject, user: User, relay: RelayService, t: Texts) -> None:
+async def block(message: Message, command: CommandObject, user: User, services: Services, t: Texts) -> None:
     if command.args:
-        peer = await relay.block_by_name(user, command.args)
+        peer = await services.relay.block_by_name(user, command.args)
     elif message.reply_to_message is not None:
-        found = await relay.find_by_copy(message.chat.id, message.reply_to_message.message_id)
+        found = await services.relay.find_by_copy(message.chat.id, message.reply_to_message.message_id)
         if found is None:
             await message.answer(t("relay-block-usage"))
             return
-        peer = await relay.block_author(user, found.relay_message_id)
+        peer = await services.relay.block_author(user, found.relay_message_id)
     else:
         await message.answer(t("relay-block-usage"))
         return
@@ -429,38 +426,38 @@ async def block(message: Message, command: CommandObject, user: User, relay: Rel
 
 
 async def block_button(
-    query: CallbackQuery, callback_data: MessageAction, user: User, relay: RelayService, t: Texts
+    query: CallbackQuery, callback_data: MessageAction, user: User, services: Services, t: Texts
 ) -> None:
-    peer = await relay.block_author(user, callback_data.message_id)
+    peer = await services.relay.block_author(user, callback_data.message_id)
     await query.answer(t.plain("relay-blocked", name=peer.display_name), show_alert=True)
 
 
-async def unblock(message: Message, command: CommandObject, user: User, relay: RelayService, t: Texts) -> None:
+async def unblock(message: Message, command: CommandObject, user: User, services: Services, t: Texts) -> None:
     if not command.args:
         await message.answer(t("relay-unblock-usage"))
         return
-    peer = await relay.unblock_by_name(user, command.args)
+    peer = await services.relay.unblock_by_name(user, command.args)
     await message.answer(t("relay-unblocked", name=peer.display_name))
 
 
-async def delete(message: Message, user: User, relay: RelayService, t: Texts) -> None:
+async def delete(message: Message, user: User, services: Services, t: Texts) -> None:
     if message.reply_to_message is None:
         await message.answer(t("relay-delete-usage"))
         return
-    count = await relay.delete_own(user, message.reply_to_message.message_id)
+    count = await services.relay.delete_own(user, message.reply_to_message.message_id)
     await message.answer(t("relay-deleted", count=count))
 
 
-async def schedule(message: Message, command: CommandObject, user: User, relay: RelayService, t: Texts) -> None:
+async def schedule(message: Message, command: CommandObject, user: User, services: Services, t: Texts) -> None:
     if not command.args:
         await message.answer(t("relay-schedule-usage"))
         return
-    item = await relay.schedule(user, command.args, t.tz)
+    item = await services.relay.schedule(user, command.args, t.tz)
     await message.answer(t("relay-scheduled-ok", when=item.due_at))
 
 
-async def scheduled(message: Message, user: User, relay: RelayService, t: Texts) -> None:
-    items = await relay.scheduled(user)
+async def scheduled(message: Message, user: User, services: Services, t: Texts) -> None:
+    items = await services.relay.scheduled(user)
     if not items:
         await message.answer(t("relay-scheduled-none"))
         return
@@ -475,20 +472,20 @@ async def scheduled(message: Message, user: User, relay: RelayService, t: Texts)
 
 
 async def cancel_scheduled(
-    query: CallbackQuery, callback_data: CancelScheduled, user: User, relay: RelayService, t: Texts
+    query: CallbackQuery, callback_data: CancelScheduled, user: User, services: Services, t: Texts
 ) -> None:
-    await relay.cancel_scheduled(user, callback_data.item_id)
+    await services.relay.cancel_scheduled(user, callback_data.item_id)
     await query.answer(t.plain("relay-scheduled-cancelled"))
     if isinstance(query.message, Message):
-        items = await relay.scheduled(user)
+        items = await services.relay.scheduled(user)
         text = t("relay-scheduled-cancelled") if not items else t("relay-scheduled-left", count=len(items))
         await query.message.edit_text(text)
 
 
-async def set_limit(message: Message, command: CommandObject, relay: RelayService, t: Texts) -> None:
+async def set_limit(message: Message, command: CommandObject, services: Services, t: Texts) -> None:
     parts = (command.args or "").split()
     if not parts:
-        limits = await relay.limits()
+        limits = await services.relay.limits()
         await message.answer(
             t("relay-setlimit-usage", limit=limits.per_period, minutes=int(limits.period.total_seconds() // 60))
         )
@@ -498,7 +495,7 @@ async def set_limit(message: Message, command: CommandObject, relay: RelayServic
         period = timedelta(minutes=int(parts[1].rstrip("m"))) if len(parts) > 1 else None
     except ValueError:
         raise LimitValueInvalid() from None
-    limits = await relay.set_limits(per_period, period)
+    limits = await services.relay.set_limits(per_period, period)
     await message.answer(
         t("relay-setlimit-done", limit=limits.per_period, minutes=int(limits.period.total_seconds() // 60))
     )
@@ -507,7 +504,7 @@ async def set_limit(message: Message, command: CommandObject, relay: RelayServic
 async def relay(
     message: Message,
     user: User,
-    relay_batch: RelayBatcher,
+    relay_batch: RelayQueue,
     touch: dict[int, dict[str, Any]],
     t: Texts,
 ) -> None:
@@ -519,6 +516,6 @@ async def relay(
         await message.answer(t("room-nobody" if result.chat == "room" else key))
 
 
-async def edited(message: Message, user: User | None, relay: RelayService) -> None:
+async def edited(message: Message, user: User | None, services: Services) -> None:
     if user is not None:  # the service decides whether the edit is mirrored (signed in, not banned)
-        await relay.submit([Submission(user.id, incoming(message), edit=True)])
+        await services.relay.submit([Submission(user.id, incoming(message), edit=True)])

@@ -13,13 +13,13 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, ReplyPar
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.i18n import Texts, Translator
-from bot.settings import Settings
+from bot.i18n.notices import send_notices
+from handlers.config import HandlerConfig
 from handlers.filters import IsModerator
 from handlers.keyboards import MessageAction, RowId
-from handlers.notify import send_notices
+from services.container import Services
 from services.delivery import Outbox
 from services.moderation import REASONS, ComplaintLine, ModerationService, RelayedMessage, ReportOutcome
-from services.users import UserDirectory
 from storage.models import User
 
 log = logging.getLogger(__name__)
@@ -78,11 +78,11 @@ def reasons_keyboard(t: Texts, target_id: int, relay_message_id: int, seal: str 
 
 
 async def report_button(
-    query: CallbackQuery, callback_data: MessageAction, user: User, moderation: ModerationService, t: Texts, bot: Bot
+    query: CallbackQuery, callback_data: MessageAction, user: User, services: Services, t: Texts, bot: Bot
 ) -> None:
-    message = await moderation.relayed_for(user, callback_data.message_id)
-    target = await moderation.author_of(message)
-    await moderation.check_can_report(user, target)
+    message = await services.moderation.relayed_for(user, callback_data.message_id)
+    target = await services.moderation.author_of(message)
+    await services.moderation.check_can_report(user, target)
     await query.answer()
     reply_to = query.message.message_id if isinstance(query.message, Message) else None
     await bot.send_message(
@@ -95,87 +95,86 @@ async def report_button(
 
 async def report_command(
     message: Message,
-    outbox: Outbox,
+    services: Services,
     command: CommandObject,
     user: User,
-    moderation: ModerationService,
-    users: UserDirectory,
     t: Texts,
     bot: Bot,
     translator: Translator,
-    settings: Settings,
+    config: HandlerConfig,
 ) -> None:
     args = (command.args or "").split()
     relayed: RelayedMessage | None = None
     if message.reply_to_message is not None:
-        relayed = await moderation.find_relayed_copy(message.chat.id, message.reply_to_message.message_id)
-        target = await moderation.author_of(relayed)
+        relayed = await services.moderation.find_relayed_copy(message.chat.id, message.reply_to_message.message_id)
+        target = await services.moderation.author_of(relayed)
     elif args:
-        target = await users.resolve_member(args.pop(0))  # a nickname: never a phone or an id
+        target = await services.users.resolve_member(args.pop(0))  # a nickname: never a phone or an id
     else:
         await message.answer(t("report-usage"))
         return
     reason = REASON_WORDS.get(args[0].lower()) if args else None
     if reason is None:
-        await moderation.check_can_report(user, target)
+        await services.moderation.check_can_report(user, target)
         if relayed is not None:
             markup = reasons_keyboard(t, target.id, relayed.relay_message_id)
         else:
-            markup = reasons_keyboard(t, target.id, 0, moderation.member_report_seal(user, target))
+            markup = reasons_keyboard(t, target.id, 0, services.moderation.member_report_seal(user, target))
         await message.answer(t("report-choose-reason"), reply_markup=markup)
         return
-    outcome = await moderation.report(user, target, reason, relayed)
+    outcome = await services.moderation.report(user, target, reason, relayed)
     await message.answer(t("report-accepted"))
-    await _after_report(outbox, bot, translator, settings, moderation, outcome)
+    await _after_report(services.outbox, bot, translator, config, services.moderation, outcome)
 
 
 async def report_reason(
     query: CallbackQuery,
-    outbox: Outbox,
+    services: Services,
     callback_data: ReportReason,
     user: User,
-    moderation: ModerationService,
     t: Texts,
     bot: Bot,
     translator: Translator,
-    settings: Settings,
+    config: HandlerConfig,
 ) -> None:
     if callback_data.reason == "cancel":
         await query.answer()
         await edit_or_log(query, t("report-cancelled"), None)
         return
     if callback_data.msg:
-        outcome = await moderation.report_message(user, callback_data.msg, callback_data.reason)
+        outcome = await services.moderation.report_message(user, callback_data.msg, callback_data.reason)
     else:
-        outcome = await moderation.report_member(user, callback_data.target, callback_data.reason, callback_data.seal)
+        outcome = await services.moderation.report_member(
+            user, callback_data.target, callback_data.reason, callback_data.seal
+        )
     await query.answer(t.plain("report-accepted"))
     await edit_or_log(query, t("report-accepted"), None)
-    await _after_report(outbox, bot, translator, settings, moderation, outcome)
+    await _after_report(services.outbox, bot, translator, config, services.moderation, outcome)
 
 
 async def _after_report(
     outbox: Outbox,
     bot: Bot,
     translator: Translator,
-    settings: Settings,
+    config: HandlerConfig,
     moderation: ModerationService,
     outcome: ReportOutcome,
 ) -> None:
     await send_notices(outbox, translator, outcome.notices)
     line = ComplaintLine(outcome.report, outcome.reporter, outcome.target)
-    chats = [settings.admin_chat_id] if settings.admin_chat_id else await _staff_chats(settings, moderation)
-    await post_report(bot, admin_texts(translator, settings), chats, line, outcome)
+    chats = [config.admin_chat_id] if config.admin_chat_id else await _staff_chats(moderation)
+    await post_report(bot, admin_texts(translator, config), chats, line, outcome)
 
 
-async def _staff_chats(settings: Settings, moderation: ModerationService) -> list[int]:
+async def _staff_chats(moderation: ModerationService) -> list[int]:
     """Without an admin chat, every admin and moderator gets the card privately."""
-    ids = list(settings.admin_ids)
+    ids = sorted(moderation.admin_ids)
     ids += [u.telegram_id for u in await moderation.staff() if u.telegram_id and u.telegram_id not in ids]
     return ids
 
 
-def admin_texts(translator: Translator, settings: Settings) -> Texts:
-    return translator.texts(settings.admin_chat_language or translator.default)
+def admin_texts(translator: Translator, config: HandlerConfig) -> Texts:
+    return translator.texts(config.admin_chat_language or translator.default)
 
 
 # --- the report card ---------------------------------------------------------------------
@@ -253,23 +252,21 @@ async def edit_or_log(query: CallbackQuery, text: str, markup: InlineKeyboardMar
 
 async def report_card_action(
     query: CallbackQuery,
-    outbox: Outbox,
+    services: Services,
     callback_data: ReportAction,
     user: User,
-    moderation: ModerationService,
     t: Texts,
-    bot: Bot,
     translator: Translator,
 ) -> None:
-    handled = await moderation.handle_report(user, callback_data.report_id, callback_data.action)
+    handled = await services.moderation.handle_report(user, callback_data.report_id, callback_data.action)
     await query.answer(t.plain(f"report-done-{callback_data.action}", name=handled.target.display_name))
-    text, markup = report_card(t, await moderation.complaint(handled.report.id), with_excerpt=True)
+    text, markup = report_card(t, await services.moderation.complaint(handled.report.id), with_excerpt=True)
     await edit_or_log(query, text, markup)
-    await send_notices(outbox, translator, handled.notices)
+    await send_notices(services.outbox, translator, handled.notices)
 
 
 async def report_card_delete(
-    query: CallbackQuery, callback_data: ReportAction, user: User, moderation: ModerationService, t: Texts
+    query: CallbackQuery, callback_data: ReportAction, user: User, services: Services, t: Texts
 ) -> None:
-    await moderation.delete_reported_message(user, callback_data.report_id)
+    await services.moderation.delete_reported_message(user, callback_data.report_id)
     await query.answer(t.plain("report-done-del"))

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.filters.callback_data import CallbackData
@@ -11,11 +13,12 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.i18n import Texts, Translator
+from bot.i18n.notices import notify_user
 from handlers.keyboards import Page, RowId, contact_keyboard, pager
-from handlers.notify import notify_user
 from handlers.relay import announce_target
+from services.container import Services
 from services.delivery import Outbox
-from services.relay import RelayService, Target
+from services.relay import Target
 from services.rooms import LINK_PREFIX, RoomEntry, RoomService
 from storage.models import Room, User
 from storage.models.delivery import about_member
@@ -41,7 +44,8 @@ def router() -> Router:
     r.message.register(rooms, Command("rooms"))
     r.callback_query.register(decide, RoomRequest.filter())
     r.callback_query.register(rooms_page, Page.filter(F.list == ROOMS_LIST))
-    r.callback_query.register(act, RoomAction.filter())
+    for action, handler in ACTIONS.items():
+        r.callback_query.register(handler, RoomAction.filter(F.action == action))
     return r
 
 
@@ -60,13 +64,13 @@ def manage_keyboard(t: Texts, room: Room) -> InlineKeyboardMarkup:
 
 
 async def new_room(
-    message: Message, command: CommandObject, user: User, rooms: RoomService, t: Texts, bot: Bot
+    message: Message, command: CommandObject, user: User, services: Services, t: Texts, bot: Bot
 ) -> None:
     if not (command.args or "").strip():
         await message.answer(t("room-new-usage"))
         return
-    room = await rooms.create(user, command.args or "")
-    link = await room_link(bot, rooms, room)
+    room = await services.rooms.create(user, command.args or "")
+    link = await room_link(bot, services.rooms, room)
     await message.answer(t("room-created", title=room.title, link=link), reply_markup=manage_keyboard(t, room))
     await announce_target(message, t, Target("room", room=room))
 
@@ -78,8 +82,7 @@ async def open_link(
     message: Message,
     command: CommandObject,
     user: User,
-    rooms: RoomService,
-    outbox: Outbox,
+    services: Services,
     translator: Translator,
     t: Texts,
     state: FSMContext,
@@ -89,7 +92,7 @@ async def open_link(
         await state.update_data({PENDING_ROOM: command.args or ""})
         await message.answer(t("room-sign-in-first"), reply_markup=contact_keyboard(t))
         return
-    await ask_to_join(message, user, command.args or "", rooms, outbox, translator, t)
+    await ask_to_join(message, user, command.args or "", services.rooms, services.outbox, translator, t)
 
 
 async def join_pending_room(
@@ -132,12 +135,11 @@ async def decide(
     query: CallbackQuery,
     callback_data: RoomRequest,
     user: User,
-    rooms: RoomService,
-    outbox: Outbox,
+    services: Services,
     translator: Translator,
     t: Texts,
 ) -> None:
-    decision = await rooms.decide(user, callback_data.id, callback_data.approve)
+    decision = await services.rooms.decide(user, callback_data.id, callback_data.approve)
     name, title = decision.requester.display_name, decision.room.title
     key = "room-approved" if decision.approved else "room-declined"
     if isinstance(query.message, Message):
@@ -152,9 +154,9 @@ async def decide(
             callback_data=RoomAction(action="switch", room_id=decision.room.id),
         )
         markup = kb.as_markup().model_dump(exclude_none=True)
-        await outbox.send_text(requester.telegram_id, theirs(key, title=title), reply_markup=markup)
+        await services.outbox.send_text(requester.telegram_id, theirs(key, title=title), reply_markup=markup)
         return
-    await notify_user(outbox, translator, requester, key, title=title)
+    await notify_user(services.outbox, translator, requester, key, title=title)
 
 
 ROOMS_LIST = "rooms"
@@ -186,8 +188,8 @@ def rooms_view(t: Texts, entries: list[RoomEntry], page: int) -> tuple[str, Inli
     return t("room-list", count=len(entries)), kb.as_markup()
 
 
-async def rooms(message: Message, user: User, rooms: RoomService, t: Texts) -> None:
-    entries = await rooms.my_rooms(user)
+async def rooms(message: Message, user: User, services: Services, t: Texts) -> None:
+    entries = await services.rooms.my_rooms(user)
     if not entries:
         await message.answer(t("room-list-empty"))
         return
@@ -195,87 +197,125 @@ async def rooms(message: Message, user: User, rooms: RoomService, t: Texts) -> N
     await message.answer(text, reply_markup=markup)
 
 
-async def rooms_page(query: CallbackQuery, callback_data: Page, user: User, rooms: RoomService, t: Texts) -> None:
-    entries = await rooms.my_rooms(user)
+async def rooms_page(query: CallbackQuery, callback_data: Page, user: User, services: Services, t: Texts) -> None:
+    entries = await services.rooms.my_rooms(user)
     await query.answer()
     if isinstance(query.message, Message) and entries:
         text, markup = rooms_view(t, entries, callback_data.page)
         await query.message.edit_text(text, reply_markup=markup)
 
 
-async def act(
+# --- the room buttons: one handler per RoomAction.action ---------------------------------------------
+def _message(query: CallbackQuery) -> Message | None:
+    return query.message if isinstance(query.message, Message) else None
+
+
+async def switch(query: CallbackQuery, callback_data: RoomAction, user: User, services: Services, t: Texts) -> None:
+    room = await services.rooms.switch(user, callback_data.room_id)
+    await query.answer()
+    if (message := _message(query)) is not None:
+        await announce_target(message, t, Target("room", room=room))
+
+
+async def back_to_common(query: CallbackQuery, user: User, services: Services, t: Texts) -> None:
+    target = await services.relay.back_to_common(user)
+    await query.answer()
+    if (message := _message(query)) is not None:
+        await announce_target(message, t, target)
+
+
+async def leave(query: CallbackQuery, callback_data: RoomAction, user: User, services: Services, t: Texts) -> None:
+    room = await services.rooms.leave(user, callback_data.room_id)
+    await query.answer(t.plain("room-left", title=room.title), show_alert=True)
+
+
+async def manage(
+    query: CallbackQuery, callback_data: RoomAction, user: User, services: Services, t: Texts, bot: Bot
+) -> None:
+    room, members = await services.rooms.members(user, callback_data.room_id)
+    link = await room_link(bot, services.rooms, room)
+    await query.answer()
+    if (message := _message(query)) is not None:
+        await message.answer(
+            t("room-manage", title=room.title, link=link, count=len(members) + 1),
+            reply_markup=manage_keyboard(t, room),
+        )
+
+
+async def members(query: CallbackQuery, callback_data: RoomAction, user: User, services: Services, t: Texts) -> None:
+    room, people = await services.rooms.members(user, callback_data.room_id)
+    await query.answer()
+    if (message := _message(query)) is None:
+        return
+    if not people:
+        await message.answer(t("room-members-none", title=room.title))
+        return
+    kb = InlineKeyboardBuilder()
+    for member in people:
+        kb.button(
+            text=t.plain("room-btn-kick", name=member.display_name),
+            callback_data=RoomAction(action="kick", room_id=room.id, user_id=member.id),
+        )
+    kb.adjust(1)
+    await message.answer(t("room-members", title=room.title, count=len(people)), reply_markup=kb.as_markup())
+
+
+async def kick(
     query: CallbackQuery,
     callback_data: RoomAction,
     user: User,
-    rooms: RoomService,
-    relay: RelayService,
-    outbox: Outbox,
+    services: Services,
     translator: Translator,
     t: Texts,
-    bot: Bot,
 ) -> None:
-    message = query.message if isinstance(query.message, Message) else None
-    action, room_id = callback_data.action, callback_data.room_id
-    if action == "switch":
-        room = await rooms.switch(user, room_id)
-        await query.answer()
-        if message is not None:
-            await announce_target(message, t, Target("room", room=room))
-    elif action == "common":
-        target = await relay.back_to_common(user)
-        await query.answer()
-        if message is not None:
-            await announce_target(message, t, target)
-    elif action == "leave":
-        room = await rooms.leave(user, room_id)
-        await query.answer(t.plain("room-left", title=room.title), show_alert=True)
-    elif action == "manage":
-        room, members = await rooms.members(user, room_id)
-        link = await room_link(bot, rooms, room)
-        await query.answer()
-        if message is not None:
-            await message.answer(
-                t("room-manage", title=room.title, link=link, count=len(members) + 1),
-                reply_markup=manage_keyboard(t, room),
-            )
-    elif action == "members":
-        room, members = await rooms.members(user, room_id)
-        await query.answer()
-        if message is None:
-            return
-        if not members:
-            await message.answer(t("room-members-none", title=room.title))
-            return
-        kb = InlineKeyboardBuilder()
-        for member in members:
-            kb.button(
-                text=t.plain("room-btn-kick", name=member.display_name),
-                callback_data=RoomAction(action="kick", room_id=room.id, user_id=member.id),
-            )
-        kb.adjust(1)
-        await message.answer(t("room-members", title=room.title, count=len(members)), reply_markup=kb.as_markup())
-    elif action == "kick":
-        room, kicked = await rooms.kick(user, room_id, callback_data.user_id)
-        await query.answer(t.plain("room-kicked-owner", name=kicked.display_name, title=room.title), show_alert=True)
-        await notify_user(outbox, translator, kicked, "room-kicked", title=room.title)
-    elif action == "rotate":
-        room = await rooms.rotate(user, room_id)
-        await query.answer()
-        if message is not None:
-            await message.answer(t("room-rotated", title=room.title, link=await room_link(bot, rooms, room)))
-    elif action == "close":
-        room, _members = await rooms.members(user, room_id)
-        kb = InlineKeyboardBuilder()
-        kb.button(text=t.plain("room-btn-close-yes"), callback_data=RoomAction(action="close_yes", room_id=room.id))
-        await query.answer()
-        if message is not None:
-            await message.answer(t("room-close-confirm", title=room.title), reply_markup=kb.as_markup())
-    elif action == "close_yes":
-        room, members = await rooms.close(user, room_id)
-        await query.answer()
-        if message is not None:
-            await message.edit_text(t("room-closed-owner", title=room.title))
-        for member in members:
-            await notify_user(outbox, translator, member, "room-closed-notice", title=room.title)
-    else:
-        await query.answer(t.plain("button-stale"))
+    room, kicked = await services.rooms.kick(user, callback_data.room_id, callback_data.user_id)
+    await query.answer(t.plain("room-kicked-owner", name=kicked.display_name, title=room.title), show_alert=True)
+    await notify_user(services.outbox, translator, kicked, "room-kicked", title=room.title)
+
+
+async def rotate(
+    query: CallbackQuery, callback_data: RoomAction, user: User, services: Services, t: Texts, bot: Bot
+) -> None:
+    room = await services.rooms.rotate(user, callback_data.room_id)
+    await query.answer()
+    if (message := _message(query)) is not None:
+        await message.answer(t("room-rotated", title=room.title, link=await room_link(bot, services.rooms, room)))
+
+
+async def close(query: CallbackQuery, callback_data: RoomAction, user: User, services: Services, t: Texts) -> None:
+    room, _members = await services.rooms.members(user, callback_data.room_id)  # the owner's only
+    kb = InlineKeyboardBuilder()
+    kb.button(text=t.plain("room-btn-close-yes"), callback_data=RoomAction(action="close_yes", room_id=room.id))
+    await query.answer()
+    if (message := _message(query)) is not None:
+        await message.answer(t("room-close-confirm", title=room.title), reply_markup=kb.as_markup())
+
+
+async def close_confirmed(
+    query: CallbackQuery,
+    callback_data: RoomAction,
+    user: User,
+    services: Services,
+    translator: Translator,
+    t: Texts,
+) -> None:
+    room, people = await services.rooms.close(user, callback_data.room_id)
+    await query.answer()
+    if (message := _message(query)) is not None:
+        await message.edit_text(t("room-closed-owner", title=room.title))
+    for member in people:
+        await notify_user(services.outbox, translator, member, "room-closed-notice", title=room.title)
+
+
+# RoomAction.action -> its handler (an unknown action is a stale button: the fallback router answers it).
+ACTIONS: dict[str, Callable[..., Awaitable[None]]] = {
+    "switch": switch,
+    "common": back_to_common,
+    "leave": leave,
+    "manage": manage,
+    "members": members,
+    "kick": kick,
+    "rotate": rotate,
+    "close": close,
+    "close_yes": close_confirmed,
+}

@@ -10,19 +10,21 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, TelegramObject
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.commands import clear_staff_commands, set_signed_in_commands
 from bot.i18n import Texts, Translator
+from bot.i18n.menus import clear_staff_commands, set_signed_in_commands
+from bot.i18n.notices import notify_telegram_id, notify_user
 from handlers.filters import Magic, SignedOut
 from handlers.keyboards import REMOVE_KEYBOARD, TakeoverAnswer, contact_keyboard
-from handlers.notify import ask_owner, notify_telegram_id, notify_user
+from handlers.notify import ask_owner
 from handlers.relay import JoinChoice
 from handlers.rooms import join_pending_room
+from services.container import Services
 from services.delivery import Outbox
-from services.invites import InviteService, RedeemResult
+from services.invites import RedeemResult
 from services.moderation import ModerationService
 from services.phones import mask_phone
 from services.rooms import RoomService
-from services.signin import SignInResult, SignInService, TakeoverAnswered, TakeoverRequested
+from services.signin import SignInResult, TakeoverAnswered, TakeoverRequested
 from storage.models import User
 
 PHONE_CODE_PATTERN = r"^\s*\d{6}\s*$"
@@ -42,8 +44,8 @@ class HasAccount(Filter):
 class PhoneCodesOffered(Filter):
     """`/phone` is on (an SMS sender is configured): only then is a bare 6-digit text a sign-in code."""
 
-    async def __call__(self, event: TelegramObject, signin: SignInService | None = None) -> bool:
-        return signin is not None and signin.phone_codes_offered
+    async def __call__(self, event: TelegramObject, services: Services | None = None) -> bool:
+        return services is not None and services.signin.phone_codes_offered
 
 
 def router() -> Router:
@@ -68,51 +70,47 @@ def router() -> Router:
 
 async def start(
     message: Message,
-    outbox: Outbox,
+    services: Services,
     command: CommandObject,
     user: User,
-    signin: SignInService,
-    invites: InviteService,
     t: Texts,
     bot: Bot,
     translator: Translator,
-    moderation: ModerationService,
     is_admin: bool = False,
 ) -> None:
     payload = (command.args or "").strip()
     if not user.signed_in:
         if payload:
-            await signin.remember_invite_code(user, payload)
+            await services.signin.remember_invite_code(user, payload)
         await message.answer(t("start-welcome", has_code=1 if payload else 0), reply_markup=contact_keyboard(t))
         return
     if payload:
-        result = await invites.redeem(user, payload)
-        await _announce_redeem(message, outbox, result, user, t, bot, translator)
+        result = await services.invites.redeem(user, payload)
+        await _announce_redeem(message, services.outbox, result, user, t, translator)
         return
     await message.answer(t("start-welcome-back", name=user.display_name), reply_markup=REMOVE_KEYBOARD)
-    await _full_menu(message, user, t, bot, moderation, is_admin)
+    await _full_menu(message, user, t, bot, services.moderation, is_admin)
 
 
 async def contact(
     message: Message,
     user: User,
-    signin: SignInService,
-    outbox: Outbox,
+    services: Services,
     t: Texts,
     bot: Bot,
     translator: Translator,
     state: FSMContext,
-    rooms: RoomService,
-    moderation: ModerationService,
     is_admin: bool = False,
 ) -> None:
     assert message.contact is not None
-    result = await signin.sign_in_with_contact(user, message.contact.user_id, message.contact.phone_number)
-    await _announce_sign_in(message, result, outbox, t, bot, translator, state, rooms, moderation, is_admin)
+    result = await services.signin.sign_in_with_contact(user, message.contact.user_id, message.contact.phone_number)
+    await _announce_sign_in(
+        message, result, services.outbox, t, bot, translator, state, services.rooms, services.moderation, is_admin
+    )
 
 
-async def phone(message: Message, command: CommandObject, user: User, signin: SignInService, t: Texts) -> None:
-    if not signin.phone_codes_offered:
+async def phone(message: Message, command: CommandObject, user: User, services: Services, t: Texts) -> None:
+    if not services.signin.phone_codes_offered:
         await message.answer(t("signin-phone-off"), reply_markup=contact_keyboard(t))
         return
     if user.signed_in:
@@ -121,7 +119,7 @@ async def phone(message: Message, command: CommandObject, user: User, signin: Si
     if not command.args:
         await message.answer(t("signin-phone-usage"))
         return
-    sent = await signin.request_phone_code(user, command.args)
+    sent = await services.signin.request_phone_code(user, command.args)
     minutes = max(1, int(sent.expires_in.total_seconds() // 60))
     await message.answer(t("signin-code-sent", phone=mask_phone(sent.phone), minutes=minutes))
 
@@ -129,40 +127,38 @@ async def phone(message: Message, command: CommandObject, user: User, signin: Si
 async def phone_code(
     message: Message,
     user: User,
-    signin: SignInService,
-    outbox: Outbox,
+    services: Services,
     t: Texts,
     bot: Bot,
     translator: Translator,
     state: FSMContext,
-    rooms: RoomService,
-    moderation: ModerationService,
     is_admin: bool = False,
 ) -> None:
-    result = await signin.verify_phone_code(user, message.text or "")
+    result = await services.signin.verify_phone_code(user, message.text or "")
     if isinstance(result, TakeoverRequested):
-        await ask_owner(result, outbox, translator)
+        await ask_owner(result, services.outbox, translator)
         minutes = max(1, int(result.expires_in.total_seconds() // 60))
         await message.answer(t("signin-takeover-asked", phone=mask_phone(result.phone), minutes=minutes))
         return
-    await _announce_sign_in(message, result, outbox, t, bot, translator, state, rooms, moderation, is_admin)
+    await _announce_sign_in(
+        message, result, services.outbox, t, bot, translator, state, services.rooms, services.moderation, is_admin
+    )
 
 
 async def takeover_answer(
     query: CallbackQuery,
     callback_data: TakeoverAnswer,
     user: User,
-    signin: SignInService,
-    outbox: Outbox,
+    services: Services,
     t: Texts,
     translator: Translator,
 ) -> None:
-    answered = await signin.answer_takeover(user, callback_data.id, callback_data.token, callback_data.allow)
-    await _tell_requester(answered, outbox, translator)
+    answered = await services.signin.answer_takeover(user, callback_data.id, callback_data.token, callback_data.allow)
+    await _tell_requester(answered, services.outbox, translator)
     text = t("signin-takeover-allowed-owner" if answered.allowed else "signin-takeover-denied-owner")
     await query.answer()
     if isinstance(query.message, Message):
-        await outbox.edit_known(query.message.chat.id, query.message.message_id, text)
+        await services.outbox.edit_known(query.message.chat.id, query.message.message_id, text)
 
 
 async def _tell_requester(answered: TakeoverAnswered, outbox: Outbox, translator: Translator) -> None:
@@ -228,7 +224,7 @@ async def _full_menu(
 
 
 async def _announce_redeem(
-    message: Message, outbox: Outbox, result: RedeemResult, user: User, t: Texts, bot: Bot, translator: Translator
+    message: Message, outbox: Outbox, result: RedeemResult, user: User, t: Texts, translator: Translator
 ) -> None:
     await message.answer(t("invite-redeemed", inviter=result.inviter.display_name))
     await notify_user(outbox, translator, result.inviter, "invite-inviter-notice", about=user, name=user.display_name)
@@ -237,22 +233,23 @@ async def _announce_redeem(
 async def help_(
     message: Message,
     user: User | None,
-    signin: SignInService,
+    services: Services,
     t: Texts,
     bot: Bot,
-    moderation: ModerationService,
     is_admin: bool = False,
 ) -> None:
     if user is not None and user.signed_in:
         await message.answer(t("help-text"))
-        await _full_menu(message, user, t, bot, moderation, is_admin)  # members signed in before menus were per chat
+        await _full_menu(
+            message, user, t, bot, services.moderation, is_admin
+        )  # members signed in before menus were per chat
         return
-    await message.answer(t("help-text-signed-out", phone=1 if signin.phone_codes_offered else 0))
+    await message.answer(t("help-text-signed-out", phone=1 if services.signin.phone_codes_offered else 0))
 
 
-async def me(message: Message, user: User, invites: InviteService, t: Texts) -> None:
-    code = await invites.current_code(user)
-    inviter = await invites.inviter_of(user)
+async def me(message: Message, user: User, services: Services, t: Texts) -> None:
+    code = await services.invites.current_code(user)
+    inviter = await services.invites.inviter_of(user)
     await message.answer(
         t(
             "me-card",
@@ -260,7 +257,7 @@ async def me(message: Message, user: User, invites: InviteService, t: Texts) -> 
             phone=mask_phone(user.phone),
             code=code.code if code else "—",
             inviter=inviter.display_name if inviter else "—",
-            invited=await invites.invited_count(user),
+            invited=await services.invites.invited_count(user),
         )
     )
 
@@ -280,7 +277,7 @@ async def forget_me_answer(
     query: CallbackQuery,
     callback_data: ForgetMe,
     user: User | None,
-    signin: SignInService,
+    services: Services,
     t: Texts,
     bot: Bot,
 ) -> None:
@@ -289,7 +286,7 @@ async def forget_me_answer(
         return
     key = "forget-done" if callback_data.confirm else "forget-cancelled"
     if callback_data.confirm:
-        await signin.forget(user)
+        await services.signin.forget(user)
         await clear_staff_commands(bot, t.translator, query.from_user.id)  # back to /start and /help
     edited = False
     if isinstance(query.message, Message):

@@ -30,9 +30,9 @@ from aiohttp import web
 from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.commands import clear_staff_commands, set_staff_commands
 from bot.i18n import Texts
-from handlers.notify import send_notices
+from bot.i18n.menus import clear_staff_commands, set_staff_commands
+from bot.i18n.notices import send_notices
 from panel import charts
 from panel.live import DeliverySampler
 from services.errors import DomainError, PanelForbidden, PanelSignedOut
@@ -78,7 +78,8 @@ class Page:
         self.app = app
         self.session = session
         self.staff = staff
-        self.panel: PanelService = app.ctx.panel(session)
+        self.services = app.ctx.services(session)  # the same container as a bot update's
+        self.panel: PanelService = self.services.panel
         translator = app.ctx.translator
         # As in the bot: the language chosen with /lang, else the browser's (the bot uses Telegram's).
         self.t: Texts = translator.texts(translator.pick(staff.user.language, browser_language))
@@ -87,7 +88,7 @@ class Page:
     async def tell(self, done: Done) -> None:
         """The members' notices, queued in this transaction; a role change also updates the bot's menus
         after commit (a Bot API call: never inside the transaction)."""
-        await send_notices(self.app.ctx.outbox(self.session), self.app.ctx.translator, done.notices)
+        await send_notices(self.services.outbox, self.app.ctx.translator, done.notices)
         if done.role_change is not None:
             self.role_changes.append(done)
 
@@ -138,7 +139,7 @@ def staff_view(view: View) -> Callable[[web.Request], Awaitable[web.StreamRespon
         async with app.ctx.sessionmaker() as session:
             async with session.begin():
                 try:
-                    staff = await app.ctx.panel_auth(session).staff_for(request.cookies.get(name))
+                    staff = await app.ctx.services(session).panel_auth.staff_for(request.cookies.get(name))
                 except PanelSignedOut:
                     return _guest_page(request, "signed_out.html", 401)
             page = Page(app, session, staff, _browser_language(request))
@@ -211,7 +212,7 @@ async def login(request: web.Request) -> web.Response:
     form = await request.post()
     async with app.ctx.sessionmaker() as session, session.begin():
         try:
-            signed_in = await app.ctx.panel_auth(session).sign_in(str(form.get("t") or ""))
+            signed_in = await app.ctx.services(session).panel_auth.sign_in(str(form.get("t") or ""))
         except DomainError:
             log.warning("panel sign-in with a forged, used or expired link")
             return _guest_page(request, "signed_out.html", 400, invalid=True)
@@ -231,7 +232,7 @@ async def login(request: web.Request) -> web.Response:
 
 
 async def logout(request: web.Request, page: Page) -> web.StreamResponse:
-    await page.app.ctx.panel_auth(page.session).sign_out(page.staff.user)
+    await page.services.panel_auth.sign_out(page.staff.user)
     public = page.app.ctx.settings.panel_public_url
     response = redirect("/panel/")
     response.del_cookie(cookie_name(public), path="/" if urlparse(public).scheme == "https" else "/panel")

@@ -31,13 +31,23 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
 
 
-def create_engine(url: str, *, search_path: str | None = None, echo: bool = False) -> AsyncEngine:
-    """Build the async engine; SQLite gets WAL and a busy timeout so concurrent updates wait, not fail."""
+SQLITE_DRIVERS = ("fast", "stock")
+
+
+def create_engine(
+    url: str, *, search_path: str | None = None, echo: bool = False, sqlite_driver: str = "fast"
+) -> AsyncEngine:
+    """Build the async engine; SQLite gets WAL and a busy timeout so concurrent updates wait, not fail.
+    `sqlite_driver` (SQLITE_DRIVER): "fast" is storage/sqlite_fast.py, built on private parts of
+    SQLAlchemy's and aiosqlite's adapters (pinned in pyproject.toml); "stock" is SQLAlchemy's own
+    aiosqlite adapter, the way back if a release breaks the fast one."""
+    if sqlite_driver not in SQLITE_DRIVERS:
+        raise ValueError(f"unknown SQLite driver {sqlite_driver!r}: use one of {SQLITE_DRIVERS}")
     connect_args: dict[str, Any] = {}
     extra: dict[str, Any] = {}
     if url.startswith("sqlite"):
         connect_args["timeout"] = SQLITE_BUSY_TIMEOUT_SECONDS
-        if url.startswith("sqlite+aiosqlite"):
+        if url.startswith("sqlite+aiosqlite") and sqlite_driver == "fast":
             extra["module"] = one_hop_dbapi()  # one thread hop per statement (storage/sqlite_fast.py)
             # Small statements run in the event loop's thread, the rest in aiosqlite's: never both at once.
             connect_args["check_same_thread"] = False

@@ -22,7 +22,8 @@ Most statements do not go to the thread at all: they run right here, in the even
 microseconds, while the trip to the thread and back costs two turns of the event loop, and under load
 a turn is milliseconds: a batch of a dozen statements spent most of its time queued for the loop.
 To the thread still go: bulk statements (more than INLINE_MAX_VALUES bound values: a fan-out to the
-common chat), DELETEs (the housekeeping purges may touch many rows), anything while the thread is
+common chat), DELETEs (the housekeeping purges may touch many rows), reads marked `in_thread` (counts
+that scan a table: /stats, the queue depth for /metrics), anything while the thread is
 still busy with this connection (a statement abandoned by a cancelled task), and a first write
 that finds another process holding SQLite's write lock: inline, a write tries the lock once (busy
 timeout 0) and, if it is taken, waits for it in the thread with the connection's busy timeout, never
@@ -47,7 +48,7 @@ import logging
 import os
 import sqlite3
 import weakref
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import aiosqlite
 from sqlalchemy.dialects.sqlite.aiosqlite import (
@@ -55,7 +56,10 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
     AsyncAdapt_aiosqlite_cursor,
     AsyncAdapt_aiosqlite_dbapi,
 )
+from sqlalchemy.sql.selectable import HasPrefixes
 from sqlalchemy.util.concurrency import await_
+
+S = TypeVar("S", bound=HasPrefixes)
 
 log = logging.getLogger(__name__)
 
@@ -106,8 +110,21 @@ def _own_checkpoints(conn: sqlite3.Connection) -> None:
     conn.execute(f"PRAGMA journal_size_limit = {WAL_CHECKPOINT_BYTES}").close()
 
 
+# Marks a statement that must run in aiosqlite's thread whatever its size: a read that scans a table
+# (a count over all users, the delivery queue's depth) takes milliseconds at 100,000 rows, and inline
+# it would stall every update in the process for that long. `in_thread(select(...))` adds it (on
+# SQLite only; elsewhere nothing is added).
+IN_THREAD = "/* in-thread */"
+
+
+def in_thread(statement: S) -> S:
+    """The statement, marked to run in aiosqlite's thread (see IN_THREAD)."""
+    return statement.prefix_with(IN_THREAD, dialect="sqlite")
+
+
 def _fits_inline(many: bool, operation: str, parameters: Any) -> bool:
-    if operation.lstrip()[:6].upper().startswith("DELETE"):
+    head = operation.lstrip()[:6].upper()
+    if head.startswith("DELETE") or (head.startswith(("SELECT", "WITH")) and IN_THREAD in operation):
         return False
     if not parameters:
         return True

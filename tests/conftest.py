@@ -18,6 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.db import create_engine, create_sessionmaker, upgrade_to_head
 
+# SQLITE_DRIVER=stock runs the SQLite variants on SQLAlchemy's own aiosqlite adapter instead of
+# storage/sqlite_fast.py (CI runs tests/services and tests/e2e that way too); the e2e app reads it
+# as its setting.
+SQLITE_DRIVER = os.environ.get("SQLITE_DRIVER", "fast")
+
 POSTGRES_SKIP_REASON = "TEST_POSTGRES_URL is not set: PostgreSQL variant skipped (CI sets it)"
 
 
@@ -57,7 +62,7 @@ async def db(request: pytest.FixtureRequest, tmp_path: object) -> AsyncIterator[
 @pytest.fixture
 async def sessionmaker(db: DbTarget) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     """A migrated database (`upgrade head`) and its session factory."""
-    engine = create_engine(db.url, search_path=db.schema)
+    engine = create_engine(db.url, search_path=db.schema, sqlite_driver=SQLITE_DRIVER)
     await upgrade_to_head(engine)
     yield create_sessionmaker(engine)
     await engine.dispose()

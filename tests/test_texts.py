@@ -85,8 +85,8 @@ def test_every_relayed_kind_has_a_label() -> None:
 
 
 def test_help_names_every_user_command_in_both_languages() -> None:
-    from bot.commands import USER_COMMANDS
     from bot.i18n import Translator
+    from bot.i18n.menus import USER_COMMANDS
 
     translator = Translator()
     for locale in translator.locales:

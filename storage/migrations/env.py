@@ -41,6 +41,6 @@ elif context.is_offline_mode():
     with context.begin_transaction():
         context.run_migrations()
 else:
-    from bot.settings import database_url_from_env
+    from storage.env import database_url_from_env
 
     asyncio.run(_run_from_url(database_url_from_env(), os.environ.get("DATABASE_SCHEMA")))

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from storage.models import Outgoing, User
+from storage.sqlite_fast import in_thread
 
 
 @dataclass(frozen=True)
@@ -216,7 +217,9 @@ class OutgoingRepo:
 
     async def depth(self) -> int:
         return (
-            await self.session.scalar(select(func.count()).select_from(Outgoing).where(Outgoing.status == "pending"))
+            await self.session.scalar(
+                in_thread(select(func.count()).select_from(Outgoing).where(Outgoing.status == "pending"))
+            )
             or 0
         )
 

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import upsert
 from storage.models import GmfyEvent, GmfyNotification
+from storage.sqlite_fast import in_thread
 
 PENDING = "pending"
 SENT = "sent"
@@ -116,10 +117,14 @@ class OutboxSenderRepo:
     async def stats(self) -> OutboxStats:
         pending, oldest = (
             await self.session.execute(
-                select(func.count(GmfyEvent.id), func.min(GmfyEvent.created_at)).where(GmfyEvent.status == PENDING)
+                in_thread(
+                    select(func.count(GmfyEvent.id), func.min(GmfyEvent.created_at)).where(GmfyEvent.status == PENDING)
+                )
             )
         ).one()
-        failed = await self.session.scalar(select(func.count(GmfyEvent.id)).where(GmfyEvent.status == FAILED))
+        failed = await self.session.scalar(
+            in_thread(select(func.count(GmfyEvent.id)).where(GmfyEvent.status == FAILED))
+        )
         last_error = await self.session.scalar(
             select(GmfyEvent.last_error)
             .where(GmfyEvent.last_error.is_not(None))

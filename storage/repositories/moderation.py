@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import upsert
 from storage.models import AuditEntry, Ban, Moderator, Report, User, WarningEntry
+from storage.sqlite_fast import in_thread
 
 
 class ReportRepo:
@@ -35,10 +36,15 @@ class ReportRepo:
         )
 
     async def count_open(self) -> int:
-        return await self.session.scalar(select(func.count()).select_from(Report).where(Report.status == "open")) or 0
+        return (
+            await self.session.scalar(
+                in_thread(select(func.count()).select_from(Report).where(Report.status == "open"))
+            )
+            or 0
+        )
 
     async def count_since(self, since: datetime) -> int:
-        query = select(func.count()).select_from(Report).where(Report.created_at >= since)
+        query = in_thread(select(func.count()).select_from(Report).where(Report.created_at >= since))
         return await self.session.scalar(query) or 0
 
     async def count_against(self, target_id: int) -> int:
@@ -89,7 +95,7 @@ class WarningRepo:
         return await self.session.scalar(query) or 0
 
     async def count_since(self, since: datetime) -> int:
-        query = select(func.count()).select_from(WarningEntry).where(WarningEntry.created_at >= since)
+        query = in_thread(select(func.count()).select_from(WarningEntry).where(WarningEntry.created_at >= since))
         return await self.session.scalar(query) or 0
 
     async def use_up(self, user_id: int, ban_id: int) -> None:
@@ -150,7 +156,7 @@ class BanRepo:
         return await self.session.scalar(select(func.count()).select_from(Ban).where(Ban.user_id == user_id)) or 0
 
     async def count_active(self, now: datetime) -> int:
-        query = select(func.count()).select_from(Ban).where(Ban.lifted_at.is_(None), Ban.until > now)
+        query = in_thread(select(func.count()).select_from(Ban).where(Ban.lifted_at.is_(None), Ban.until > now))
         return await self.session.scalar(query) or 0
 
     async def due(self, now: datetime, limit: int = 500) -> list[tuple[Ban, User]]:
@@ -210,7 +216,7 @@ class ModeratorRepo:
         )
 
     async def count(self) -> int:
-        return await self.session.scalar(select(func.count()).select_from(Moderator)) or 0
+        return await self.session.scalar(in_thread(select(func.count()).select_from(Moderator))) or 0
 
 
 class AuditRepo:
@@ -223,7 +229,7 @@ class AuditRepo:
         return entry
 
     async def count(self) -> int:
-        return await self.session.scalar(select(func.count()).select_from(AuditEntry)) or 0
+        return await self.session.scalar(in_thread(select(func.count()).select_from(AuditEntry))) or 0
 
     async def page(self, offset: int, limit: int) -> list[AuditEntry]:
         return list(
@@ -245,10 +251,11 @@ class UserCounts:
         self.session = session
 
     async def total(self) -> int:
-        return await self.session.scalar(select(func.count()).select_from(User)) or 0
+        return await self.session.scalar(in_thread(select(func.count()).select_from(User))) or 0
 
     async def signed_in(self) -> int:
-        return await self.session.scalar(select(func.count()).select_from(User).where(User.phone.is_not(None))) or 0
+        query = in_thread(select(func.count()).select_from(User).where(User.phone.is_not(None)))
+        return await self.session.scalar(query) or 0
 
     async def names(self, ids: set[int]) -> dict[int, User]:
         if not ids:

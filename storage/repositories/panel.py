@@ -28,6 +28,7 @@ from storage.models import (
     UTCDateTime,
     WarningEntry,
 )
+from storage.sqlite_fast import in_thread
 
 
 class PanelLoginRepo:
@@ -99,7 +100,7 @@ class OverviewRepo:
         self.session = session
 
     async def _scalar(self, query: Select[Any]) -> int:
-        return int(await self.session.scalar(query) or 0)
+        return int(await self.session.scalar(in_thread(query)) or 0)  # counts that scan: not in the event loop
 
     async def members(self) -> int:
         return await self._scalar(select(func.count()).select_from(User).where(User.signed_in_at.is_not(None)))
@@ -134,7 +135,7 @@ class OverviewRepo:
             .correlate(buckets)
             .scalar_subquery()
         )
-        rows = await self.session.execute(select(buckets.c.n, count).order_by(buckets.c.n))
+        rows = await self.session.execute(in_thread(select(buckets.c.n, count).order_by(buckets.c.n)))
         return [int(n or 0) for _, n in rows.all()]
 
     async def open_reports_stamp(self) -> str:

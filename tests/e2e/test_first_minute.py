@@ -7,7 +7,7 @@ import json
 
 from sqlalchemy import select
 
-from bot.commands import USER_COMMANDS
+from bot.i18n.menus import USER_COMMANDS
 from services.names import ADJECTIVES, ADJECTIVES_RU
 from storage.models import User
 from tests.e2e.harness import Harness, Person

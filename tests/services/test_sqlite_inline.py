@@ -8,17 +8,26 @@ import asyncio
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import event, func, select, text
+from sqlalchemy.dialects.postgresql import dialect as postgresql_dialect
+from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
+from services.clock import SystemClock
+from services.moderation import ModerationService
 from storage import sqlite_fast
-from storage.db import create_engine
-from storage.sqlite_fast import INLINE_MAX_VALUES, one_hop_dbapi
+from storage.db import create_engine, upgrade_to_head
+from storage.models import User
+from storage.repositories.delivery import OutgoingRepo
+from storage.repositories.gmfy import OutboxSenderRepo
+from storage.repositories.panel import OverviewRepo
+from storage.sqlite_fast import IN_THREAD, INLINE_MAX_VALUES, in_thread, one_hop_dbapi
 
 
 def trace_threads(engine: AsyncEngine) -> list[tuple[str, bool]]:
@@ -187,3 +196,47 @@ async def test_a_grown_wal_is_checkpointed_before_the_commit_count_comes_round(
         await spy.wait()  # at once
         assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar_one() == 20_002
     assert len(spy.threads) == 1
+
+
+async def test_counts_that_scan_a_table_run_in_the_thread(tmp_path: Path) -> None:
+    """/stats's counts and the queue depths read for /metrics scan tables: at 100,000 members inline
+    they would stall every update for milliseconds. Other reads still run inline."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/stats.db")
+    await upgrade_to_head(engine)
+    seen = trace_threads(engine)
+    async with AsyncSession(engine) as session:
+        stats = await ModerationService(session, SystemClock()).stats()
+        assert stats.users == 0
+        assert await OutgoingRepo(session).depth() == 0
+        assert (await OutboxSenderRepo(session).stats()).pending == 0
+        overview = OverviewRepo(session)  # the panel's overview, served by the same process
+        assert await overview.members() == 0
+        now = datetime.now(UTC)
+        assert await overview.signups_between([now - timedelta(days=1), now]) == [0]
+        assert await session.scalar(select(User.id).where(User.id == 1)) is None
+    counts = [inline for sql, inline in seen if "count(" in sql.lower()]
+    assert len(counts) >= 10
+    assert [inline for sql, inline in seen if sql.startswith("WITH buckets")] == [False]
+    assert not any(counts)
+    assert [inline for sql, inline in seen if sql.startswith("SELECT users.id")] == [True]
+    await engine.dispose()
+
+
+def test_in_thread_marks_sqlite_only() -> None:
+    query = in_thread(select(func.count()).select_from(User))
+    assert IN_THREAD in str(query.compile(dialect=sqlite_dialect()))
+    assert IN_THREAD not in str(query.compile(dialect=postgresql_dialect()))
+
+
+async def test_the_stock_driver_is_sqlalchemys_own(tmp_path: Path) -> None:
+    """SQLITE_DRIVER=stock: SQLAlchemy's own aiosqlite adapter, nothing of storage/sqlite_fast.py."""
+    fast = create_engine(f"sqlite+aiosqlite:///{tmp_path}/fast.db")
+    stock = create_engine(f"sqlite+aiosqlite:///{tmp_path}/stock.db", sqlite_driver="stock")
+    assert isinstance(fast.dialect.dbapi, sqlite_fast.OneHopDBAPI)
+    assert not isinstance(stock.dialect.dbapi, sqlite_fast.OneHopDBAPI)
+    async with stock.begin() as conn:
+        assert (await conn.execute(text("PRAGMA journal_mode"))).scalar_one() == "wal"
+    with pytest.raises(ValueError, match="unknown SQLite driver"):
+        create_engine(f"sqlite+aiosqlite:///{tmp_path}/x.db", sqlite_driver="turbo")
+    await fast.dispose()
+    await stock.dispose()

@@ -16,7 +16,7 @@ from fluent.syntax.ast import Message as FluentMessage
 
 log = logging.getLogger(__name__)
 
-LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+LOCALES_DIR = Path(__file__).resolve().parent.parent.parent / "locales"
 DEFAULT_LOCALE = "en"
 
 

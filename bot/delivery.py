@@ -61,6 +61,14 @@ class RateLimiter(Protocol):
         ...
 
 
+class SharedPace(Protocol):
+    """Every chat's pace shared by all instances (bot.budget.RedisChatPace)."""
+
+    async def reserve(self, chat_id: int) -> float: ...
+
+    def pause(self, chat_id: int, seconds: float) -> None: ...
+
+
 class SpacingLimiter:
     """Global rate without bursts: sends are spaced 1/rate apart, and at the moment of sending no
     one-second window may hold more than the limit.
@@ -233,19 +241,34 @@ class ChatPacer:
         self.burst = burst
         self.monotonic = monotonic
         self.buckets: dict[int, tuple[float, float]] = {}  # chat -> (tokens, at)
+        self.held: dict[int, int] = {}  # chat -> sends that passed `delay` and wait for a global slot
 
     def _tokens(self, chat_id: int, now: float) -> float:
         tokens, at = self.buckets.get(chat_id, (self.burst, now))
         return min(self.burst, tokens + (now - at) * self.rate)
 
     def delay(self, chat_id: int) -> float:
-        """How long to wait before the next send to `chat_id` (takes nothing)."""
-        tokens = self._tokens(chat_id, self.monotonic())
+        """How long to wait before the next send to `chat_id` (takes nothing; held tokens count as taken)."""
+        tokens = self._tokens(chat_id, self.monotonic()) - self.held.get(chat_id, 0)
         return 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.rate
 
+    def hold(self, chat_id: int) -> None:
+        """A send to `chat_id` passed `delay` and waits for its global slot: no other sender (an answer
+        and a relayed copy to one chat) may pass on the same token meanwhile. `take` or `unhold` ends it."""
+        self.held[chat_id] = self.held.get(chat_id, 0) + 1
+
+    def unhold(self, chat_id: int) -> None:
+        left = self.held.get(chat_id, 0) - 1
+        if left > 0:
+            self.held[chat_id] = left
+        else:
+            self.held.pop(chat_id, None)
+
     def take(self, chat_id: int) -> None:
-        """A send to `chat_id` leaves now."""
+        """A send to `chat_id` leaves now (its hold, if any, ends)."""
         now = self.monotonic()
+        if chat_id in self.held:
+            self.unhold(chat_id)
         self.buckets[chat_id] = (self._tokens(chat_id, now) - 1.0, now)
         if len(self.buckets) > 50_000:
             self._forget_idle(now)
@@ -393,6 +416,7 @@ class DeliveryWorker:
         self.on_outcomes = on_outcomes
         self.paid_broadcast = paid_broadcast  # new messages may go past the free rate, for Stars
         self.stats = DeliveryStats()
+        self.shared_pace: SharedPace | None = None  # the chats' pace across instances (bot.budget.RedisChatPace)
         self.api = BotApi(bot, pool=concurrency)
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
@@ -697,10 +721,20 @@ class DeliveryWorker:
 
     async def _pace(self, chat_id: int) -> None:
         """Wait for the chat's pace and the global rate; the send to it leaves now."""
+        if self.shared_pace is not None:  # every instance's pace for the chat (Redis)
+            wait = await self.shared_pace.reserve(chat_id)
+            if wait > 0:
+                await asyncio.sleep(wait)
         delay = self.pacer.delay(chat_id)
-        if delay > 0:
+        while delay > 0:  # an answer to the chat may take the token meanwhile: checked again
             await asyncio.sleep(delay)
-        await self.limiter.acquire()
+            delay = self.pacer.delay(chat_id)
+        self.pacer.hold(chat_id)
+        try:
+            await self.limiter.acquire()
+        except BaseException:
+            self.pacer.unhold(chat_id)
+            raise
         self.pacer.take(chat_id)
 
     # --- one send ------------------------------------------------------------------------
@@ -724,6 +758,8 @@ class DeliveryWorker:
             # Telegram does not say whether the chat's pace or the bot's overall rate was exceeded:
             # both wait it out (the row itself waits in the queue until not_before).
             self.pacer.pause(item.chat_id, retry_after)
+            if self.shared_pace is not None:
+                self.shared_pace.pause(item.chat_id, retry_after)
             self.limiter.pause(retry_after)
             log.warning(
                 "429 for chat %s: retry after %ss",

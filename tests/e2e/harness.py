@@ -164,6 +164,8 @@ async def start_harness(
     if app.delivery is not None:  # before polling starts the worker (see RecordedPause)
         app.delivery.limiter = HarnessLimiter(app.delivery.limiter)
         app.delivery.pacer = HarnessPacer(app.delivery.pacer)
+        if app.budget is not None:  # answers share the worker's pace per chat (bot.budget)
+            app.budget.pacer = app.delivery.pacer
     harness = Harness(tg, app, clock, sms)
     tg.after_processed = harness.settle
     harness.polling = asyncio.create_task(

@@ -109,6 +109,14 @@ class Harness:
         assert isinstance(pacer, HarnessPacer)
         return limiter.pauses + pacer.pauses
 
+    @property
+    def answer_pauses(self) -> list[tuple[int | None, float]]:
+        """The 429 pauses of the global rate asked for by answers (bot.budget): (None, seconds)."""
+        assert self.app.budget is not None
+        limiter = self.app.budget.limiter
+        assert isinstance(limiter, HarnessLimiter)
+        return limiter.pauses
+
     def new_phone(self) -> str:
         return f"+7916{next(self._phones):07d}"[:12]
 
@@ -164,8 +172,9 @@ async def start_harness(
     if app.delivery is not None:  # before polling starts the worker (see RecordedPause)
         app.delivery.limiter = HarnessLimiter(app.delivery.limiter)
         app.delivery.pacer = HarnessPacer(app.delivery.pacer)
-        if app.budget is not None:  # answers share the worker's pace per chat (bot.budget)
+        if app.budget is not None:  # answers share the worker's pace per chat (bot.budget); pauses recorded
             app.budget.pacer = app.delivery.pacer
+            app.budget.limiter = HarnessLimiter(app.budget.limiter)
     harness = Harness(tg, app, clock, sms)
     tg.after_processed = harness.settle
     harness.polling = asyncio.create_task(

@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
+from bot.budget import Priority
 from tests.conftest import DbTarget
+from tests.e2e.test_delivery import enqueue_texts
 from tests.e2e.harness import Harness, start_harness, stop_harness
 from tests.e2e.test_relay import members, relayed
-from tests.fakes.telegram import FloodControl
+from tests.fakes.telegram import FloodControl, error
 
 NAMES = [f"M{n:02d}" for n in range(20)]
 
@@ -57,3 +60,52 @@ async def test_answers_and_a_fan_out_together_provoke_no_429(live: Harness, capl
         assert answers, person.first_name
     failures = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR or "Flood" in r.getMessage()]
     assert failures == []
+
+
+async def test_an_answer_during_a_fan_out_goes_before_the_fan_outs_remaining_copies(live: Harness) -> None:
+    tg = live
+    ann = await tg.user("Ann").signed_in()
+    assert tg.app.budget is not None
+    flood = FloodControl(global_rate=30, per_chat_rate=1.0, burst=3)
+    tg.tg.hooks.append(flood)
+    chats = list(range(940_000, 940_150))  # 150 copies: five seconds at 30/s
+    await enqueue_texts(tg, chats, ["fan-out"])
+
+    def copies() -> int:
+        return sum(1 for c in tg.tg.calls if c.method == "sendMessage" and c.params.get("chat_id") in set(chats))
+
+    await tg.tg.wait_until(lambda: copies() >= 30, timeout=30, what="the fan-out to be under way")
+    answers_before = tg.app.budget.sent[Priority.ANSWER]
+    mark = ann.mark()
+    pushed_at = copies()
+    await ann.send("/status", wait=False)
+    await tg.tg.wait_until(lambda: len(ann.since(mark)) > 0, timeout=30, what="the answer")
+    overtaken_by = copies() - pushed_at
+    # A slot or two and the handler's own work; behind the fan-out it would wait for the worker's 64 sends in flight.
+    assert overtaken_by <= 15, overtaken_by
+    assert copies() < len(chats) - 50
+    assert tg.app.budget.sent[Priority.ANSWER] > answers_before  # the answer took its slot in the budget
+    await tg.tg.wait_until(lambda: copies() == len(chats), timeout=30, what="the fan-out to end")
+    assert flood.rejected == []
+
+
+async def test_an_answer_that_gets_a_429_is_sent_again_after_the_pause(
+    tg: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    ann = await tg.user("Ann").signed_in()
+    storm = {"left": 1}
+
+    def flood(method: str, params: dict[str, Any]) -> dict[str, Any] | None:
+        if method == "sendMessage" and params.get("chat_id") == ann.id and storm["left"]:
+            storm["left"] -= 1
+            return error(429, "Too Many Requests: retry after 3", retry_after=3)
+        return None
+
+    tg.tg.hooks.append(flood)
+    mark = ann.mark()
+    await ann.send("/help")
+    assert len(ann.since(mark)) == 1  # the answer, once, after the pause
+    assert storm["left"] == 0
+    assert tg.answer_pauses == [(None, 3.0)]  # the global rate paused for retry_after...
+    assert tg.delivery_pauses == [(ann.id, 3.0)]  # ...and the chat (the worker's pacer, shared)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

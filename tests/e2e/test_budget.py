@@ -13,8 +13,8 @@ import pytest
 
 from bot.budget import Priority
 from tests.conftest import DbTarget
-from tests.e2e.test_delivery import enqueue_texts
 from tests.e2e.harness import Harness, start_harness, stop_harness
+from tests.e2e.test_delivery import enqueue_texts
 from tests.e2e.test_relay import members, relayed
 from tests.fakes.telegram import FloodControl, error
 

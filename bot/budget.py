@@ -132,20 +132,39 @@ class RedisChatPace:
     return tostring(wait)
     """
 
-    def __init__(self, redis: Redis, rate: float, burst: float, prefix: str = "bot", margin: float = 0.95) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        rate: float,
+        burst: float,
+        prefix: str = "bot",
+        margin: float = 0.95,
+        connections: int = 8,
+    ) -> None:
         self.redis = redis
         self.rate = rate * margin
         self.burst = burst
         self.prefix = prefix
         self._script = redis.register_script(self.SCRIPT)
         self._pushes: set[asyncio.Future[Any]] = set()
+        # The worker has up to DELIVERY_CONCURRENCY sends pacing at once; each round trip is short, a
+        # few connections carry them all and the client's pool is left to the rest of the bot.
+        self._gate = asyncio.Semaphore(connections)
+        self.failures = 0
 
     def key(self, chat_id: int) -> str:
         return f"{self.prefix}:pace:{chat_id}"
 
     async def reserve(self, chat_id: int) -> float:
-        """Take the chat's next token; seconds to wait before the send leaves."""
-        return float(await self._script(keys=[self.key(chat_id)], args=[self.rate, self.burst, 0]))
+        """Take the chat's next token; seconds to wait before the send leaves. If Redis fails, no wait
+        (this process' own pace per chat still holds) and a warning."""
+        try:
+            async with self._gate:
+                return float(await self._script(keys=[self.key(chat_id)], args=[self.rate, self.burst, 0]))
+        except Exception:
+            self.failures += 1
+            log.warning("the chats' shared pace is unreachable in Redis; this process paces alone", exc_info=True)
+            return 0.0
 
     def pause(self, chat_id: int, seconds: float) -> None:
         """A 429 for the chat: no instance sends to it for `seconds`."""
@@ -155,7 +174,8 @@ class RedisChatPace:
 
     async def _pause(self, chat_id: int, seconds: float) -> None:
         try:
-            await self._script(keys=[self.key(chat_id)], args=[self.rate, self.burst, seconds])
+            async with self._gate:
+                await self._script(keys=[self.key(chat_id)], args=[self.rate, self.burst, seconds])
         except Exception:
             log.warning("could not share a chat's 429 pause through Redis", exc_info=True)
 

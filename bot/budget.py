@@ -12,8 +12,9 @@ pace per chat in the process, and across instances when Redis is set (the global
 Priorities: an answer to a person's own action first (`Priority.ANSWER`, what aiogram sends unless
 `sending_at` says otherwise), relayed copies next (`RELAY`, the worker), broadcasts and bulk notices
 last (`BULK`). Answers go straight to the limiter; the other lanes hold at most `ahead` slots of it at
-a time (about 20 ms of the rate, two slots at least), waiting in priority order for the rest, so an
-answer waits a slot or two behind a fan-out draining at the full rate, never behind the fan-out.
+a time (0.15 s of the rate: 5 slots at 30/s, 150 at 1,000/s, where that is more than the worker's
+sends in flight and the lane costs nothing), waiting in priority order for the rest, so an answer
+waits a few slots behind a fan-out draining at the full rate, never behind the fan-out.
 
 A 429 that happens anyway pauses the chat and the global rate for `retry_after`, and the answer is sent
 again once the pause ends (`BudgetMiddleware.retries` times at most) instead of failing the handler.
@@ -190,7 +191,7 @@ class Budget:
         *,
         rate: float,
         shared_pace: RedisChatPace | None = None,
-        ahead_seconds: float = 0.02,
+        ahead_seconds: float = 0.15,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.limiter = limiter

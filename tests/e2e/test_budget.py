@@ -66,8 +66,6 @@ async def test_an_answer_during_a_fan_out_goes_before_the_fan_outs_remaining_cop
     tg = live
     ann = await tg.user("Ann").signed_in()
     assert tg.app.budget is not None
-    flood = FloodControl(global_rate=30, per_chat_rate=1.0, burst=3)
-    tg.tg.hooks.append(flood)
     chats = list(range(940_000, 940_150))  # 150 copies: five seconds at 30/s
     await enqueue_texts(tg, chats, ["fan-out"])
 
@@ -86,7 +84,6 @@ async def test_an_answer_during_a_fan_out_goes_before_the_fan_outs_remaining_cop
     assert copies() < len(chats) - 50
     assert tg.app.budget.sent[Priority.ANSWER] > answers_before  # the answer took its slot in the budget
     await tg.tg.wait_until(lambda: copies() == len(chats), timeout=30, what="the fan-out to end")
-    assert flood.rejected == []
 
 
 async def test_an_answer_that_gets_a_429_is_sent_again_after_the_pause(

@@ -28,8 +28,10 @@ class Slots:
 
 async def test_answers_go_first_then_relays_then_bulk_and_lanes_hold_few_slots_ahead() -> None:
     slots = Slots()
-    budget = Budget(slots, ChatPacer(), rate=30)
-    assert budget.ahead == 2  # two slots at 30/s
+    budget = Budget(slots, ChatPacer(), rate=30, ahead_seconds=0.05)
+    assert budget.ahead == 2  # two slots at 30/s (the least)
+    assert Budget(slots, ChatPacer(), rate=30).ahead == 5  # 0.15 s by default
+    assert Budget(slots, ChatPacer(), rate=1000).ahead == 150
     order: list[str] = []
 
     async def send(name: str, priority: Priority) -> None:
@@ -58,7 +60,7 @@ async def test_answers_go_first_then_relays_then_bulk_and_lanes_hold_few_slots_a
 
 async def test_a_cancelled_waiter_gives_its_turn_on() -> None:
     slots = Slots()
-    budget = Budget(slots, ChatPacer(), rate=30)
+    budget = Budget(slots, ChatPacer(), rate=30, ahead_seconds=0.05)
     waiting = [asyncio.create_task(budget.acquire(Priority.RELAY)) for _ in range(4)]
     await asyncio.sleep(0)
     waiting[2].cancel()
@@ -66,7 +68,8 @@ async def test_a_cancelled_waiter_gives_its_turn_on() -> None:
         slots.released.release()
     await asyncio.gather(*waiting[:2], waiting[3])
     assert waiting[2].cancelled()
-    assert budget._inside == 0 and not budget._waiters
+    assert budget._inside == 0
+    assert not budget._waiters
 
 
 async def test_redis_pace_is_a_shared_token_bucket_per_chat_that_expires(redis: Redis) -> None:

@@ -36,12 +36,6 @@ async def outgoing(tg: Harness, marker: str) -> list[Outgoing]:
         return [row for row in rows if marker in str(row.payload)]
 
 
-# The members' sign-in answers take their chats' pace too (bot.budget): a burst that leaves room for the
-# five copies, so none waits for its chat's pace (a chat holds two rows in the lane at most).
-@pytest.mark.parametrize(
-    "bot_settings",
-    [{"delivery_worker": True, "delivery_rate": 200, "paid_broadcast": True, "delivery_per_chat_burst": 12}],
-)
 async def test_relayed_copies_go_to_the_worker_without_a_claim(tg: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
     alice, bob, carol = await members(tg, "Alice", "Bob", "Carol")
     claimed: list[int] = []

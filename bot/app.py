@@ -23,6 +23,7 @@ from redis.asyncio import Redis
 from bot import errors
 from bot import moderation as moderation_wiring
 from bot.broadcast import register_broadcast_jobs
+from bot.budget import Budget, BudgetMiddleware, Priority, RedisChatPace
 from bot.chats import AdminChatRule, ChatScopeMiddleware, allowed_updates
 from bot.context import AppContext
 from bot.delivery.express import ExpressLane
@@ -100,22 +101,40 @@ def create_express_lane(settings: Settings) -> ExpressLane:
     return ExpressLane(lease, limit)
 
 
+def create_budget(ctx: AppContext) -> Budget:
+    """The one outgoing budget (bot.budget): the global rate and every chat's pace, for the delivery
+    worker and every aiogram send. Several instances share both through Redis; alone, the process
+    spaces its own sends."""
+    s = ctx.settings
+    return Budget(
+        (
+            RedisSpacingLimiter(ctx.redis, s.delivery_rate, key=f"{s.redis_prefix}:delivery:next-slot")
+            if ctx.redis
+            else SpacingLimiter(s.delivery_rate)
+        ),
+        ChatPacer(s.delivery_per_chat_rate, s.delivery_per_chat_burst),
+        rate=s.delivery_rate,
+        shared_pace=(
+            RedisChatPace(ctx.redis, s.delivery_per_chat_rate, s.delivery_per_chat_burst, prefix=s.redis_prefix)
+            if ctx.redis
+            else None
+        ),
+    )
+
+
 def create_delivery_worker(
-    ctx: AppContext, bot: Bot, waker: Waker, express: ExpressLane | None = None
+    ctx: AppContext, bot: Bot, waker: Waker, express: ExpressLane | None = None, budget: Budget | None = None
 ) -> DeliveryWorker:
     s = ctx.settings
+    budget = budget or create_budget(ctx)
     return DeliveryWorker(
         ctx.sessionmaker,
         bot,
         ctx.clock,
         SendLimits(
-            # Several instances share one rate through Redis; alone, the process spaces its own sends.
-            limiter=(
-                RedisSpacingLimiter(ctx.redis, s.delivery_rate, key=f"{s.redis_prefix}:delivery:next-slot")
-                if ctx.redis
-                else SpacingLimiter(s.delivery_rate)
-            ),
-            pacer=ChatPacer(s.delivery_per_chat_rate, s.delivery_per_chat_burst),
+            limiter=budget.lane(Priority.RELAY),  # after answers, before nothing else (see bot.budget)
+            pacer=budget.pacer,
+            shared_pace=budget.shared_pace,
         ),
         DeliveryConfig(
             batch_size=s.delivery_batch_size,
@@ -243,6 +262,7 @@ class BotApp:
         self.dp = dp
         self.scheduler = scheduler
         self.delivery: DeliveryWorker | None = None
+        self.budget: Budget | None = None
         self.seen_updates: SeenUpdates | None = None  # webhook mode
         dp.startup.register(self._on_startup)
         dp.shutdown.register(self._on_shutdown)
@@ -288,7 +308,9 @@ class BotApp:
         bot = create_bot(settings)
         register_gmfy_jobs(ctx, scheduler, QueuedMessages(ctx.clock, batch_key="gmfy-notifications", handoff=handoff))
         app = cls(ctx, bot, create_dispatcher(ctx, scheduler), scheduler)
-        app.delivery = create_delivery_worker(ctx, bot, waker, express)
+        app.budget = create_budget(ctx)
+        bot.session.middleware(BudgetMiddleware(app.budget))  # every send takes its turn (bot.budget)
+        app.delivery = create_delivery_worker(ctx, bot, waker, express, app.budget)
         ctx.metrics.watch_delivery(app.delivery.stats)
         register_delivery_jobs(ctx, scheduler)
         if settings.webhook_url:

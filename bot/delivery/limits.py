@@ -39,6 +39,14 @@ class RateLimiter(Protocol):
         ...
 
 
+class SharedPace(Protocol):
+    """Every chat's pace shared by all instances (bot.budget.RedisChatPace)."""
+
+    async def reserve(self, chat_id: int) -> float: ...
+
+    def pause(self, chat_id: int, seconds: float) -> None: ...
+
+
 class SpacingLimiter:
     """Global rate without bursts: sends are spaced 1/rate apart, and at the moment of sending no
     one-second window may hold more than the limit.
@@ -211,19 +219,34 @@ class ChatPacer:
         self.burst = burst
         self.monotonic = monotonic
         self.buckets: dict[int, tuple[float, float]] = {}  # chat -> (tokens, at)
+        self.held: dict[int, int] = {}  # chat -> sends that passed `delay` and wait for a global slot
 
     def _tokens(self, chat_id: int, now: float) -> float:
         tokens, at = self.buckets.get(chat_id, (self.burst, now))
         return min(self.burst, tokens + (now - at) * self.rate)
 
     def delay(self, chat_id: int) -> float:
-        """How long to wait before the next send to `chat_id` (takes nothing)."""
-        tokens = self._tokens(chat_id, self.monotonic())
+        """How long to wait before the next send to `chat_id` (takes nothing; held tokens count as taken)."""
+        tokens = self._tokens(chat_id, self.monotonic()) - self.held.get(chat_id, 0)
         return 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.rate
 
+    def hold(self, chat_id: int) -> None:
+        """A send to `chat_id` passed `delay` and waits for its global slot: no other sender (an answer
+        and a relayed copy to one chat) may pass on the same token meanwhile. `take` or `unhold` ends it."""
+        self.held[chat_id] = self.held.get(chat_id, 0) + 1
+
+    def unhold(self, chat_id: int) -> None:
+        left = self.held.get(chat_id, 0) - 1
+        if left > 0:
+            self.held[chat_id] = left
+        else:
+            self.held.pop(chat_id, None)
+
     def take(self, chat_id: int) -> None:
-        """A send to `chat_id` leaves now."""
+        """A send to `chat_id` leaves now (its hold, if any, ends)."""
         now = self.monotonic()
+        if chat_id in self.held:
+            self.unhold(chat_id)
         self.buckets[chat_id] = (self._tokens(chat_id, now) - 1.0, now)
         if len(self.buckets) > 50_000:
             self._forget_idle(now)
@@ -245,3 +268,4 @@ class SendLimits:
 
     limiter: RateLimiter
     pacer: ChatPacer = field(default_factory=ChatPacer)
+    shared_pace: SharedPace | None = None  # with Redis: every instance's pace for each chat

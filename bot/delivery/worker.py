@@ -127,6 +127,7 @@ class DeliveryWorker:
         self.waker = waker or Waker()
         self.on_outcomes = on_outcomes
         self.stats = DeliveryStats()
+        self.shared_pace = limits.shared_pace  # the chats' pace across instances (bot.budget.RedisChatPace)
         self.api = BotApi(bot, pool=config.concurrency)
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
@@ -397,10 +398,20 @@ class DeliveryWorker:
 
     async def _pace(self, chat_id: int) -> None:
         """Wait for the chat's pace and the global rate; the send to it leaves now."""
+        if self.shared_pace is not None:  # every instance's pace for the chat (Redis)
+            wait = await self.shared_pace.reserve(chat_id)
+            if wait > 0:
+                await asyncio.sleep(wait)
         delay = self.pacer.delay(chat_id)
-        if delay > 0:
+        while delay > 0:  # an answer to the chat may take the token meanwhile: checked again
             await asyncio.sleep(delay)
-        await self.limiter.acquire()
+            delay = self.pacer.delay(chat_id)
+        self.pacer.hold(chat_id)
+        try:
+            await self.limiter.acquire()
+        except BaseException:
+            self.pacer.unhold(chat_id)
+            raise
         self.pacer.take(chat_id)
 
     # --- one send ------------------------------------------------------------------------
@@ -424,6 +435,8 @@ class DeliveryWorker:
             # Telegram does not say whether the chat's pace or the bot's overall rate was exceeded:
             # both wait it out (the row itself waits in the queue until not_before).
             self.pacer.pause(item.chat_id, retry_after)
+            if self.shared_pace is not None:
+                self.shared_pace.pause(item.chat_id, retry_after)
             self.limiter.pause(retry_after)
             log.warning(
                 "429 for chat %s: retry after %ss",

@@ -109,6 +109,14 @@ class Harness:
         assert isinstance(pacer, HarnessPacer)
         return limiter.pauses + pacer.pauses
 
+    @property
+    def answer_pauses(self) -> list[tuple[int | None, float]]:
+        """The 429 pauses of the global rate asked for by answers (bot.budget): (None, seconds)."""
+        assert self.app.budget is not None
+        limiter = self.app.budget.limiter
+        assert isinstance(limiter, HarnessLimiter)
+        return limiter.pauses
+
     def new_phone(self) -> str:
         return f"+7916{next(self._phones):07d}"[:12]
 
@@ -152,10 +160,16 @@ def make_settings(fake_url: str, database_url: str, schema: str | None, **overri
 
 
 async def start_harness(
-    database_url: str, schema: str | None, *, handle_as_tasks: bool = False, **overrides: Any
+    database_url: str,
+    schema: str | None,
+    *,
+    handle_as_tasks: bool = False,
+    pace_answers: bool = False,
+    **overrides: Any,
 ) -> Harness:
     """The app polling the fake. Updates are handled one by one unless `handle_as_tasks` (what
-    production polling and webhook mode do: each update in a task of its own, concurrently)."""
+    production polling and webhook mode do: each update in a task of its own, concurrently); answers
+    keep their chats' pace only with `pace_answers` (the global rate always)."""
     tg = FakeTelegram()
     await tg.start()
     clock = FakeClock()
@@ -164,6 +178,12 @@ async def start_harness(
     if app.delivery is not None:  # before polling starts the worker (see RecordedPause)
         app.delivery.limiter = HarnessLimiter(app.delivery.limiter)
         app.delivery.pacer = HarnessPacer(app.delivery.pacer)
+        if app.budget is not None:  # answers' 429 pauses recorded too (bot.budget)
+            app.budget.limiter = HarnessLimiter(app.budget.limiter)
+            # Scripted users type faster than people (as flood_rate 0 above): their answers wait for no
+            # chat's pace (a second each after a burst of three, on the wall clock) unless a test asks,
+            # and then share the worker's pacer as in production.
+            app.budget.pacer = app.delivery.pacer if pace_answers else ChatPacer(rate=1e9, burst=1e9)
     harness = Harness(tg, app, clock, sms)
     tg.after_processed = harness.settle
     harness.polling = asyncio.create_task(

@@ -744,3 +744,47 @@ class FakeChat:
     def left(self) -> bool:
         """The bot left this chat by calling leaveChat."""
         return not self.bot_is_member and any(c.params.get("chat_id") == self.id for c in self.tg.calls_to("leaveChat"))
+
+
+# Methods that put a message in a chat (or change one): what Telegram's flood control counts.
+FLOOD_COUNTED = ("send", "copy", "forward", "editMessage")
+
+
+class FloodControl:
+    """Telegram's flood control as a hook (`FakeTelegram.hooks.append(FloodControl())`): 429 with
+    `retry_after` past `global_rate` sends in any one-second window (the bot's overall rate), or past a
+    chat's token bucket (`per_chat_rate` a second, short bursts of `burst`). Only the sends it lets
+    through count. `rejected` lists each 429 as (method, chat, why)."""
+
+    def __init__(
+        self, global_rate: int = 30, per_chat_rate: float = 1.0, burst: float = 3.0, retry_after: int = 1
+    ) -> None:
+        self.global_rate = global_rate
+        self.per_chat_rate = per_chat_rate
+        self.burst = burst
+        self.retry_after = retry_after
+        self.window: list[float] = []
+        self.buckets: dict[Any, tuple[float, float]] = {}  # chat -> (tokens, at)
+        self.rejected: list[tuple[str, Any, str]] = []
+        self.passed: list[tuple[str, Any, float]] = []  # (method, chat, monotonic)
+
+    def __call__(self, method: str, params: dict[str, Any]) -> dict[str, Any] | None:
+        if not method.startswith(FLOOD_COUNTED) or method == "sendChatAction":
+            return None
+        now = time.monotonic()
+        chat = params.get("chat_id")
+        self.window = [at for at in self.window if now - at < 1.0]
+        if len(self.window) >= self.global_rate:
+            return self._reject(method, chat, "global")
+        tokens, at = self.buckets.get(chat, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - at) * self.per_chat_rate)
+        if chat is not None and tokens < 1.0:
+            return self._reject(method, chat, "chat")
+        self.buckets[chat] = (tokens - 1.0, now)
+        self.window.append(now)
+        self.passed.append((method, chat, now))
+        return None
+
+    def _reject(self, method: str, chat: Any, why: str) -> dict[str, Any]:
+        self.rejected.append((method, chat, why))
+        return error(429, f"Too Many Requests: retry after {self.retry_after}", retry_after=self.retry_after)

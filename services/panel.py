@@ -22,6 +22,7 @@ import hashlib
 import hmac
 import math
 import secrets
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -497,10 +498,12 @@ class PanelService:
         entries = await q.page(where.actor_id, where.action, where.target_id, page * self.page_size, self.page_size)
         return AuditView(await self._audit_lines(entries), page, pages, total, list(AUDIT_ACTIONS))
 
-    async def audit_export(self, staff: Staff, where: AuditFilter, limit: int = 100_000) -> list[tuple[Any, ...]]:
-        """Every matching line, newest first, for the CSV export (at most `limit`): (id, created_at,
-        actor_id, actor name, action, target_id, target name, reason, details)."""
-        return await self.audit_queries.export(where.actor_id, where.action, where.target_id, limit)
+    def audit_export(
+        self, staff: Staff, where: AuditFilter, limit: int = 100_000
+    ) -> AsyncIterator[list[tuple[Any, ...]]]:
+        """Every matching line, newest first, for the CSV export (at most `limit`), a chunk at a time:
+        (id, created_at, actor_id, actor name, action, target_id, target name, reason, details)."""
+        return self.audit_queries.export(where.actor_id, where.action, where.target_id, limit)
 
     async def _audit_lines(self, entries: list[AuditEntry]) -> list[AuditLine]:
         ids = {e.actor_id for e in entries if e.actor_id} | {e.target_id for e in entries if e.target_id}

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, delete, func, literal, or_, select, union_all, update
+from sqlalchemy import ColumnElement, Select, bindparam, delete, func, literal, or_, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -317,14 +317,9 @@ class AuditQueries:
             )
         )
 
-    async def export(
-        self, actor_id: int | None, action: str | None, target_id: int | None, limit: int
-    ) -> list[tuple[Any, ...]]:
-        """Rows for the CSV, newest first, as plain tuples with the names joined in: (id, created_at,
-        actor_id, actor name, action, target_id, target name, reason, details). No ORM objects: an export
-        is thousands of rows."""
+    def _export_query(self, where: list[ColumnElement[bool]]) -> Select[Any]:
         actor, target = aliased(User), aliased(User)
-        rows = await self.session.execute(
+        return (
             select(
                 AuditEntry.id,
                 AuditEntry.created_at,
@@ -338,8 +333,30 @@ class AuditQueries:
             )
             .outerjoin(actor, actor.id == AuditEntry.actor_id)
             .outerjoin(target, target.id == AuditEntry.target_id)
-            .where(*self._where(actor_id, action, target_id))
+            .where(*where)
             .order_by(AuditEntry.id.desc())
-            .limit(limit)
+            .limit(bindparam("size"))
         )
-        return [tuple(row) for row in rows.all()]
+
+    async def export(
+        self, actor_id: int | None, action: str | None, target_id: int | None, limit: int, chunk: int = 2000
+    ) -> AsyncIterator[list[tuple[Any, ...]]]:
+        """Rows for the CSV, newest first, `chunk` at a time, as plain tuples with the names joined in: (id,
+        created_at, actor_id, actor name, action, target_id, target name, reason, details). Each chunk is
+        one statement that goes on below the last id seen (an index range, never an OFFSET), run as Core
+        on the connection: no ORM rows, and the rows of a chunk are gone before the next is read (ten
+        thousand rows held at once got promoted by the garbage collector and made a full collection)."""
+        where = self._where(actor_id, action, target_id)
+        first, after = self._export_query(where), self._export_query([*where, AuditEntry.id < bindparam("last")])
+        connection = await self.session.connection()
+        last: int | None = None
+        left = limit
+        while left > 0:
+            size = min(chunk, left)
+            query, params = (first, {"size": size}) if last is None else (after, {"size": size, "last": last})
+            rows = [tuple(row) for row in (await connection.execute(query, params)).all()]
+            if rows:
+                yield rows
+            if len(rows) < size:
+                return
+            last, left = rows[-1][0], left - len(rows)

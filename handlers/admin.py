@@ -215,9 +215,11 @@ async def complaints_page(query: CallbackQuery, callback_data: Page, moderation:
 async def complaint_open(
     query: CallbackQuery, callback_data: ComplaintOpen, moderation: ModerationService, t: Texts, bot: Bot
 ) -> None:
-    text, markup = report_card(t, await moderation.complaint(callback_data.report_id))
+    line = await moderation.complaint(callback_data.report_id)
+    text, markup = report_card(t, line, deleted=await moderation.reported_message_deleted(line.report))
     await query.answer()
-    await bot.send_message(query.from_user.id, text, reply_markup=markup)
+    card = await bot.send_message(query.from_user.id, text, reply_markup=markup)
+    await moderation.remember_card(line.report.id, query.from_user.id, card.message_id)
 
 
 # --- /user -------------------------------------------------------------------------------------

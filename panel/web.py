@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.commands import clear_staff_commands, set_staff_commands
 from bot.i18n import Texts
 from handlers.notify import send_notices
+from handlers.reports import refresh_report_cards
 from panel import charts
 from panel.live import DeliverySampler
 from services.errors import DomainError, PanelForbidden, PanelSignedOut
@@ -85,9 +86,14 @@ class Page:
         self.role_changes: list[Done] = []
 
     async def tell(self, done: Done) -> None:
-        """The members' notices, queued in this transaction; a role change also updates the bot's menus
-        after commit (a Bot API call: never inside the transaction)."""
-        await send_notices(self.app.ctx.outbox(self.session), self.app.ctx.translator, done.notices)
+        """The members' notices and the edits of a complaint's cards in the staff chats (as the bot's own
+        buttons leave them), queued in this transaction; a role change also updates the bot's menus after
+        commit (a Bot API call: never inside the transaction)."""
+        ctx = self.app.ctx
+        outbox = ctx.outbox(self.session)
+        await send_notices(outbox, ctx.translator, done.notices)
+        if done.report_id is not None:
+            await refresh_report_cards(outbox, ctx.translator, ctx.settings, self.panel.moderation, done.report_id)
         if done.role_change is not None:
             self.role_changes.append(done)
 

@@ -312,6 +312,7 @@ class Done:
     target: User | None
     notices: list[Notice]
     role_change: bool | None = None  # True: made moderator, False: role taken (the bot's menus follow)
+    report_id: int | None = None  # a complaint handled: its cards in the staff chats show it
 
 
 def _edges(last_start: datetime, step: timedelta, buckets: int) -> list[datetime]:
@@ -415,9 +416,9 @@ class PanelService:
             raise PanelForbidden()
         if action == "delete":
             report = await self.moderation.delete_reported_message(staff.user, report_id)
-            return Done("delete", await self.moderation.users.by_id(report.target_id), [])
+            return Done("delete", await self.moderation.users.by_id(report.target_id), [], report_id=report.id)
         handled: HandledReport = await self.moderation.handle_report(staff.user, report_id, action, duration=duration)
-        return Done(action, handled.target, handled.notices)
+        return Done(action, handled.target, handled.notices, report_id=handled.report.id)
 
     # --- members ---------------------------------------------------------------------------
     async def search(self, staff: Staff, query: str) -> list[User]:

@@ -300,11 +300,14 @@ async def complaints(request: web.Request, page: Page) -> web.StreamResponse:
     return page.render("complaints.html", request, c=listed, done=request.query.get("done"))
 
 
-async def complaints_changes(request: web.Request, page: Page) -> web.StreamResponse:
-    """Polled by the complaints page: a notice once the open complaints changed (the bot's buttons, another
-    browser, a new report); empty while they did not."""
-    changed = await page.panel.complaints_stamp(page.staff) != request.query.get("stamp", "")
-    return page.render("_changes.html", request, changed=changed, page_number=_int(request.query.get("page"), 0))
+async def complaints_list(request: web.Request, page: Page) -> web.StreamResponse:
+    """Polled by the complaints page with the stamp it shows: 204 (htmx leaves the page alone) while the
+    open complaints are the same, else the list as it is now, which htmx swaps in place (handled in the
+    bot or another browser, or a new one filed)."""
+    if await page.panel.complaints_stamp(page.staff) == request.query.get("stamp", ""):
+        return web.Response(status=204)
+    listed = await page.panel.complaints(page.staff, _int(request.query.get("page"), 0))
+    return page.render("_complaints.html", request, c=listed, done=None)
 
 
 async def complaint_action(request: web.Request, page: Page) -> web.StreamResponse:
@@ -480,7 +483,7 @@ def create_panel_app(app: BotApp) -> web.Application:
     r.add_get("/", staff_view(overview), name="overview")
     r.add_get("/live", staff_view(live_fragment))
     r.add_get("/complaints", staff_view(complaints), name="complaints")
-    r.add_get("/complaints/changes", staff_view(complaints_changes))
+    r.add_get("/complaints/list", staff_view(complaints_list))
     r.add_post(r"/complaints/{report_id:\d+}/{action}", staff_view(complaint_action))
     r.add_get("/members", staff_view(members), name="members")
     r.add_get(r"/members/{user_id:\d+}", staff_view(member), name="member")

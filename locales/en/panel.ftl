@@ -56,8 +56,6 @@ panel-live-gmfy = GMFY events not sent yet
 
 panel-complaints-title = Open complaints: { $total }
 panel-complaints-empty = No open complaints. 🎉
-panel-complaints-changed = The complaints changed (in the bot, in another browser, or a new one came in).
-panel-reload = Reload
 panel-complaint-about = About
 panel-complaint-by = reported by
 panel-complaint-reporters = { $count ->

@@ -57,8 +57,6 @@ panel-live-gmfy = событий GMFY ещё не отправлено
 
 panel-complaints-title = Открытых жалоб: { $total }
 panel-complaints-empty = Открытых жалоб нет. 🎉
-panel-complaints-changed = Жалобы изменились (в боте, в другом браузере или пришла новая).
-panel-reload = Обновить
 panel-complaint-about = На
 panel-complaint-by = пожаловался
 panel-complaint-reporters = { $count ->

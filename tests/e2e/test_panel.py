@@ -481,7 +481,16 @@ async def test_reported_message_shows_and_is_deleted_everywhere_from_the_panel(
     assert await count(tg, AuditEntry, AuditEntry.action == "delete_message") == 1
 
 
-async def test_complaints_page_learns_of_changes_made_in_the_bot(tg: Harness, web: TestClient[Any, Any]) -> None:
+def list_poll(body: str) -> str:
+    """The URL the complaints list polls itself with (its hx-get)."""
+    found = re.search(r'<div id="complaints" hx-get="(/panel/complaints/list\?[^"]+)"', body)
+    assert found, body[:1000]
+    return found.group(1).replace("&amp;", "&")
+
+
+async def test_complaints_list_updates_in_place_after_changes_made_in_the_bot(
+    tg: Harness, web: TestClient[Any, Any]
+) -> None:
     admin = await tg.admin().signed_in()
     bob = await tg.user("Bob").signed_in()
     alice = await tg.user("Alice").signed_in()
@@ -489,20 +498,30 @@ async def test_complaints_page_learns_of_changes_made_in_the_bot(tg: Harness, we
     first = await report(tg, alice, bob)
     browser = await signed_in_browser(web, admin)
     status, body, _ = await browser.get("/panel/complaints")
-    poll = re.search(r'hx-get="(/panel/complaints/changes\?[^"]+)"', body).group(1).replace("&amp;", "&")  # type: ignore[union-attr]
+    poll = list_poll(body)
+    assert 'hx-swap="outerHTML"' in body
     status, body, _ = await browser.get(poll)
-    assert status == 200
-    assert "changed" not in body
+    assert (status, body) == (204, "")  # nothing changed: htmx leaves the page as it is
+
     async with tg.app.ctx.sessionmaker() as session, session.begin():  # the report card's Dismiss, in the bot
         actor = await session.get_one(User, (await user_of(tg, admin)).id)
         await tg.app.ctx.moderation(session).handle_report(actor, first, "dismiss")
+    status, body, headers = await browser.get(poll)
+    assert status == 200
+    assert "<html" not in body  # the list alone, for htmx to swap in place of the old one
+    assert f'id="report-{first}"' not in body
+    assert "Open complaints: 0" in body
+    assert headers["Content-Security-Policy"].startswith("default-src 'none'")
+    poll = list_poll(body)  # the new list polls with its own stamp
+    status, _, _ = await browser.get(poll)
+    assert status == 204
+
+    second = await report(tg, carol, bob)  # a new one
     status, body, _ = await browser.get(poll)
-    assert "The complaints changed" in body
-    status, body, _ = await browser.get("/panel/complaints")
-    poll = re.search(r'hx-get="(/panel/complaints/changes\?[^"]+)"', body).group(1).replace("&amp;", "&")  # type: ignore[union-attr]
-    await report(tg, carol, bob)  # a new one
-    status, body, _ = await browser.get(poll)
-    assert "The complaints changed" in body
+    assert status == 200
+    assert f'id="report-{second}"' in body
+    assert "Open complaints: 1" in body
+    assert f'id="duration-{second}" hx-preserve' in body  # a duration already chosen survives the swap
 
 
 @pytest.mark.parametrize("bot_settings", [{"panel_url": "https://bot.example.test/panel"}])

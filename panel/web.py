@@ -35,7 +35,6 @@ from bot.i18n import Texts
 from handlers.notify import send_notices
 from handlers.reports import refresh_report_cards
 from panel import charts
-from panel.live import DeliverySampler
 from services.errors import DomainError, PanelForbidden, PanelSignedOut
 from services.moderation import format_duration, format_moment, parse_duration
 from services.panel import SESSION_TTL, AuditFilter, Done, PanelAuth, PanelService, Staff
@@ -49,7 +48,7 @@ log = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
 PANEL_APP = web.AppKey("panel_bot_app", object)
-SAMPLER = web.AppKey("panel_sampler", DeliverySampler)
+RATE_WINDOW = timedelta(seconds=10)  # sends per second: over the last 10 seconds
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
@@ -246,15 +245,17 @@ async def logout(request: web.Request, page: Page) -> web.StreamResponse:
 
 # --- overview -----------------------------------------------------------------------------------
 async def _live(page: Page, request: web.Request) -> dict[str, Any]:
+    """Every instance's delivery: the queue, sends of the last RATE_WINDOW (the outgoing rows' send
+    times) and 429 answers of the last hour (shared by each instance: bot/live_counts.py)."""
     outgoing = OutgoingRepo(page.session)
     now = page.app.ctx.clock.now()
     oldest = await outgoing.oldest_due(now)
-    sample = request.app[SAMPLER].sample(page.app)
+    sent = await page.panel.overview_repo.sends_since(now - RATE_WINDOW)
     return {
         "queue_depth": await outgoing.depth(),
         "oldest_waiting": (now - oldest).total_seconds() if oldest is not None else 0.0,
-        "sends_per_second": sample.sends_per_second,
-        "rate_limited_hour": sample.rate_limited_hour,
+        "sends_per_second": round(sent / RATE_WINDOW.total_seconds(), 1),
+        "rate_limited_hour": await page.app.rate_limits.last_hour(),
     }
 
 
@@ -469,7 +470,6 @@ def create_panel_app(app: BotApp) -> web.Application:
     """The /panel sub-application; the bot's server mounts it (bot/server.py)."""
     panel = web.Application(middlewares=[security_headers])
     panel[PANEL_APP] = app
-    panel[SAMPLER] = DeliverySampler()
     aiohttp_jinja2.setup(
         panel,
         loader=jinja2.FileSystemLoader(HERE / "templates"),

@@ -17,8 +17,10 @@ from storage.models import (
     GmfyEvent,
     InviteCode,
     Member,
+    Outgoing,
     PanelLogin,
     PanelSession,
+    RateLimitHits,
     Referral,
     RelayMessage,
     Report,
@@ -158,6 +160,29 @@ class OverviewRepo:
 
     async def gmfy_backlog(self) -> int:
         return await self._scalar(select(func.count()).select_from(GmfyEvent).where(GmfyEvent.status == "pending"))
+
+    async def sends_since(self, since: datetime) -> int:
+        """Messages sent since `since` by every instance's delivery worker (a range on ix_outgoing_sent_at)."""
+        return await self._scalar(select(func.count()).select_from(Outgoing).where(Outgoing.sent_at >= since))
+
+
+class RateLimitHitsRepo:
+    """429 answers each instance counted (bot/live_counts.py, when there is no Redis)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, instance: str, hits: int, now: datetime) -> None:
+        self.session.add(RateLimitHits(counted_at=now, instance=instance, hits=hits))
+        await self.session.flush()
+
+    async def since(self, since: datetime) -> int:
+        return int(
+            await self.session.scalar(select(func.sum(RateLimitHits.hits)).where(RateLimitHits.counted_at > since)) or 0
+        )
+
+    async def purge_before(self, before: datetime) -> None:
+        await self.session.execute(delete(RateLimitHits).where(RateLimitHits.counted_at < before))
 
 
 class MemberQueries:

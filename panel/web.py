@@ -333,6 +333,12 @@ async def member(request: web.Request, page: Page) -> web.StreamResponse:
     return page.render("member.html", request, m=data, done=request.query.get("done"))
 
 
+async def member_gmfy(request: web.Request, page: Page) -> web.StreamResponse:
+    """The member page's GMFY part, which htmx asks for once the page is there."""
+    summary = await page.panel.gmfy_summary(page.staff, _int(request.match_info["user_id"]))
+    return page.render("_gmfy.html", request, g=summary)
+
+
 async def member_action(request: web.Request, page: Page) -> web.StreamResponse:
     form = await request.post()
     user_id = _int(request.match_info["user_id"])
@@ -487,6 +493,7 @@ def create_panel_app(app: BotApp) -> web.Application:
     r.add_post(r"/complaints/{report_id:\d+}/{action}", staff_view(complaint_action))
     r.add_get("/members", staff_view(members), name="members")
     r.add_get(r"/members/{user_id:\d+}", staff_view(member), name="member")
+    r.add_get(r"/members/{user_id:\d+}/gmfy", staff_view(member_gmfy))
     r.add_post(r"/members/{user_id:\d+}/{action}", staff_view(member_action))
     r.add_get("/audit", staff_view(audit), name="audit")
     r.add_get("/audit.csv", staff_view(audit_csv))

@@ -16,6 +16,7 @@ forms carry. Ending a session: `/panel logout`, 12 hours, or a ban or the modera
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import hashlib
@@ -23,7 +24,7 @@ import hmac
 import math
 import secrets
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -40,6 +41,8 @@ from services.errors import (
     PanelStaffOnly,
     UserNotFound,
 )
+from services.gmfy.client import AccountBalance, UserRating
+from services.gmfy.service import GmfyDisabled, GmfyService, GmfyUnavailable
 from services.moderation import (
     AuditLine,
     ComplaintLine,
@@ -285,7 +288,17 @@ class MemberPage:
     in_common: bool
     rooms: list[Room]
     messages: int
-    gmfy: dict[str, int]
+
+
+@dataclass(frozen=True)
+class GmfySummary:
+    """A member's standing in GMFY for their page: `state` is "ok", "off" (no GMFY_API_KEY) or "down"
+    (an error, or no answer within the panel's timeout)."""
+
+    state: str
+    ratings: list[UserRating] = field(default_factory=list)
+    balances: list[AccountBalance] = field(default_factory=list)
+    badges: int = 0
 
 
 @dataclass(frozen=True)
@@ -334,6 +347,8 @@ class PanelService:
         broadcasts: BroadcastService,
         *,
         page_size: int = 20,
+        gmfy: GmfyService | None = None,
+        gmfy_timeout: float = 2.0,
     ) -> None:
         self.session = session
         self.clock = clock
@@ -342,6 +357,8 @@ class PanelService:
         self.relay = relay
         self.broadcasts = broadcasts
         self.page_size = page_size
+        self.gmfy = gmfy
+        self.gmfy_timeout = gmfy_timeout
         self.overview_repo = OverviewRepo(session)
         self.members = MemberQueries(session)
         self.audit_queries = AuditQueries(session)
@@ -456,8 +473,22 @@ class PanelService:
             in_common=await self.members.in_common_chat(user.id),
             rooms=await self.members.rooms_of(user.id),
             messages=await self.members.messages_of(user.id),
-            gmfy=await self.members.gmfy_events_of(user.id),
         )
+
+    async def gmfy_summary(self, staff: Staff, user_id: int) -> GmfySummary:
+        """The member's GMFY ratings, points (balances) and badges, waiting at most `gmfy_timeout`: GMFY
+        off or not answering is a state to show, never an error page."""
+        if self.gmfy is None or not self.gmfy.enabled:
+            return GmfySummary("off")
+        try:
+            async with asyncio.timeout(self.gmfy_timeout):
+                profile = await self.gmfy.profile_of(user_id)
+        except (GmfyUnavailable, TimeoutError):
+            return GmfySummary("down")
+        except GmfyDisabled:
+            return GmfySummary("off")
+        badges = sum(badge.count or 1 for badge in profile.user_badges)
+        return GmfySummary("ok", profile.user_ratings, profile.user_account_balances, badges)
 
     async def member_action(
         self,

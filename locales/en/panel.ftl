@@ -113,6 +113,16 @@ panel-ban = ban
 panel-warning = warning
 panel-revoked = revoked
 
+panel-gmfy-loading = asking GMFY…
+panel-gmfy-nothing = No ratings or points yet.
+panel-gmfy-rating = { $name }: { $value }, place { $place }
+panel-gmfy-rating-unranked = { $name }: { $value }
+panel-gmfy-balance = { $resource }: { $amount }
+panel-gmfy-badges = { $count ->
+    [one] 1 badge
+   *[other] { $count } badges
+}
+
 panel-audit-title = Audit log: { $total }
 panel-audit-actor = Who (#id)
 panel-audit-action = Action

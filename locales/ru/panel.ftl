@@ -115,6 +115,17 @@ panel-ban = бан
 panel-warning = предупреждение
 panel-revoked = отозвано
 
+panel-gmfy-loading = спрашиваем GMFY…
+panel-gmfy-nothing = Пока нет ни рейтингов, ни баллов.
+panel-gmfy-rating = { $name }: { $value }, место { $place }
+panel-gmfy-rating-unranked = { $name }: { $value }
+panel-gmfy-balance = { $resource }: { $amount }
+panel-gmfy-badges = { $count ->
+    [one] { $count } значок
+    [few] { $count } значка
+   *[many] { $count } значков
+}
+
 panel-audit-title = Журнал действий: { $total }
 panel-audit-actor = Кто (#id)
 panel-audit-action = Действие

@@ -277,12 +277,6 @@ class MemberQueries:
             or 0
         )
 
-    async def gmfy_events_of(self, user_id: int) -> dict[str, int]:
-        rows = await self.session.execute(
-            select(GmfyEvent.status, func.count()).where(GmfyEvent.user_id == user_id).group_by(GmfyEvent.status)
-        )
-        return {str(status): int(n) for status, n in rows.all()}
-
     async def reports_against(self, user_id: int, limit: int) -> list[Report]:
         return list(
             await self.session.scalars(

@@ -47,6 +47,7 @@ from storage.models import (
     WarningEntry,
 )
 from storage.repositories.panel import AuditQueries
+from tests.conftest import DbTarget
 
 ADMIN_TG = 42
 TOKEN = "123456:" + "A" * 35
@@ -457,3 +458,23 @@ async def test_old_links_and_sessions_are_purged(ctx: AppContext, run: Run, make
     live = await run(lambda s: ctx.panel_auth(s).issue_link(admin))
     assert await run(lambda s: ctx.panel_auth(s).purge()) == 3  # two links, one session
     await run(lambda s: ctx.panel_auth(s).sign_in(live))  # today's link still works
+
+
+async def test_live_sends_and_the_export_read_by_index(db: DbTarget, ctx: AppContext) -> None:
+    """Sends of the last seconds are a range on ix_outgoing_sent_at (not a scan of the whole queue), an
+    export's next chunk a range below the last id on the actor's index (never an OFFSET)."""
+    if db.kind != "sqlite":
+        pytest.skip("query plans are checked on SQLite")
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    sends = select(func.count()).select_from(Outgoing).where(Outgoing.sent_at >= now)
+    chunk = AuditQueries(None)._export_query(  # type: ignore[arg-type]
+        [AuditEntry.actor_id == 3, AuditEntry.id < 1000]
+    )
+    async with ctx.sessionmaker() as session:
+        connection = await session.connection()
+        for statement, index in ((sends, "ix_outgoing_sent_at"), (chunk, "ix_audit_log_actor_id")):
+            compiled = statement.compile(connection.engine, compile_kwargs={"literal_binds": True})
+            plan = await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}")
+            details = " ".join(str(row[3]) for row in plan.all())
+            assert index in details, details
+            assert "SCAN" not in details.replace("SCAN CONSTANT ROW", ""), details

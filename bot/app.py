@@ -7,6 +7,7 @@ import gc
 import json
 import logging
 import signal
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -33,6 +34,7 @@ from bot.delivery.worker import DeliveryConfig, DeliveryWorker
 from bot.gmfy import create_gmfy_state, register_gmfy_jobs
 from bot.i18n import Translator
 from bot.i18n.menus import set_commands
+from bot.live_counts import DatabaseRateLimits, RateLimitSharer, RateLimitStore, RedisRateLimits
 from bot.liveness import PollHeartbeat, Progress
 from bot.metrics import HandlerNameMiddleware, MetricsMiddleware
 from bot.middlewares import BatchedHandlerMiddleware, CommitBeforeRequest, OneAtATimeMiddleware, UnitOfWorkMiddleware
@@ -169,6 +171,16 @@ def register_delivery_jobs(ctx: AppContext, scheduler: Scheduler) -> None:
     scheduler.every(15, "refresh_gauges", refresh_gauges)
 
 
+def create_rate_limit_sharer(ctx: AppContext, counted: Callable[[], int]) -> RateLimitSharer:
+    """This process' 429 count, shared with every instance: through Redis when there is one, else the database."""
+    store: RateLimitStore = (
+        RedisRateLimits(ctx.redis, ctx.settings.redis_prefix)
+        if ctx.redis is not None
+        else DatabaseRateLimits(ctx.sessionmaker, instance_name())
+    )
+    return RateLimitSharer(counted, store, ctx.clock)
+
+
 def create_seen_updates(ctx: AppContext, scheduler: Scheduler) -> SeenUpdates:
     """Webhook update ids already taken: in Redis when there is one, else in the database."""
     remember = timedelta(seconds=ctx.settings.webhook_dedup_seconds)
@@ -263,6 +275,8 @@ class BotApp:
         self.scheduler = scheduler
         self.delivery: DeliveryWorker | None = None
         self.budget: Budget | None = None
+        self.handler_config = handler_config(ctx.settings)  # what handlers read; the panel renders cards with it
+        self.rate_limits = create_rate_limit_sharer(ctx, self._rate_limited)
         self.seen_updates: SeenUpdates | None = None  # webhook mode
         dp.startup.register(self._on_startup)
         dp.shutdown.register(self._on_shutdown)
@@ -317,6 +331,10 @@ class BotApp:
             app.seen_updates = create_seen_updates(ctx, scheduler)
         return app
 
+    def _rate_limited(self) -> int:
+        """This process' 429 answers so far (its delivery worker's count)."""
+        return self.delivery.stats.rate_limited if self.delivery is not None else 0
+
     async def _on_startup(self, bot: Bot) -> None:
         me = await bot.me()
         log.info("bot @%s started", me.username, extra={"bot_username": me.username, "bot_id": me.id})
@@ -324,11 +342,13 @@ class BotApp:
         self.scheduler.start()
         if self.delivery is not None and self.ctx.settings.delivery_worker:
             self.delivery.start()
+            self.rate_limits.start()
 
     async def _on_shutdown(self) -> None:
         self.scheduler.shutdown()
         if self.delivery is not None:
             await self.delivery.stop()
+        await self.rate_limits.stop()
 
     async def run(self) -> None:
         """Webhook mode when WEBHOOK_URL is set, else long polling. The public HTTP server (the webhook,
@@ -398,6 +418,7 @@ class BotApp:
         await self.dp["relay_batch"].wait_idle()
         if self.delivery is not None:
             await self.delivery.stop()
+        await self.rate_limits.stop()
         close = getattr(self.ctx.sms, "close", None)
         if close is not None:
             await close()

@@ -179,7 +179,16 @@ class AppContext:
     def panel(self, session: AsyncSession) -> PanelService:
         moderation = self.moderation(session)
         users = UserDirectory(session, default_region=self.settings.default_region, lookup=moderation.lookup)
-        return PanelService(session, self.clock, moderation, users, self.relay(session), self.broadcasts(session))
+        return PanelService(
+            session,
+            self.clock,
+            moderation,
+            users,
+            self.relay(session),
+            self.broadcasts(session),
+            gmfy=GmfyService(session, self.gmfy),
+            gmfy_timeout=self.settings.panel_gmfy_timeout_seconds,
+        )
 
     def broadcasts(self, session: AsyncSession) -> BroadcastService:
         return BroadcastService(session, self.clock, self.outbox(session))

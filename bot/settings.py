@@ -167,6 +167,7 @@ class Settings(BaseSettings):
     panel_enabled: bool = True
     panel_url: str | None = None  # public address of /panel; default from WEBHOOK_URL or WEB_PORT
     panel_secret: SecretStr | None = None  # signs login links; unset: derived from BOT_TOKEN
+    panel_gmfy_timeout_seconds: float = Field(2.0, gt=0)  # a member page's GMFY ratings, at most this long
 
     @field_validator("bot_token")
     @classmethod

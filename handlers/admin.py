@@ -207,9 +207,11 @@ async def complaints_page(query: CallbackQuery, callback_data: Page, services: S
 async def complaint_open(
     query: CallbackQuery, callback_data: ComplaintOpen, services: Services, t: Texts, bot: Bot
 ) -> None:
-    text, markup = report_card(t, await services.moderation.complaint(callback_data.report_id))
+    line = await services.moderation.complaint(callback_data.report_id)
+    text, markup = report_card(t, line, deleted=await services.moderation.reported_message_deleted(line.report))
     await query.answer()
-    await bot.send_message(query.from_user.id, text, reply_markup=markup)
+    card = await bot.send_message(query.from_user.id, text, reply_markup=markup)
+    await services.moderation.remember_card(line.report.id, query.from_user.id, card.message_id)
 
 
 # --- /user -------------------------------------------------------------------------------------

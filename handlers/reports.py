@@ -163,7 +163,7 @@ async def _after_report(
     await send_notices(outbox, translator, outcome.notices)
     line = ComplaintLine(outcome.report, outcome.reporter, outcome.target)
     chats = [config.admin_chat_id] if config.admin_chat_id else await _staff_chats(moderation)
-    await post_report(bot, admin_texts(translator, config), chats, line, outcome)
+    await post_report(bot, admin_texts(translator, config), chats, line, moderation, outcome)
 
 
 async def _staff_chats(moderation: ModerationService) -> list[int]:
@@ -179,7 +179,12 @@ def admin_texts(translator: Translator, config: HandlerConfig) -> Texts:
 
 # --- the report card ---------------------------------------------------------------------
 def report_card(
-    t: Texts, line: ComplaintLine, *, with_excerpt: bool = True, outcome: ReportOutcome | None = None
+    t: Texts,
+    line: ComplaintLine,
+    *,
+    with_excerpt: bool = True,
+    outcome: ReportOutcome | None = None,
+    deleted: bool = False,
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     report = line.report
     parts = [
@@ -203,13 +208,15 @@ def report_card(
     if report.status != "open":
         by = line.handler.display_name if line.handler else "—"
         parts.append(t("report-card-handled", status=report.status, by=by))
+    if deleted:
+        parts.append(t("report-card-deleted"))
     kb = InlineKeyboardBuilder()
     if report.status == "open":
         for action in ("ban", "warn", "dismiss"):
             kb.button(
                 text=t.plain(f"report-btn-{action}"), callback_data=ReportAction(action=action, report_id=report.id)
             )
-    if report.relay_message_id is not None:
+    if report.relay_message_id is not None and not deleted:
         kb.button(text=t.plain("report-btn-del"), callback_data=ReportAction(action="del", report_id=report.id))
     kb.adjust(3, 1)
     markup = kb.as_markup() if kb.buttons else None
@@ -217,9 +224,15 @@ def report_card(
 
 
 async def post_report(
-    bot: Bot, t: Texts, chats: list[int], line: ComplaintLine, outcome: ReportOutcome | None = None
+    bot: Bot,
+    t: Texts,
+    chats: list[int],
+    line: ComplaintLine,
+    moderation: ModerationService,
+    outcome: ReportOutcome | None = None,
 ) -> None:
-    """The card in each staff chat, under a copy of the reported message when it still exists."""
+    """The card in each staff chat, under a copy of the reported message when it still exists; each card
+    is remembered, so that an action taken elsewhere (the panel, another card) edits it."""
     report = line.report
     for chat_id in chats:
         copied: int | None = None
@@ -230,7 +243,7 @@ async def post_report(
                 log.info("could not copy reported message %s: %s", report.id, exc)
         text, markup = report_card(t, line, with_excerpt=copied is None, outcome=outcome)
         try:
-            await bot.send_message(
+            card = await bot.send_message(
                 chat_id,
                 text,
                 reply_markup=markup,
@@ -240,6 +253,34 @@ async def post_report(
             )
         except TelegramAPIError as exc:
             log.warning("could not post report %s to %s: %s", report.id, chat_id, exc)
+            continue
+        await moderation.remember_card(report.id, chat_id, card.message_id)
+
+
+async def refresh_report_cards(
+    outbox: Outbox,
+    translator: Translator,
+    config: HandlerConfig,
+    moderation: ModerationService,
+    report_id: int,
+    *,
+    skip: tuple[int, int] | None = None,
+) -> int:
+    """Edit every card of this report in the staff chats (but `skip`, the one just edited in place) to the
+    report's state now: handled and by whom, the message deleted. Through the delivery queue, in the
+    caller's transaction, so that it happens only if the action commits. A staff member's private chat
+    gets their language, the admin chat its own. How many edits were queued."""
+    cards = [card for card in await moderation.cards_of(report_id) if card != skip]
+    if not cards:
+        return 0
+    line = await moderation.complaint(report_id)
+    deleted = await moderation.reported_message_deleted(line.report)
+    for chat_id, message_id in cards:
+        owner = await moderation.users.by_telegram_id(chat_id) if chat_id > 0 else None
+        t = translator.for_user(owner) if owner is not None else admin_texts(translator, config)
+        text, markup = report_card(t, line, deleted=deleted)
+        await outbox.edit_known(chat_id, message_id, text, markup.model_dump(exclude_none=True) if markup else None)
+    return len(cards)
 
 
 async def edit_or_log(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> None:
@@ -257,16 +298,40 @@ async def report_card_action(
     user: User,
     t: Texts,
     translator: Translator,
+    config: HandlerConfig,
 ) -> None:
     handled = await services.moderation.handle_report(user, callback_data.report_id, callback_data.action)
     await query.answer(t.plain(f"report-done-{callback_data.action}", name=handled.target.display_name))
-    text, markup = report_card(t, await services.moderation.complaint(handled.report.id), with_excerpt=True)
+    line = await services.moderation.complaint(handled.report.id)
+    text, markup = report_card(
+        t, line, with_excerpt=True, deleted=await services.moderation.reported_message_deleted(line.report)
+    )
     await edit_or_log(query, text, markup)
     await send_notices(services.outbox, translator, handled.notices)
+    await refresh_report_cards(
+        services.outbox, translator, config, services.moderation, handled.report.id, skip=_pressed(query)
+    )
 
 
 async def report_card_delete(
-    query: CallbackQuery, callback_data: ReportAction, user: User, services: Services, t: Texts
+    query: CallbackQuery,
+    callback_data: ReportAction,
+    user: User,
+    services: Services,
+    t: Texts,
+    translator: Translator,
+    config: HandlerConfig,
 ) -> None:
-    await services.moderation.delete_reported_message(user, callback_data.report_id)
+    moderation = services.moderation
+    report = await moderation.delete_reported_message(user, callback_data.report_id)
     await query.answer(t.plain("report-done-del"))
+    text, markup = report_card(t, await moderation.complaint(report.id), deleted=True)
+    await edit_or_log(query, text, markup)
+    await refresh_report_cards(services.outbox, translator, config, moderation, report.id, skip=_pressed(query))
+
+
+def _pressed(query: CallbackQuery) -> tuple[int, int] | None:
+    """The card whose button was pressed (edited in place, not through the queue)."""
+    if isinstance(query.message, Message):
+        return query.message.chat.id, query.message.message_id
+    return None

@@ -19,7 +19,7 @@ import io
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlparse
@@ -33,8 +33,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.i18n import Texts
 from bot.i18n.menus import clear_staff_commands, set_staff_commands
 from bot.i18n.notices import send_notices
+from handlers.reports import refresh_report_cards
 from panel import charts
-from panel.live import DeliverySampler
 from services.errors import DomainError, PanelForbidden, PanelSignedOut
 from services.moderation import format_duration, format_moment, parse_duration
 from services.panel import SESSION_TTL, AuditFilter, Done, PanelAuth, PanelService, Staff
@@ -48,7 +48,7 @@ log = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
 PANEL_APP = web.AppKey("panel_bot_app", object)
-SAMPLER = web.AppKey("panel_sampler", DeliverySampler)
+RATE_WINDOW = timedelta(seconds=10)  # sends per second: over the last 10 seconds
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
@@ -86,9 +86,15 @@ class Page:
         self.role_changes: list[Done] = []
 
     async def tell(self, done: Done) -> None:
-        """The members' notices, queued in this transaction; a role change also updates the bot's menus
-        after commit (a Bot API call: never inside the transaction)."""
-        await send_notices(self.services.outbox, self.app.ctx.translator, done.notices)
+        """The members' notices and the edits of a complaint's cards in the staff chats (as the bot's own
+        buttons leave them), queued in this transaction; a role change also updates the bot's menus after
+        commit (a Bot API call: never inside the transaction)."""
+        ctx = self.app.ctx
+        await send_notices(self.services.outbox, ctx.translator, done.notices)
+        if done.report_id is not None:
+            await refresh_report_cards(
+                self.services.outbox, ctx.translator, self.app.handler_config, self.services.moderation, done.report_id
+            )
         if done.role_change is not None:
             self.role_changes.append(done)
 
@@ -241,15 +247,17 @@ async def logout(request: web.Request, page: Page) -> web.StreamResponse:
 
 # --- overview -----------------------------------------------------------------------------------
 async def _live(page: Page, request: web.Request) -> dict[str, Any]:
+    """Every instance's delivery: the queue, sends of the last RATE_WINDOW (the outgoing rows' send
+    times) and 429 answers of the last hour (shared by each instance: bot/live_counts.py)."""
     outgoing = OutgoingRepo(page.session)
     now = page.app.ctx.clock.now()
     oldest = await outgoing.oldest_due(now)
-    sample = request.app[SAMPLER].sample(page.app)
+    sent = await page.panel.overview_repo.sends_since(now - RATE_WINDOW)
     return {
         "queue_depth": await outgoing.depth(),
         "oldest_waiting": (now - oldest).total_seconds() if oldest is not None else 0.0,
-        "sends_per_second": sample.sends_per_second,
-        "rate_limited_hour": sample.rate_limited_hour,
+        "sends_per_second": round(sent / RATE_WINDOW.total_seconds(), 1),
+        "rate_limited_hour": await page.app.rate_limits.last_hour(),
     }
 
 
@@ -295,11 +303,14 @@ async def complaints(request: web.Request, page: Page) -> web.StreamResponse:
     return page.render("complaints.html", request, c=listed, done=request.query.get("done"))
 
 
-async def complaints_changes(request: web.Request, page: Page) -> web.StreamResponse:
-    """Polled by the complaints page: a notice once the open complaints changed (the bot's buttons, another
-    browser, a new report); empty while they did not."""
-    changed = await page.panel.complaints_stamp(page.staff) != request.query.get("stamp", "")
-    return page.render("_changes.html", request, changed=changed, page_number=_int(request.query.get("page"), 0))
+async def complaints_list(request: web.Request, page: Page) -> web.StreamResponse:
+    """Polled by the complaints page with the stamp it shows: 204 (htmx leaves the page alone) while the
+    open complaints are the same, else the list as it is now, which htmx swaps in place (handled in the
+    bot or another browser, or a new one filed)."""
+    if await page.panel.complaints_stamp(page.staff) == request.query.get("stamp", ""):
+        return web.Response(status=204)
+    listed = await page.panel.complaints(page.staff, _int(request.query.get("page"), 0))
+    return page.render("_complaints.html", request, c=listed, done=None)
 
 
 async def complaint_action(request: web.Request, page: Page) -> web.StreamResponse:
@@ -322,6 +333,12 @@ async def members(request: web.Request, page: Page) -> web.StreamResponse:
 async def member(request: web.Request, page: Page) -> web.StreamResponse:
     data = await page.panel.member(page.staff, _int(request.match_info["user_id"]))
     return page.render("member.html", request, m=data, done=request.query.get("done"))
+
+
+async def member_gmfy(request: web.Request, page: Page) -> web.StreamResponse:
+    """The member page's GMFY part, which htmx asks for once the page is there."""
+    summary = await page.panel.gmfy_summary(page.staff, _int(request.match_info["user_id"]))
+    return page.render("_gmfy.html", request, g=summary)
 
 
 async def member_action(request: web.Request, page: Page) -> web.StreamResponse:
@@ -356,25 +373,18 @@ async def audit(request: web.Request, page: Page) -> web.StreamResponse:
     return page.render("audit.html", request, a=view, where=where, query=urlencode(query))
 
 
+CSV_HEADER = ("id", "time_utc", "actor_id", "actor", "action", "target_id", "target", "reason", "details")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
 async def audit_csv(request: web.Request, page: Page) -> web.StreamResponse:
-    rows = await page.panel.audit_export(page.staff, _audit_filter(request))
+    """The filtered audit log as CSV. Built a chunk of rows at a time (each chunk written, then dropped),
+    into one body: the page's own time stays what it measures, the whole export."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["id", "time_utc", "actor_id", "actor", "action", "target_id", "target", "reason", "details"])
-    for entry_id, created_at, actor_id, actor, action, target_id, target, reason, details in rows:
-        writer.writerow(
-            [
-                entry_id,
-                created_at.isoformat(),
-                actor_id or "",
-                _cell(actor or ""),
-                action,
-                target_id or "",
-                _cell(target or ""),
-                _cell(reason or ""),
-                _cell(" ".join(f"{k}={v}" for k, v in sorted((details or {}).items()))),
-            ]
-        )
+    writer.writerow(CSV_HEADER)
+    async for rows in page.panel.audit_export(page.staff, _audit_filter(request)):
+        writer.writerows(_csv_line(*row) for row in rows)
     return web.Response(
         text=out.getvalue(),
         content_type="text/csv",
@@ -383,9 +393,33 @@ async def audit_csv(request: web.Request, page: Page) -> web.StreamResponse:
     )
 
 
+def _csv_line(
+    entry_id: int,
+    created_at: datetime,
+    actor_id: int | None,
+    actor: str | None,
+    action: str,
+    target_id: int | None,
+    target: str | None,
+    reason: str | None,
+    details: dict[str, Any] | None,
+) -> tuple[Any, ...]:
+    return (
+        entry_id,
+        created_at.isoformat(),
+        actor_id or "",
+        _cell(actor) if actor else "",
+        action,
+        target_id or "",
+        _cell(target) if target else "",
+        _cell(reason) if reason else "",
+        _cell(" ".join(f"{k}={v}" for k, v in sorted(details.items()))) if details else "",
+    )
+
+
 def _cell(value: str) -> str:
     """A spreadsheet must not run a cell as a formula (CSV injection): names and reasons are members' text."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+    return "'" + value if value.startswith(FORMULA_START) else value
 
 
 # --- broadcast ----------------------------------------------------------------------------------
@@ -444,7 +478,6 @@ def create_panel_app(app: BotApp) -> web.Application:
     """The /panel sub-application; the bot's server mounts it (bot/server.py)."""
     panel = web.Application(middlewares=[security_headers])
     panel[PANEL_APP] = app
-    panel[SAMPLER] = DeliverySampler()
     aiohttp_jinja2.setup(
         panel,
         loader=jinja2.FileSystemLoader(HERE / "templates"),
@@ -458,10 +491,11 @@ def create_panel_app(app: BotApp) -> web.Application:
     r.add_get("/", staff_view(overview), name="overview")
     r.add_get("/live", staff_view(live_fragment))
     r.add_get("/complaints", staff_view(complaints), name="complaints")
-    r.add_get("/complaints/changes", staff_view(complaints_changes))
+    r.add_get("/complaints/list", staff_view(complaints_list))
     r.add_post(r"/complaints/{report_id:\d+}/{action}", staff_view(complaint_action))
     r.add_get("/members", staff_view(members), name="members")
     r.add_get(r"/members/{user_id:\d+}", staff_view(member), name="member")
+    r.add_get(r"/members/{user_id:\d+}/gmfy", staff_view(member_gmfy))
     r.add_post(r"/members/{user_id:\d+}/{action}", staff_view(member_action))
     r.add_get("/audit", staff_view(audit), name="audit")
     r.add_get("/audit.csv", staff_view(audit_csv))

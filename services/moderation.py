@@ -58,6 +58,7 @@ from storage.repositories.moderation import (
     WarningRepo,
 )
 from storage.repositories.panel import PanelSessionRepo
+from storage.repositories.report_cards import ReportCardRepo
 from storage.repositories.users import UserRepo
 
 REASONS = ("spam", "abuse", "other")
@@ -315,6 +316,7 @@ class ModerationService:
         self.audit = AuditRepo(session)
         self.counts = UserCounts(session)
         self.panel_sessions = PanelSessionRepo(session)
+        self.cards = ReportCardRepo(session)
 
     # --- who is who ----------------------------------------------------------------------
     def is_admin(self, user: User | None) -> bool:
@@ -622,6 +624,18 @@ class ModerationService:
             relay_message_id=report.relay_message_id,
         )  # fmt: skip
         return report
+
+    async def remember_card(self, report_id: int, chat_id: int, message_id: int) -> None:
+        """A card of this report was posted in a staff chat: an action taken elsewhere edits it."""
+        await self.cards.add(report_id, chat_id, message_id, self.clock.now())
+
+    async def cards_of(self, report_id: int) -> list[tuple[int, int]]:
+        """(chat_id, message_id) of every card of this report in the staff chats."""
+        return await self.cards.of(report_id)
+
+    async def reported_message_deleted(self, report: Report) -> bool:
+        """Whether the reported message was deleted everywhere (False for a report of a member)."""
+        return report.relay_message_id is not None and await self.cards.message_deleted(report.relay_message_id)
 
     async def complaint(self, report_id: int) -> ComplaintLine:
         report = await self.reports.by_id(report_id)

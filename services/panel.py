@@ -16,13 +16,15 @@ forms carry. Ending a session: `/panel logout`, 12 hours, or a ban or the modera
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import hashlib
 import hmac
 import math
 import secrets
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -39,6 +41,8 @@ from services.errors import (
     PanelStaffOnly,
     UserNotFound,
 )
+from services.gmfy.client import AccountBalance, UserRating
+from services.gmfy.service import GmfyDisabled, GmfyService, GmfyUnavailable
 from services.moderation import (
     AuditLine,
     ComplaintLine,
@@ -284,7 +288,17 @@ class MemberPage:
     in_common: bool
     rooms: list[Room]
     messages: int
-    gmfy: dict[str, int]
+
+
+@dataclass(frozen=True)
+class GmfySummary:
+    """A member's standing in GMFY for their page: `state` is "ok", "off" (no GMFY_API_KEY) or "down"
+    (an error, or no answer within the panel's timeout)."""
+
+    state: str
+    ratings: list[UserRating] = field(default_factory=list)
+    balances: list[AccountBalance] = field(default_factory=list)
+    badges: int = 0
 
 
 @dataclass(frozen=True)
@@ -311,6 +325,7 @@ class Done:
     target: User | None
     notices: list[Notice]
     role_change: bool | None = None  # True: made moderator, False: role taken (the bot's menus follow)
+    report_id: int | None = None  # a complaint handled: its cards in the staff chats show it
 
 
 def _edges(last_start: datetime, step: timedelta, buckets: int) -> list[datetime]:
@@ -332,6 +347,8 @@ class PanelService:
         broadcasts: BroadcastService,
         *,
         page_size: int = 20,
+        gmfy: GmfyService | None = None,
+        gmfy_timeout: float = 2.0,
     ) -> None:
         self.session = session
         self.clock = clock
@@ -340,6 +357,8 @@ class PanelService:
         self.relay = relay
         self.broadcasts = broadcasts
         self.page_size = page_size
+        self.gmfy = gmfy
+        self.gmfy_timeout = gmfy_timeout
         self.overview_repo = OverviewRepo(session)
         self.members = MemberQueries(session)
         self.audit_queries = AuditQueries(session)
@@ -414,9 +433,9 @@ class PanelService:
             raise PanelForbidden()
         if action == "delete":
             report = await self.moderation.delete_reported_message(staff.user, report_id)
-            return Done("delete", await self.moderation.users.by_id(report.target_id), [])
+            return Done("delete", await self.moderation.users.by_id(report.target_id), [], report_id=report.id)
         handled: HandledReport = await self.moderation.handle_report(staff.user, report_id, action, duration=duration)
-        return Done(action, handled.target, handled.notices)
+        return Done(action, handled.target, handled.notices, report_id=handled.report.id)
 
     # --- members ---------------------------------------------------------------------------
     async def search(self, staff: Staff, query: str) -> list[User]:
@@ -454,8 +473,22 @@ class PanelService:
             in_common=await self.members.in_common_chat(user.id),
             rooms=await self.members.rooms_of(user.id),
             messages=await self.members.messages_of(user.id),
-            gmfy=await self.members.gmfy_events_of(user.id),
         )
+
+    async def gmfy_summary(self, staff: Staff, user_id: int) -> GmfySummary:
+        """The member's GMFY ratings, points (balances) and badges, waiting at most `gmfy_timeout`: GMFY
+        off or not answering is a state to show, never an error page."""
+        if self.gmfy is None or not self.gmfy.enabled:
+            return GmfySummary("off")
+        try:
+            async with asyncio.timeout(self.gmfy_timeout):
+                profile = await self.gmfy.profile_of(user_id)
+        except (GmfyUnavailable, TimeoutError):
+            return GmfySummary("down")
+        except GmfyDisabled:
+            return GmfySummary("off")
+        badges = sum(badge.count or 1 for badge in profile.user_badges)
+        return GmfySummary("ok", profile.user_ratings, profile.user_account_balances, badges)
 
     async def member_action(
         self,
@@ -497,10 +530,12 @@ class PanelService:
         entries = await q.page(where.actor_id, where.action, where.target_id, page * self.page_size, self.page_size)
         return AuditView(await self._audit_lines(entries), page, pages, total, list(AUDIT_ACTIONS))
 
-    async def audit_export(self, staff: Staff, where: AuditFilter, limit: int = 100_000) -> list[tuple[Any, ...]]:
-        """Every matching line, newest first, for the CSV export (at most `limit`): (id, created_at,
-        actor_id, actor name, action, target_id, target name, reason, details)."""
-        return await self.audit_queries.export(where.actor_id, where.action, where.target_id, limit)
+    def audit_export(
+        self, staff: Staff, where: AuditFilter, limit: int = 100_000
+    ) -> AsyncIterator[list[tuple[Any, ...]]]:
+        """Every matching line, newest first, for the CSV export (at most `limit`), a chunk at a time:
+        (id, created_at, actor_id, actor name, action, target_id, target name, reason, details)."""
+        return self.audit_queries.export(where.actor_id, where.action, where.target_id, limit)
 
     async def _audit_lines(self, entries: list[AuditEntry]) -> list[AuditLine]:
         ids = {e.actor_id for e in entries if e.actor_id} | {e.target_id for e in entries if e.target_id}

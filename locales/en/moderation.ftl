@@ -79,6 +79,7 @@ report-card-handled = { $status ->
     [dismissed] ✖️ Dismissed
    *[other] { $status }
 } by { $by }
+report-card-deleted = 🗑 The message was deleted everywhere.
 report-btn-ban = ⛔ Ban
 report-btn-warn = ⚠️ Warn
 report-btn-dismiss = ✖️ Dismiss

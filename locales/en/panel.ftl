@@ -56,8 +56,6 @@ panel-live-gmfy = GMFY events not sent yet
 
 panel-complaints-title = Open complaints: { $total }
 panel-complaints-empty = No open complaints. 🎉
-panel-complaints-changed = The complaints changed (in the bot, in another browser, or a new one came in).
-panel-reload = Reload
 panel-complaint-about = About
 panel-complaint-by = reported by
 panel-complaint-reporters = { $count ->
@@ -114,6 +112,16 @@ panel-warnings-bans = Bans and warnings
 panel-ban = ban
 panel-warning = warning
 panel-revoked = revoked
+
+panel-gmfy-loading = asking GMFY…
+panel-gmfy-nothing = No ratings or points yet.
+panel-gmfy-rating = { $name }: { $value }, place { $place }
+panel-gmfy-rating-unranked = { $name }: { $value }
+panel-gmfy-balance = { $resource }: { $amount }
+panel-gmfy-badges = { $count ->
+    [one] 1 badge
+   *[other] { $count } badges
+}
 
 panel-audit-title = Audit log: { $total }
 panel-audit-actor = Who (#id)

@@ -80,6 +80,7 @@ report-card-handled = { $status ->
     [dismissed] ✖️ Отклонена
    *[other] { $status }
 }: { $by }
+report-card-deleted = 🗑 Сообщение удалено у всех.
 report-btn-ban = ⛔ Бан
 report-btn-warn = ⚠️ Предупредить
 report-btn-dismiss = ✖️ Отклонить

@@ -57,8 +57,6 @@ panel-live-gmfy = событий GMFY ещё не отправлено
 
 panel-complaints-title = Открытых жалоб: { $total }
 panel-complaints-empty = Открытых жалоб нет. 🎉
-panel-complaints-changed = Жалобы изменились (в боте, в другом браузере или пришла новая).
-panel-reload = Обновить
 panel-complaint-about = На
 panel-complaint-by = пожаловался
 panel-complaint-reporters = { $count ->
@@ -116,6 +114,17 @@ panel-warnings-bans = Баны и предупреждения
 panel-ban = бан
 panel-warning = предупреждение
 panel-revoked = отозвано
+
+panel-gmfy-loading = спрашиваем GMFY…
+panel-gmfy-nothing = Пока нет ни рейтингов, ни баллов.
+panel-gmfy-rating = { $name }: { $value }, место { $place }
+panel-gmfy-rating-unranked = { $name }: { $value }
+panel-gmfy-balance = { $resource }: { $amount }
+panel-gmfy-badges = { $count ->
+    [one] { $count } значок
+    [few] { $count } значка
+   *[many] { $count } значков
+}
 
 panel-audit-title = Журнал действий: { $total }
 panel-audit-actor = Кто (#id)

@@ -173,11 +173,16 @@ class GmfyService:
             raise GmfyUnavailable() from exc
 
     async def profile(self, user: User) -> GmfyUser:
+        return await self.profile_of(user.id)
+
+    async def profile_of(self, user_id: int) -> GmfyUser:
+        """A member's ratings, challenges, badges and balances (no database read: the panel asks outside
+        its transaction's statements). Raises GmfyDisabled, GmfyUnavailable."""
         client = self._state().client
         try:
-            return await self._read(("user", user.id), lambda: client.get_user(str(user.id)))
+            return await self._read(("user", user_id), lambda: client.get_user(str(user_id)))
         except GmfyNotFound:  # GMFY has not heard of this user yet: an empty profile
-            return GmfyUser(user_id=str(user.id))
+            return GmfyUser(user_id=str(user_id))
 
     async def top(self, user: User, rating_id: str | None, page: int = 0) -> TopPage:
         client = self._state().client

@@ -8,9 +8,9 @@ from storage.models.broadcast import Broadcast
 from storage.models.delivery import Outgoing
 from storage.models.gmfy import GmfyNotification
 from storage.models.jobs import JobLease
-from storage.models.moderation import AuditEntry, Ban, Moderator, Report, WarningEntry
+from storage.models.moderation import AuditEntry, Ban, Moderator, Report, ReportCard, WarningEntry
 from storage.models.oauth import OAuthLink, OAuthState
-from storage.models.panel import PanelLogin, PanelSession
+from storage.models.panel import PanelLogin, PanelSession, RateLimitHits
 from storage.models.relay import (
     Block,
     LimitWindow,
@@ -45,10 +45,12 @@ __all__ = [
     "PanelSession",
     "PhoneCode",
     "PhoneTakeover",
+    "RateLimitHits",
     "Referral",
     "RelayCopy",
     "RelayMessage",
     "Report",
+    "ReportCard",
     "Room",
     "RoomMember",
     "RuntimeSetting",

@@ -35,6 +35,19 @@ class Report(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class ReportCard(Base):
+    """A report card the bot posted in a staff chat (the admin chat, or each staff member's private chat):
+    an action taken elsewhere (the panel, another card) edits every card of the report."""
+
+    __tablename__ = "report_cards"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class WarningEntry(Base):
     """One warning; it counts towards a ban until revoked (report dismissed) or used up by a ban."""
 

@@ -35,3 +35,16 @@ class PanelSession(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RateLimitHits(Base):
+    """429 answers from Telegram counted by one instance over a stretch of time (its delivery worker's
+    counter, shared every few seconds): the panel adds up every instance's rows for the last hour.
+    Only when there is no Redis (then the counts live there)."""
+
+    __tablename__ = "rate_limit_hits"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    counted_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    instance: Mapped[str] = mapped_column(String(64))
+    hits: Mapped[int] = mapped_column(Integer)

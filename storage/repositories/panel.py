@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, delete, func, literal, or_, select, union_all, update
+from sqlalchemy import ColumnElement, Select, bindparam, delete, func, literal, or_, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -17,8 +17,10 @@ from storage.models import (
     GmfyEvent,
     InviteCode,
     Member,
+    Outgoing,
     PanelLogin,
     PanelSession,
+    RateLimitHits,
     Referral,
     RelayMessage,
     Report,
@@ -160,6 +162,29 @@ class OverviewRepo:
     async def gmfy_backlog(self) -> int:
         return await self._scalar(select(func.count()).select_from(GmfyEvent).where(GmfyEvent.status == "pending"))
 
+    async def sends_since(self, since: datetime) -> int:
+        """Messages sent since `since` by every instance's delivery worker (a range on ix_outgoing_sent_at)."""
+        return await self._scalar(select(func.count()).select_from(Outgoing).where(Outgoing.sent_at >= since))
+
+
+class RateLimitHitsRepo:
+    """429 answers each instance counted (bot/live_counts.py, when there is no Redis)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, instance: str, hits: int, now: datetime) -> None:
+        self.session.add(RateLimitHits(counted_at=now, instance=instance, hits=hits))
+        await self.session.flush()
+
+    async def since(self, since: datetime) -> int:
+        return int(
+            await self.session.scalar(select(func.sum(RateLimitHits.hits)).where(RateLimitHits.counted_at > since)) or 0
+        )
+
+    async def purge_before(self, before: datetime) -> None:
+        await self.session.execute(delete(RateLimitHits).where(RateLimitHits.counted_at < before))
+
 
 class MemberQueries:
     """Finding members for the panel's search and drawing their page."""
@@ -253,12 +278,6 @@ class MemberQueries:
             or 0
         )
 
-    async def gmfy_events_of(self, user_id: int) -> dict[str, int]:
-        rows = await self.session.execute(
-            select(GmfyEvent.status, func.count()).where(GmfyEvent.user_id == user_id).group_by(GmfyEvent.status)
-        )
-        return {str(status): int(n) for status, n in rows.all()}
-
     async def reports_against(self, user_id: int, limit: int) -> list[Report]:
         return list(
             await self.session.scalars(
@@ -318,14 +337,9 @@ class AuditQueries:
             )
         )
 
-    async def export(
-        self, actor_id: int | None, action: str | None, target_id: int | None, limit: int
-    ) -> list[tuple[Any, ...]]:
-        """Rows for the CSV, newest first, as plain tuples with the names joined in: (id, created_at,
-        actor_id, actor name, action, target_id, target name, reason, details). No ORM objects: an export
-        is thousands of rows."""
+    def _export_query(self, where: list[ColumnElement[bool]]) -> Select[Any]:
         actor, target = aliased(User), aliased(User)
-        rows = await self.session.execute(
+        return (
             select(
                 AuditEntry.id,
                 AuditEntry.created_at,
@@ -339,8 +353,30 @@ class AuditQueries:
             )
             .outerjoin(actor, actor.id == AuditEntry.actor_id)
             .outerjoin(target, target.id == AuditEntry.target_id)
-            .where(*self._where(actor_id, action, target_id))
+            .where(*where)
             .order_by(AuditEntry.id.desc())
-            .limit(limit)
+            .limit(bindparam("size"))
         )
-        return [tuple(row) for row in rows.all()]
+
+    async def export(
+        self, actor_id: int | None, action: str | None, target_id: int | None, limit: int, chunk: int = 2000
+    ) -> AsyncIterator[list[tuple[Any, ...]]]:
+        """Rows for the CSV, newest first, `chunk` at a time, as plain tuples with the names joined in: (id,
+        created_at, actor_id, actor name, action, target_id, target name, reason, details). Each chunk is
+        one statement that goes on below the last id seen (an index range, never an OFFSET), run as Core
+        on the connection: no ORM rows, and the rows of a chunk are gone before the next is read (ten
+        thousand rows held at once got promoted by the garbage collector and made a full collection)."""
+        where = self._where(actor_id, action, target_id)
+        first, after = self._export_query(where), self._export_query([*where, AuditEntry.id < bindparam("last")])
+        connection = await self.session.connection()
+        last: int | None = None
+        left = limit
+        while left > 0:
+            size = min(chunk, left)
+            query, params = (first, {"size": size}) if last is None else (after, {"size": size, "last": last})
+            rows = [tuple(row) for row in (await connection.execute(query, params)).all()]
+            if rows:
+                yield rows
+            if len(rows) < size:
+                return
+            last, left = rows[-1][0], left - len(rows)

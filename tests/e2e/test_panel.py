@@ -27,6 +27,7 @@ from storage.models import (
     WarningEntry,
 )
 from tests.e2e.harness import Harness, Person
+from tests.fakes.telegram import ChatMessage
 
 LINK = re.compile(r"https?://\S+/panel/login\?t=(\S+)")
 
@@ -480,7 +481,16 @@ async def test_reported_message_shows_and_is_deleted_everywhere_from_the_panel(
     assert await count(tg, AuditEntry, AuditEntry.action == "delete_message") == 1
 
 
-async def test_complaints_page_learns_of_changes_made_in_the_bot(tg: Harness, web: TestClient[Any, Any]) -> None:
+def list_poll(body: str) -> str:
+    """The URL the complaints list polls itself with (its hx-get)."""
+    found = re.search(r'<div id="complaints" hx-get="(/panel/complaints/list\?[^"]+)"', body)
+    assert found, body[:1000]
+    return found.group(1).replace("&amp;", "&")
+
+
+async def test_complaints_list_updates_in_place_after_changes_made_in_the_bot(
+    tg: Harness, web: TestClient[Any, Any]
+) -> None:
     admin = await tg.admin().signed_in()
     bob = await tg.user("Bob").signed_in()
     alice = await tg.user("Alice").signed_in()
@@ -488,20 +498,30 @@ async def test_complaints_page_learns_of_changes_made_in_the_bot(tg: Harness, we
     first = await report(tg, alice, bob)
     browser = await signed_in_browser(web, admin)
     status, body, _ = await browser.get("/panel/complaints")
-    poll = re.search(r'hx-get="(/panel/complaints/changes\?[^"]+)"', body).group(1).replace("&amp;", "&")  # type: ignore[union-attr]
+    poll = list_poll(body)
+    assert 'hx-swap="outerHTML"' in body
     status, body, _ = await browser.get(poll)
-    assert status == 200
-    assert "changed" not in body
+    assert (status, body) == (204, "")  # nothing changed: htmx leaves the page as it is
+
     async with tg.app.ctx.sessionmaker() as session, session.begin():  # the report card's Dismiss, in the bot
         actor = await session.get_one(User, (await user_of(tg, admin)).id)
         await tg.app.ctx.moderation(session).handle_report(actor, first, "dismiss")
+    status, body, headers = await browser.get(poll)
+    assert status == 200
+    assert "<html" not in body  # the list alone, for htmx to swap in place of the old one
+    assert f'id="report-{first}"' not in body
+    assert "Open complaints: 0" in body
+    assert headers["Content-Security-Policy"].startswith("default-src 'none'")
+    poll = list_poll(body)  # the new list polls with its own stamp
+    status, _, _ = await browser.get(poll)
+    assert status == 204
+
+    second = await report(tg, carol, bob)  # a new one
     status, body, _ = await browser.get(poll)
-    assert "The complaints changed" in body
-    status, body, _ = await browser.get("/panel/complaints")
-    poll = re.search(r'hx-get="(/panel/complaints/changes\?[^"]+)"', body).group(1).replace("&amp;", "&")  # type: ignore[union-attr]
-    await report(tg, carol, bob)  # a new one
-    status, body, _ = await browser.get(poll)
-    assert "The complaints changed" in body
+    assert status == 200
+    assert f'id="report-{second}"' in body
+    assert "Open complaints: 1" in body
+    assert f'id="duration-{second}" hx-preserve' in body  # a duration already chosen survives the swap
 
 
 @pytest.mark.parametrize("bot_settings", [{"panel_url": "https://bot.example.test/panel"}])
@@ -533,3 +553,91 @@ async def test_panel_turned_off(tg: Harness) -> None:
     assert await count(tg, PanelLogin) == 0
     app, _ = create_web_app(tg.app)
     assert not [r for r in app.router.routes() if "panel" in str(r.resource)]
+
+
+ADMIN_CHAT = -1001234567890
+
+
+def admin_chat_card(tg: Harness, report_id: int) -> ChatMessage:
+    cards = [m for m in tg.tg.bot_messages(ADMIN_CHAT) if f"Report #{report_id}" in (m.text or "")]
+    assert len(cards) == 1, [m.text for m in tg.tg.bot_messages(ADMIN_CHAT)]
+    return cards[0]
+
+
+def labels(message: ChatMessage) -> list[str]:
+    return [button["text"] for button in message.buttons]
+
+
+@pytest.mark.parametrize("bot_settings", [{"admin_chat_id": ADMIN_CHAT}])
+async def test_panel_actions_edit_the_report_cards_in_the_admin_chat(tg: Harness, web: TestClient[Any, Any]) -> None:
+    tg.tg.group("Moderators", chat_id=ADMIN_CHAT)
+    admin = await tg.admin().signed_in()
+    people = []
+    for name in ("Alice", "Bob", "Carol"):
+        person = await tg.user(name).signed_in()
+        await person.send("/join")
+        people.append(person)
+    alice, bob, carol = people
+    await bob.send("first spam")
+    await alice.press("Report", alice.last())
+    await alice.press("Spam")
+    await bob.send("second spam")
+    await carol.press("Report", carol.last())
+    await carol.press("Abuse")
+    browser = await signed_in_browser(web, admin)
+    status, body, _ = await browser.get("/panel/complaints")
+    first, second = sorted(int(n) for n in set(re.findall(r"/panel/complaints/(\d+)/ban", body)))
+    card = admin_chat_card(tg, first)
+    assert labels(card) == ["⛔ Ban", "⚠️ Warn", "✖️ Dismiss", "🗑 Delete message"]
+
+    status, _, _ = await browser.post(f"/panel/complaints/{first}/warn")
+    assert status == 303
+    await tg.deliver()
+    card = admin_chat_card(tg, first)
+    admin_name = (await user_of(tg, admin)).display_name
+    assert f"Confirmed by {admin_name}" in (card.text or "")
+    assert labels(card) == ["🗑 Delete message"]  # no more Ban / Warn / Dismiss to answer "already handled"
+    assert card.edits == 1
+
+    # Delete everywhere from the panel: the open card says so and loses its Delete button.
+    status, _, _ = await browser.post(f"/panel/complaints/{second}/delete")
+    assert status == 303
+    await tg.deliver()
+    card = admin_chat_card(tg, second)
+    assert "deleted everywhere" in (card.text or "")
+    assert labels(card) == ["⛔ Ban", "⚠️ Warn", "✖️ Dismiss"]
+    status, _, _ = await browser.post(f"/panel/complaints/{second}/dismiss")
+    await tg.deliver()
+    card = admin_chat_card(tg, second)
+    assert f"Dismissed by {admin_name}" in (card.text or "")
+    assert "deleted everywhere" in (card.text or "")
+    assert labels(card) == []
+
+
+async def test_a_card_button_edits_the_other_staff_members_cards(tg: Harness, web: TestClient[Any, Any]) -> None:
+    """No admin chat: every admin and moderator gets the card privately; one acting on theirs (or in the
+    panel) leaves the others' cards handled too, each in its reader's language."""
+    admin = await tg.admin().signed_in()
+    mod = await tg.user("Mod").signed_in()
+    await make_moderator(tg, admin, mod)
+    async with tg.app.ctx.sessionmaker() as session, session.begin():  # the moderator reads Russian
+        (await session.get_one(User, (await user_of(tg, mod)).id)).language = "ru"
+    people = []
+    for name in ("Alice", "Bob"):
+        person = await tg.user(name).signed_in()
+        await person.send("/join")
+        people.append(person)
+    alice, bob = people
+    await bob.send("spam")
+    await alice.press("Report", alice.last())
+    await alice.press("Spam")
+    admin_card = next(m for m in tg.tg.bot_messages(admin.id) if "Report #" in (m.text or ""))
+    mod_card = next(m for m in tg.tg.bot_messages(mod.id) if "#" in (m.text or "") and m.buttons)
+    await admin.press("⛔ Ban", admin_card)
+    assert "banned" in admin.last_answer["text"]  # type: ignore[index]
+    await tg.deliver()
+    edited = tg.tg.find(mod.id, mod_card.message_id)
+    assert edited is not None
+    assert edited.edits == 1
+    assert "Подтверждена" in (edited.text or ""), edited.text
+    assert [b["text"] for b in edited.buttons] == ["🗑 Удалить сообщение"]

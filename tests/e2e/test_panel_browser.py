@@ -1,6 +1,7 @@
 """The panel in a real browser: the distribution's headless Chromium driven by Playwright, against the
 bot's own HTTP server. From the link `/panel` sends to the overview, the complaints, a ban, the member
-page showing it, and the bot's `/user` showing it too. No script may break the page's CSP.
+page showing it, and the bot's `/user` showing it too; the complaints list updating in place. No script
+may break the page's CSP.
 
 `.ci/run` installs Chromium (`apt-get install chromium`); without it the test is skipped and says so.
 """
@@ -59,7 +60,10 @@ async def test_link_overview_complaints_ban_member_page_and_user_command(tg: Har
     admin = await tg.admin().signed_in()
     bob = await tg.user("Bob").signed_in()
     alice = await tg.user("Alice").signed_in()
-    await report(tg, alice, bob)
+    carol = await tg.user("Carol").signed_in()
+    dave = await tg.user("Dave").signed_in()
+    about_bob = await report(tg, alice, bob)
+    about_dave = await report(tg, carol, dave)
     await admin.send("/panel")
     token = LINK.search(admin.last_text()).group(1)  # type: ignore[union-attr]
 
@@ -78,13 +82,24 @@ async def test_link_overview_complaints_ban_member_page_and_user_command(tg: Har
 
     await page.get_by_role("link", name="Complaints").click()
     await page.wait_for_url(f"{site}/panel/complaints")
-    complaint = page.locator("article.complaint").first
+    complaint = page.locator(f"#report-{about_bob}")
     bob_row = await user_of(tg, bob)
     assert bob_row.display_name in await complaint.inner_text()
     await complaint.locator("select[name=duration]").select_option("1d")
     await complaint.get_by_role("button", name="Ban").click()
     await page.wait_for_url(re.compile(r".*/panel/complaints\?done=ban"))
     assert "Banned." in await page.locator("p.ok").inner_text()
+
+    # The list updates in place: a complaint filed in the bot shows up without a reload, and a ban
+    # duration already chosen on another complaint stays chosen.
+    await page.locator(f"#duration-{about_dave}").select_option("7d")
+    about_carol = await report(tg, alice, carol)
+    # What the tab coming back into view does (htmx asks at once instead of within 10 s).
+    await page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+    await page.locator(f"#report-{about_carol}").wait_for()
+    assert "Open complaints: 2" in await page.locator("h1").inner_text()
+    assert await page.locator(f"#duration-{about_dave}").input_value() == "7d"
+    assert page.url.endswith("/panel/complaints?done=ban")  # no reload, no navigation
 
     await page.goto(f"{site}/panel/members?q=%23{bob_row.id}")
     await page.get_by_role("link", name=bob_row.display_name).click()

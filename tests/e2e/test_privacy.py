@@ -126,6 +126,16 @@ COLUMNS: dict[str, dict[str, str]] = {
         "expires_at": TIME_ONLY,
         "ended_at": TIME_ONLY,
     },
+    # 429 answers each instance counted (the panel's live figures, without Redis): numbers only.
+    "rate_limit_hits": {"id": NOT_PERSONAL, "counted_at": TIME_ONLY, "instance": NOT_PERSONAL, "hits": NOT_PERSONAL},
+    # Where a report's cards are in the staff chats (the admin chat, or a staff member's private chat).
+    "report_cards": {
+        "id": NOT_PERSONAL,
+        "report_id": NOT_PERSONAL,
+        "chat_id": TELEGRAM_ID,
+        "message_id": NOT_PERSONAL,
+        "created_at": TIME_ONLY,
+    },
     # Telegram's update ids, for handling a repeated webhook delivery once: nothing about the person.
     "webhook_updates": {"update_id": NOT_PERSONAL, "done": NOT_PERSONAL, "at": TIME_ONLY},
     "moderators": {"id": NOT_PERSONAL, "user_id": NOT_PERSONAL, "granted_by": NOT_PERSONAL, "granted_at": TIME_ONLY},

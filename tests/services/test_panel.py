@@ -5,7 +5,7 @@ before anything changes."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -46,6 +46,8 @@ from storage.models import (
     User,
     WarningEntry,
 )
+from storage.repositories.panel import AuditQueries
+from tests.conftest import DbTarget
 
 ADMIN_TG = 42
 TOKEN = "123456:" + "A" * 35
@@ -111,6 +113,10 @@ async def staff_of(ctx: AppContext, session: AsyncSession, user: User) -> Staff:
     """Sign `user` in through a fresh link, as the panel does."""
     auth = ctx.panel_auth(session)
     return (await auth.sign_in(await auth.issue_link(user))).staff
+
+
+async def exported(chunks: AsyncIterator[list[tuple[Any, ...]]]) -> list[tuple[Any, ...]]:
+    return [row async for chunk in chunks for row in chunk]
 
 
 async def counts(run: Run) -> tuple[int, ...]:
@@ -328,8 +334,14 @@ async def test_member_actions_search_and_phones(ctx: AppContext, run: Run, make_
     assert {line.entry.action for line in only_bans.lines} == {"ban"}
     by_admin = await as_(mod, lambda p, st: p.audit(st, AuditFilter(actor_id=admin.id), 0))
     assert {line.entry.actor_id for line in by_admin.lines} == {admin.id}
-    rows = await as_(mod, lambda p, st: p.audit_export(st, AuditFilter(target_id=bob.id)))
+    rows = await as_(mod, lambda p, st: exported(p.audit_export(st, AuditFilter(target_id=bob.id))))
     assert len(rows) == view.total
+    # A chunk at a time, each going on below the last id: the same rows, in the same order, none twice.
+    everything = await run(lambda s: exported(AuditQueries(s).export(None, None, None, 1000)))
+    for chunk in (1, 2, 3):
+        assert await run(lambda s, n=chunk: exported(AuditQueries(s).export(None, None, None, 1000, n))) == everything
+    assert [r[0] for r in everything] == sorted((r[0] for r in everything), reverse=True)
+    assert await run(lambda s: exported(AuditQueries(s).export(None, None, None, 3, 2))) == everything[:3]
 
 
 async def test_limits_and_broadcast_audiences(ctx: AppContext, run: Run, make_user: Any, clock: FakeClock) -> None:
@@ -446,3 +458,23 @@ async def test_old_links_and_sessions_are_purged(ctx: AppContext, run: Run, make
     live = await run(lambda s: ctx.panel_auth(s).issue_link(admin))
     assert await run(lambda s: ctx.panel_auth(s).purge()) == 3  # two links, one session
     await run(lambda s: ctx.panel_auth(s).sign_in(live))  # today's link still works
+
+
+async def test_live_sends_and_the_export_read_by_index(db: DbTarget, ctx: AppContext) -> None:
+    """Sends of the last seconds are a range on ix_outgoing_sent_at (not a scan of the whole queue), an
+    export's next chunk a range below the last id on the actor's index (never an OFFSET)."""
+    if db.kind != "sqlite":
+        pytest.skip("query plans are checked on SQLite")
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    sends = select(func.count()).select_from(Outgoing).where(Outgoing.sent_at >= now)
+    chunk = AuditQueries(None)._export_query(  # type: ignore[arg-type]
+        [AuditEntry.actor_id == 3, AuditEntry.id < 1000]
+    )
+    async with ctx.sessionmaker() as session:
+        connection = await session.connection()
+        for statement, index in ((sends, "ix_outgoing_sent_at"), (chunk, "ix_audit_log_actor_id")):
+            compiled = statement.compile(connection.engine, compile_kwargs={"literal_binds": True})
+            plan = await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}")
+            details = " ".join(str(row[3]) for row in plan.all())
+            assert index in details, details
+            assert "SCAN" not in details.replace("SCAN CONSTANT ROW", ""), details

@@ -289,7 +289,16 @@ class AppServices:
     @cached_property
     def panel(self) -> PanelService:
         """The staff panel's (panel/web.py): not in `Services`, no handler uses it."""
-        return PanelService(self.session, self.ctx.clock, self.moderation, self.users, self.relay, self.broadcasts)
+        return PanelService(
+            self.session,
+            self.ctx.clock,
+            self.moderation,
+            self.users,
+            self.relay,
+            self.broadcasts,
+            gmfy=self.gmfy,
+            gmfy_timeout=self.ctx.settings.panel_gmfy_timeout_seconds,
+        )
 
 
 def _conforms(services: AppServices) -> Services:

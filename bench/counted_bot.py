@@ -54,6 +54,10 @@ def _on_checkout(*_args: Any) -> None:
     COUNTS["pool checkout"] += 1
 
 
+def _on_connect(*_args: Any) -> None:
+    COUNTS["pool new connection"] += 1
+
+
 def _dump() -> None:
     path = os.environ.get("BENCH_STATEMENTS_FILE")
     if path:
@@ -89,6 +93,7 @@ if __name__ == "__main__":
     event.listen(Engine, "commit", _on_commit)
     event.listen(Engine, "rollback", _on_rollback)
     event.listen(Pool, "checkout", _on_checkout)
+    event.listen(Pool, "connect", _on_connect)
     atexit.register(_dump)
     threading.Thread(target=_dump_every, args=(2.0,), daemon=True).start()
     runpy.run_module("bot", run_name="__main__", alter_sys=True)

@@ -147,6 +147,19 @@ def pairs_bucket(count: int) -> int:
     return -(-count // 256) * 256
 
 
+def padded(values: Collection[Any]) -> list[Any]:
+    """The values of an expanding IN list, padded with the last one to the next bucket size
+    (`pairs_bucket`; a repeat changes nothing in an IN). Each length of an IN list is a statement of
+    its own: on PostgreSQL prepared once per connection and kept (PG_PREPARED_STATEMENTS), so a list
+    of every length from 1 to 200 meant 200 statements to prepare, a round trip each, per connection;
+    in buckets it is 9."""
+    listed = list(values)
+    bucket = pairs_bucket(len(listed))
+    if listed and bucket > len(listed):
+        listed.extend([listed[-1]] * (bucket - len(listed)))
+    return listed
+
+
 class PairsQuery:
     """A statement over many (first, second) pairs (`pairs_in`), built and compiled once for each
     bucket of counts (`pairs_bucket`; the list is padded with its last pair, which changes nothing in

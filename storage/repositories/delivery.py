@@ -11,6 +11,7 @@ from sqlalchemy import Table, and_, bindparam, delete, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from storage.db import padded
 from storage.models import Outgoing, User
 
 
@@ -132,7 +133,7 @@ class OutgoingRepo:
 
     async def chats_waiting(self, chat_ids: Collection[int], token: str) -> set[int]:
         """Of these chats, those with pending rows other than the ones claimed with `token`."""
-        return set(await self.session.scalars(_WAITING, {"chats": list(chat_ids), "token": token}))
+        return set(await self.session.scalars(_WAITING, {"chats": padded(chat_ids), "token": token}))
 
     async def claim(self, now: datetime, limit: int, lease_until: datetime, token: str) -> list[Claimed]:
         """Take the due head of each chat's queue (earlier rows of a chat go first: order per recipient).
@@ -143,8 +144,8 @@ class OutgoingRepo:
         ids = list(await self.session.scalars(due, {"now": now, "limit": limit}))
         if not ids:
             return []
-        await self.session.execute(_TAKE, {"ids": ids, "now": now, "lease_until": lease_until, "token": token})
-        rows = await self.session.execute(_TAKEN, {"ids": ids, "token": token})
+        await self.session.execute(_TAKE, {"ids": padded(ids), "now": now, "lease_until": lease_until, "token": token})
+        rows = await self.session.execute(_TAKEN, {"ids": padded(ids), "token": token})
         return [Claimed(*row) for row in rows.all()]
 
     async def mark_sent(self, sent: Sequence[Outcome], now: datetime, token: str) -> None:

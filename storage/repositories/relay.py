@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
-from storage.db import PairsQuery, Prebuilt, dialect_insert, get_row, pairs_in, upsert
+from storage.db import PairsQuery, Prebuilt, dialect_insert, get_row, padded, pairs_in, upsert
 from storage.models import (
     Block,
     LimitWindow,
@@ -132,7 +132,7 @@ class RelayRepo:
             return {}, {}
         users: dict[int, User] = {}
         members: dict[int, Member] = {}
-        for user, member in await self.session.execute(_AUTHORS_AND_PEERS, {"ids": list(user_ids)}):
+        for user, member in await self.session.execute(_AUTHORS_AND_PEERS, {"ids": padded(user_ids)}):
             users[user.id] = user
             if member is not None:
                 members[member.user_id] = member
@@ -386,7 +386,7 @@ class RelayRepo:
 
     # runtime settings
     async def runtime_many(self, keys: tuple[str, ...]) -> dict[str, str]:
-        rows = await self.session.scalars(_RUNTIME, {"keys": list(keys)})
+        rows = await self.session.scalars(_RUNTIME, {"keys": padded(keys)})
         return {row.key: row.value for row in rows}
 
     async def runtime(self, key: str) -> str | None:

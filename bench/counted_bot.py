@@ -1,6 +1,7 @@
 """The bot (`python -m bot`) with its SQL statements counted, for `bench.webhook --count-statements`:
 every 2 s, and at exit, the counts so far (by the statement's first words; BEGIN, COMMIT and the
-pool's pings included) are written as JSON to the file named by BENCH_STATEMENTS_FILE."""
+pool's pings included) are written as JSON to the file named by BENCH_STATEMENTS_FILE. With
+BENCH_CPROFILE_FILE set, the process also runs under cProfile timed by CPU time, written there too."""
 
 from __future__ import annotations
 
@@ -58,7 +59,12 @@ def _on_connect(*_args: Any) -> None:
     COUNTS["pool new connection"] += 1
 
 
+PROFILE: Any = None  # cProfile on CPU time, when BENCH_CPROFILE_FILE is set
+
+
 def _dump() -> None:
+    if PROFILE is not None and os.environ.get("BENCH_CPROFILE_FILE"):
+        PROFILE.dump_stats(os.environ["BENCH_CPROFILE_FILE"])
     path = os.environ.get("BENCH_STATEMENTS_FILE")
     if path:
         with open(path + ".tmp", "w") as out:
@@ -96,4 +102,10 @@ if __name__ == "__main__":
     event.listen(Pool, "connect", _on_connect)
     atexit.register(_dump)
     threading.Thread(target=_dump_every, args=(2.0,), daemon=True).start()
+    if os.environ.get("BENCH_CPROFILE_FILE"):
+        import cProfile
+        import time
+
+        PROFILE = cProfile.Profile(time.process_time)  # CPU time: on a loaded machine wall time misleads
+        PROFILE.enable()
     runpy.run_module("bot", run_name="__main__", alter_sys=True)

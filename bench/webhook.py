@@ -3,7 +3,7 @@ and the latency of GET /healthz. The fake Bot API runs in a process of its own.
 
     uv run python -m bench.webhook [--updates 2000] [--members 400] [--instances 1 2] [--rate 500]
         [--database-url postgresql+asyncpg://postgres@127.0.0.1:5432/test] [--redis-url redis://127.0.0.1:6379/0]
-        [--count-statements] [--profile DIR]
+        [--count-statements]
 
 Members write privately in pairs (one recipient per message); updates are posted to the instances
 round-robin, 64 at a time (closed loop), or with --rate R on a schedule, R a second (open loop, at
@@ -12,9 +12,8 @@ latency from each update's post (with --rate: its scheduled arrival) to its copy
 Bot API. Each run makes a schema of its own in the database and drops it at the end.
 
 --count-statements runs the instances with their SQL counted (bench/counted_bot.py) and prints the
-statements, transactions and pool checkouts per update; --profile DIR records each instance with
-py-spy (`uv run --with py-spy python -m bench.webhook --profile /tmp/prof`) into DIR as speedscope
-files.
+statements, transactions, prepares and pool checkouts per update. To profile an instance while it
+runs: `uv run --with py-spy py-spy record --pid PID --format raw -o out.txt --duration 20`.
 """
 
 from __future__ import annotations
@@ -24,7 +23,6 @@ import asyncio
 import contextlib
 import json
 import os
-import shutil
 import sys
 import tempfile
 import time
@@ -81,17 +79,19 @@ def log_tail(log: IO[bytes], lines: int = 40) -> str:
     return b"".join(log.readlines()[-lines:]).decode(errors="replace")
 
 
-def instance_command(args: argparse.Namespace, number: int, counts_file: str | None) -> list[str]:
+def instance_command(counts_file: str | None) -> list[str]:
     module = "bench.counted_bot" if counts_file else "bot"
-    command = [sys.executable, "-m", module]
-    if args.profile:
-        os.makedirs(args.profile, exist_ok=True)
-        spy = shutil.which("py-spy")
-        if spy is None:
-            raise SystemExit("--profile needs py-spy: uv run --with py-spy python -m bench.webhook ...")
-        output = os.path.join(args.profile, f"webhook-{args.instances_now}x-{number}.speedscope.json")
-        command = [spy, "record", "--format", "speedscope", "--rate", "200", "--output", output, "--", *command]
-    return command
+    return [sys.executable, "-m", module]
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes so far (Linux): load-independent cost of the work."""
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of proc(5))
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def read_counts(files: list[str]) -> dict[str, int]:
@@ -111,7 +111,6 @@ async def run(args: argparse.Namespace, instances: int, log: IO[bytes]) -> None:
         args.redis_url,
         args.deadline,
     )
-    args.instances_now = instances
     count_dir = tempfile.mkdtemp() if args.count_statements else None
     counts_files = [os.path.join(count_dir, f"{n}.json") for n in range(instances)] if count_dir else []
     schema = f"bench_{uuid.uuid4().hex[:10]}"
@@ -146,7 +145,7 @@ async def run(args: argparse.Namespace, instances: int, log: IO[bytes]) -> None:
                 await start_instance(
                     {**env, "BENCH_STATEMENTS_FILE": counts_files[n]} if count_dir else env,
                     log,
-                    instance_command(args, n, counts_files[n] if count_dir else None),
+                    instance_command(counts_files[n] if count_dir else None),
                 )
                 for n in range(instances)
             ]
@@ -156,6 +155,7 @@ async def run(args: argparse.Namespace, instances: int, log: IO[bytes]) -> None:
             gate = asyncio.Semaphore(64)
             arrivals: dict[int, float] = {}  # update n -> its post (or scheduled arrival), time.time()
             before = read_counts(counts_files)  # start-up's statements are not the updates'
+            cpu_before = cpu_seconds([p.pid for p in processes])
             async with httpx.AsyncClient(limits=httpx.Limits(max_connections=128)) as client:
 
                 async def post(n: int, scheduled: float | None = None) -> None:
@@ -201,6 +201,7 @@ async def run(args: argparse.Namespace, instances: int, log: IO[bytes]) -> None:
                         )
                     await asyncio.sleep(0.05)  # the bots' work is seen in the database
                 handled_seconds = time.perf_counter() - began
+                cpu = cpu_seconds([p.pid for p in processes]) - cpu_before
                 if count_dir:
                     await asyncio.sleep(2.5)  # the instances write their counts every 2 s
                 counted = read_counts(counts_files)
@@ -222,6 +223,7 @@ async def run(args: argparse.Namespace, instances: int, log: IO[bytes]) -> None:
                 f"webhook: instances={instances} updates={updates} {load}accepted={updates / posted:.0f}/s "
                 f"handled={updates / handled_seconds:.0f}/s first send p50={percentile(first, 0.5):.1f}ms "
                 f"p99={percentile(first, 0.99):.1f}ms ({len(first)} sent); "
+                f"bots' CPU {cpu * 1000 / updates:.2f} ms/update; "
                 f"healthz p50={percentile(latencies, 0.5):.1f}ms "
                 f"p99={percentile(latencies, 0.99):.1f}ms",
                 flush=True,
@@ -273,5 +275,4 @@ if __name__ == "__main__":
     parser.add_argument("--redis-url", default=os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0"))
     parser.add_argument("--rate", type=float, default=None, help="updates posted at this rate (open loop)")
     parser.add_argument("--count-statements", action="store_true", help="count the instances' SQL per update")
-    parser.add_argument("--profile", metavar="DIR", help="record each instance with py-spy into DIR")
     asyncio.run(main(parser.parse_args()))

@@ -38,6 +38,7 @@ class Outcome:
     attempts: int | None = None
 
 
+ADD_MANY_CHUNK = 2000  # rows per INSERT statement of `add_many`
 # Every column but the id: what `add_many` inserts.
 INSERTED = tuple(column.key for column in Outgoing.__table__.columns if column.key != "id")
 
@@ -123,13 +124,20 @@ class OutgoingRepo:
         chat is thousands of rows."""
         if not rows:
             return []
-        values = [{key: row.get(key) for key in INSERTED} for row in rows]
-        if self.session.get_bind().dialect.name == "sqlite":
-            # Asked to keep RETURNING in parameter order, SQLAlchemy sends SQLite one INSERT per row. A
-            # multi-row INSERT numbers its rows in order (rowid = max + 1; this transaction holds the
-            # write lock), so the ids it returns, sorted, are the rows' ids in order.
-            return sorted((await self.session.execute(_ADD_RETURNING_IDS, values)).scalars())
-        return list((await self.session.execute(_ADD_RETURNING_IDS_IN_ORDER, values)).scalars())
+        sqlite = self.session.get_bind().dialect.name == "sqlite"
+        ids: list[int] = []
+        for start in range(0, len(rows), ADD_MANY_CHUNK):
+            # A chunk at a time: SQLAlchemy prepares the parameters of all the rows it is given at once
+            # (payloads as JSON, dates), a second copy of a fan-out's rows held until the end.
+            values = [{key: row.get(key) for key in INSERTED} for row in rows[start : start + ADD_MANY_CHUNK]]
+            if sqlite:
+                # Asked to keep RETURNING in parameter order, SQLAlchemy sends SQLite one INSERT per row. A
+                # multi-row INSERT numbers its rows in order (rowid = max + 1; this transaction holds the
+                # write lock), so the ids it returns, sorted, are the rows' ids in order.
+                ids.extend(sorted((await self.session.execute(_ADD_RETURNING_IDS, values)).scalars()))
+            else:
+                ids.extend((await self.session.execute(_ADD_RETURNING_IDS_IN_ORDER, values)).scalars())
+        return ids
 
     async def chats_waiting(self, chat_ids: Collection[int], token: str) -> set[int]:
         """Of these chats, those with pending rows other than the ones claimed with `token`."""

@@ -71,6 +71,7 @@ _AUTHORS_AND_PEERS = (
         )
     )
 )
+ADD_COPIES_CHUNK = 5000  # copies per INSERT statement of `add_copies`
 _RUNTIME = select(RuntimeSetting).where(RuntimeSetting.key.in_(bindparam("keys", expanding=True)))
 
 
@@ -252,8 +253,8 @@ class RelayRepo:
 
     async def add_copies(self, copies: list[dict[str, Any]]) -> None:
         """Copies (message_id, recipient_id, outgoing_id, read) in one statement, without ORM objects."""
-        if copies:
-            await self.session.execute(_ADD_COPIES, copies)
+        for start in range(0, len(copies), ADD_COPIES_CHUNK):  # see OutgoingRepo.add_many
+            await self.session.execute(_ADD_COPIES, copies[start : start + ADD_COPIES_CHUNK])
 
     async def history(self, chat: str, limit: int) -> list[tuple[RelayMessage, User]]:
         rows = await self.session.execute(

@@ -2,20 +2,33 @@
 running in its own process.
 
     uv run python -m bench.fanout [--members 10000] [--slow-members 600] [--messages 2]
+        [--cases slow fast none] [--writer-probe]
 
 Cases: Telegram-like flood control at 30/s global + 1/s per chat (fewer members, for time), the
 same at 1000/s, and no limit at all. Prints the achieved rate as a fraction of the configured one,
-429s provoked, lost / duplicated / out-of-order deliveries, and the peak RSS of the bot process.
+429s provoked, lost / duplicated / out-of-order deliveries, and the process' memory: its peak RSS
+(`peak_rss`, all phases and cases so far) and, sampled every 20 ms, its RSS once the members are
+in the database (`rss_setup`), the highest while the messages are enqueued (`rss_enqueue`) and while
+they are sent (`rss_send`). Run one case per process to compare member counts (`--cases fast`).
+
+`--writer-probe`: while the messages are enqueued, another writer of the same process writes one
+small row (a member's last-seen time) in a transaction of its own, again and again; prints the
+longest such write (`writer_wait_max`: how long a fan-out's enqueue makes other writers wait).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import os
 import resource
 import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bench.common import NoLimit, add_members, database, fake_api, fake_stats, make_bot
 from bot.app import freeze_startup_heap
@@ -28,27 +41,103 @@ from services.relay import Incoming, Limits, PlainCopyStyle, RelayService, Submi
 from storage.models import Outgoing, User
 
 
-async def run_case(name: str, members: int, messages: int, rate: float | None, fake_args: list[str]) -> None:
+def rss_mb() -> float:
+    """The process' resident set now (Linux), in MB."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+class RssPeak:
+    """The highest RSS seen while it runs (sampled every 20 ms)."""
+
+    def __init__(self) -> None:
+        self.peak = rss_mb()
+
+    @contextlib.asynccontextmanager
+    async def sampling(self) -> AsyncIterator[RssPeak]:
+        async def sample() -> None:
+            while True:
+                self.peak = max(self.peak, rss_mb())
+                await asyncio.sleep(0.02)  # a sampling period, not a wait for work
+
+        task = asyncio.create_task(sample())
+        try:
+            yield self
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            self.peak = max(self.peak, rss_mb())
+
+
+async def enqueue(
+    sessionmaker: async_sessionmaker[AsyncSession], author_id: int, messages: int, clock: SystemClock
+) -> None:
+    async with sessionmaker() as session, session.begin():
+        author = await session.get(User, author_id)
+        assert author is not None
+        relay = RelayService(
+            session,
+            clock,
+            Outbox(session, clock),
+            EventRecorder(session, clock, enabled=False, types=EventTypes()),
+            PlainCopyStyle(),
+            limits=Limits(10**9, timedelta(hours=1)),
+        )
+        assert author.telegram_id is not None
+        for n in range(messages):  # one at a time, as members' messages come in
+            await relay.submit([Submission(author.id, Incoming("text", author.telegram_id, n, html=f"m{n}"))])
+
+
+class WriterProbe:
+    """Another writer: one small write transaction after another (until stopped), each timed."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], user_id: int) -> None:
+        self.sessionmaker = sessionmaker
+        self.statement = update(User).where(User.id == user_id)
+        self.waits: list[float] = []
+        self.wrote = asyncio.Event()
+        self.task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            began = time.perf_counter()
+            async with self.sessionmaker() as session, session.begin():
+                await session.execute(self.statement.values(last_seen_at=datetime.now(UTC)))
+            self.waits.append(time.perf_counter() - began)
+            self.wrote.set()
+            await asyncio.sleep(0.005)  # a writer that comes back often, not a wait for work
+
+    async def next_write(self) -> None:
+        self.wrote.clear()
+        await self.wrote.wait()
+
+    async def stop(self) -> None:
+        self.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.task
+
+
+async def run_case(
+    name: str, members: int, messages: int, rate: float | None, fake_args: list[str], writer_probe: bool = False
+) -> None:
     async with fake_api(*fake_args) as url:
         sessionmaker = await database()
         ids = await add_members(sessionmaker, members)
+        rss_setup = rss_mb()
         clock = SystemClock()
+        probe = WriterProbe(sessionmaker, ids[-1]) if writer_probe else None
+        if probe is not None:
+            await probe.next_write()  # it is running
+            probe.waits.clear()
         enqueue_started = time.perf_counter()
-        async with sessionmaker() as session, session.begin():
-            author = await session.get(User, ids[0])
-            assert author is not None
-            relay = RelayService(
-                session,
-                clock,
-                Outbox(session, clock),
-                EventRecorder(session, clock, enabled=False, types=EventTypes()),
-                PlainCopyStyle(),
-                limits=Limits(10**9, __import__("datetime").timedelta(hours=1)),
-            )
-            assert author.telegram_id is not None
-            for n in range(messages):  # one at a time, as members' messages come in
-                await relay.submit([Submission(author.id, Incoming("text", author.telegram_id, n, html=f"m{n}"))])
+        async with RssPeak().sampling() as during_enqueue:
+            await enqueue(sessionmaker, ids[0], messages, clock)
         enqueue_seconds = time.perf_counter() - enqueue_started
+        if probe is not None:
+            await probe.next_write()  # the write that waited behind the enqueue, if any
+            await probe.next_write()
+            await probe.stop()
         bot = make_bot(url)
         worker = DeliveryWorker(
             sessionmaker,
@@ -59,15 +148,16 @@ async def run_case(name: str, members: int, messages: int, rate: float | None, f
         )
         freeze_startup_heap()  # as BotApp.run does
         started = time.perf_counter()
-        while True:
-            await worker.drain()
-            async with sessionmaker() as session:
-                pending = await session.scalar(
-                    select(func.count()).select_from(Outgoing).where(Outgoing.status == "pending")
-                )
-            if not pending:
-                break
-            await asyncio.sleep(0.1)  # rows waiting out a retry_after
+        async with RssPeak().sampling() as during_send:
+            while True:
+                await worker.drain()
+                async with sessionmaker() as session:
+                    pending = await session.scalar(
+                        select(func.count()).select_from(Outgoing).where(Outgoing.status == "pending")
+                    )
+                if not pending:
+                    break
+                await asyncio.sleep(0.1)  # rows waiting out a retry_after
         wall = time.perf_counter() - started
         await worker.api.close()
         await bot.session.close()
@@ -84,7 +174,10 @@ async def run_case(name: str, members: int, messages: int, rate: float | None, f
     walls = [w for _c, _t, w in stats["send_walls"]]
     span = (max(walls) - min(walls)) if len(walls) > 1 else wall
     achieved = sends / span if span > 0 else float("nan")
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    probed = ""
+    if probe is not None:
+        probed = f" writer_wait_max={max(probe.waits) * 1000:.0f}ms (of {len(probe.waits)} writes)"
     limit_text = f"{rate:.0f}/s" if rate else "none"
     fraction = f"{achieved / rate:.3f}" if rate else "—"
     print(
@@ -92,15 +185,23 @@ async def run_case(name: str, members: int, messages: int, rate: float | None, f
         f"limit={limit_text} achieved={achieved:.0f}/s fraction={fraction} 429s={stats['rejected_429']} "
         f"(global {stats['rejected_global']}) "
         f"lost={lost} duplicated={duplicated} out_of_order={out_of_order} "
-        f"enqueue={enqueue_seconds:.2f}s send_wall={wall:.2f}s peak_rss={rss_mb:.0f}MB",
+        f"enqueue={enqueue_seconds:.2f}s send_wall={wall:.2f}s peak_rss={peak_rss:.0f}MB "
+        f"rss_setup={rss_setup:.0f}MB rss_enqueue={during_enqueue.peak:.0f}MB rss_send={during_send.peak:.0f}MB"
+        f"{probed}",
         flush=True,
     )
 
 
-async def main(members: int, slow_members: int, messages: int) -> None:
-    await run_case("telegram-like 30/s", slow_members, messages, 30, ["--global-rate", "30", "--per-chat-rate", "1"])
-    await run_case("telegram-like 1000/s", members, messages, 1000, ["--global-rate", "1000", "--per-chat-rate", "1"])
-    await run_case("no limit", members, messages, None, [])
+async def main(args: argparse.Namespace) -> None:
+    members, messages, probe = args.members, args.messages, args.writer_probe
+    if "slow" in args.cases:
+        slow = ["--global-rate", "30", "--per-chat-rate", "1"]
+        await run_case("telegram-like 30/s", args.slow_members, messages, 30, slow, probe)
+    if "fast" in args.cases:
+        fast = ["--global-rate", "1000", "--per-chat-rate", "1"]
+        await run_case("telegram-like 1000/s", members, messages, 1000, fast, probe)
+    if "none" in args.cases:
+        await run_case("no limit", members, messages, None, [], probe)
 
 
 if __name__ == "__main__":
@@ -108,5 +209,6 @@ if __name__ == "__main__":
     parser.add_argument("--members", type=int, default=10_000)
     parser.add_argument("--slow-members", type=int, default=600)
     parser.add_argument("--messages", type=int, default=2)
-    args = parser.parse_args()
-    asyncio.run(main(args.members, args.slow_members, args.messages))
+    parser.add_argument("--cases", nargs="+", choices=["slow", "fast", "none"], default=["slow", "fast", "none"])
+    parser.add_argument("--writer-probe", action="store_true", help="time another writer during the enqueue")
+    asyncio.run(main(parser.parse_args()))

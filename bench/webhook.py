@@ -1,11 +1,19 @@
 """Updates per second handled by one and by two bot processes in webhook mode (PostgreSQL + Redis),
 and the latency of GET /healthz. The fake Bot API runs in a process of its own.
 
-    uv run python -m bench.webhook [--updates 2000] [--members 400] [--instances 1 2]
+    uv run python -m bench.webhook [--updates 2000] [--members 400] [--instances 1 2] [--rate 500]
         [--database-url postgresql+asyncpg://postgres@127.0.0.1:5432/test] [--redis-url redis://127.0.0.1:6379/0]
+        [--count-statements]
 
 Members write privately in pairs (one recipient per message); updates are posted to the instances
-round-robin, 64 at a time. "Handled" counts relayed messages recorded in the database.
+round-robin, 64 at a time (closed loop), or with --rate R on a schedule, R a second (open loop, at
+most 64 in flight). "Handled" counts relayed messages recorded in the database; "first send" is the
+latency from each update's post (with --rate: its scheduled arrival) to its copy's send at the fake
+Bot API. Each run makes a schema of its own in the database and drops it at the end.
+
+--count-statements runs the instances with their SQL counted (bench/counted_bot.py) and prints the
+statements, transactions, prepares and pool checkouts per update. To profile an instance while it
+runs: `uv run --with py-spy py-spy record --pid PID --format raw -o out.txt --duration 20`.
 """
 
 from __future__ import annotations
@@ -13,18 +21,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import IO
 
 import httpx
 from sqlalchemy import func, select, text
 
-from bench.common import ROOT, add_members, fake_api, free_port, pair_up, percentile
+from bench.common import ROOT, add_members, fake_api, fake_stats, free_port, pair_up, percentile
 from storage.db import create_engine, create_sessionmaker, upgrade_to_head
 from storage.models import RelayMessage
 from tests.fakes.telegram import TOKEN
@@ -32,12 +42,12 @@ from tests.fakes.telegram import TOKEN
 SECRET = "bench-secret-long-enough-for-the-webhook"
 
 
-async def start_instance(env: dict[str, str], log: IO[bytes]) -> tuple[asyncio.subprocess.Process, int, int]:
+async def start_instance(
+    env: dict[str, str], log: IO[bytes], command: list[str]
+) -> tuple[asyncio.subprocess.Process, int, int]:
     port, metrics_port = free_port(), free_port()
     process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
+        *command,
         cwd=ROOT,
         env={
             **env,
@@ -50,12 +60,17 @@ async def start_instance(env: dict[str, str], log: IO[bytes]) -> tuple[asyncio.s
         stderr=log,
     )
     async with httpx.AsyncClient() as client:
-        for _ in range(300):
+        for _ in range(1200):
+            if process.returncode is not None:
+                break
             with contextlib.suppress(httpx.TransportError):
                 if (await client.get(f"http://127.0.0.1:{metrics_port}/healthz", timeout=1)).status_code == 200:
                     return process, port, metrics_port
             await asyncio.sleep(0.1)  # another process starting up
-    raise RuntimeError("bot did not start")
+    if process.returncode is None:
+        process.terminate()
+        await process.wait()
+    raise RuntimeError(f"bot did not start; its log ends with:\n{log_tail(log)}")
 
 
 def log_tail(log: IO[bytes], lines: int = 40) -> str:
@@ -64,9 +79,40 @@ def log_tail(log: IO[bytes], lines: int = 40) -> str:
     return b"".join(log.readlines()[-lines:]).decode(errors="replace")
 
 
-async def run(
-    instances: int, updates: int, members: int, database_url: str, redis_url: str, deadline: float, log: IO[bytes]
-) -> None:
+def instance_command(counts_file: str | None) -> list[str]:
+    module = "bench.counted_bot" if counts_file else "bot"
+    return [sys.executable, "-m", module]
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes so far (Linux): load-independent cost of the work."""
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of proc(5))
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def read_counts(files: list[str]) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for path in files:
+        with contextlib.suppress(FileNotFoundError), open(path) as counts:
+            for key, value in json.load(counts).items():
+                total[key] = total.get(key, 0) + value
+    return total
+
+
+async def run(args: argparse.Namespace, instances: int, log: IO[bytes]) -> None:
+    updates, members, database_url, redis_url, deadline = (
+        args.updates,
+        args.members,
+        args.database_url,
+        args.redis_url,
+        args.deadline,
+    )
+    count_dir = tempfile.mkdtemp() if args.count_statements else None
+    counts_files = [os.path.join(count_dir, f"{n}.json") for n in range(instances)] if count_dir else []
     schema = f"bench_{uuid.uuid4().hex[:10]}"
     admin = create_engine(database_url)
     async with admin.begin() as conn:
@@ -95,14 +141,24 @@ async def run(
                 "FLOOD_RATE": "0",
                 "LOG_LEVEL": "WARNING",
             }
-            started = [await start_instance(env, log) for _ in range(instances)]
+            started = [
+                await start_instance(
+                    {**env, "BENCH_STATEMENTS_FILE": counts_files[n]} if count_dir else env,
+                    log,
+                    instance_command(counts_files[n] if count_dir else None),
+                )
+                for n in range(instances)
+            ]
             processes = [p for p, _, _ in started]
             ports = [port for _, port, _ in started]
             metrics_port = started[0][2]
             gate = asyncio.Semaphore(64)
+            arrivals: dict[int, float] = {}  # update n -> its post (or scheduled arrival), time.time()
+            before = read_counts(counts_files)  # start-up's statements are not the updates'
+            cpu_before = cpu_seconds([p.pid for p in processes])
             async with httpx.AsyncClient(limits=httpx.Limits(max_connections=128)) as client:
 
-                async def post(n: int) -> None:
+                async def post(n: int, scheduled: float | None = None) -> None:
                     sender = 50_000_000 + n % members
                     update = {
                         "update_id": n + 1,
@@ -115,6 +171,7 @@ async def run(
                         },
                     }
                     async with gate:
+                        arrivals[n] = scheduled if scheduled is not None else time.time()
                         while True:
                             answer = await client.post(
                                 f"http://127.0.0.1:{ports[n % instances]}/hook",
@@ -127,7 +184,10 @@ async def run(
                         answer.raise_for_status()
 
                 began = time.perf_counter()
-                await asyncio.gather(*(post(n) for n in range(updates)))
+                if args.rate:
+                    await arrive(post, updates, args.rate)
+                else:
+                    await asyncio.gather(*(post(n) for n in range(updates)))
                 posted = time.perf_counter() - began
                 while True:
                     async with sessionmaker() as session:
@@ -141,17 +201,37 @@ async def run(
                         )
                     await asyncio.sleep(0.05)  # the bots' work is seen in the database
                 handled_seconds = time.perf_counter() - began
+                cpu = cpu_seconds([p.pid for p in processes]) - cpu_before
+                if count_dir:
+                    await asyncio.sleep(2.5)  # the instances write their counts every 2 s
+                counted = read_counts(counts_files)
                 latencies = []
                 for _ in range(200):
                     t0 = time.perf_counter()
                     (await client.get(f"http://127.0.0.1:{metrics_port}/healthz")).raise_for_status()
                     latencies.append((time.perf_counter() - t0) * 1000)
+            stats = await fake_stats(url)
+            first_sends: dict[int, float] = {}
+            for _chat, text_sent, wall in stats["send_walls"]:
+                last = (text_sent or "").rsplit("\n", 1)[-1]
+                if last.startswith("webhook "):
+                    n = int(last.split()[1])
+                    first_sends[n] = min(wall, first_sends.get(n, wall))
+            first = [(first_sends[n] - arrivals[n]) * 1000 for n in arrivals if n in first_sends]
+            load = f"rate={args.rate:.0f}/s " if args.rate else "closed loop (64 in flight) "
             print(
-                f"webhook: instances={instances} updates={updates} accepted={updates / posted:.0f}/s "
-                f"handled={updates / handled_seconds:.0f}/s healthz p50={percentile(latencies, 0.5):.1f}ms "
+                f"webhook: instances={instances} updates={updates} {load}accepted={updates / posted:.0f}/s "
+                f"handled={updates / handled_seconds:.0f}/s first send p50={percentile(first, 0.5):.1f}ms "
+                f"p99={percentile(first, 0.99):.1f}ms ({len(first)} sent); "
+                f"bots' CPU {cpu * 1000 / updates:.2f} ms/update; "
+                f"healthz p50={percentile(latencies, 0.5):.1f}ms "
                 f"p99={percentile(latencies, 0.99):.1f}ms",
                 flush=True,
             )
+            if count_dir:
+                per_update = {k: (v - before.get(k, 0)) / updates for k, v in counted.items()}
+                shown = sorted(((v, k) for k, v in per_update.items() if v >= 0.01), reverse=True)
+                print("  per update: " + ", ".join(f"{k} {v:.2f}" for v, k in shown), flush=True)
     finally:
         for process in processes:
             process.terminate()
@@ -163,10 +243,23 @@ async def run(
         await admin.dispose()
 
 
+async def arrive(post: Callable[[int, float], Awaitable[None]], updates: int, rate: float) -> None:
+    """Post update n at its scheduled time (n / rate after the first), late ones at once."""
+    loop = asyncio.get_running_loop()
+    start, wall = loop.time(), time.time()
+    tasks = []
+    for n in range(updates):
+        delay = start + n / rate - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)  # the arrival schedule, not a wait for the bot's work
+        tasks.append(asyncio.create_task(post(n, wall + n / rate)))
+    await asyncio.gather(*tasks)
+
+
 async def main(args: argparse.Namespace) -> None:
     for instances in args.instances:
         with tempfile.TemporaryFile() as log:  # the instances' stderr, shown when a run fails
-            await run(instances, args.updates, args.members, args.database_url, args.redis_url, args.deadline, log)
+            await run(args, instances, log)
 
 
 if __name__ == "__main__":
@@ -180,4 +273,6 @@ if __name__ == "__main__":
     )
     parser.add_argument("--deadline", type=float, default=120, help="seconds to wait for the bots to handle all")
     parser.add_argument("--redis-url", default=os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0"))
+    parser.add_argument("--rate", type=float, default=None, help="updates posted at this rate (open loop)")
+    parser.add_argument("--count-statements", action="store_true", help="count the instances' SQL per update")
     asyncio.run(main(parser.parse_args()))

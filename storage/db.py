@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import ColumnElement, Table, and_, bindparam, event, or_, text
+from sqlalchemy import ColumnElement, Table, and_, bindparam, event, exc, or_, text
 from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
@@ -29,13 +30,24 @@ from storage.sqlite_fast import one_hop_dbapi
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
+# PostgreSQL (asyncpg): statements prepared and kept per connection. SQLAlchemy's default of 100 was
+# too few: IN lists and multi-row INSERTs give a statement per length, which pushed out even the
+# constant ones, and a statement not kept costs a round trip (and a parse and plan) to prepare again.
+PG_PREPARED_STATEMENTS = 1000
+# A pooled PostgreSQL connection idle longer than this is pinged before use (see _ping_if_idle).
+PG_PING_AFTER_IDLE_SECONDS = 10.0
 
 
 SQLITE_DRIVERS = ("fast", "stock")
 
 
 def create_engine(
-    url: str, *, search_path: str | None = None, echo: bool = False, sqlite_driver: str = "fast"
+    url: str,
+    *,
+    search_path: str | None = None,
+    echo: bool = False,
+    sqlite_driver: str = "fast",
+    ping_after_idle: float = PG_PING_AFTER_IDLE_SECONDS,
 ) -> AsyncEngine:
     """Build the async engine; SQLite gets WAL and a busy timeout so concurrent updates wait, not fail.
     `sqlite_driver` (SQLITE_DRIVER): "fast" is storage/sqlite_fast.py, built on private parts of
@@ -51,19 +63,53 @@ def create_engine(
             extra["module"] = one_hop_dbapi()  # one thread hop per statement (storage/sqlite_fast.py)
             # Small statements run in the event loop's thread, the rest in aiosqlite's: never both at once.
             connect_args["check_same_thread"] = False
-    elif search_path:
-        connect_args["server_settings"] = {"search_path": search_path}
+    else:
+        connect_args["prepared_statement_cache_size"] = PG_PREPARED_STATEMENTS
+        connect_args["statement_cache_size"] = PG_PREPARED_STATEMENTS  # asyncpg's own (executemany)
+        if search_path:
+            connect_args["server_settings"] = {"search_path": search_path}
     engine = create_async_engine(
         url,
         echo=echo,
         connect_args=connect_args,
-        pool_pre_ping=not url.startswith("sqlite"),
         hide_parameters=True,  # errors and echo never print values: phones, names, message texts
         **extra,
     )
     if url.startswith("sqlite"):
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    else:
+        _ping_idle_connections(engine, ping_after_idle)
     return engine
+
+
+_RETURNED_AT = "returned_at"  # a pooled connection's record.info: when it was last given back (monotonic)
+
+
+def _ping_idle_connections(engine: AsyncEngine, after: float) -> None:
+    """Ping a pooled connection before use only when it sat idle for `after` seconds, not each time:
+    SQLAlchemy's `pool_pre_ping` on asyncpg is three round trips (BEGIN, an empty statement,
+    ROLLBACK) for every checkout, a third of a relayed message's round trips on PostgreSQL. A
+    connection in steady use has just shown it works; one that sat idle may have been dropped (the
+    server restarted, a proxy timed it out): that one is pinged, and replaced if the ping fails. (A
+    connection that dies within `after` seconds of its last use fails its next statement, and the
+    pool then drops all its older connections.)"""
+    pool = engine.sync_engine.pool
+    dialect = engine.sync_engine.dialect
+
+    def returned(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_RETURNED_AT] = time.monotonic()
+
+    def checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        returned_at = record.info.get(_RETURNED_AT)
+        if returned_at is None or time.monotonic() - returned_at < after:
+            return  # new (just connected), or in use a moment ago
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            raise exc.DisconnectionError("an idle pooled connection failed its ping") from error
+
+    event.listen(pool, "checkin", returned)
+    event.listen(pool, "checkout", checkout)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -108,6 +154,19 @@ def pairs_bucket(count: int) -> int:
     if count <= 256:
         return 1 << (count - 1).bit_length()
     return -(-count // 256) * 256
+
+
+def padded(values: Collection[Any]) -> list[Any]:
+    """The values of an expanding IN list, padded with the last one to the next bucket size
+    (`pairs_bucket`; a repeat changes nothing in an IN). Each length of an IN list is a statement of
+    its own: on PostgreSQL prepared once per connection and kept (PG_PREPARED_STATEMENTS), so a list
+    of every length from 1 to 200 meant 200 statements to prepare, a round trip each, per connection;
+    in buckets it is 9."""
+    listed = list(values)
+    bucket = pairs_bucket(len(listed))
+    if listed and bucket > len(listed):
+        listed.extend([listed[-1]] * (bucket - len(listed)))
+    return listed
 
 
 class PairsQuery:

@@ -11,6 +11,7 @@ from sqlalchemy import Table, and_, bindparam, delete, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from storage.db import padded
 from storage.models import Outgoing, User
 from storage.sqlite_fast import in_thread
 
@@ -38,6 +39,7 @@ class Outcome:
     attempts: int | None = None
 
 
+ADD_MANY_CHUNK = 2000  # rows per INSERT statement of `add_many`
 # Every column but the id: what `add_many` inserts.
 INSERTED = tuple(column.key for column in Outgoing.__table__.columns if column.key != "id")
 
@@ -123,17 +125,24 @@ class OutgoingRepo:
         chat is thousands of rows."""
         if not rows:
             return []
-        values = [{key: row.get(key) for key in INSERTED} for row in rows]
-        if self.session.get_bind().dialect.name == "sqlite":
-            # Asked to keep RETURNING in parameter order, SQLAlchemy sends SQLite one INSERT per row. A
-            # multi-row INSERT numbers its rows in order (rowid = max + 1; this transaction holds the
-            # write lock), so the ids it returns, sorted, are the rows' ids in order.
-            return sorted((await self.session.execute(_ADD_RETURNING_IDS, values)).scalars())
-        return list((await self.session.execute(_ADD_RETURNING_IDS_IN_ORDER, values)).scalars())
+        sqlite = self.session.get_bind().dialect.name == "sqlite"
+        ids: list[int] = []
+        for start in range(0, len(rows), ADD_MANY_CHUNK):
+            # A chunk at a time: SQLAlchemy prepares the parameters of all the rows it is given at once
+            # (payloads as JSON, dates), a second copy of a fan-out's rows held until the end.
+            values = [{key: row.get(key) for key in INSERTED} for row in rows[start : start + ADD_MANY_CHUNK]]
+            if sqlite:
+                # Asked to keep RETURNING in parameter order, SQLAlchemy sends SQLite one INSERT per row. A
+                # multi-row INSERT numbers its rows in order (rowid = max + 1; this transaction holds the
+                # write lock), so the ids it returns, sorted, are the rows' ids in order.
+                ids.extend(sorted((await self.session.execute(_ADD_RETURNING_IDS, values)).scalars()))
+            else:
+                ids.extend((await self.session.execute(_ADD_RETURNING_IDS_IN_ORDER, values)).scalars())
+        return ids
 
     async def chats_waiting(self, chat_ids: Collection[int], token: str) -> set[int]:
         """Of these chats, those with pending rows other than the ones claimed with `token`."""
-        return set(await self.session.scalars(_WAITING, {"chats": list(chat_ids), "token": token}))
+        return set(await self.session.scalars(_WAITING, {"chats": padded(chat_ids), "token": token}))
 
     async def claim(self, now: datetime, limit: int, lease_until: datetime, token: str) -> list[Claimed]:
         """Take the due head of each chat's queue (earlier rows of a chat go first: order per recipient).
@@ -144,8 +153,8 @@ class OutgoingRepo:
         ids = list(await self.session.scalars(due, {"now": now, "limit": limit}))
         if not ids:
             return []
-        await self.session.execute(_TAKE, {"ids": ids, "now": now, "lease_until": lease_until, "token": token})
-        rows = await self.session.execute(_TAKEN, {"ids": ids, "token": token})
+        await self.session.execute(_TAKE, {"ids": padded(ids), "now": now, "lease_until": lease_until, "token": token})
+        rows = await self.session.execute(_TAKEN, {"ids": padded(ids), "token": token})
         return [Claimed(*row) for row in rows.all()]
 
     async def mark_sent(self, sent: Sequence[Outcome], now: datetime, token: str) -> None:

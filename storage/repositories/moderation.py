@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.db import upsert
+from storage.db import padded, upsert
 from storage.models import AuditEntry, Ban, Moderator, Report, User, WarningEntry
 from storage.sqlite_fast import in_thread
 
@@ -149,7 +149,7 @@ class BanRepo:
         """The users among these under a ban now, with when their last ban in force ends."""
         if not user_ids:
             return {}
-        rows = await self.session.execute(_ACTIVE_AMONG, {"ids": list(user_ids), "now": now})
+        rows = await self.session.execute(_ACTIVE_AMONG, {"ids": padded(user_ids), "now": now})
         return {user_id: until for user_id, until in rows.all()}
 
     async def count_for(self, user_id: int) -> int:

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
-from storage.db import PairsQuery, Prebuilt, dialect_insert, get_row, pairs_in, upsert
+from storage.db import PairsQuery, Prebuilt, dialect_insert, get_row, padded, pairs_in, upsert
 from storage.models import (
     Block,
     LimitWindow,
@@ -71,6 +71,7 @@ _AUTHORS_AND_PEERS = (
         )
     )
 )
+ADD_COPIES_CHUNK = 5000  # copies per INSERT statement of `add_copies`
 _RUNTIME = select(RuntimeSetting).where(RuntimeSetting.key.in_(bindparam("keys", expanding=True)))
 
 
@@ -132,7 +133,7 @@ class RelayRepo:
             return {}, {}
         users: dict[int, User] = {}
         members: dict[int, Member] = {}
-        for user, member in await self.session.execute(_AUTHORS_AND_PEERS, {"ids": list(user_ids)}):
+        for user, member in await self.session.execute(_AUTHORS_AND_PEERS, {"ids": padded(user_ids)}):
             users[user.id] = user
             if member is not None:
                 members[member.user_id] = member
@@ -252,8 +253,8 @@ class RelayRepo:
 
     async def add_copies(self, copies: list[dict[str, Any]]) -> None:
         """Copies (message_id, recipient_id, outgoing_id, read) in one statement, without ORM objects."""
-        if copies:
-            await self.session.execute(_ADD_COPIES, copies)
+        for start in range(0, len(copies), ADD_COPIES_CHUNK):  # see OutgoingRepo.add_many
+            await self.session.execute(_ADD_COPIES, copies[start : start + ADD_COPIES_CHUNK])
 
     async def history(self, chat: str, limit: int) -> list[tuple[RelayMessage, User]]:
         rows = await self.session.execute(
@@ -386,7 +387,7 @@ class RelayRepo:
 
     # runtime settings
     async def runtime_many(self, keys: tuple[str, ...]) -> dict[str, str]:
-        rows = await self.session.scalars(_RUNTIME, {"keys": list(keys)})
+        rows = await self.session.scalars(_RUNTIME, {"keys": padded(keys)})
         return {row.key: row.value for row in rows}
 
     async def runtime(self, key: str) -> str | None:

@@ -9,6 +9,7 @@ from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import padded
 from storage.models import InviteCode, PhoneCode, Referral, User
 
 # Built once: the batched sender lookup runs on every update (see bot/user_loader.py).
@@ -26,7 +27,7 @@ class UserRepo:
         return await self.session.scalar(select(User).where(User.telegram_id == telegram_id))
 
     async def by_telegram_ids(self, telegram_ids: list[int]) -> list[User]:
-        return list((await self.session.scalars(_BY_TELEGRAM_IDS, {"ids": telegram_ids})).all())
+        return list((await self.session.scalars(_BY_TELEGRAM_IDS, {"ids": padded(telegram_ids)})).all())
 
     def adopt(self, user: User) -> User:
         """A row read by another session (and detached from it), taken into this one without a query."""

@@ -7,9 +7,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.clock import FakeClock
-from storage.db import PairsQuery, pairs_bucket, pairs_in
+from storage.db import PairsQuery, padded, pairs_bucket, pairs_in
 from storage.models import Block
 from storage.repositories.relay import RelayRepo
+from storage.repositories.users import UserRepo
 from tests.services.helpers import signed_in_user
 
 
@@ -45,3 +46,19 @@ async def test_padded_statements_find_exactly_the_blocks(sessionmaker: async_ses
         for n in (1, 3, 5, 17, len(asked)):
             wanted = asked[:n]
             assert await repo.blocked_pairs(wanted) == blocks & set(wanted)
+
+
+async def test_in_lists_are_padded_to_a_few_lengths_and_find_the_same_rows(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """IN lists go out padded (`storage.db.padded`): every length from 1 to 200 is one of 9 statements
+    (on PostgreSQL each length is a statement to prepare per connection), and the rows found are the same."""
+    assert padded([]) == []
+    assert padded([7, 8, 9]) == [7, 8, 9, 9]
+    assert {len(padded(range(n))) for n in range(1, 201)} == {1, 2, 4, 8, 16, 32, 64, 128, 256}
+    clock = FakeClock()
+    async with sessionmaker() as session, session.begin():
+        users = [await signed_in_user(session, clock) for _ in range(5)]
+    async with sessionmaker() as session:
+        found = await UserRepo(session).by_telegram_ids([users[n].telegram_id for n in (0, 1, 4)])
+    assert sorted(u.id for u in found) == sorted(users[n].id for n in (0, 1, 4))

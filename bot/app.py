@@ -107,11 +107,15 @@ def forget_express_rows(session: Session) -> None:
     session.info.pop(EXPRESS_ROWS, None)
 
 
+def claim_limit(settings: Settings) -> int:
+    """Rows claimed at once (a round, the express lane): at most what the global rate sends in a
+    quarter of the lease, so every claimed row leaves long before its lease runs out (two rounds in
+    flight take half of it) and a short lease returns a killed instance's rows soon."""
+    return max(1, min(settings.delivery_batch_size, int(settings.delivery_rate * settings.delivery_lease_seconds / 4)))
+
+
 def create_express_lane(settings: Settings) -> ExpressLane:
-    lease = timedelta(seconds=settings.delivery_lease_seconds)
-    # At most what the global rate sends in a quarter of the lease: every row leaves long before it.
-    limit = max(1, min(settings.delivery_batch_size, int(settings.delivery_rate * lease.total_seconds() / 4)))
-    return ExpressLane(lease, limit)
+    return ExpressLane(timedelta(seconds=settings.delivery_lease_seconds), claim_limit(settings))
 
 
 def create_delivery_worker(
@@ -131,7 +135,7 @@ def create_delivery_worker(
         lease=timedelta(seconds=s.delivery_lease_seconds),
         pacer=ChatPacer(s.delivery_per_chat_rate, s.delivery_per_chat_burst),
         waker=waker,
-        batch_size=s.delivery_batch_size,
+        batch_size=claim_limit(s),
         concurrency=s.delivery_concurrency,
         max_attempts=s.delivery_max_attempts,
         express=express,

@@ -105,7 +105,8 @@ class Settings(BaseSettings):
     delivery_max_attempts: int = Field(8, gt=0)  # for 5xx/network failures
     delivery_retention_days: int = Field(7, gt=0)  # sent rows kept this long (replies/edits map through them)
     delivery_worker: bool = True  # run the worker in this process
-    delivery_lease_seconds: float = Field(60.0, gt=0)  # a crashed instance's claimed rows return after this
+    # A crashed instance's claimed rows return after this (rows claimed at once: see bot/app.py claim_limit)
+    delivery_lease_seconds: float = Field(20.0, gt=0)
 
     # Invite codes (SPEC 2)
     invite_code_ttl_days: int = Field(30, gt=0)

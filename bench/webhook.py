@@ -1,11 +1,14 @@
-"""Updates per second handled by one and by two bot processes in webhook mode (PostgreSQL + Redis),
-and the latency of GET /healthz. The fake Bot API runs in a process of its own.
+"""Updates per second handled by one and by two bot processes in webhook mode (PostgreSQL + Redis,
+or SQLite with `--database-url sqlite`), and the latency of GET /healthz. The fake Bot API runs in a
+process of its own.
 
     uv run python -m bench.webhook [--updates 2000] [--members 400] [--instances 1 2]
         [--database-url postgresql+asyncpg://postgres@127.0.0.1:5432/test] [--redis-url redis://127.0.0.1:6379/0]
 
 Members write privately in pairs (one recipient per message); updates are posted to the instances
-round-robin, 64 at a time. "Handled" counts relayed messages recorded in the database.
+round-robin, 64 at a time, as Telegram delivers them: a member's next update only after the answer
+to the one before (a 503 is sent again). "Handled" counts relayed messages recorded in the database;
+"answer" is the time from a POST to its answer (the bot answers once the update is handled).
 """
 
 from __future__ import annotations
@@ -68,10 +71,14 @@ async def run(
     instances: int, updates: int, members: int, database_url: str, redis_url: str, deadline: float, log: IO[bytes]
 ) -> None:
     schema = f"bench_{uuid.uuid4().hex[:10]}"
+    sqlite = database_url == "sqlite"
+    if sqlite:  # a file of its own; one instance (SQLite is not for several)
+        database_url, redis_url = f"sqlite+aiosqlite:///{tempfile.mkdtemp()}/bench.db", ""
     admin = create_engine(database_url)
-    async with admin.begin() as conn:
-        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = create_engine(database_url, search_path=schema)
+    if not sqlite:
+        async with admin.begin() as conn:
+            await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = create_engine(database_url, search_path=None if sqlite else schema)
     await upgrade_to_head(engine)
     sessionmaker = create_sessionmaker(engine)
     ids = await add_members(sessionmaker, members)
@@ -95,11 +102,16 @@ async def run(
                 "FLOOD_RATE": "0",
                 "LOG_LEVEL": "WARNING",
             }
+            if sqlite:
+                for key in ("DATABASE_SCHEMA", "REDIS_URL", "REDIS_PREFIX"):
+                    del env[key]
             started = [await start_instance(env, log) for _ in range(instances)]
             processes = [p for p, _, _ in started]
             ports = [port for _, port, _ in started]
             metrics_port = started[0][2]
             gate = asyncio.Semaphore(64)
+            chats: dict[int, asyncio.Lock] = {}  # Telegram's per-chat queue: one update of a chat at a time
+            answers: list[float] = []
             async with httpx.AsyncClient(limits=httpx.Limits(max_connections=128)) as client:
 
                 async def post(n: int) -> None:
@@ -114,13 +126,16 @@ async def run(
                             "text": f"webhook {n}",
                         },
                     }
-                    async with gate:
+                    async with chats.setdefault(sender, asyncio.Lock()), gate:  # the lock is FIFO: in order
                         while True:
+                            t0 = time.perf_counter()
                             answer = await client.post(
                                 f"http://127.0.0.1:{ports[n % instances]}/hook",
                                 json=update,
                                 headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
+                                timeout=60,
                             )
+                            answers.append((time.perf_counter() - t0) * 1000)
                             if answer.status_code != 503:  # busy: Telegram would send it again later
                                 break
                             await asyncio.sleep(0.05)
@@ -148,7 +163,8 @@ async def run(
                     latencies.append((time.perf_counter() - t0) * 1000)
             print(
                 f"webhook: instances={instances} updates={updates} accepted={updates / posted:.0f}/s "
-                f"handled={updates / handled_seconds:.0f}/s healthz p50={percentile(latencies, 0.5):.1f}ms "
+                f"handled={updates / handled_seconds:.0f}/s answer p50={percentile(answers, 0.5):.0f}ms "
+                f"p99={percentile(answers, 0.99):.0f}ms healthz p50={percentile(latencies, 0.5):.1f}ms "
                 f"p99={percentile(latencies, 0.99):.1f}ms",
                 flush=True,
             )
@@ -158,8 +174,9 @@ async def run(
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(process.wait(), 20)
         await engine.dispose()
-        async with admin.begin() as conn:
-            await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        if not sqlite:
+            async with admin.begin() as conn:
+                await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         await admin.dispose()
 
 

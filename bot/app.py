@@ -29,6 +29,7 @@ from bot.chats import ChatScopeMiddleware, allowed_updates
 from bot.commands import set_commands
 from bot.context import AppContext
 from bot.delivery import ChatPacer, DeliveryWorker, ExpressLane, RedisSpacingLimiter, SpacingLimiter, Waker
+from bot.fsm_storage import DatabaseStorage
 from bot.gmfy import create_gmfy_state, register_gmfy_jobs
 from bot.i18n import Translator
 from bot.liveness import PollHeartbeat, Progress
@@ -187,11 +188,11 @@ def create_flood_gate(ctx: AppContext) -> Gate:
 
 
 def create_dispatcher(ctx: AppContext, scheduler: Scheduler) -> Dispatcher:
-    # FSM state shared by instances
+    # FSM state shared by instances and kept through a restart: in Redis, else in the database
     storage = (
         RedisStorage(ctx.redis, key_builder=DefaultKeyBuilder(prefix=f"{ctx.settings.redis_prefix}:fsm"))
         if ctx.redis is not None
-        else None
+        else DatabaseStorage(ctx.sessionmaker)
     )
     dp = Dispatcher(
         storage=storage,

@@ -53,12 +53,14 @@ async def start_instance(env: dict[str, str], log: IO[bytes]) -> tuple[asyncio.s
         stderr=log,
     )
     async with httpx.AsyncClient() as client:
-        for _ in range(300):
+        for _ in range(1200):  # a busy machine can take a minute
             with contextlib.suppress(httpx.TransportError):
                 if (await client.get(f"http://127.0.0.1:{metrics_port}/healthz", timeout=1)).status_code == 200:
                     return process, port, metrics_port
+            if process.returncode is not None:
+                break
             await asyncio.sleep(0.1)  # another process starting up
-    raise RuntimeError("bot did not start")
+    raise RuntimeError(f"bot did not start:\n{log_tail(log)}")
 
 
 def log_tail(log: IO[bytes], lines: int = 40) -> str:

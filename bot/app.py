@@ -210,6 +210,11 @@ def create_dispatcher(ctx: AppContext, scheduler: Scheduler) -> Dispatcher:
     if s.flood_rate > 0:
         dp.update.outer_middleware(FloodControlMiddleware(create_flood_gate(ctx), ctx.translator, ctx.metrics))
     dp.update.outer_middleware(OneAtATimeMiddleware())
+    # aiogram reads the FSM state as soon as an update comes in; from the database (or Redis) that read
+    # waits for I/O, and a user's updates could come out of it in another order: so it runs after
+    # OneAtATimeMiddleware has lined them up (nothing before that uses the state).
+    dp.update.outer_middleware._middlewares.remove(dp.fsm)
+    dp.update.outer_middleware(dp.fsm)
     dp.update.outer_middleware(UnitOfWorkMiddleware(ctx, dp["user_loader"]))
     for observer in (dp.message, dp.edited_message, dp.callback_query):
         observer.middleware(HandlerNameMiddleware())

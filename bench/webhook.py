@@ -1,5 +1,6 @@
-"""Updates per second handled by one and by two bot processes in webhook mode (PostgreSQL + Redis),
-and the latency of GET /healthz. The fake Bot API runs in a process of its own.
+"""Updates per second handled by one and by two bot processes in webhook mode (PostgreSQL + Redis,
+or SQLite with `--database-url sqlite`), and the latency of GET /healthz. The fake Bot API runs in a
+process of its own.
 
     uv run python -m bench.webhook [--updates 2000] [--members 400] [--instances 1 2] [--rate 500]
         [--database-url postgresql+asyncpg://postgres@127.0.0.1:5432/test] [--redis-url redis://127.0.0.1:6379/0]
@@ -7,9 +8,11 @@ and the latency of GET /healthz. The fake Bot API runs in a process of its own.
 
 Members write privately in pairs (one recipient per message); updates are posted to the instances
 round-robin, 64 at a time (closed loop), or with --rate R on a schedule, R a second (open loop, at
-most 64 in flight). "Handled" counts relayed messages recorded in the database; "first send" is the
-latency from each update's post (with --rate: its scheduled arrival) to its copy's send at the fake
-Bot API. Each run makes a schema of its own in the database and drops it at the end.
+most 64 in flight), as Telegram delivers them: a member's next update only after the answer to the
+one before (a 503 is sent again). "Handled" counts relayed messages recorded in the database; "first
+send" is the latency from each update's post (with --rate: its scheduled arrival) to its copy's send
+at the fake Bot API; "answer" is the time from a POST to its answer (the bot answers once the update
+is handled). Each run makes a schema of its own in the database and drops it at the end.
 
 --count-statements runs the instances with their SQL counted (bench/counted_bot.py) and prints the
 statements, transactions, prepares and pool checkouts per update. To profile an instance while it
@@ -60,12 +63,12 @@ async def start_instance(
         stderr=log,
     )
     async with httpx.AsyncClient() as client:
-        for _ in range(1200):
-            if process.returncode is not None:
-                break
+        for _ in range(1200):  # a busy machine can take a minute
             with contextlib.suppress(httpx.TransportError):
                 if (await client.get(f"http://127.0.0.1:{metrics_port}/healthz", timeout=1)).status_code == 200:
                     return process, port, metrics_port
+            if process.returncode is not None:
+                break
             await asyncio.sleep(0.1)  # another process starting up
     if process.returncode is None:
         process.terminate()
@@ -114,10 +117,14 @@ async def run(args: argparse.Namespace, instances: int, log: IO[bytes]) -> None:
     count_dir = tempfile.mkdtemp() if args.count_statements else None
     counts_files = [os.path.join(count_dir, f"{n}.json") for n in range(instances)] if count_dir else []
     schema = f"bench_{uuid.uuid4().hex[:10]}"
+    sqlite = database_url == "sqlite"
+    if sqlite:  # a file of its own; one instance (SQLite is not for several)
+        database_url, redis_url = f"sqlite+aiosqlite:///{tempfile.mkdtemp()}/bench.db", ""
     admin = create_engine(database_url)
-    async with admin.begin() as conn:
-        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = create_engine(database_url, search_path=schema)
+    if not sqlite:
+        async with admin.begin() as conn:
+            await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = create_engine(database_url, search_path=None if sqlite else schema)
     await upgrade_to_head(engine)
     sessionmaker = create_sessionmaker(engine)
     ids = await add_members(sessionmaker, members)
@@ -141,6 +148,9 @@ async def run(args: argparse.Namespace, instances: int, log: IO[bytes]) -> None:
                 "FLOOD_RATE": "0",
                 "LOG_LEVEL": "WARNING",
             }
+            if sqlite:
+                for key in ("DATABASE_SCHEMA", "REDIS_URL", "REDIS_PREFIX"):
+                    del env[key]
             started = [
                 await start_instance(
                     {**env, "BENCH_STATEMENTS_FILE": counts_files[n]} if count_dir else env,
@@ -156,6 +166,8 @@ async def run(args: argparse.Namespace, instances: int, log: IO[bytes]) -> None:
             arrivals: dict[int, float] = {}  # update n -> its post (or scheduled arrival), time.time()
             before = read_counts(counts_files)  # start-up's statements are not the updates'
             cpu_before = cpu_seconds([p.pid for p in processes])
+            chats: dict[int, asyncio.Lock] = {}  # Telegram's per-chat queue: one update of a chat at a time
+            answers: list[float] = []
             async with httpx.AsyncClient(limits=httpx.Limits(max_connections=128)) as client:
 
                 async def post(n: int, scheduled: float | None = None) -> None:
@@ -170,14 +182,17 @@ async def run(args: argparse.Namespace, instances: int, log: IO[bytes]) -> None:
                             "text": f"webhook {n}",
                         },
                     }
-                    async with gate:
+                    async with chats.setdefault(sender, asyncio.Lock()), gate:  # the lock is FIFO: in order
                         arrivals[n] = scheduled if scheduled is not None else time.time()
                         while True:
+                            t0 = time.perf_counter()
                             answer = await client.post(
                                 f"http://127.0.0.1:{ports[n % instances]}/hook",
                                 json=update,
                                 headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
+                                timeout=60,
                             )
+                            answers.append((time.perf_counter() - t0) * 1000)
                             if answer.status_code != 503:  # busy: Telegram would send it again later
                                 break
                             await asyncio.sleep(0.05)
@@ -223,6 +238,7 @@ async def run(args: argparse.Namespace, instances: int, log: IO[bytes]) -> None:
                 f"webhook: instances={instances} updates={updates} {load}accepted={updates / posted:.0f}/s "
                 f"handled={updates / handled_seconds:.0f}/s first send p50={percentile(first, 0.5):.1f}ms "
                 f"p99={percentile(first, 0.99):.1f}ms ({len(first)} sent); "
+                f"answer p50={percentile(answers, 0.5):.0f}ms p99={percentile(answers, 0.99):.0f}ms; "
                 f"bots' CPU {cpu * 1000 / updates:.2f} ms/update; "
                 f"healthz p50={percentile(latencies, 0.5):.1f}ms "
                 f"p99={percentile(latencies, 0.99):.1f}ms",
@@ -238,8 +254,9 @@ async def run(args: argparse.Namespace, instances: int, log: IO[bytes]) -> None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(process.wait(), 20)
         await engine.dispose()
-        async with admin.begin() as conn:
-            await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        if not sqlite:
+            async with admin.begin() as conn:
+                await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         await admin.dispose()
 
 

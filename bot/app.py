@@ -31,6 +31,7 @@ from bot.delivery.express import ExpressLane
 from bot.delivery.limits import ChatPacer, RedisSpacingLimiter, SendLimits, SpacingLimiter
 from bot.delivery.outbox import CommitHandoff, Waker
 from bot.delivery.worker import DeliveryConfig, DeliveryWorker
+from bot.fsm_storage import DatabaseStorage
 from bot.gmfy import create_gmfy_state, register_gmfy_jobs
 from bot.i18n import Translator
 from bot.i18n.menus import set_commands
@@ -96,11 +97,15 @@ def create_bot(settings: Settings) -> Bot:
     return bot
 
 
+def claim_limit(settings: Settings) -> int:
+    """Rows claimed at once (a round, the express lane): at most what the global rate sends in a
+    quarter of the lease, so every claimed row leaves long before its lease runs out (two rounds in
+    flight take half of it) and a short lease returns a killed instance's rows soon."""
+    return max(1, min(settings.delivery_batch_size, int(settings.delivery_rate * settings.delivery_lease_seconds / 4)))
+
+
 def create_express_lane(settings: Settings) -> ExpressLane:
-    lease = timedelta(seconds=settings.delivery_lease_seconds)
-    # At most what the global rate sends in a quarter of the lease: every row leaves long before it.
-    limit = max(1, min(settings.delivery_batch_size, int(settings.delivery_rate * lease.total_seconds() / 4)))
-    return ExpressLane(lease, limit)
+    return ExpressLane(timedelta(seconds=settings.delivery_lease_seconds), claim_limit(settings))
 
 
 def create_budget(ctx: AppContext) -> Budget:
@@ -139,7 +144,7 @@ def create_delivery_worker(
             shared_pace=budget.shared_pace,
         ),
         DeliveryConfig(
-            batch_size=s.delivery_batch_size,
+            batch_size=claim_limit(s),
             concurrency=s.delivery_concurrency,
             lease=timedelta(seconds=s.delivery_lease_seconds),
             max_attempts=s.delivery_max_attempts,
@@ -213,11 +218,11 @@ def handler_config(s: Settings) -> HandlerConfig:
 
 
 def create_dispatcher(ctx: AppContext, scheduler: Scheduler) -> Dispatcher:
-    # FSM state shared by instances
+    # FSM state shared by instances and kept through a restart: in Redis, else in the database
     storage = (
         RedisStorage(ctx.redis, key_builder=DefaultKeyBuilder(prefix=f"{ctx.settings.redis_prefix}:fsm"))
         if ctx.redis is not None
-        else None
+        else DatabaseStorage(ctx.sessionmaker)
     )
     dp = Dispatcher(
         storage=storage,
@@ -236,6 +241,11 @@ def create_dispatcher(ctx: AppContext, scheduler: Scheduler) -> Dispatcher:
     if s.flood_rate > 0:
         dp.update.outer_middleware(FloodControlMiddleware(create_flood_gate(ctx), ctx.translator, ctx.metrics))
     dp.update.outer_middleware(OneAtATimeMiddleware())
+    # aiogram reads the FSM state as soon as an update comes in; from the database (or Redis) that read
+    # waits for I/O, and a user's updates could come out of it in another order: so it runs after
+    # OneAtATimeMiddleware has lined them up (nothing before that uses the state).
+    dp.update.outer_middleware._middlewares.remove(dp.fsm)
+    dp.update.outer_middleware(dp.fsm)
     dp.update.outer_middleware(UnitOfWorkMiddleware(ctx, dp["user_loader"]))
     for observer in (dp.message, dp.edited_message, dp.callback_query):
         observer.middleware(HandlerNameMiddleware())

@@ -7,8 +7,20 @@ The webhook checks the `X-Telegram-Bot-Api-Secret-Token` (401 and a log line if 
 update (400 if it is not one: Telegram would retry a 500 forever), takes one of
 UPDATES_IN_FLIGHT slots (503 when none frees within WEBHOOK_BUSY_WAIT_SECONDS: Telegram retries
 later), claims the update id (bot/seen_updates.py: a duplicate is dropped, or 503 while the first
-copy is being handled), answers at once and handles the update in the background. On shutdown the
-server stops taking requests first, then waits for the updates it already accepted.
+copy is being handled), handles the update and only then answers 200. On shutdown the server stops
+taking requests first, then waits for the updates it already accepted.
+
+Why answer after handling: Telegram sends a chat's next update only after the webhook answered the
+one before, so a member's burst (fast typing, an album's parts) reaches the bot one update at a time
+and is handled in the order sent, whichever instance behind a balancer gets each. Answering at once
+let two instances handle one member's updates in parallel (a burst relayed as [1, 0, 2]); a per-user
+lock in Redis would not help, as two updates that reach two instances at once take it in either
+order. "Handled" includes the relay batch (bot/relay_batch.py): the relay handler awaits the commit
+of the message and its copies. The wait is bounded (WEBHOOK_ANSWER_SECONDS, well under Telegram's
+patience): past it the answer is 503 while the handling goes on, and Telegram's retry is answered 503
+(the claim is busy) until the first attempt is done, then 200 and dropped (done). An update whose
+handling failed outside the error router (which answers and logs handler errors itself: the
+database down, say) is released and answered 500, so Telegram's retry handles it anew.
 """
 
 from __future__ import annotations
@@ -48,6 +60,7 @@ class WebhookHandler(SimpleRequestHandler):
         seen: SeenUpdates,
         in_flight: int,
         busy_wait: float,
+        answer_within: float = 20.0,
     ) -> None:
         super().__init__(dispatcher=dispatcher, bot=bot, secret_token=secret_token)
         self.seen = seen
@@ -55,6 +68,7 @@ class WebhookHandler(SimpleRequestHandler):
         # Telegram's max_connections bounds requests, not the handling they leave behind.
         self.slots = asyncio.Semaphore(in_flight)
         self.busy_wait = busy_wait
+        self.answer_within = answer_within
 
     def verify_secret(self, telegram_secret_token: str, bot: Bot) -> bool:
         ok = super().verify_secret(telegram_secret_token, bot)
@@ -93,6 +107,17 @@ class WebhookHandler(SimpleRequestHandler):
                 self.slots.release()
         self._background_feed_update_tasks.add(task)
         task.add_done_callback(self._background_feed_update_tasks.discard)
+        try:  # shielded: a timeout, or the request going away, leaves the handling running
+            handled = await asyncio.wait_for(asyncio.shield(task), self.answer_within)
+        except TimeoutError:
+            log.warning(
+                "webhook: update %s still being handled after %.1f s, answered 503",
+                update.update_id,
+                self.answer_within,
+            )
+            return web.Response(body="Still handling", status=503)
+        if not handled:
+            return web.Response(body="Failed", status=500)
         return web.json_response({})
 
     @property
@@ -111,7 +136,8 @@ class WebhookHandler(SimpleRequestHandler):
             return False
         return True
 
-    async def _handle_update(self, bot: Bot, update: Update) -> None:
+    async def _handle_update(self, bot: Bot, update: Update) -> bool:
+        """True when handled (the id is marked done), False when it failed (the claim is dropped)."""
         try:
             try:
                 result = await self.dispatcher.feed_update(bot, update, **self.data)
@@ -123,8 +149,9 @@ class WebhookHandler(SimpleRequestHandler):
             except Exception:  # what the error router did not take (it answers and logs handler errors)
                 log.exception("webhook: update %s failed", update.update_id)
                 await self._settle(self.seen.release, update.update_id)
-                return
+                return False
             await self._settle(self.seen.finish, update.update_id)
+            return True
         finally:
             self.slots.release()
 
@@ -210,6 +237,7 @@ def create_web_app(app: BotApp) -> tuple[web.Application, WebhookHandler | None]
             seen=app.seen_updates,
             in_flight=s.updates_in_flight,
             busy_wait=s.webhook_busy_wait_seconds,
+            answer_within=s.webhook_answer_seconds,
         )
         handler.register(web_app, path=webhook_path(s.webhook_url))
     for method, path, route in app.ctx.web_routes:

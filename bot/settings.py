@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     updates_in_flight: int = Field(100, ge=1, le=1000)
     # A webhook update past UPDATES_IN_FLIGHT waits this long for a slot, then gets 503 (Telegram retries)
     webhook_busy_wait_seconds: float = Field(1.0, ge=0, le=30)
+    # A webhook update is answered once handled (so Telegram orders each chat's updates); past this, 503
+    # while the handling goes on (Telegram asks again; the retry waits for this attempt, then is dropped)
+    webhook_answer_seconds: float = Field(20.0, gt=0, le=50)
     webhook_dedup_seconds: int = Field(86400, ge=60)  # a webhook update id delivered again within this is dropped
     web_host: str = "0.0.0.0"
     web_port: int = 8080
@@ -105,7 +108,8 @@ class Settings(BaseSettings):
     delivery_max_attempts: int = Field(8, gt=0)  # for 5xx/network failures
     delivery_retention_days: int = Field(7, gt=0)  # sent rows kept this long (replies/edits map through them)
     delivery_worker: bool = True  # run the worker in this process
-    delivery_lease_seconds: float = Field(60.0, gt=0)  # a crashed instance's claimed rows return after this
+    # A crashed instance's claimed rows return after this (rows claimed at once: see bot/app.py claim_limit)
+    delivery_lease_seconds: float = Field(20.0, gt=0)
 
     # Invite codes (SPEC 2)
     invite_code_ttl_days: int = Field(30, gt=0)

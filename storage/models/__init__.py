@@ -6,6 +6,7 @@ A feature adds its own module next to these and one import line below.
 from storage.models.base import Base, UTCDateTime
 from storage.models.broadcast import Broadcast
 from storage.models.delivery import Outgoing
+from storage.models.fsm import FsmState
 from storage.models.gmfy import GmfyNotification
 from storage.models.jobs import JobLease
 from storage.models.moderation import AuditEntry, Ban, Moderator, Report, ReportCard, WarningEntry
@@ -31,6 +32,7 @@ __all__ = [
     "Base",
     "Block",
     "Broadcast",
+    "FsmState",
     "GmfyEvent",
     "GmfyNotification",
     "InviteCode",

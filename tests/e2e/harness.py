@@ -193,6 +193,22 @@ async def start_harness(
     return harness
 
 
+async def restart_harness(harness: Harness, database_url: str, schema: str | None, **overrides: Any) -> None:
+    """Stop the app and start a new one on the same database and fake Bot API (chats and all), as a
+    restart of the process would: nothing kept in its memory survives."""
+    await harness.app.dp.stop_polling()
+    await harness.tg.release_pollers()
+    if harness.polling is not None:
+        await asyncio.wait_for(harness.polling, 10)
+    await harness.app.close()
+    harness.tg.closing = False
+    settings = make_settings(harness.tg.url, database_url, schema, **overrides)
+    harness.app = await BotApp.create(settings, clock=harness.clock, sms=harness.sms)
+    polls = harness.tg.polls
+    harness.polling = asyncio.create_task(harness.app.run_polling(handle_signals=False, polling_timeout=5))
+    await harness.tg.wait_until(lambda: harness.tg.polls > polls, what="the restarted bot to poll")
+
+
 async def stop_harness(harness: Harness) -> None:
     await harness.app.dp.stop_polling()
     await harness.tg.release_pollers()

@@ -136,6 +136,12 @@ COLUMNS: dict[str, dict[str, str]] = {
         "message_id": NOT_PERSONAL,
         "created_at": TIME_ONLY,
     },
+    # aiogram's FSM state without Redis: which step a chat is at, and a room link opened before sign-in.
+    "fsm_states": {
+        "key": TELEGRAM_ID,  # "fsm:<bot>:<chat>:<user>"
+        "state": NOT_PERSONAL,
+        "data": NOT_PERSONAL,  # a room link's token, dropped once used
+    },
     # Telegram's update ids, for handling a repeated webhook delivery once: nothing about the person.
     "webhook_updates": {"update_id": NOT_PERSONAL, "done": NOT_PERSONAL, "at": TIME_ONLY},
     "moderators": {"id": NOT_PERSONAL, "user_id": NOT_PERSONAL, "granted_by": NOT_PERSONAL, "granted_at": TIME_ONLY},

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 from handlers.rooms import RoomAction, RoomRequest
-from tests.e2e.harness import Harness, Person
+from tests.conftest import DbTarget
+from tests.e2e.harness import Harness, Person, restart_harness
 from tests.fakes.telegram import ChatMessage
 
 
@@ -182,6 +183,21 @@ async def test_room_link_opened_before_sign_in_is_kept_through_it(tg: Harness) -
     request = next(m for m in reversed(alice.messages) if "asks to join" in (m.text or ""))
     await alice.press("Approve", request)
     assert "You're in the room" in newcomer.last_text()
+
+
+async def test_room_link_opened_before_sign_in_is_kept_through_a_restart(tg: Harness, db: DbTarget) -> None:
+    """Without Redis the pending link is kept in the database (bot/fsm_storage.py), not in memory."""
+    alice = await named(tg, "Alice")
+    payload = await create_room(alice)
+    newcomer = tg.user("Dana")
+    await newcomer.send(f"/start {payload}")
+    assert "room invitation" in newcomer.last_text()
+    assert tg.app.ctx.redis is None
+    await restart_harness(tg, db.url, db.schema)
+    await newcomer.send_contact(tg.new_phone())
+    assert newcomer.received("signed in")
+    assert "Asked to join" in newcomer.last_text()
+    assert any("asks to join" in text for text in alice.texts())
 
 
 async def test_broken_room_link_before_sign_in_does_not_spoil_the_sign_in(tg: Harness) -> None:

@@ -182,10 +182,12 @@ async def test_the_same_update_at_two_instances_at_once_is_handled_once(cluster:
     alice = await cluster.member(900_002)
     gate, _ = hold_sends(cluster)
     update = cluster.update(alice, "/newroom Chess")
-    first = await one.post(update)
+    first = asyncio.create_task(one.post(update))  # answered once handled: held by the slow send
+    await cluster.fake.wait_until(lambda: bool(one.webhook._background_feed_update_tasks), what="the first copy")
     second = await two.post(update)  # while the first copy is still being handled
-    assert (first, second) == (200, 503)  # the copy is refused for now, not dropped: Telegram retries
+    assert second == 503  # the copy is refused for now, not dropped: Telegram retries
     gate.set()
+    assert await first == 200
     await cluster.idle()
     assert await two.post(update) == 200  # the retry, once the first copy is done: dropped
     await cluster.idle()
@@ -208,7 +210,7 @@ async def test_a_copy_whose_handling_failed_is_handled_when_sent_again(cluster: 
 
     one.app.dp.feed_update = crash_once  # type: ignore[method-assign]
     update = cluster.update(alice, "/newroom Poetry")
-    assert await one.post(update) == 200
+    assert await one.post(update) == 500  # not handled: Telegram delivers it again
     await one.idle()
     assert await cluster.rooms() == 0
     assert await one.post(update) == 200  # delivered again: not taken for a duplicate of a done one
@@ -222,10 +224,13 @@ async def test_updates_past_the_bound_get_503_and_none_is_lost_after_retries(clu
     gate, waiting = hold_sends(cluster)
     users = [700_100 + n for n in range(3 * bound)]
     updates = {user: cluster.update(user, "/start") for user in users}
-    statuses = await asyncio.gather(*(one.post(updates[user]) for user in users))
+    posts = [asyncio.create_task(one.post(updates[user])) for user in users]  # the taken ones wait for the sends
+    await cluster.fake.wait_until(lambda: sum(p.done() for p in posts) == 2 * bound, what="the refusals")
+    assert [p.result() for p in posts if p.done()] == [503] * (2 * bound)
+    gate.set()
+    statuses = await asyncio.gather(*posts)
     assert sorted(statuses) == [200] * bound + [503] * (2 * bound)
     refused = [user for user, status in zip(users, statuses, strict=True) if status == 503]
-    gate.set()
     for _ in range(10):  # Telegram retries what got 503, later
         await one.idle()
         if not refused:
@@ -241,12 +246,12 @@ async def test_updates_past_the_bound_get_503_and_none_is_lost_after_retries(clu
 async def test_an_update_waits_briefly_for_a_slot_before_503(cluster: Cluster) -> None:
     one = await cluster.start(updates_in_flight=1, webhook_busy_wait_seconds=10)
     gate, _ = hold_sends(cluster)
-    first = await one.post(cluster.update(700_201, "/start"))
+    first = asyncio.create_task(one.post(cluster.update(700_201, "/start")))
     second = asyncio.create_task(one.post(cluster.update(700_202, "/start")))
     await cluster.fake.wait_until(lambda: len(cluster.fake.calls_to("sendMessage")) >= 1, what="the first send")
     assert not second.done()  # held, not refused
     gate.set()
-    assert (first, await second) == (200, 200)
+    assert (await first, await second) == (200, 200)
     await one.idle()
     assert len(cluster.answers(700_202)) == 1
 
@@ -314,3 +319,24 @@ async def test_an_update_that_cannot_be_claimed_is_refused_not_dropped(cluster: 
     assert answer == 503  # Telegram keeps it and delivers it again
     assert cluster.answers(700_301) == []
     assert one.webhook.slots._value == one.app.ctx.settings.updates_in_flight  # its slot came back
+
+
+async def test_an_update_is_answered_once_handled_and_503_past_the_bound(cluster: Cluster) -> None:
+    """The answer waits for the handling (Telegram then sends the chat's next update); one that takes
+    longer than WEBHOOK_ANSWER_SECONDS gets 503 while its handling goes on, and Telegram's retry is
+    refused until that handling is done, then dropped: handled once, never twice at once."""
+    one = await cluster.start(webhook_answer_seconds=0.2)
+    gate, _ = hold_sends(cluster)
+    alice = await cluster.member(900_020)
+    update = cluster.update(alice, "/newroom Quick")
+    assert await one.post(update) == 503  # the send is held past the bound: still being handled
+    assert await one.post(update) == 503  # Telegram's retry meanwhile
+    assert one.webhook.in_flight == 1
+    gate.set()
+    await one.idle()
+    assert await one.post(update) == 200  # the next retry: done already, dropped
+    assert await cluster.rooms() == 1
+    assert sum("is ready" in text for text in cluster.answers(alice)) == 1
+    handled = asyncio.create_task(one.post(cluster.update(alice, "/newroom Slow")))
+    assert await handled == 200
+    assert await cluster.rooms() == 2  # answered 200 only after the room was made

@@ -5,11 +5,17 @@ serves `getUpdates` long polling with updates the tests inject, records every ca
 be told to fail (403 for a user who blocked the bot, 429 floods, 5xx) through hooks.
 Scripted users (`FakeUser`) send texts, commands, contacts and button presses and read
 what their chat received.
+
+Updates reach the bot by `getUpdates` long polling, or, once `deliver_webhooks(urls)` is called, are
+POSTed to webhooks as the official server does (`WebhookDelivery`): one queue per chat, a chat's
+next update only after a 2xx for the one before, a failed delivery (non-2xx, timeout, refused
+connection) sent again; `round_robin` spreads the requests over several URLs like a load balancer.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import itertools
 import json
@@ -19,6 +25,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 BOT_ID = 7000000001
@@ -215,6 +222,8 @@ class FakeTelegram:
         self.groups: dict[int, FakeChat] = {}  # groups, supergroups and channels (private chats are the users' ids)
         self._message_ids: dict[int, itertools.count[int]] = {}
         self._confirmed = 0  # every update with id < this was confirmed by the bot (getUpdates offset)
+        self._acknowledged: set[int] = set()  # updates a webhook answered 2xx
+        self.webhook_delivery: WebhookDelivery | None = None
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self.url = ""
@@ -243,6 +252,8 @@ class FakeTelegram:
             self._changed.notify_all()
 
     async def stop(self) -> None:
+        if self.webhook_delivery is not None:
+            await self.webhook_delivery.stop()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -311,11 +322,43 @@ class FakeTelegram:
         async with self._changed:
             self._updates.append(update)
             self._changed.notify_all()
+        if self.webhook_delivery is not None:
+            self.webhook_delivery.enqueue(update)
         return int(update["update_id"])
+
+    def deliver_webhooks(
+        self,
+        urls: list[str],
+        *,
+        secret: str | None = None,
+        round_robin: bool = True,
+        connections: int = 40,
+        retry_delay: float = 0.05,
+        timeout: float = 60.0,
+    ) -> WebhookDelivery:
+        """From now on, POST every update (those pushed before too) to the webhook at `urls` as the
+        official Bot API does; see `WebhookDelivery`. `round_robin`: each request (a retry too) goes to
+        the next URL, as a load balancer in front of several instances would send it; else all to the
+        first. Stopped by `stop()`. `wait_processed(update_id)` then waits for the 2xx answer."""
+        assert self.webhook_delivery is None, "already delivering"
+        self.webhook_delivery = WebhookDelivery(self, urls, secret, round_robin, connections, retry_delay, timeout)
+        for update in self._updates:
+            self.webhook_delivery.enqueue(update)
+        return self.webhook_delivery
+
+    async def _acknowledge(self, update_id: int) -> None:
+        async with self._changed:
+            self._acknowledged.add(update_id)
+            self._updates = [u for u in self._updates if u["update_id"] != update_id]
+            self._changed.notify_all()
 
     async def wait_processed(self, update_id: int, timeout: float = PROCESS_TIMEOUT) -> None:
         """Wait until the bot confirmed `update_id` (asked for a later offset), i.e. handled it."""
-        await self.wait_until(lambda: self._confirmed > update_id, timeout, f"update {update_id} not processed")
+        await self.wait_until(
+            lambda: self._confirmed > update_id or update_id in self._acknowledged,
+            timeout,
+            f"update {update_id} not processed",
+        )
         if self.after_processed is not None:
             await self.after_processed()
 
@@ -501,6 +544,16 @@ class FakeTelegram:
         record = self.add_message(params["chat_id"], True, body)
         return ok({"message_id": record.message_id})
 
+    async def api_copyMessages(self, params: dict[str, Any]) -> dict[str, Any]:
+        """An album (or several messages) copied in one call: the copies' ids, in the order given."""
+        copied = []
+        for message_id in params.get("message_ids") or []:
+            answer = await self.api_copyMessage({**params, "message_id": message_id})
+            if not answer.get("ok"):
+                return answer
+            copied.append(answer["result"])
+        return ok(copied)
+
     async def api_editMessageText(self, params: dict[str, Any]) -> dict[str, Any]:
         return self._edit(params, "text")
 
@@ -576,6 +629,107 @@ class FakeTelegram:
         self, first_name: str, *, user_id: int | None = None, username: str | None = None, language_code: str = "en"
     ) -> FakeUser:
         return FakeUser(self, user_id or next(self._user_ids), first_name, username, language_code)
+
+
+@dataclass
+class WebhookAnswer:
+    update_id: int
+    url: str
+    status: int  # 0: no answer (refused, reset, timed out)
+    at: float  # monotonic, when the answer came
+
+
+def update_queue(update: dict[str, Any]) -> object:
+    """The queue an update waits in: its chat's (a private chat is the user's), as the official server
+    keys them; an update with neither chat nor sender gets one of its own."""
+    for body in update.values():
+        if isinstance(body, dict):
+            chat = body.get("chat") or (body.get("message") or {}).get("chat")
+            if isinstance(chat, dict) and "id" in chat:
+                return chat["id"]
+            sender = body.get("from") or body.get("user")
+            if isinstance(sender, dict) and "id" in sender:
+                return sender["id"]
+    return ("update", update.get("update_id"))
+
+
+class WebhookDelivery:
+    """Updates POSTed to webhooks as the official Bot API server does. Each chat's updates wait in a
+    queue of their own; the next one is sent only after the webhook answered 2xx for the one before
+    (so a chat's updates reach the bot one at a time, in order, while its answer is pending); a
+    failed delivery is sent again after `retry_delay`. Different chats go in parallel, at most
+    `connections` requests at once (setWebhook's max_connections). `answers` records every attempt."""
+
+    def __init__(
+        self,
+        tg: FakeTelegram,
+        urls: list[str],
+        secret: str | None,
+        round_robin: bool,
+        connections: int,
+        retry_delay: float,
+        timeout: float,
+    ) -> None:
+        assert urls, "at least one webhook URL"
+        self.tg = tg
+        self.urls = list(urls)
+        self.secret = secret
+        self.round_robin = round_robin
+        self.retry_delay = retry_delay
+        self.timeout = timeout
+        self.answers: list[WebhookAnswer] = []
+        self._gate = asyncio.Semaphore(connections)
+        self._queues: dict[object, collections.deque[dict[str, Any]]] = {}
+        self._workers: dict[object, asyncio.Task[None]] = {}
+        self._turn = itertools.count()
+        self._session: aiohttp.ClientSession | None = None
+
+    def enqueue(self, update: dict[str, Any]) -> None:
+        key = update_queue(update)
+        self._queues.setdefault(key, collections.deque()).append(update)
+        if key not in self._workers:
+            self._workers[key] = asyncio.create_task(self._chat(key))
+
+    def _url(self) -> str:
+        return self.urls[next(self._turn) % len(self.urls)] if self.round_robin else self.urls[0]
+
+    async def _chat(self, key: object) -> None:
+        queue = self._queues[key]
+        while queue:
+            await self._deliver(queue[0])
+            queue.popleft()
+        del self._queues[key], self._workers[key]  # no await since the check: enqueue sees it gone
+
+    async def _deliver(self, update: dict[str, Any]) -> None:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout))
+        headers = {"X-Telegram-Bot-Api-Secret-Token": self.secret} if self.secret else {}
+        while True:
+            url = self._url()
+            async with self._gate:
+                try:
+                    async with self._session.post(url, json=update, headers=headers) as response:
+                        await response.read()
+                        status = response.status
+                except (aiohttp.ClientError, TimeoutError):
+                    status = 0
+            self.answers.append(WebhookAnswer(int(update["update_id"]), url, status, time.monotonic()))
+            if 200 <= status < 300:
+                await self.tg._acknowledge(int(update["update_id"]))
+                return
+            await asyncio.sleep(self.retry_delay)  # the official server backs off too, then sends it again
+
+    @property
+    def pending(self) -> int:
+        """Updates not yet answered 2xx."""
+        return sum(len(q) for q in self._queues.values())
+
+    async def stop(self) -> None:
+        for task in list(self._workers.values()):
+            task.cancel()
+        await asyncio.gather(*self._workers.values(), return_exceptions=True)
+        if self._session is not None:
+            await self._session.close()
 
 
 @dataclass

@@ -26,6 +26,7 @@ AGREES: dict[str, list[str]] = {
     "relay-history": ["count"],
     "panel-broadcast-audience-size": ["count"],
     "panel-complaint-reporters": ["count"],
+    "panel-gmfy-badges": ["count"],
     "panel-logged-out": ["count"],
     "panel-link": ["minutes"],
     "panel-settings-limit-now": ["limit", "minutes"],

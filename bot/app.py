@@ -31,7 +31,7 @@ from bot.delivery.express import ExpressLane
 from bot.delivery.limits import ChatPacer, RedisSpacingLimiter, SendLimits, SpacingLimiter
 from bot.delivery.outbox import CommitHandoff, Waker
 from bot.delivery.worker import DeliveryConfig, DeliveryWorker
-from bot.fsm_storage import DatabaseStorage
+from bot.fsm_storage import DatabaseStorage, LazyStateMiddleware
 from bot.gmfy import create_gmfy_state, register_gmfy_jobs
 from bot.i18n import Translator
 from bot.i18n.menus import set_commands
@@ -241,11 +241,11 @@ def create_dispatcher(ctx: AppContext, scheduler: Scheduler) -> Dispatcher:
     if s.flood_rate > 0:
         dp.update.outer_middleware(FloodControlMiddleware(create_flood_gate(ctx), ctx.translator, ctx.metrics))
     dp.update.outer_middleware(OneAtATimeMiddleware())
-    # aiogram reads the FSM state as soon as an update comes in; from the database (or Redis) that read
-    # waits for I/O, and a user's updates could come out of it in another order: so it runs after
-    # OneAtATimeMiddleware has lined them up (nothing before that uses the state).
+    # aiogram's FSM middleware would read the state as soon as an update comes in (a statement per
+    # update, and an I/O wait a user's updates could come out of in another order): the lazy one only
+    # hands `state` over, read by the few handlers that use it inside the unit of work.
     dp.update.outer_middleware._middlewares.remove(dp.fsm)
-    dp.update.outer_middleware(dp.fsm)
+    dp.update.outer_middleware(LazyStateMiddleware(storage=storage, events_isolation=dp.fsm.events_isolation))
     dp.update.outer_middleware(UnitOfWorkMiddleware(ctx, dp["user_loader"]))
     for observer in (dp.message, dp.edited_message, dp.callback_query):
         observer.middleware(HandlerNameMiddleware())

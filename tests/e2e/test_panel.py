@@ -453,16 +453,21 @@ async def test_cancel_a_running_broadcast(tg: Harness, web: TestClient[Any, Any]
     assert "cancelled 2" in body
 
 
-async def test_reported_message_shows_and_is_deleted_everywhere_from_the_panel(
-    tg: Harness, web: TestClient[Any, Any]
-) -> None:
-    admin = await tg.admin().signed_in()
+async def three_in_the_common_chat(tg: Harness) -> list[Person]:
+    """Alice, Bob and Carol, signed in and in the common chat."""
     people = []
     for name in ("Alice", "Bob", "Carol"):
         person = await tg.user(name).signed_in()
         await person.send("/join")
         people.append(person)
-    alice, bob, carol = people
+    return people
+
+
+async def test_reported_message_shows_and_is_deleted_everywhere_from_the_panel(
+    tg: Harness, web: TestClient[Any, Any]
+) -> None:
+    admin = await tg.admin().signed_in()
+    alice, bob, carol = await three_in_the_common_chat(tg)
     await bob.send("buy <cheap> stuff")
     alice_copy, carol_copy = alice.last(), carol.last()
     await alice.press("Report", alice_copy)
@@ -572,12 +577,7 @@ def labels(message: ChatMessage) -> list[str]:
 async def test_panel_actions_edit_the_report_cards_in_the_admin_chat(tg: Harness, web: TestClient[Any, Any]) -> None:
     tg.tg.group("Moderators", chat_id=ADMIN_CHAT)
     admin = await tg.admin().signed_in()
-    people = []
-    for name in ("Alice", "Bob", "Carol"):
-        person = await tg.user(name).signed_in()
-        await person.send("/join")
-        people.append(person)
-    alice, bob, carol = people
+    alice, bob, carol = await three_in_the_common_chat(tg)
     await bob.send("first spam")
     await alice.press("Report", alice.last())
     await alice.press("Spam")

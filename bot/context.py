@@ -177,18 +177,8 @@ class AppContext:
         return PanelAuth(session, self.clock, moderation or self.moderation(session), key=self.panel_key)
 
     def panel(self, session: AsyncSession) -> PanelService:
-        moderation = self.moderation(session)
-        users = UserDirectory(session, default_region=self.settings.default_region, lookup=moderation.lookup)
-        return PanelService(
-            session,
-            self.clock,
-            moderation,
-            users,
-            self.relay(session),
-            self.broadcasts(session),
-            gmfy=GmfyService(session, self.gmfy),
-            gmfy_timeout=self.settings.panel_gmfy_timeout_seconds,
-        )
+        """The staff panel's service outside an update's container (built the one way, AppServices.panel)."""
+        return self.services(session).panel
 
     def broadcasts(self, session: AsyncSession) -> BroadcastService:
         return BroadcastService(session, self.clock, self.outbox(session))

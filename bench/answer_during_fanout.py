@@ -26,8 +26,8 @@ from redis.asyncio import Redis
 from sqlalchemy import func, select
 
 from bench.common import add_members, database, fake_api, fake_stats, make_bot, percentile
-from bot.budget import Budget, BudgetMiddleware, Priority, RedisChatPace
-from bot.delivery import ChatPacer, DeliveryConfig, DeliveryWorker, RedisSpacingLimiter, SendLimits, SpacingLimiter
+from bot.budget import BudgetMiddleware, Priority, build_budget
+from bot.delivery import DeliveryConfig, DeliveryWorker, SendLimits
 from services.clock import SystemClock
 from services.delivery import Outbox
 from storage.models import Outgoing
@@ -48,15 +48,7 @@ async def run_case(members: int, rate: float, instances: int, redis_url: str) ->
         for _ in range(instances):
             bot = make_bot(url)
             # The chats' pace as in production (settings.delivery_per_chat_rate and _burst: 1/s, bursts of 3).
-            if redis is not None:
-                budget = Budget(
-                    RedisSpacingLimiter(redis, rate, key=f"{prefix}:delivery:next-slot"),
-                    ChatPacer(rate=1.0, burst=3.0),
-                    rate=rate,
-                    shared_pace=RedisChatPace(redis, 1.0, 3.0, prefix=prefix),
-                )
-            else:
-                budget = Budget(SpacingLimiter(rate), ChatPacer(rate=1.0, burst=3.0), rate=rate)
+            budget = build_budget(redis, rate, 1.0, 3.0, prefix)
             bot.session.middleware(BudgetMiddleware(budget))
             worker = DeliveryWorker(
                 sessionmaker,

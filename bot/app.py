@@ -24,11 +24,11 @@ from redis.asyncio import Redis
 from bot import errors
 from bot import moderation as moderation_wiring
 from bot.broadcast import register_broadcast_jobs
-from bot.budget import Budget, BudgetMiddleware, Priority, RedisChatPace
+from bot.budget import Budget, BudgetMiddleware, Priority, build_budget
 from bot.chats import AdminChatRule, ChatScopeMiddleware, allowed_updates
 from bot.context import AppContext
 from bot.delivery.express import ExpressLane
-from bot.delivery.limits import ChatPacer, RedisSpacingLimiter, SendLimits, SpacingLimiter
+from bot.delivery.limits import SendLimits
 from bot.delivery.outbox import CommitHandoff, Waker
 from bot.delivery.worker import DeliveryConfig, DeliveryWorker
 from bot.fsm_storage import DatabaseStorage, LazyStateMiddleware
@@ -110,23 +110,9 @@ def create_express_lane(settings: Settings) -> ExpressLane:
 
 def create_budget(ctx: AppContext) -> Budget:
     """The one outgoing budget (bot.budget): the global rate and every chat's pace, for the delivery
-    worker and every aiogram send. Several instances share both through Redis; alone, the process
-    spaces its own sends."""
+    worker and every aiogram send."""
     s = ctx.settings
-    return Budget(
-        (
-            RedisSpacingLimiter(ctx.redis, s.delivery_rate, key=f"{s.redis_prefix}:delivery:next-slot")
-            if ctx.redis
-            else SpacingLimiter(s.delivery_rate)
-        ),
-        ChatPacer(s.delivery_per_chat_rate, s.delivery_per_chat_burst),
-        rate=s.delivery_rate,
-        shared_pace=(
-            RedisChatPace(ctx.redis, s.delivery_per_chat_rate, s.delivery_per_chat_burst, prefix=s.redis_prefix)
-            if ctx.redis
-            else None
-        ),
-    )
+    return build_budget(ctx.redis, s.delivery_rate, s.delivery_per_chat_rate, s.delivery_per_chat_burst, s.redis_prefix)
 
 
 def create_delivery_worker(

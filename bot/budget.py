@@ -43,7 +43,7 @@ from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 from redis.asyncio import Redis
 
-from bot.delivery.limits import ChatPacer, RateLimiter
+from bot.delivery.limits import ChatPacer, RateLimiter, RedisSpacingLimiter, SpacingLimiter
 
 log = logging.getLogger(__name__)
 
@@ -323,3 +323,16 @@ class BudgetMiddleware(BaseRequestMiddleware):
                     exc.retry_after,
                     extra={"chat_id": chat_id, "retry_after": exc.retry_after, "method": method.__api_method__},
                 )
+
+
+def build_budget(redis: Redis | None, rate: float, per_chat_rate: float, per_chat_burst: float, prefix: str) -> Budget:
+    """The budget of a process: with Redis, the global rate and every chat's pace are shared by all
+    instances; alone, the process spaces its own sends."""
+    if redis is None:
+        return Budget(SpacingLimiter(rate), ChatPacer(per_chat_rate, per_chat_burst), rate=rate)
+    return Budget(
+        RedisSpacingLimiter(redis, rate, key=f"{prefix}:delivery:next-slot"),
+        ChatPacer(per_chat_rate, per_chat_burst),
+        rate=rate,
+        shared_pace=RedisChatPace(redis, per_chat_rate, per_chat_burst, prefix=prefix),
+    )

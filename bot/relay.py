@@ -18,14 +18,15 @@ def register_relay_jobs(ctx: AppContext, scheduler: Scheduler) -> None:
 
     async def flush_albums() -> None:
         async with ctx.sessionmaker() as session, session.begin():
-            await ctx.relay(session).flush_albums(timedelta(seconds=s.album_settle_seconds))
-        ctx.kick_fan_out()  # an album to a big common chat is paged (bot/fanout.py)
+            flushed = await ctx.relay(session).flush_albums(timedelta(seconds=s.album_settle_seconds))
+        if flushed:
+            ctx.kick_fan_out()  # an album to a big common chat is paged (bot/fanout.py)
 
     async def send_scheduled() -> None:
         async with ctx.sessionmaker() as session, session.begin():
             notices = await ctx.relay(session).send_due_scheduled()
             await send_notices(ctx.outbox(session), ctx.translator, notices)
-        ctx.kick_fan_out()
+        ctx.kick_fan_out()  # a due message to a big common chat is paged
 
     async def resume_fan_outs() -> None:
         """A fan-out a crashed or stopped instance was paging: resumed from its cursor once its lease

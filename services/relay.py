@@ -738,6 +738,7 @@ class RelayService:
         cursor = message.fanout_cursor
         if not await self.repo.take_fan_out(message.id, cursor, owner, now, now + lease):
             return False
+        await self.session.refresh(message)  # as it is now that this transaction holds it (deleted meanwhile?)
         author = await get_row(self.session, User, message.author_id)
         if author is None or message.deleted_at is not None:
             await self.repo.advance_fan_out(message.id, None)  # deleted meanwhile: no more copies

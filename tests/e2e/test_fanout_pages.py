@@ -71,6 +71,7 @@ async def test_a_crash_mid_fan_out_is_resumed_from_the_cursor_once_the_lease_ran
     assert runner is not None
 
     async def crash(pages: int) -> None:
+        runner.kick = lambda: None  # type: ignore[method-assign]  # dead: its jobs page nothing more
         raise RuntimeError("the instance died after its first page")
 
     runner.after_page = crash
@@ -116,4 +117,22 @@ async def test_other_writers_go_in_between_two_pages_and_readers_are_those_of_th
     assert got(hal, "first") == 0  # left before their page
     for person in people[1:-1]:
         assert got(person, "first") == 1, person.first_name
+    assert await paging(tg) == []
+
+
+async def test_a_message_deleted_while_paged_reaches_no_one_more(tg: Harness) -> None:
+    people = await members(tg, *NAMES)
+    alice = people[0]
+    runner = tg.app.ctx.fan_out
+    assert runner is not None
+
+    async def after_page(pages: int) -> None:
+        if pages == 1:
+            original = next(m for m in tg.tg.chats[alice.id] if not m.from_bot and m.text == "first")
+            await alice.send("/delete", reply_to=original)
+
+    runner.after_page = after_page
+    await alice.send("first")
+    assert "Deleted for everyone: 3 copies." in alice.last_text()  # the first page's
+    assert [m for p in people for m in p.messages if (m.text or "").endswith("\nfirst") and not m.deleted] == []
     assert await paging(tg) == []

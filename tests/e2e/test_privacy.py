@@ -250,6 +250,9 @@ COLUMNS: dict[str, dict[str, str]] = {
         "created_at": TIME_ONLY,
         "edited_at": TIME_ONLY,
         "deleted_at": TIME_ONLY,
+        "fanout_cursor": NOT_PERSONAL,  # a users.id: how far a paged fan-out got
+        "fanout_owner": NOT_PERSONAL,  # the instance paging it (host, process)
+        "fanout_until": TIME_ONLY,
     },
     "relay_scheduled": {
         "id": NOT_PERSONAL,

@@ -8,7 +8,7 @@ Paths made race-proof earlier are in test_insert_races.py (the /join member row,
 switches, blocks, /mod, runtime settings) and test_concurrent_writes.py (first contact). Here:
 - fixed: two bans of one member at once (one ban), two reports reaching the warning threshold at
   once (one automatic ban), a user card's Warn pressed twice at once (one warning), a /link finished
-  twice at once (one link row, no key error);
+  twice at once (one link row, no key error), one GMFY event recorded twice at once (one row);
 - already safe, shown: invite redemption (savepoint, the loser gets AlreadyRedeemed), invite issue
   (savepoint, the loser returns the winner's code), relay limit windows (INSERT .. ON CONFLICT DO
   UPDATE), FSM state rows (ON CONFLICT DO UPDATE), job leases (savepoint), webhook update claims
@@ -29,11 +29,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.seen_updates import Claim, DatabaseSeenUpdates
 from services.clock import FakeClock
 from services.errors import AlreadyBanned, AlreadyRedeemed, CardOutdated
+from services.events import EventRecorder, EventTypes
 from services.moderation import ModerationService
 from services.oauth import OAuthConfig, OAuthService, TokenKeys, Tokens
 from storage.models import (
     Ban,
     FsmState,
+    GmfyEvent,
     InviteCode,
     JobLease,
     LimitWindow,
@@ -168,6 +170,19 @@ async def test_a_link_finished_twice_at_once_makes_one_link(sessionmaker: async_
         link = await session.get(OAuthLink, alice.id)
         assert link is not None
         assert link.pending_nonce in {r.finish for r in results}
+
+
+async def test_one_event_recorded_twice_at_once_is_queued_once(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    (alice,) = await users(sessionmaker, 1)
+    clock = FakeClock(NOW)
+
+    async def record(session: AsyncSession, _: int) -> bool:
+        return await EventRecorder(session, clock, enabled=True, types=EventTypes()).record(
+            alice.id, "registration", idempotence_key="race-registration"
+        )
+
+    assert sorted(await twice_at_once(sessionmaker, record)) == [False, True]
+    assert await count(sessionmaker, GmfyEvent, GmfyEvent.idempotence_key == "race-registration") == 1
 
 
 # --- already safe -------------------------------------------------------------------------------

@@ -12,7 +12,8 @@ switches, blocks, /mod, runtime settings) and test_concurrent_writes.py (first c
 - already safe, shown: invite redemption (savepoint, the loser gets AlreadyRedeemed), invite issue
   (savepoint, the loser returns the winner's code), relay limit windows (INSERT .. ON CONFLICT DO
   UPDATE), FSM state rows (ON CONFLICT DO UPDATE), job leases (savepoint), webhook update claims
-  (ON CONFLICT DO NOTHING), GMFY notifications (ON CONFLICT DO NOTHING).
+  (ON CONFLICT DO NOTHING), sign-in quotas (ON CONFLICT DO UPDATE .. WHERE under the cap), GMFY
+  notifications (ON CONFLICT DO NOTHING).
 """
 
 from __future__ import annotations
@@ -36,17 +37,21 @@ from storage.models import (
     Ban,
     FsmState,
     GmfyEvent,
+    GmfyNotification,
     InviteCode,
     JobLease,
     LimitWindow,
     OAuthLink,
     Referral,
+    SignInQuota,
     User,
     WarningEntry,
 )
 from storage.repositories.fsm import FsmRepo
+from storage.repositories.gmfy import NotificationRepo
 from storage.repositories.jobs import JobLeaseRepo
 from storage.repositories.relay import RelayRepo
+from storage.repositories.signin import SignInQuotaRepo
 from tests.services.helpers import services
 from tests.services.test_insert_races import count, twice_at_once, users
 
@@ -302,3 +307,28 @@ async def test_the_moderation_lock_holds_no_row(sessionmaker: async_sessionmaker
             await asyncio.wait_for(other.flush(), 5)  # not blocked by the held moderation of them
     async with sessionmaker() as session:
         assert await session.scalar(select(func.count()).select_from(Ban).where(Ban.user_id == target.id)) == 1
+
+
+async def test_the_last_sign_in_code_of_the_day_is_sent_once(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    """Two instances asked for a code for one phone at once (the quota's row new, then at its cap)."""
+    day = NOW.replace(hour=0)
+
+    async def take(session: AsyncSession, _: int) -> bool:
+        return await SignInQuotaRepo(session).take("phone:race", day, "codes", cap=3)
+
+    assert await twice_at_once(sessionmaker, take) == [True, True]  # the new row: both counted
+    assert sorted(await twice_at_once(sessionmaker, take)) == [False, True]  # the third of three
+    async with sessionmaker() as session:
+        assert await session.scalar(select(SignInQuota.codes).where(SignInQuota.subject == "phone:race")) == 3
+
+
+async def test_a_gmfy_notification_fetched_twice_at_once_is_queued_once(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    (alice,) = await users(sessionmaker, 1)
+
+    async def remember(session: AsyncSession, _: int) -> bool:
+        return await NotificationRepo(session).remember(user_id=alice.id, fingerprint="f1", message="Hi", now=NOW)
+
+    assert sorted(await twice_at_once(sessionmaker, remember)) == [False, True]
+    assert await count(sessionmaker, GmfyNotification, GmfyNotification.user_id == alice.id) == 1

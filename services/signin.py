@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.clock import Clock
@@ -433,10 +434,18 @@ class SignInService:
         if owner is not None:
             return await self._take_over(user, owner)
         first_time = user.signed_in_at is None
-        user.phone = phone
-        user.signed_in_at = user.signed_in_at or now
-        user.timezone = user.timezone or guess_zone(phone, self.default_timezone)
-        await self.session.flush()
+        try:
+            async with self.session.begin_nested():
+                user.phone = phone
+                user.signed_in_at = user.signed_in_at or now
+                user.timezone = user.timezone or guess_zone(phone, self.default_timezone)
+                await self.session.flush()
+        except IntegrityError:  # another account bound this phone at the same moment (another instance)
+            await self.session.refresh(user)
+            owner = await self.users.by_phone(phone)
+            if owner is None:
+                raise
+            return await self._take_over(user, owner)
         result = SignInResult(user=user, first_time=first_time)
         result.code = await self.invites.ensure_code(user)
         if first_time:

@@ -8,7 +8,8 @@ Paths made race-proof earlier are in test_insert_races.py (the /join member row,
 switches, blocks, /mod, runtime settings) and test_concurrent_writes.py (first contact). Here:
 - fixed: two bans of one member at once (one ban), two reports reaching the warning threshold at
   once (one automatic ban), a user card's Warn pressed twice at once (one warning), a /link finished
-  twice at once (one link row, no key error), one GMFY event recorded twice at once (one row);
+  twice at once (one link row, no key error), one GMFY event recorded twice at once (one row), one
+  phone's contact shared by two accounts at once (one binds it, the other takes that account over);
 - already safe, shown: invite redemption (savepoint, the loser gets AlreadyRedeemed), invite issue
   (savepoint, the loser returns the winner's code), relay limit windows (INSERT .. ON CONFLICT DO
   UPDATE), FSM state rows (ON CONFLICT DO UPDATE), job leases (savepoint), webhook update claims
@@ -33,6 +34,7 @@ from services.errors import AlreadyBanned, AlreadyRedeemed, CardOutdated
 from services.events import EventRecorder, EventTypes
 from services.moderation import ModerationService
 from services.oauth import OAuthConfig, OAuthService, TokenKeys, Tokens
+from services.signin import TelegramProfile
 from storage.models import (
     Ban,
     FsmState,
@@ -332,3 +334,30 @@ async def test_a_gmfy_notification_fetched_twice_at_once_is_queued_once(
 
     assert sorted(await twice_at_once(sessionmaker, remember)) == [False, True]
     assert await count(sessionmaker, GmfyNotification, GmfyNotification.user_id == alice.id) == 1
+
+
+async def test_one_phone_bound_by_two_accounts_at_once_is_bound_once(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """Two Telegram accounts share one phone's contact at once: one binds it, the other takes that
+    account over (as it would a moment later), not an error."""
+    clock = FakeClock(NOW)
+    async with sessionmaker() as session, session.begin():
+        signin, _, _ = services(session, clock)
+        accounts = [await signin.ensure_user(TelegramProfile(7_700_000 + n)) for n in range(2)]
+
+    async def bind(session: AsyncSession, n: int) -> Any:
+        signin, _, _ = services(session, clock)
+        user = await session.get(User, accounts[n].id)
+        assert user is not None
+        return await signin.sign_in_with_contact(user, 7_700_000 + n, "+79161234567")
+
+    results = await twice_at_once(sessionmaker, bind)
+    assert sorted(r.taken_over_from is not None for r in results) == [False, True]
+    assert await count(sessionmaker, User, User.phone == "+79161234567") == 1
+    async with sessionmaker() as session:
+        owner = await session.scalar(select(User).where(User.phone == "+79161234567"))
+        assert owner is not None
+        assert (
+            owner.telegram_id == results[[r.taken_over_from is not None for r in results].index(True)].user.telegram_id
+        )

@@ -126,6 +126,14 @@ def _language(language_code: str | None) -> str | None:
     return code[:8] or None
 
 
+class _PhoneTaken(Exception):
+    """Another account bound the phone between our read and our write (`_bind_phone`)."""
+
+    def __init__(self, owner: User) -> None:
+        super().__init__()
+        self.owner = owner
+
+
 class SignInService:
     def __init__(
         self,
@@ -246,7 +254,11 @@ class SignInService:
         """Bind the shared phone to this Telegram account. Raises ForeignContact or InvalidPhone."""
         if contact_user_id is None or contact_user_id != user.telegram_id:
             raise ForeignContact()
-        return await self._bind_phone(user, normalize_phone(phone, self.default_region, international=True))
+        phone = normalize_phone(phone, self.default_region, international=True)
+        try:
+            return await self._bind_phone(user, phone)
+        except _PhoneTaken as taken:  # as a moment later: Telegram verified the phone, the account is taken over
+            return await self._take_over(user, taken.owner)
 
     async def sign_in_with_verified_phone(self, user: User, phone: str) -> SignInResult | TakeoverRequested:
         """A phone an OAuth provider verified. Like a code, and unlike a shared contact (which Telegram
@@ -402,7 +414,10 @@ class SignInService:
         Telegram itself has verified that phone, and that takes the account over at once."""
         owner = await self.users.by_phone(phone)
         if owner is None or owner.id == user.id or owner.telegram_id is None:
-            return await self._bind_phone(user, phone)  # nobody else's Telegram account would lose it
+            try:
+                return await self._bind_phone(user, phone)  # nobody else's Telegram account would lose it
+            except _PhoneTaken:  # another account bound it meanwhile: that account is asked, as a moment later
+                return await self._bind_proven_phone(user, phone)
         assert user.telegram_id is not None
         now = self.clock.now()
         takeover = await self.takeovers.add(
@@ -445,7 +460,7 @@ class SignInService:
             owner = await self.users.by_phone(phone)
             if owner is None:
                 raise
-            return await self._take_over(user, owner)
+            raise _PhoneTaken(owner) from None
         result = SignInResult(user=user, first_time=first_time)
         result.code = await self.invites.ensure_code(user)
         if first_time:

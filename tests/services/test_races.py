@@ -9,7 +9,8 @@ switches, blocks, /mod, runtime settings) and test_concurrent_writes.py (first c
 - fixed: two bans of one member at once (one ban), two reports reaching the warning threshold at
   once (one automatic ban), a user card's Warn pressed twice at once (one warning), a /link finished
   twice at once (one link row, no key error), one GMFY event recorded twice at once (one row), one
-  phone's contact shared by two accounts at once (one binds it, the other takes that account over);
+  phone's contact shared by two accounts at once (one binds it, the other takes that account over;
+  with a phone proven by a code or OAuth, the winner is asked instead);
 - already safe, shown: invite redemption (savepoint, the loser gets AlreadyRedeemed), invite issue
   (savepoint, the loser returns the winner's code), relay limit windows (INSERT .. ON CONFLICT DO
   UPDATE), FSM state rows (ON CONFLICT DO UPDATE), job leases (savepoint), webhook update claims
@@ -361,3 +362,24 @@ async def test_one_phone_bound_by_two_accounts_at_once_is_bound_once(
         assert (
             owner.telegram_id == results[[r.taken_over_from is not None for r in results].index(True)].user.telegram_id
         )
+
+
+async def test_one_proven_phone_bound_by_two_accounts_at_once_asks_the_winner(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """The same with a phone proven by a code or an OAuth provider: the loser never takes the account on
+    its own; the winner's Telegram account is asked (TakeoverRequested), as it would be a moment later."""
+    clock = FakeClock(NOW)
+    async with sessionmaker() as session, session.begin():
+        signin, _, _ = services(session, clock)
+        accounts = [await signin.ensure_user(TelegramProfile(7_710_000 + n)) for n in range(2)]
+
+    async def bind(session: AsyncSession, n: int) -> Any:
+        signin, _, _ = services(session, clock)
+        user = await session.get(User, accounts[n].id)
+        assert user is not None
+        return await signin.sign_in_with_verified_phone(user, "+79161234568")
+
+    results = await twice_at_once(sessionmaker, bind)
+    assert sorted(type(r).__name__ for r in results) == ["SignInResult", "TakeoverRequested"]
+    assert await count(sessionmaker, User, User.phone == "+79161234568") == 1

@@ -1,7 +1,7 @@
 """Failed attempts per webhook update, so one that always fails is given up after a few
 
-Revision ID: 0025_webhook_failures
-Revises: 0024_fsm_states
+Revision ID: 0026_webhook_failures
+Revises: 0025_fanout_cursor
 Create Date: 2026-12-01 15:00:00
 
 An update whose handling failed outside the error router was answered 500 every time, and Telegram
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0025_webhook_failures'
-down_revision: str | None = '0024_fsm_states'
+revision: str = '0026_webhook_failures'
+down_revision: str | None = '0025_fanout_cursor'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

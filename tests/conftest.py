@@ -7,7 +7,8 @@ once per session (per xdist worker) and each test gets a copy:
 - PostgreSQL: each worker migrates a schema of its own (a random name, created and dropped here, so
   the shared server's other data is never touched and never assumed absent); after each test its
   rows are deleted and its sequences restarted. A test that leaves the schema otherwise changed (not
-  at head, tables added or gone, or a lock held) gets the schema dropped and the next test a new one.
+  at head, or tables, columns, constraints, triggers... added or gone, or a lock held) gets the
+  schema dropped and the next test a new one.
 Both upgrades are real upgrades from empty, on each database, every session; `empty_db` is an empty
 database for the tests that run migrations themselves (tests/services/test_scheduled_migration.py).
 """
@@ -79,7 +80,7 @@ class _PgSchemas:
     url: str
     current: str | None = None
     tables: frozenset[str] = frozenset()
-    head: str | None = None
+    shape: str | None = None
     made: list[str] = field(default_factory=list)
 
 
@@ -98,7 +99,25 @@ def _pg_schemas() -> Iterator[_PgSchemas | None]:
 
 
 TABLES = text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename <> 'alembic_version'")
-HEAD = text("SELECT string_agg(version_num, ',') FROM alembic_version")
+# What a test may have changed besides rows: the revision, relations (tables, indexes, sequences,
+# views), columns, constraints, triggers and functions (tests/e2e/test_error_logs.py adds a CHECK).
+SHAPE = text(
+    """
+    SELECT md5(coalesce(string_agg(x, ',' ORDER BY x), '')) FROM (
+        SELECT 'v:' || version_num FROM alembic_version
+        UNION ALL SELECT 'r:' || relname::text || ':' || relkind::text FROM pg_class
+            WHERE relnamespace = current_schema()::regnamespace
+        UNION ALL SELECT 'a:' || table_name || '.' || column_name || ':' || data_type || ':' || is_nullable
+            || ':' || coalesce(column_default, '') FROM information_schema.columns
+            WHERE table_schema = current_schema()
+        UNION ALL SELECT 'c:' || conrelid::regclass::text || '.' || conname::text || ':' || pg_get_constraintdef(oid)
+            FROM pg_constraint WHERE connamespace = current_schema()::regnamespace
+        UNION ALL SELECT 't:' || tgname::text FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+            WHERE c.relnamespace = current_schema()::regnamespace AND NOT t.tgisinternal
+        UNION ALL SELECT 'f:' || proname::text FROM pg_proc WHERE pronamespace = current_schema()::regnamespace
+    ) AS shape(x)
+    """
+)
 
 
 async def _pg_fresh(state: _PgSchemas) -> str:
@@ -112,7 +131,7 @@ async def _pg_fresh(state: _PgSchemas) -> str:
         try:
             async with engine.connect() as conn:
                 state.tables = frozenset((await conn.execute(TABLES)).scalars())
-                state.head = await conn.scalar(HEAD)
+                state.shape = await conn.scalar(SHAPE)
         finally:
             await engine.dispose()
         state.current = schema
@@ -127,9 +146,8 @@ async def _pg_empty(state: _PgSchemas, schema: str) -> None:
         async with engine.begin() as conn:
             await conn.execute(text("SET LOCAL lock_timeout = '10s'"))
             tables = frozenset((await conn.execute(TABLES)).scalars())
-            head = await conn.scalar(HEAD)
-            if tables != state.tables or head != state.head:
-                raise RuntimeError(f"schema changed by the test: {head} {sorted(tables ^ state.tables)}")
+            if tables != state.tables or await conn.scalar(SHAPE) != state.shape:
+                raise RuntimeError("schema changed by the test")
             probe = " UNION ALL ".join(f"SELECT '{t}' WHERE EXISTS (SELECT 1 FROM \"{t}\")" for t in sorted(tables))
             filled = list((await conn.execute(text(probe))).scalars())
             if filled:

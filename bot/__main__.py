@@ -66,13 +66,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"usage: python -m bot {args[0]} PATH", file=sys.stderr)
             return 2
         return database_command(args[0], args[1])
-    from bot.startup import TelegramUnreachable, TokenRefused
-
     try:
         Settings()
     except ValidationError as exc:
         print(settings_error_line(exc), file=sys.stderr)
         return 2
+    # Only now aiogram (about 2.5 s of CPU to import its types): a wrong setting is told at once.
+    from bot.startup import TelegramUnreachable, TokenRefused
+
     try:
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(_run())

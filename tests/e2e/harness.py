@@ -76,10 +76,33 @@ class HarnessLimiter(RecordedPause):
 
 
 class HarnessPacer(ChatPacer):
-    def __init__(self, pacer: ChatPacer) -> None:
-        super().__init__(burst=pacer.burst, monotonic=pacer.monotonic, margin=1.0)
+    """The worker's pacer (shared by answers with `pace_answers`), its 429 pauses recorded (see
+    RecordedPause). With `virtual`, a chat's pace is kept on a clock of the pacer's own instead of
+    waited out on the wall clock: where a send would wait, that clock jumps ahead by the wait (the
+    pace's time passes for every chat, as if the drain had slept) and the wait is recorded in
+    `waits`. The sends keep their order and their tokens; a chat that gets ten copies costs no
+    seconds. The harness uses it when it drains the queue itself; with the background worker on
+    (delivery_worker=True, as in production) the pace is the wall clock's."""
+
+    def __init__(self, pacer: ChatPacer, *, virtual: bool = False) -> None:
+        self.wall = pacer.monotonic
+        self.skipped = 0.0
+        super().__init__(burst=pacer.burst, monotonic=self._now if virtual else pacer.monotonic, margin=1.0)
         self.rate = pacer.rate
+        self.virtual = virtual
         self.pauses: list[tuple[int | None, float]] = []
+        self.waits: list[tuple[int, float]] = []  # (chat, seconds) the virtual clock jumped for
+
+    def _now(self) -> float:
+        return self.wall() + self.skipped
+
+    def delay(self, chat_id: int) -> float:
+        wait = super().delay(chat_id)
+        if not self.virtual or wait <= 0:
+            return wait
+        self.waits.append((chat_id, wait))
+        self.skipped += wait  # the token is there now (to float precision): the send goes
+        return 0.0
 
     def pause(self, chat_id: int, seconds: float) -> None:
         self.pauses.append((chat_id, seconds))
@@ -179,7 +202,7 @@ async def start_harness(
     app = await BotApp.create(make_settings(tg.url, database_url, schema, **overrides), clock=clock, sms=sms)
     if app.delivery is not None:  # before polling starts the worker (see RecordedPause)
         app.delivery.limiter = HarnessLimiter(app.delivery.limiter)
-        app.delivery.pacer = HarnessPacer(app.delivery.pacer)
+        app.delivery.pacer = HarnessPacer(app.delivery.pacer, virtual=not app.ctx.settings.delivery_worker)
         if app.budget is not None:  # answers' 429 pauses recorded too (bot.budget)
             app.budget.limiter = HarnessLimiter(app.budget.limiter)
             # Scripted users type faster than people (as flood_rate 0 above): their answers wait for no

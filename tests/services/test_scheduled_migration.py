@@ -22,8 +22,8 @@ SCHEDULED = """INSERT INTO relay_scheduled (id, author_id, text, due_at, status,
                       (12, 3, 'to nobody', '2026-01-02 00:00:00', 'pending', '2026-01-01 00:00:00')"""
 
 
-async def test_pending_items_get_their_authors_current_chat(db: DbTarget) -> None:
-    engine = create_engine(db.url, search_path=db.schema)
+async def test_pending_items_get_their_authors_current_chat(empty_db: DbTarget) -> None:
+    engine = create_engine(empty_db.url, search_path=empty_db.schema)
 
     def upgrade(connection: Connection, revision: str) -> None:
         command.upgrade(alembic_config(connection), revision)

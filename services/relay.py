@@ -649,6 +649,7 @@ class RelayService:
             kind = "album" if album is not None else message.kind
             markups: dict[str | None, dict[str, Any]] = {}
             sent = held = 0
+            first = len(rows)
             for recipient in recipients:
                 if recipient.paused:
                     copies.append((message.id, recipient.id, None))
@@ -672,6 +673,8 @@ class RelayService:
                         )
                     )
                 sent += 1
+            for row in rows[first:]:  # the claim takes turns between authors (OutgoingRepo.claim)
+                row["sender_id"] = author.id
             counts.append((sent, held))
         row_ids = await self.outbox.add_rows(rows)
         await self.repo.add_copies(

@@ -86,11 +86,8 @@ async def test_one_busy_author_does_not_hold_up_another_authors_message(stopped:
     await bob.send("bob here")
     start = len(tg.tg.calls)
     await tg.app.delivery.drain()
-    copies = [
-        c.params
-        for c in tg.tg.calls[start:]
-        if c.method == "sendMessage" and ("ann " in str(c.params.get("text")) or "bob here" in str(c.params.get("text")))
-    ]
+    texts = [(c.params, str(c.params.get("text"))) for c in tg.tg.calls[start:] if c.method == "sendMessage"]
+    copies = [params for params, text in texts if "ann " in text or "bob here" in text]
     assert len(copies) == 4 * 4 + 4
     to_ann = next(n for n, p in enumerate(copies) if p["chat_id"] == ann.id)
     # Bob's turn comes in the first claims (two rounds of two rows at once), not after all Ann's fan-outs.
@@ -102,18 +99,25 @@ async def test_one_busy_author_does_not_hold_up_another_authors_message(stopped:
 
 
 class FakeTime:
-    """Monotonic time and sleep on the test's fake clock: a sleep ends once the test moved the clock."""
+    """Monotonic time and sleep on the test's fake clock: a sleep ends once the test moved the clock
+    past its end (`advance`)."""
 
     def __init__(self, clock: FakeClock) -> None:
         self.clock = clock
+        self.moved = asyncio.Condition()
 
     def monotonic(self) -> float:
         return self.clock.now().timestamp()
 
     async def sleep(self, seconds: float) -> None:
         until = self.monotonic() + seconds
-        while self.monotonic() < until:
-            await asyncio.sleep(0.002)  # yields until the test moves the clock
+        async with self.moved:
+            await self.moved.wait_for(lambda: self.monotonic() >= until)
+
+    async def advance(self, seconds: float) -> None:
+        self.clock.advance(seconds=seconds)
+        async with self.moved:
+            self.moved.notify_all()
 
 
 class PausingLimiter:
@@ -183,10 +187,10 @@ async def test_a_429_longer_than_the_lease_never_sends_a_copy_twice(tg: Harness)
         return stale == 0
 
     for _ in range(3):  # 30 s: the first instance still waits out the pause, past its 20 s lease
-        tg.clock.advance(seconds=10)
+        await time.advance(10)
         await eventually(leases_fresh, timeout=3)
     await second.drain()  # the other instance finds the rows held, or (if their leases ran out) sends them
-    tg.clock.advance(seconds=15)  # the pause is over
+    await time.advance(15)  # the pause is over
     await asyncio.wait_for(draining, 30)
     await second.drain()
     for worker in (first, second):

@@ -93,10 +93,18 @@ _HEADS = (  # the due head of each chat's queue, numbered per priority and sende
 # each one's second...), in id order within a turn: one author's fan-outs never hold up another's
 # message behind all of theirs. A chat's own rows still go in id order (only its head is due).
 _DUE = select(_HEADS.c.id).order_by(_HEADS.c.priority, _HEADS.c.turn, _HEADS.c.id).limit(bindparam("limit"))
-_DUE_LOCKED = (  # PostgreSQL locks the rows themselves (a window's result cannot be locked)
+# PostgreSQL locks the rows themselves (a window's result cannot be locked), skipping those another claim
+# holds: of the first candidates, twice the batch (joining every head back cost more than the window).
+_CANDIDATES = (
+    select(_HEADS.c.id, _HEADS.c.priority, _HEADS.c.turn)
+    .order_by(_HEADS.c.priority, _HEADS.c.turn, _HEADS.c.id)
+    .limit(bindparam("candidates"))
+    .subquery("candidates")
+)
+_DUE_LOCKED = (
     select(Outgoing.id)
-    .join(_HEADS, _HEADS.c.id == Outgoing.id)
-    .order_by(_HEADS.c.priority, _HEADS.c.turn, Outgoing.id)
+    .join(_CANDIDATES, _CANDIDATES.c.id == Outgoing.id)
+    .order_by(_CANDIDATES.c.priority, _CANDIDATES.c.turn, Outgoing.id)
     .limit(bindparam("limit"))
     .with_for_update(skip_locked=True, of=Outgoing)
 )
@@ -169,8 +177,10 @@ class OutgoingRepo:
 
         Several workers share the queue: rows are locked with SKIP LOCKED (PostgreSQL) and leased.
         """
-        due = _DUE_LOCKED if self.session.get_bind().dialect.name == "postgresql" else _DUE
-        ids = list(await self.session.scalars(due, {"now": now, "limit": limit}))
+        if self.session.get_bind().dialect.name == "postgresql":
+            ids = list(await self.session.scalars(_DUE_LOCKED, {"now": now, "limit": limit, "candidates": 2 * limit}))
+        else:
+            ids = list(await self.session.scalars(_DUE, {"now": now, "limit": limit}))
         if not ids:
             return []
         await self.session.execute(_TAKE, {"ids": padded(ids), "now": now, "lease_until": lease_until, "token": token})

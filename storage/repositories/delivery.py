@@ -223,7 +223,7 @@ class OutgoingRepo:
         return list(
             await self.session.scalars(
                 update(Outgoing)
-                .where(Outgoing.id.in_(ids), Outgoing.claim_token == token, Outgoing.status == "pending")
+                .where(Outgoing.id.in_(padded(ids)), Outgoing.claim_token == token, Outgoing.status == "pending")
                 .values(claimed_until=lease_until)
                 .returning(Outgoing.id)
                 .execution_options(synchronize_session=False)

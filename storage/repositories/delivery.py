@@ -44,6 +44,8 @@ class Outcome:
 ADD_MANY_CHUNK = 2000  # rows per INSERT statement of `add_many`
 # Every column but the id: what `add_many` inserts.
 INSERTED = tuple(column.key for column in Outgoing.__table__.columns if column.key != "id")
+# What `add_many` puts in a column its row does not name (NULL otherwise).
+INSERT_DEFAULTS: dict[str, Any] = {"priority": Priority.RELAY}
 
 _TABLE = cast(Table, Outgoing.__table__)
 _ADD_RETURNING_IDS = insert(_TABLE).returning(_TABLE.c.id)
@@ -157,7 +159,8 @@ class OutgoingRepo:
         for start in range(0, len(rows), ADD_MANY_CHUNK):
             # A chunk at a time: SQLAlchemy prepares the parameters of all the rows it is given at once
             # (payloads as JSON, dates), a second copy of a fan-out's rows held until the end.
-            values = [{key: row.get(key) for key in INSERTED} for row in rows[start : start + ADD_MANY_CHUNK]]
+            chunk = rows[start : start + ADD_MANY_CHUNK]
+            values = [{key: row.get(key, INSERT_DEFAULTS.get(key)) for key in INSERTED} for row in chunk]
             if sqlite:
                 # Asked to keep RETURNING in parameter order, SQLAlchemy sends SQLite one INSERT per row. A
                 # multi-row INSERT numbers its rows in order (rowid = max + 1; this transaction holds the

@@ -2,7 +2,7 @@
 running in its own process.
 
     uv run python -m bench.fanout [--members 10000] [--slow-members 600] [--messages 2]
-        [--cases slow fast none] [--writer-probe]
+        [--cases slow fast none] [--writer-probe] [--page 1000]
 
 Cases: Telegram-like flood control at 30/s global + 1/s per chat (fewer members, for time), the
 same at 1000/s, and no limit at all. Prints the achieved rate as a fraction of the configured one,
@@ -10,6 +10,11 @@ same at 1000/s, and no limit at all. Prints the achieved rate as a fraction of t
 (`peak_rss`, all phases and cases so far) and, sampled every 20 ms, its RSS once the members are
 in the database (`rss_setup`), the highest while the messages are enqueued (`rss_enqueue`) and while
 they are sent (`rss_send`). Run one case per process to compare member counts (`--cases fast`).
+
+The messages are relayed one after another, each in a transaction of its own, and their copies
+enqueued as the app does: page by page (`--page`, FAN_OUT_PAGE; `pages` printed), each page a
+transaction of its own (bot/fanout.py). A page larger than the chat enqueues each message in the
+transaction that relays it, as before paging.
 
 `--writer-probe`: while the messages are enqueued, another writer of the same process writes one
 small row (a member's last-seen time) in a transaction of its own, again and again; prints the
@@ -34,6 +39,7 @@ from bench.common import NoLimit, add_members, database, fake_api, fake_stats, m
 from bot.app import freeze_startup_heap
 from bot.delivery.limits import ChatPacer, SendLimits, SpacingLimiter
 from bot.delivery.worker import DeliveryConfig, DeliveryWorker
+from bot.fanout import FanOutRunner
 from services.clock import SystemClock
 from services.delivery import Outbox
 from services.events import EventRecorder, EventTypes
@@ -70,23 +76,38 @@ class RssPeak:
             self.peak = max(self.peak, rss_mb())
 
 
+def relay_service(session: AsyncSession, clock: SystemClock, page: int) -> RelayService:
+    return RelayService(
+        session,
+        clock,
+        Outbox(session, clock),
+        EventRecorder(session, clock, enabled=False, types=EventTypes()),
+        PlainCopyStyle(),
+        limits=Limits(10**9, timedelta(hours=1)),
+        fan_out_page=page,
+    )
+
+
 async def enqueue(
-    sessionmaker: async_sessionmaker[AsyncSession], author_id: int, messages: int, clock: SystemClock
-) -> None:
-    async with sessionmaker() as session, session.begin():
+    sessionmaker: async_sessionmaker[AsyncSession], author_id: int, messages: int, clock: SystemClock, page: int
+) -> int:
+    """The messages relayed one after another, each in a transaction of its own (as members' messages
+    come in), then paged as the app does (bot/fanout.py); the pages enqueued."""
+    runner = FanOutRunner(
+        sessionmaker, lambda session: relay_service(session, clock, page), "bench", timedelta(minutes=1)
+    )
+    async with sessionmaker() as session:
         author = await session.get(User, author_id)
         assert author is not None
-        relay = RelayService(
-            session,
-            clock,
-            Outbox(session, clock),
-            EventRecorder(session, clock, enabled=False, types=EventTypes()),
-            PlainCopyStyle(),
-            limits=Limits(10**9, timedelta(hours=1)),
-        )
         assert author.telegram_id is not None
-        for n in range(messages):  # one at a time, as members' messages come in
-            await relay.submit([Submission(author.id, Incoming("text", author.telegram_id, n, html=f"m{n}"))])
+        telegram_id = author.telegram_id
+    for n in range(messages):
+        async with sessionmaker() as session, session.begin():
+            relay = relay_service(session, clock, page)
+            await relay.submit([Submission(author_id, Incoming("text", telegram_id, n, html=f"m{n}"))])
+        runner.kick()
+    await runner.wait_idle()
+    return runner.pages
 
 
 class WriterProbe:
@@ -119,7 +140,13 @@ class WriterProbe:
 
 
 async def run_case(
-    name: str, members: int, messages: int, rate: float | None, fake_args: list[str], writer_probe: bool = False
+    name: str,
+    members: int,
+    messages: int,
+    rate: float | None,
+    fake_args: list[str],
+    writer_probe: bool = False,
+    page: int = 1000,
 ) -> None:
     async with fake_api(*fake_args) as url:
         sessionmaker = await database()
@@ -132,7 +159,7 @@ async def run_case(
             probe.waits.clear()
         enqueue_started = time.perf_counter()
         async with RssPeak().sampling() as during_enqueue:
-            await enqueue(sessionmaker, ids[0], messages, clock)
+            pages = await enqueue(sessionmaker, ids[0], messages, clock, page)
         enqueue_seconds = time.perf_counter() - enqueue_started
         if probe is not None:
             await probe.next_write()  # the write that waited behind the enqueue, if any
@@ -185,7 +212,7 @@ async def run_case(
         f"limit={limit_text} achieved={achieved:.0f}/s fraction={fraction} 429s={stats['rejected_429']} "
         f"(global {stats['rejected_global']}) "
         f"lost={lost} duplicated={duplicated} out_of_order={out_of_order} "
-        f"enqueue={enqueue_seconds:.2f}s send_wall={wall:.2f}s peak_rss={peak_rss:.0f}MB "
+        f"enqueue={enqueue_seconds:.2f}s pages={pages} send_wall={wall:.2f}s peak_rss={peak_rss:.0f}MB "
         f"rss_setup={rss_setup:.0f}MB rss_enqueue={during_enqueue.peak:.0f}MB rss_send={during_send.peak:.0f}MB"
         f"{probed}",
         flush=True,
@@ -193,15 +220,15 @@ async def run_case(
 
 
 async def main(args: argparse.Namespace) -> None:
-    members, messages, probe = args.members, args.messages, args.writer_probe
+    members, messages, probe, page = args.members, args.messages, args.writer_probe, args.page
     if "slow" in args.cases:
         slow = ["--global-rate", "30", "--per-chat-rate", "1"]
-        await run_case("telegram-like 30/s", args.slow_members, messages, 30, slow, probe)
+        await run_case("telegram-like 30/s", args.slow_members, messages, 30, slow, probe, page)
     if "fast" in args.cases:
         fast = ["--global-rate", "1000", "--per-chat-rate", "1"]
-        await run_case("telegram-like 1000/s", members, messages, 1000, fast, probe)
+        await run_case("telegram-like 1000/s", members, messages, 1000, fast, probe, page)
     if "none" in args.cases:
-        await run_case("no limit", members, messages, None, [], probe)
+        await run_case("no limit", members, messages, None, [], probe, page)
 
 
 if __name__ == "__main__":
@@ -211,4 +238,7 @@ if __name__ == "__main__":
     parser.add_argument("--messages", type=int, default=2)
     parser.add_argument("--cases", nargs="+", choices=["slow", "fast", "none"], default=["slow", "fast", "none"])
     parser.add_argument("--writer-probe", action="store_true", help="time another writer during the enqueue")
+    parser.add_argument(
+        "--page", type=int, default=1000, help="FAN_OUT_PAGE: readers a page (more than --members: one transaction)"
+    )
     asyncio.run(main(parser.parse_args()))

@@ -31,6 +31,7 @@ from bot.delivery.express import ExpressLane
 from bot.delivery.limits import SendLimits
 from bot.delivery.outbox import CommitHandoff, Waker
 from bot.delivery.worker import DeliveryConfig, DeliveryWorker
+from bot.fanout import FanOutRunner
 from bot.fsm_storage import DatabaseStorage, LazyStateMiddleware
 from bot.gmfy import create_gmfy_state, register_gmfy_jobs
 from bot.i18n import Translator
@@ -311,7 +312,11 @@ class BotApp:
         ctx.copy_style = TelegramCopyStyle(ctx.translator)
         ctx.relay_lookup = ctx.relay  # moderation finds relayed messages and deletes them through the relay
         ctx.message_remover = ctx.relay
-        scheduler = Scheduler(lease=database_lease(ctx.sessionmaker, clock, instance_name()))
+        holder = instance_name()  # of this process' job leases and fan-out leases
+        ctx.fan_out = FanOutRunner(
+            ctx.sessionmaker, ctx.relay, holder, timedelta(seconds=settings.delivery_lease_seconds)
+        )
+        scheduler = Scheduler(lease=database_lease(ctx.sessionmaker, clock, holder))
         register_relay_jobs(ctx, scheduler)
         register_broadcast_jobs(ctx, scheduler)
         register_signin_jobs(ctx, scheduler)
@@ -417,6 +422,8 @@ class BotApp:
         self.scheduler.shutdown()
         await self.dp["user_loader"].wait_idle()
         await self.dp["relay_batch"].wait_idle()
+        if self.ctx.fan_out is not None:
+            await self.ctx.fan_out.stop()  # a page under way rolls back; its lease runs out, and it is resumed
         if self.delivery is not None:
             await self.delivery.stop()
         await self.rate_limits.stop()

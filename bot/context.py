@@ -11,6 +11,7 @@ import httpx
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.fanout import FanOutRunner
 from bot.i18n import Translator
 from bot.liveness import Progress
 from bot.metrics import Metrics
@@ -68,6 +69,12 @@ class AppContext:
     message_remover: RemoverFactory = NoMessageRemover
     handoff: Handoff | None = None  # what transactions queue, to the delivery worker on commit (bot.delivery.outbox)
     progress: Progress = field(default_factory=lambda: Progress(SystemClock()))  # liveness (bot/liveness.py)
+    fan_out: FanOutRunner | None = None  # pages the common chat's big fan-outs (bot/fanout.py)
+
+    def kick_fan_out(self) -> None:
+        """A transaction that marked a message to be paged committed: page it."""
+        if self.fan_out is not None:
+            self.fan_out.kick()
 
     def event_recorder(self, session: AsyncSession) -> EventRecorder:
         s = self.settings
@@ -98,6 +105,7 @@ class AppContext:
             history_size=s.join_history_size,
             max_file_bytes=int(s.max_file_mb * 1024 * 1024),
             scheduled_per_user=s.scheduled_per_user,
+            fan_out_page=s.fan_out_page,
         )
 
     def oauth(self, session: AsyncSession) -> OAuthService | None:

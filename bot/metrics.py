@@ -53,6 +53,11 @@ class Metrics:
             buckets=(1, 2, 5, 10, 25, 50, 100, 200),
             registry=self.registry,
         )
+        self.webhook_given_up = Counter(
+            "bot_webhook_updates_given_up",
+            "Webhook updates answered 200 unhandled after failing outside the error router (bot/server.py)",
+            registry=self.registry,
+        )
         self.throttled = Counter("bot_throttled_updates", "Updates dropped by flood control", registry=self.registry)
         self.queue_depth = Gauge("bot_delivery_queue_depth", "Outgoing messages waiting", registry=self.registry)
         self.queue_oldest = Gauge(

@@ -46,4 +46,6 @@ class RelayBatcher(Coalescer[_Request, RelayOutcome]):
         async with self.ctx.sessionmaker() as session, session.begin():
             outcomes = await self.ctx.relay(session).submit([Submission(r.user_id, r.incoming) for r in requests])
             await self.ctx.signin(session).save_touches({k: v for r in requests for k, v in r.touch.items()})
-            return outcomes
+        if any(isinstance(outcome, RelayResult) and outcome.paged for outcome in outcomes):
+            self.ctx.kick_fan_out()  # committed: its copies are enqueued page by page (bot/fanout.py)
+        return outcomes

@@ -9,7 +9,10 @@ first claims its update id:
 - done already: answered 200 and dropped;
 - in progress elsewhere: answered 503, so Telegram asks again later. The first attempt may still
   fail: if its handling raises, the claim is dropped and the retry is handled; if its instance dies,
-  the claim runs out after CLAIM_SECONDS and the retry is handled then. Marking an id "done" at
+  the claim runs out after CLAIM_SECONDS and the retry is handled then.
+- failed: each failed attempt is counted (`fail`, across instances) and the claim dropped, so the
+  retry is handled; after RETRIED_FAILURES the webhook gives up on the update (bot/server.py) and
+  marks it done, or Telegram would send it again forever, holding the chat's next updates. Marking an id "done" at
   once (before handling) would lose the update in both cases; marking it only after handling
   would let a duplicate that arrives meanwhile run in parallel.
 
@@ -31,6 +34,9 @@ from storage.repositories.webhook import SeenUpdateRepo
 
 # Longer than any handler runs; how long an update whose instance died stays refused (503).
 CLAIM_SECONDS = 120
+# Failed attempts answered 500 (Telegram retries: a transient database error heals); the next failure
+# gives the update up (answered 200, so the chat's next updates flow).
+RETRIED_FAILURES = 3
 
 
 class Claim(enum.Enum):
@@ -45,8 +51,12 @@ class SeenUpdates(Protocol):
     async def finish(self, update_id: int) -> None:
         """The update was handled: remember it as done."""
 
+    async def fail(self, update_id: int) -> int:
+        """Handling failed: count the attempt and forget the claim, so a redelivery is handled. Returns
+        the failed attempts so far, on every instance."""
+
     async def release(self, update_id: int) -> None:
-        """Handling failed: forget the claim, so a redelivery is handled."""
+        """Handling was cut short (shutdown): forget the claim, so a redelivery is handled."""
 
 
 class RedisSeenUpdates:
@@ -58,6 +68,9 @@ class RedisSeenUpdates:
     def _key(self, update_id: int) -> str:
         return f"{self.prefix}:webhook:update:{update_id}"
 
+    def _failures_key(self, update_id: int) -> str:
+        return f"{self.prefix}:webhook:failures:{update_id}"
+
     async def claim(self, update_id: int) -> Claim:
         key = self._key(update_id)
         if await self.redis.set(key, b"busy", nx=True, ex=CLAIM_SECONDS):
@@ -67,6 +80,15 @@ class RedisSeenUpdates:
 
     async def finish(self, update_id: int) -> None:
         await self.redis.set(self._key(update_id), b"done", ex=self.remember)
+
+    async def fail(self, update_id: int) -> int:
+        failures = self._failures_key(update_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.incr(failures)
+            pipe.expire(failures, self.remember)
+            pipe.delete(self._key(update_id))
+            counted, *_ = await pipe.execute()
+        return int(counted)
 
     async def release(self, update_id: int) -> None:
         await self.redis.delete(self._key(update_id))
@@ -87,6 +109,11 @@ class DatabaseSeenUpdates:
     async def finish(self, update_id: int) -> None:
         async with self.sessionmaker() as session, session.begin():
             await SeenUpdateRepo(session).finish(update_id, self.clock.now())
+
+    async def fail(self, update_id: int) -> int:
+        free_at = self.clock.now() - timedelta(seconds=CLAIM_SECONDS + 1)  # taken over by the next claim
+        async with self.sessionmaker() as session, session.begin():
+            return await SeenUpdateRepo(session).fail(update_id, free_at)
 
     async def release(self, update_id: int) -> None:
         async with self.sessionmaker() as session, session.begin():

@@ -20,7 +20,12 @@ of the message and its copies. The wait is bounded (WEBHOOK_ANSWER_SECONDS, well
 patience): past it the answer is 503 while the handling goes on, and Telegram's retry is answered 503
 (the claim is busy) until the first attempt is done, then 200 and dropped (done). An update whose
 handling failed outside the error router (which answers and logs handler errors itself: the
-database down, say) is released and answered 500, so Telegram's retry handles it anew.
+database down, a middleware or the unit of work's commit raising) is released and answered 500, so
+Telegram's retry handles it anew; the failed attempts are counted across instances
+(bot/seen_updates.py), and once an update has failed more than RETRIED_FAILURES times it is given up:
+logged (ids and the exception, no text of the update), counted in `bot_webhook_updates_given_up`,
+the user gets the apology once (private chats only), and it is answered 200, marked done. Else
+Telegram would send it again forever, and the chat's next updates would wait behind it for good.
 """
 
 from __future__ import annotations
@@ -39,10 +44,12 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from sqlalchemy import text
 
-from bot.seen_updates import Claim, SeenUpdates
+from bot.seen_updates import RETRIED_FAILURES, Claim, SeenUpdates
 
 if TYPE_CHECKING:
     from bot.app import BotApp
+    from bot.i18n import Translator
+    from bot.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +68,13 @@ class WebhookHandler(SimpleRequestHandler):
         in_flight: int,
         busy_wait: float,
         answer_within: float = 20.0,
+        metrics: Metrics | None = None,
+        translator: Translator | None = None,
     ) -> None:
         super().__init__(dispatcher=dispatcher, bot=bot, secret_token=secret_token)
         self.seen = seen
+        self.metrics = metrics
+        self.translator = translator
         # Counted from the request to the end of the update's handling (answered long before):
         # Telegram's max_connections bounds requests, not the handling they leave behind.
         self.slots = asyncio.Semaphore(in_flight)
@@ -137,7 +148,8 @@ class WebhookHandler(SimpleRequestHandler):
         return True
 
     async def _handle_update(self, bot: Bot, update: Update) -> bool:
-        """True when handled (the id is marked done), False when it failed (the claim is dropped)."""
+        """True when done with (handled, or given up: the id is marked done), False when it failed and
+        Telegram should send it again (the claim is dropped)."""
         try:
             try:
                 result = await self.dispatcher.feed_update(bot, update, **self.data)
@@ -146,14 +158,55 @@ class WebhookHandler(SimpleRequestHandler):
             except asyncio.CancelledError:
                 await self._settle(self.seen.release, update.update_id)
                 raise
-            except Exception:  # what the error router did not take (it answers and logs handler errors)
-                log.exception("webhook: update %s failed", update.update_id)
-                await self._settle(self.seen.release, update.update_id)
-                return False
+            except Exception as exc:  # what the error router did not take (it answers and logs handler errors)
+                return await self._failed(bot, update, exc)
             await self._settle(self.seen.finish, update.update_id)
             return True
         finally:
             self.slots.release()
+
+    async def _failed(self, bot: Bot, update: Update, exc: Exception) -> bool:
+        try:
+            failures = await self.seen.fail(update.update_id)
+        except Exception as error:  # the claim runs out by itself (bot/seen_updates.py); Telegram retries
+            log.warning("webhook: update %s failure not counted (%s)", update.update_id, type(error).__name__)
+            failures = 0
+        if failures <= RETRIED_FAILURES:
+            log.error(
+                "webhook: update %s failed (attempt %s), answered 500",
+                update.update_id,
+                failures or "?",
+                exc_info=exc,
+            )
+            return False
+        log.error(
+            "webhook: update %s failed %s times, given up (answered 200): type=%s",
+            update.update_id,
+            failures,
+            update.event_type,
+            exc_info=exc,
+        )
+        if self.metrics is not None:
+            self.metrics.webhook_given_up.inc()
+        await self._settle(self.seen.finish, update.update_id)
+        await self._apologise(bot, update)
+        return True
+
+    async def _apologise(self, bot: Bot, update: Update) -> None:
+        """The apology of the error router, sent once for an update given up, in a private chat only."""
+        if self.translator is None:
+            return
+        user = getattr(update.event, "from_user", None)
+        chat = update.message.chat if update.message is not None else None
+        if update.callback_query is not None and update.callback_query.message is not None:
+            chat = update.callback_query.message.chat
+        if user is None or chat is None or chat.type != "private":
+            return
+        t = self.translator.texts(self.translator.pick(None, user.language_code))
+        try:
+            await bot.send_message(chat.id, t("error-apology"))
+        except Exception as error:  # Telegram or the budget refused: the update is given up all the same
+            log.info("webhook: no apology for update %s (%s)", update.update_id, type(error).__name__)
 
     @staticmethod
     async def _settle(step: Callable[[int], Awaitable[None]], update_id: int) -> None:
@@ -238,6 +291,8 @@ def create_web_app(app: BotApp) -> tuple[web.Application, WebhookHandler | None]
             in_flight=s.updates_in_flight,
             busy_wait=s.webhook_busy_wait_seconds,
             answer_within=s.webhook_answer_seconds,
+            metrics=app.ctx.metrics,
+            translator=app.ctx.translator,
         )
         handler.register(web_app, path=webhook_path(s.webhook_url))
     for method, path, route in app.ctx.web_routes:

@@ -420,6 +420,7 @@ class ModerationService:
         """
         if reason not in REASONS:
             raise ReportReasonUnknown()
+        await self.bans.hold(target.id)  # before reading: another report or ban of the target waits
         await self.check_can_report(reporter, target)
         now = self.clock.now()
         excerpt = None
@@ -481,6 +482,7 @@ class ModerationService:
     async def warn(self, actor: User, target: User, reason: str | None, *, report_id: int | None = None) -> WarnOutcome:
         """A moderator's warning; counts towards an automatic ban like a report does."""
         self._check_target(actor, target)
+        await self.bans.hold(target.id)
         now = self.clock.now()
         await self.warnings.add(
             WarningEntry(user_id=target.id, report_id=report_id, by_user_id=actor.id, reason=reason, created_at=now)
@@ -507,6 +509,7 @@ class ModerationService:
     ) -> BanOutcome:
         """Ban `target` for `duration` (default: BAN_DURATION, escalated). Raises CannotModerate, AlreadyBanned."""
         self._check_target(actor, target)
+        await self.bans.hold(target.id)  # before reading: two bans at once make one
         current = await self.is_banned(target)
         if current is not None:
             raise AlreadyBanned(until=current.until)
@@ -703,6 +706,7 @@ class ModerationService:
     async def warn_from_card(self, actor: User, target: User, seen_warnings: int) -> WarnOutcome:
         """A Warn button on a user card: only if nothing was added since the card was shown (a double
         press changes nothing). Raises CardOutdated."""
+        await self.bans.hold(target.id)  # a double press reaching two instances at once
         if await self.warnings.count_all(target.id) != seen_warnings:
             raise CardOutdated()
         return await self.warn(actor, target, None)

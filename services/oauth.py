@@ -51,6 +51,7 @@ from services.errors import (
 )
 from services.phones import normalize_phone
 from services.signin import SignInResult, SignInService, TakeoverRequested
+from storage.db import upsert
 from storage.models import OAuthLink, OAuthState, User
 
 START_TTL = timedelta(minutes=10)  # the /link button: from /link to /oauth/start
@@ -442,14 +443,22 @@ class OAuthService:
             raise OAuthFailed(reason=str(exc)[:200]) from exc
         now = self.clock.now()
         name = info.get("name") or " ".join(str(p) for p in (info.get("given_name"), info.get("family_name")) if p)
-        link = await self.session.get(OAuthLink, user.id) or OAuthLink(user_id=user.id, linked_at=now)
+        # The row made if absent, then read locked: two /link flows of one user finished at once (two
+        # browser tabs, two instances) would both find none and both insert (the second failing on the
+        # key); now the second waits for the first and stores its tokens over them.
+        await self.session.execute(
+            upsert(self.session, OAuthLink)
+            .values(user_id=user.id, access_token="", linked_at=now)
+            .on_conflict_do_nothing(index_elements=[OAuthLink.user_id])
+        )
+        link = await self.session.get(OAuthLink, user.id, with_for_update=True, populate_existing=True)
+        assert link is not None
         link.subject = str(info["sub"])[:255] if info.get("sub") else None
         link.name = str(name)[:255] if name else None
         self._store_tokens(link, tokens, now)
         link.pending_phone = None
         link.pending_nonce = nonce = secrets.token_urlsafe(16)
         link.pending_expires_at = now + CONFIRM_TTL
-        self.session.add(link)
         phone = info.get("phone_number")
         if not isinstance(phone, str):
             await self.session.flush()

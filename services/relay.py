@@ -123,6 +123,9 @@ class RelayResult:
     chat: str
     peer: User | None = None
     duplicate: bool = False
+    # Enqueued page by page once this transaction commits (`RelayService.fan_out_page`; the caller
+    # starts the paging): `recipients` is then the readers seen so far, at least a page.
+    paged: bool = False
 
 
 @dataclass(frozen=True)
@@ -249,6 +252,7 @@ class RelayService:
         history_size: int = 20,
         max_file_bytes: int = 5 * 1024 * 1024,
         scheduled_per_user: int = 20,
+        fan_out_page: int = 1000,
     ) -> None:
         self.session = session
         self.clock = clock
@@ -259,6 +263,7 @@ class RelayService:
         self.history_size = history_size
         self.max_file_bytes = max_file_bytes
         self.scheduled_per_user = scheduled_per_user
+        self.page_size = fan_out_page  # a common-chat message to more readers is enqueued page by page
         self.repo = RelayRepo(session)
 
     # --- membership -------------------------------------------------------------------------
@@ -589,7 +594,8 @@ class RelayService:
             message = inserted[a.index]
             if message is not None:
                 sent, held = counts.get(message.id, (0, 0))
-                outcomes[a.index] = RelayResult(message.id, sent, held, a.target.chat, a.target.peer)
+                paged = message.fanout_cursor is not None
+                outcomes[a.index] = RelayResult(message.id, sent, held, a.target.chat, a.target.peer, paged=paged)
 
     def _message_values(self, a: _Accepted) -> dict[str, Any]:
         incoming, scheduled = a.incoming, a.item.scheduled
@@ -632,50 +638,79 @@ class RelayService:
         """Queue the copies of these messages (author, message, plain text, an album's parts' message ids
         or None); per message, how many were queued and how many held for paused readers. An album goes
         as its header (name and buttons) and the album below it. The common chat's readers are read
-        once for all."""
+        once for all: if there are more than a page of them, or a fan-out is being paged already, a
+        common-chat message is not enqueued here but marked to be paged (`fan_out_page`), and its
+        count is the readers seen so far (at least a page)."""
         common: list[Recipient] | None = None
+        paged: bool | None = None  # whether this batch's common-chat messages are paged
         rows: list[Row] = []
         copies: list[tuple[int, int, int | None]] = []  # message id, reader's users.id, index of the row or None
         counts: list[tuple[int, int]] = []
         for author, message, plain, album in items:
             if message.chat == "common":
-                common = await self.repo.common_recipients(None) if common is None else common
+                if common is None:
+                    # A page and two: the author and one more tell whether a message has more than a page.
+                    common = await self.repo.common_recipients(None, limit=self.page_size + 2)
+                    paged = len(common) > self.page_size + 1 or await self.repo.paging()
+                if paged:
+                    message.fanout_cursor = 0  # `fan_out_page` enqueues it, in order behind any before it
+                    counts.append((sum(1 for reader in common if reader.id != author.id), 0))
+                    continue
                 recipients = [reader for reader in common if reader.id != author.id]
             else:
                 recipients = await self._recipients(author, message)
-            reply_targets = await self.repo.copies_for(message.reply_to_id) if message.reply_to_id else {}
-            original = await self.repo.message(message.reply_to_id) if message.reply_to_id else None
-            header = self.style.header(author, message.chat, await self._room_title(message))
-            kind = "album" if album is not None else message.kind
-            markups: dict[str | None, dict[str, Any]] = {}
-            sent = held = 0
-            first = len(rows)
-            for recipient in recipients:
-                if recipient.paused:
-                    copies.append((message.id, recipient.id, None))
-                    held += 1
-                    continue
-                markup = markups.get(recipient.language)
-                if markup is None:
-                    markup = markups[recipient.language] = self.style.markup(
-                        message.id, author, message.chat, recipient.language, kind
-                    )
-                reply = self._reply_for(recipient, original, reply_targets)
-                copies.append((message.id, recipient.id, len(rows)))
-                if album is not None:
-                    assert message.origin_chat_id is not None
-                    rows.append(self.outbox.text_row(recipient.telegram_id, header, markup, reply))
-                    rows.append(self.outbox.album_row(recipient.telegram_id, message.origin_chat_id, album))
-                else:
-                    rows.append(
-                        self._copy_row(
-                            recipient.telegram_id, message, header, plain, markups[recipient.language], reply
-                        )
-                    )
-                sent += 1
-            for row in rows[first:]:  # the claim takes turns between authors (OutgoingRepo.claim)
-                row["sender_id"] = author.id
-            counts.append((sent, held))
+            counts.append(await self._build_copies(author, message, plain, album, recipients, rows, copies))
+        await self._insert_copies(rows, copies)
+        return counts
+
+    async def _build_copies(
+        self,
+        author: User,
+        message: RelayMessage,
+        plain: str | None,
+        album: list[int] | None,
+        recipients: list[Recipient],
+        rows: list[Row],
+        copies: list[tuple[int, int, int | None]],
+        page: bool = False,
+    ) -> tuple[int, int]:
+        """The outgoing rows and copies of one message to these readers, added to `rows` and `copies`;
+        how many were queued and how many held for paused readers. `page`: the readers are a page of
+        a paged fan-out (the copies a reply needs are read for them only)."""
+        reply_targets: dict[int, int] = {}
+        if message.reply_to_id:
+            readers = [reader.id for reader in recipients] if page else None
+            reply_targets = await self.repo.copies_for(message.reply_to_id, readers)
+        original = await self.repo.message(message.reply_to_id) if message.reply_to_id else None
+        header = self.style.header(author, message.chat, await self._room_title(message))
+        kind = "album" if album is not None else message.kind
+        markups: dict[str | None, dict[str, Any]] = {}
+        sent = held = 0
+        first = len(rows)
+        for recipient in recipients:
+            if recipient.paused:
+                copies.append((message.id, recipient.id, None))
+                held += 1
+                continue
+            markup = markups.get(recipient.language)
+            if markup is None:
+                markup = markups[recipient.language] = self.style.markup(
+                    message.id, author, message.chat, recipient.language, kind
+                )
+            reply = self._reply_for(recipient, original, reply_targets)
+            copies.append((message.id, recipient.id, len(rows)))
+            if album is not None:
+                assert message.origin_chat_id is not None
+                rows.append(self.outbox.text_row(recipient.telegram_id, header, markup, reply))
+                rows.append(self.outbox.album_row(recipient.telegram_id, message.origin_chat_id, album))
+            else:
+                rows.append(self._copy_row(recipient.telegram_id, message, header, plain, markup, reply))
+            sent += 1
+        for row in rows[first:]:  # the claim takes turns between authors (OutgoingRepo.claim)
+            row["sender_id"] = author.id
+        return sent, held
+
+    async def _insert_copies(self, rows: list[Row], copies: list[tuple[int, int, int | None]]) -> None:
         row_ids = await self.outbox.add_rows(rows)
         await self.repo.add_copies(
             [
@@ -688,7 +723,41 @@ class RelayService:
                 for message_id, reader_id, row in copies
             ]
         )
-        return counts
+
+    async def fan_out_page(self, owner: str, lease: timedelta) -> bool:
+        """Enqueue the next page of the paged fan-out (one at a time: the oldest message still being
+        paged goes first, so every reader gets the common chat's messages in order), in the caller's
+        transaction, which should hold nothing else: the page's readers (`RelayRepo.common_page`:
+        members now who were members when it was sent), their rows and copies, and the cursor moved
+        past them. The message was decided already (`_decide`); only its readers are read here. The
+        lease (`owner`, until now + `lease`) keeps other instances off while this one pages it; a
+        crashed instance's is taken over once it ran out, from the cursor: each page is committed with
+        the cursor, so no reader gets a copy twice or none. False when there is nothing to page, or
+        another instance holds the lease."""
+        message = await self.repo.next_paged()
+        if message is None or message.fanout_cursor is None:
+            return False
+        now = self.clock.now()
+        cursor = message.fanout_cursor
+        if not await self.repo.take_fan_out(message.id, cursor, owner, now, now + lease):
+            return False
+        await self.session.refresh(message)  # as it is now that this transaction holds it (deleted meanwhile?)
+        author = await get_row(self.session, User, message.author_id)
+        if author is None or message.deleted_at is not None:
+            await self.repo.advance_fan_out(message.id, None)  # deleted meanwhile: no more copies
+            return True
+        readers = await self.repo.common_page(author.id, cursor, self.page_size, message.created_at)
+        album = None
+        if message.media_group_id:
+            album = [part.origin_message_id or 0 for part in await self.repo.album(message.media_group_id)]
+        plain = html.unescape(re.sub(r"<[^>]+>", "", message.text)) if message.text else None
+        rows: list[Row] = []
+        copies: list[tuple[int, int, int | None]] = []
+        await self._build_copies(author, message, plain, album, readers, rows, copies, page=True)
+        await self._insert_copies(rows, copies)
+        done = len(readers) < self.page_size
+        await self.repo.advance_fan_out(message.id, None if done else readers[-1].id)
+        return True
 
     async def _room_title(self, message: RelayMessage) -> str | None:
         room = await self.session.get(Room, message.room_id) if message.room_id is not None else None

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.clock import Clock
@@ -123,6 +124,14 @@ def _language(language_code: str | None) -> str | None:
     """`ru` from Telegram's `ru-RU`: what a member's texts are rendered in when others' actions reach them."""
     code = (language_code or "").split("-")[0].lower()
     return code[:8] or None
+
+
+class _PhoneTaken(Exception):
+    """Another account bound the phone between our read and our write (`_bind_phone`)."""
+
+    def __init__(self, owner: User) -> None:
+        super().__init__()
+        self.owner = owner
 
 
 class SignInService:
@@ -245,7 +254,11 @@ class SignInService:
         """Bind the shared phone to this Telegram account. Raises ForeignContact or InvalidPhone."""
         if contact_user_id is None or contact_user_id != user.telegram_id:
             raise ForeignContact()
-        return await self._bind_phone(user, normalize_phone(phone, self.default_region, international=True))
+        phone = normalize_phone(phone, self.default_region, international=True)
+        try:
+            return await self._bind_phone(user, phone)
+        except _PhoneTaken as taken:  # as a moment later: Telegram verified the phone, the account is taken over
+            return await self._take_over(user, taken.owner)
 
     async def sign_in_with_verified_phone(self, user: User, phone: str) -> SignInResult | TakeoverRequested:
         """A phone an OAuth provider verified. Like a code, and unlike a shared contact (which Telegram
@@ -401,7 +414,10 @@ class SignInService:
         Telegram itself has verified that phone, and that takes the account over at once."""
         owner = await self.users.by_phone(phone)
         if owner is None or owner.id == user.id or owner.telegram_id is None:
-            return await self._bind_phone(user, phone)  # nobody else's Telegram account would lose it
+            try:
+                return await self._bind_phone(user, phone)  # nobody else's Telegram account would lose it
+            except _PhoneTaken:  # another account bound it meanwhile: that account is asked, as a moment later
+                return await self._bind_proven_phone(user, phone)
         assert user.telegram_id is not None
         now = self.clock.now()
         takeover = await self.takeovers.add(
@@ -433,10 +449,18 @@ class SignInService:
         if owner is not None:
             return await self._take_over(user, owner)
         first_time = user.signed_in_at is None
-        user.phone = phone
-        user.signed_in_at = user.signed_in_at or now
-        user.timezone = user.timezone or guess_zone(phone, self.default_timezone)
-        await self.session.flush()
+        try:
+            async with self.session.begin_nested():
+                user.phone = phone
+                user.signed_in_at = user.signed_in_at or now
+                user.timezone = user.timezone or guess_zone(phone, self.default_timezone)
+                await self.session.flush()
+        except IntegrityError:  # another account bound this phone at the same moment (another instance)
+            await self.session.refresh(user)
+            owner = await self.users.by_phone(phone)
+            if owner is None:
+                raise
+            raise _PhoneTaken(owner) from None
         result = SignInResult(user=user, first_time=first_time)
         result.code = await self.invites.ensure_code(user)
         if first_time:

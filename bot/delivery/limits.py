@@ -200,6 +200,12 @@ class RedisSpacingLimiter:
             log.warning("could not share a 429 pause through Redis", exc_info=True)
 
 
+# Full buckets are forgotten once more than this many chats are kept (a full bucket and a forgotten one
+# pace alike): at 1/s per chat that is about what a fan-out at 1,000/s keeps refilling at any moment,
+# so the pacer holds a few thousand buckets, not one per member of a 100,000-member chat.
+FORGET_ABOVE = 5_000
+
+
 class ChatPacer:
     """Per-chat token buckets (1/s, short bursts tolerated); idle buckets are forgotten.
 
@@ -220,6 +226,7 @@ class ChatPacer:
         self.monotonic = monotonic
         self.buckets: dict[int, tuple[float, float]] = {}  # chat -> (tokens, at)
         self.held: dict[int, int] = {}  # chat -> sends that passed `delay` and wait for a global slot
+        self._sweep_at = FORGET_ABOVE  # forget full buckets once this many are kept (see `take`)
 
     def _tokens(self, chat_id: int, now: float) -> float:
         tokens, at = self.buckets.get(chat_id, (self.burst, now))
@@ -248,8 +255,11 @@ class ChatPacer:
         if chat_id in self.held:
             self.unhold(chat_id)
         self.buckets[chat_id] = (self._tokens(chat_id, now) - 1.0, now)
-        if len(self.buckets) > 50_000:
+        if len(self.buckets) > self._sweep_at:
             self._forget_idle(now)
+            # The next sweep once as many again were added: each costs its size, so a fan-out to
+            # 100,000 chats (all of them refilling at once) costs two looks per bucket, not a sweep per send.
+            self._sweep_at = max(FORGET_ABOVE, 2 * len(self.buckets))
 
     def pause(self, chat_id: int, seconds: float) -> None:
         """A 429 for `chat_id`: its next send waits `seconds` (then the pace goes on from an empty bucket)."""

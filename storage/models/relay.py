@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base, UTCDateTime
@@ -31,6 +31,13 @@ class RelayMessage(Base):
         UniqueConstraint("origin_chat_id", "origin_message_id", name="uq_relay_messages_origin"),
         Index("ix_relay_messages_chat_created", "chat", "created_at"),
         Index("ix_relay_messages_created_at", "created_at"),  # the panel's messages per hour
+        # The messages still being paged (migration 0025): a handful at most.
+        Index(
+            "ix_relay_messages_fanout",
+            "id",
+            sqlite_where=text("fanout_cursor IS NOT NULL"),
+            postgresql_where=text("fanout_cursor IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -48,6 +55,12 @@ class RelayMessage(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A common-chat message enqueued page by page (services/relay.py, `RelayService.fan_out_page`): the
+    # last users.id done (0: none yet; None: nothing left to page, as for every other message), and
+    # the lease of the instance paging it (a crashed one's is resumed once it runs out).
+    fanout_cursor: Mapped[int | None] = mapped_column(Integer)
+    fanout_owner: Mapped[str | None] = mapped_column(String(128))
+    fanout_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class RelayCopy(Base):

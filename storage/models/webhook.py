@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, Index
+from sqlalchemy import BigInteger, Boolean, Index, Integer
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base, UTCDateTime
@@ -17,3 +17,5 @@ class SeenUpdate(Base):
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     done: Mapped[bool] = mapped_column(Boolean)  # False: being handled (a claim that runs out)
     at: Mapped[datetime] = mapped_column(UTCDateTime)  # when claimed, then when handled
+    # Attempts whose handling failed outside the error router (revision 0025): past a few, given up.
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import upsert
 from storage.models import GmfyEvent
 
 
@@ -24,27 +25,28 @@ class EventOutboxRepo:
         idempotence_key: str | None = None,
         payload: dict[str, Any] | None = None,
     ) -> bool:
-        """Queue one event; a unique event whose key is already queued is not queued again."""
-        if idempotence_key is not None:
-            existing = await self.session.scalar(
-                select(GmfyEvent.id).where(GmfyEvent.idempotence_key == idempotence_key)
-            )
-            if existing is not None:
-                return False
-        self.session.add(
-            GmfyEvent(
-                user_id=user_id,
-                type=type_,
-                idempotence_key=idempotence_key,
-                payload=payload,
-                status="pending",
-                attempts=0,
-                next_attempt_at=now,
-                created_at=now,
-            )
+        """Queue one event; a unique event whose key is already queued is not queued again (also when
+        another transaction queues it at the same moment: one statement, ON CONFLICT DO NOTHING)."""
+        values = {
+            "user_id": user_id,
+            "type": type_,
+            "idempotence_key": idempotence_key,
+            "payload": payload,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        if idempotence_key is None:  # nothing to clash on (NULLs are distinct)
+            await self.session.execute(insert(GmfyEvent).values(**values))
+            return True
+        added = await self.session.execute(
+            upsert(self.session, GmfyEvent)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=[GmfyEvent.idempotence_key])
+            .returning(GmfyEvent.id)
         )
-        await self.session.flush()
-        return True
+        return added.scalar() is not None
 
     async def for_user(self, user_id: int) -> list[GmfyEvent]:
         return list(await self.session.scalars(select(GmfyEvent).where(GmfyEvent.user_id == user_id)))

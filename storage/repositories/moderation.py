@@ -6,7 +6,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import padded, upsert
@@ -128,9 +128,22 @@ _ACTIVE_AMONG = (
 )
 
 
+# The first key of the PostgreSQL advisory lock that `BanRepo.hold` takes (the second is the user id).
+_MODERATION_LOCK = 0x6D6F64  # "mod"
+_HOLD = text("SELECT pg_advisory_xact_lock(:space, :user_id)")
+
+
 class BanRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def hold(self, user_id: int) -> None:
+        """Until this transaction ends, no other transaction moderates this user: two staff members
+        (or two reports) at once on two instances would both read "not banned" or "two warnings" and
+        both ban. On PostgreSQL an advisory lock (a lock of its own: no row is locked, so it waits on
+        nothing else); SQLite lets one writer at a time in, and only one process shares a file."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            await self.session.execute(_HOLD, {"space": _MODERATION_LOCK, "user_id": user_id})
 
     async def add(self, ban: Ban) -> Ban:
         self.session.add(ban)

@@ -37,11 +37,18 @@ class ErasureRepo:
             await self.session.execute(delete(PhoneCode).where(or_(*owned)))
 
     async def forget_texts(self, author_id: int) -> None:
-        """The author's relayed messages stay (replies and reports point at them), without their text."""
+        """The author's relayed messages stay (replies and reports point at them), without their text; one
+        still being paged stops there."""
         await self.session.execute(
             update(RelayMessage)
             .where(RelayMessage.author_id == author_id, RelayMessage.text.is_not(None))
             .values(text=None)
+        )
+        # A message of theirs still being paged (bot/fanout.py) reaches nobody more.
+        await self.session.execute(
+            update(RelayMessage)
+            .where(RelayMessage.author_id == author_id, RelayMessage.fanout_cursor.is_not(None))
+            .values(fanout_cursor=None, fanout_owner=None, fanout_until=None)
         )
 
     async def cancel_scheduled(self, author_id: int) -> None:

@@ -71,6 +71,8 @@ _AUTHORS_AND_PEERS = (
         )
     )
 )
+_PAGING = select(RelayMessage.id).where(RelayMessage.fanout_cursor.is_not(None)).limit(1)
+_NEXT_PAGED = select(RelayMessage).where(RelayMessage.fanout_cursor.is_not(None)).order_by(RelayMessage.id).limit(1)
 ADD_COPIES_CHUNK = 5000  # copies per INSERT statement of `add_copies`
 _RUNTIME = select(RuntimeSetting).where(RuntimeSetting.key.in_(bindparam("keys", expanding=True)))
 
@@ -139,13 +141,33 @@ class RelayRepo:
                 members[member.user_id] = member
         return users, members
 
-    async def common_recipients(self, author_id: int | None) -> list[Recipient]:
-        """Signed-in, reachable members of the common chat other than the author (None: everyone)."""
+    async def common_recipients(self, author_id: int | None, limit: int | None = None) -> list[Recipient]:
+        """Signed-in, reachable members of the common chat other than the author (None: everyone), by
+        users.id; the first `limit` of them if given."""
         rows = await self.session.execute(
             select(*RECIPIENT_COLUMNS)
             .join(Member, Member.user_id == User.id)
             .where(Member.in_common.is_(True), *reachable_except(author_id))
             .order_by(User.id)
+            .limit(limit)
+        )
+        return recipients_of(rows)
+
+    async def common_page(self, author_id: int, after: int, limit: int, joined_by: datetime) -> list[Recipient]:
+        """A page of a paged fan-out's readers: members of the common chat now (reachable, not the
+        author) who were in it when the message was sent (joined by `joined_by`), users.id above
+        `after`, the first `limit` by users.id (a keyset page: the primary key's range)."""
+        rows = await self.session.execute(
+            select(*RECIPIENT_COLUMNS)
+            .join(Member, Member.user_id == User.id)
+            .where(
+                User.id > after,
+                Member.in_common.is_(True),
+                or_(Member.joined_at.is_(None), Member.joined_at <= joined_by),
+                *reachable_except(author_id),
+            )
+            .order_by(User.id)
+            .limit(limit)
         )
         return recipients_of(rows)
 
@@ -242,19 +264,62 @@ class RelayRepo:
         )
         return [(copy, chat) for copy, chat in rows.all()]
 
-    async def copies_for(self, message_id: int) -> dict[int, int]:
-        """recipient users.id -> outgoing id of their copy."""
-        rows = await self.session.execute(
-            select(RelayCopy.recipient_id, RelayCopy.outgoing_id).where(
-                RelayCopy.message_id == message_id, RelayCopy.outgoing_id.is_not(None)
-            )
+    async def copies_for(self, message_id: int, recipient_ids: Collection[int] | None = None) -> dict[int, int]:
+        """recipient users.id -> outgoing id of their copy (of these recipients only, if given: a page)."""
+        query = select(RelayCopy.recipient_id, RelayCopy.outgoing_id).where(
+            RelayCopy.message_id == message_id, RelayCopy.outgoing_id.is_not(None)
         )
+        if recipient_ids is not None:
+            query = query.where(RelayCopy.recipient_id.in_(list(recipient_ids)))
+        rows = await self.session.execute(query)
         return {recipient: outgoing for recipient, outgoing in rows.all() if outgoing is not None}
 
     async def add_copies(self, copies: list[dict[str, Any]]) -> None:
         """Copies (message_id, recipient_id, outgoing_id, read) in one statement, without ORM objects."""
         for start in range(0, len(copies), ADD_COPIES_CHUNK):  # see OutgoingRepo.add_many
             await self.session.execute(_ADD_COPIES, copies[start : start + ADD_COPIES_CHUNK])
+
+    # paged fan-outs (services/relay.py `fan_out_page`)
+    async def paging(self) -> bool:
+        """Whether a fan-out is being paged (the common chat's next message then waits behind it)."""
+        return await self.session.scalar(_PAGING) is not None
+
+    async def next_paged(self) -> RelayMessage | None:
+        """The oldest message still being paged: the only one paged (one fan-out at a time)."""
+        return await self.session.scalar(_NEXT_PAGED, execution_options={"populate_existing": True})
+
+    async def take_fan_out(self, message_id: int, cursor: int, owner: str, now: datetime, until: datetime) -> bool:
+        """Take (or renew) the lease of a paged message at `cursor`, unless another instance holds it or
+        moved it on meanwhile: False then. Run first in a page's transaction, it locks the row
+        (PostgreSQL; on SQLite the transaction holds the write lock from here on)."""
+        result = await self.session.execute(
+            update(RelayMessage)
+            .where(
+                RelayMessage.id == message_id,
+                RelayMessage.fanout_cursor == cursor,
+                or_(
+                    RelayMessage.fanout_owner.is_(None),
+                    RelayMessage.fanout_owner == owner,
+                    RelayMessage.fanout_until < now,
+                ),
+            )
+            .values(fanout_owner=owner, fanout_until=until)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0) == 1
+
+    async def advance_fan_out(self, message_id: int, cursor: int | None) -> None:
+        """A page done (its lease taken by `take_fan_out` in this transaction): the cursor moves on; None:
+        the fan-out is done, and its lease goes."""
+        values: dict[str, Any] = {"fanout_cursor": cursor}
+        if cursor is None:
+            values.update(fanout_owner=None, fanout_until=None)
+        await self.session.execute(
+            update(RelayMessage)
+            .where(RelayMessage.id == message_id)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
 
     async def history(self, chat: str, limit: int) -> list[tuple[RelayMessage, User]]:
         rows = await self.session.execute(

@@ -45,6 +45,19 @@ class SeenUpdateRepo:
             .execution_options(synchronize_session=False)
         )
 
+    async def fail(self, update_id: int, free_at: datetime) -> int:
+        """One more failed attempt: the claim is freed (its time set to `free_at`, older than any live
+        claim, so the next `claim` takes it over) and the failures so far are returned (0 when the id
+        is not claimed: done meanwhile, or purged)."""
+        failures = await self.session.scalar(
+            update(SeenUpdate)
+            .where(SeenUpdate.update_id == update_id, SeenUpdate.done.is_(False))
+            .values(failures=SeenUpdate.failures + 1, at=free_at)
+            .returning(SeenUpdate.failures)
+            .execution_options(synchronize_session=False)
+        )
+        return int(failures or 0)
+
     async def release(self, update_id: int) -> None:
         await self.session.execute(
             delete(SeenUpdate)

@@ -129,6 +129,8 @@ class Harness:
         then deliver what they queued."""
         while running := set(self.app.dp._handle_update_tasks):
             await asyncio.gather(*running, return_exceptions=True)
+        if self.app.ctx.fan_out is not None:
+            await self.app.ctx.fan_out.wait_idle()  # a big fan-out's pages (bot/fanout.py)
         await self.deliver()
 
     async def deliver(self) -> int:

@@ -143,7 +143,7 @@ COLUMNS: dict[str, dict[str, str]] = {
         "data": NOT_PERSONAL,  # a room link's token, dropped once used
     },
     # Telegram's update ids, for handling a repeated webhook delivery once: nothing about the person.
-    "webhook_updates": {"update_id": NOT_PERSONAL, "done": NOT_PERSONAL, "at": TIME_ONLY},
+    "webhook_updates": {"update_id": NOT_PERSONAL, "done": NOT_PERSONAL, "at": TIME_ONLY, "failures": NOT_PERSONAL},
     "moderators": {"id": NOT_PERSONAL, "user_id": NOT_PERSONAL, "granted_by": NOT_PERSONAL, "granted_at": TIME_ONLY},
     "oauth_links": {
         "user_id": NOT_PERSONAL,
@@ -252,6 +252,9 @@ COLUMNS: dict[str, dict[str, str]] = {
         "created_at": TIME_ONLY,
         "edited_at": TIME_ONLY,
         "deleted_at": TIME_ONLY,
+        "fanout_cursor": NOT_PERSONAL,  # a users.id: how far a paged fan-out got
+        "fanout_owner": NOT_PERSONAL,  # the instance paging it (host, process)
+        "fanout_until": TIME_ONLY,
     },
     "relay_scheduled": {
         "id": NOT_PERSONAL,

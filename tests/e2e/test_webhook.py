@@ -19,6 +19,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 
 from bot.app import BotApp
+from bot.seen_updates import RETRIED_FAILURES
 from bot.server import WebhookHandler, create_metrics_app, create_web_app
 from services.clock import FakeClock
 from storage.models import Member, Room, User
@@ -342,3 +343,66 @@ async def test_an_update_is_answered_once_handled_and_503_past_the_bound(cluster
     handled = asyncio.create_task(one.post(cluster.update(bob, "/newroom Slow")))
     assert await handled == 200
     assert await cluster.rooms() == 2  # answered 200 only after the room was made
+
+
+def fail_outside_the_error_router(one: Instance, text: str, times: int | None) -> list[int]:
+    """The handling of a member's message `text` raises where the error router does not see it (as a
+    middleware or the unit of work's commit would): `times` times, or always (None). Returns the ids
+    of the updates that failed."""
+    feed = one.app.dp.feed_update
+    failed: list[int] = []
+
+    async def failing(bot: Any, update: Any, **kwargs: Any) -> Any:
+        if update.message is not None and update.message.text == text and (times is None or len(failed) < times):
+            failed.append(update.update_id)
+            raise RuntimeError("the commit failed")
+        return await feed(bot, update, **kwargs)
+
+    one.app.dp.feed_update = failing  # type: ignore[method-assign]
+    return failed
+
+
+def relayed_texts(cluster: Cluster, chat_id: int) -> list[str]:
+    return [(m.text or "").rsplit("\n", 1)[-1] for m in cluster.fake.bot_messages(chat_id) if m.text]
+
+
+@pytest.mark.parametrize("store", STORES)
+async def test_an_update_that_always_fails_is_given_up_and_the_chat_moves_on(cluster: Cluster, store: str) -> None:
+    """Telegram retries a 500 and holds the chat's next updates behind it: a failure outside the error
+    router is retried a few times (RETRIED_FAILURES, counted across the two instances the attempts
+    reach in turn), then given up with one apology and a 200."""
+    extra = shared_redis() if store == "redis" else {}
+    instances = [await cluster.start(**extra), await cluster.start(**extra)]
+    alice, bob = await cluster.member(900_030), await cluster.member(900_031)
+    failed = [fail_outside_the_error_router(instance, "poisoned", times=None) for instance in instances]
+    hooks = [str(instance.http.make_url(PATH)) for instance in instances]
+    delivery = cluster.fake.deliver_webhooks(hooks, secret=SECRET, retry_delay=0.01)
+    sender = cluster.fake.user("Alice", user_id=alice)
+    await sender.send("poisoned", wait=False)
+    await sender.send("next one", wait=False)  # waits in the chat's queue behind the failing update
+    await cluster.fake.wait_until(lambda: delivery.pending == 0, what="both updates answered 2xx")
+    for instance in instances:
+        await instance.app.delivery.drain()
+    poisoned = (failed[0] + failed[1])[0]
+    assert [a.status for a in delivery.answers if a.update_id == poisoned] == [500] * RETRIED_FAILURES + [200]
+    assert (len(failed[0]), len(failed[1])) == (2, 2)  # round-robin: each instance saw two attempts
+    assert relayed_texts(cluster, bob) == ["next one"]  # the member's next message is handled and relayed
+    assert sum("Sorry, something went wrong" in text for text in cluster.answers(alice)) == 1
+    assert sum(i.app.ctx.metrics.webhook_given_up._value.get() for i in instances) == 1
+
+
+@pytest.mark.parametrize("store", STORES)
+async def test_an_update_that_fails_once_is_handled_once_on_the_retry(cluster: Cluster, store: str) -> None:
+    one = await cluster.start(**(shared_redis() if store == "redis" else {}))
+    alice, bob = await cluster.member(900_040), await cluster.member(900_041)
+    failed = fail_outside_the_error_router(one, "hiccup", times=1)
+    delivery = cluster.fake.deliver_webhooks([str(one.http.make_url(PATH))], secret=SECRET, retry_delay=0.01)
+    sender = cluster.fake.user("Alice", user_id=alice)
+    await sender.send("hiccup", wait=False)
+    await sender.send("after", wait=False)
+    await cluster.fake.wait_until(lambda: delivery.pending == 0, what="both updates answered 2xx")
+    await one.app.delivery.drain()
+    assert [a.status for a in delivery.answers if a.update_id == failed[0]] == [500, 200]
+    assert relayed_texts(cluster, bob) == ["hiccup", "after"]  # exactly once, in order
+    assert cluster.answers(alice) == []  # no apology: it was handled
+    assert one.app.ctx.metrics.webhook_given_up._value.get() == 0

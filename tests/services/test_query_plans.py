@@ -40,3 +40,28 @@ async def test_pairs_are_looked_up_by_index(
     plan = await plans_of(sessionmaker, run, table)
     assert any(step.startswith("SEARCH") for step in plan), plan
     assert not any(step.startswith("SCAN") and table in step for step in plan), plan
+
+
+@pytest.mark.parametrize("run", [lambda repo: repo.paging(), lambda repo: repo.next_paged()])
+async def test_the_fan_out_being_paged_is_found_by_its_partial_index(
+    db: DbTarget, sessionmaker: async_sessionmaker[AsyncSession], run: Any
+) -> None:
+    """Every relay batch with a common-chat message asks whether a fan-out is being paged
+    (`RelayRepo.paging`): the partial index of the few messages with a cursor answers, whatever the
+    history's length."""
+    if db.kind != "sqlite":
+        pytest.skip("query plans are checked on SQLite")
+    plan = await plans_of(sessionmaker, run, "relay_messages")
+    assert any("ix_relay_messages_fanout" in step for step in plan), plan
+
+
+async def test_a_page_of_readers_is_a_range_of_the_primary_key(
+    db: DbTarget, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """`RelayRepo.common_page` reads a page after the cursor (a keyset page), not the chat from the start."""
+    from datetime import UTC, datetime
+
+    if db.kind != "sqlite":
+        pytest.skip("query plans are checked on SQLite")
+    plan = await plans_of(sessionmaker, lambda repo: repo.common_page(1, 5000, 1000, datetime.now(UTC)), "users")
+    assert any(step.startswith("SEARCH users USING INTEGER PRIMARY KEY (rowid>?)") for step in plan), plan

@@ -9,7 +9,7 @@ from redis.asyncio import Redis
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.seen_updates import CLAIM_SECONDS, Claim, DatabaseSeenUpdates, RedisSeenUpdates
+from bot.seen_updates import CLAIM_SECONDS, Claim, DatabaseSeenUpdates, RedisSeenUpdates, SeenUpdates
 from services.clock import FakeClock
 from storage.models import SeenUpdate
 
@@ -66,3 +66,32 @@ async def test_redis_claims(redis: Redis) -> None:
         assert await two.claim(2) is Claim.TAKEN
     finally:
         await redis.delete(f"{prefix}:webhook:update:1", f"{prefix}:webhook:update:2")
+
+
+async def failures_counted_across_instances(one: SeenUpdates, two: SeenUpdates) -> None:
+    assert await one.claim(5) is Claim.TAKEN
+    assert await one.fail(5) == 1  # the claim is dropped: the retry is handled, on either instance
+    assert await two.claim(5) is Claim.TAKEN
+    assert await one.claim(5) is Claim.BUSY
+    assert await two.fail(5) == 2  # counted across instances
+    assert await one.claim(5) is Claim.TAKEN
+    await one.finish(5)  # given up, or handled at last
+    assert await two.claim(5) is Claim.DONE
+
+
+async def test_database_counts_failed_attempts(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    clock = FakeClock()
+    one, two = DatabaseSeenUpdates(sessionmaker, clock, DAY), DatabaseSeenUpdates(sessionmaker, clock, DAY)
+    await failures_counted_across_instances(one, two)
+    assert await one.purge() == 0  # a failed attempt's freed claim is not taken for an old id
+
+
+async def test_redis_counts_failed_attempts(redis: Redis) -> None:
+    prefix = f"test-{uuid.uuid4().hex[:12]}"
+    try:
+        await failures_counted_across_instances(
+            RedisSeenUpdates(redis, prefix, DAY), RedisSeenUpdates(redis, prefix, DAY)
+        )
+        assert 0 < await redis.ttl(f"{prefix}:webhook:failures:5") <= DAY.total_seconds()
+    finally:
+        await redis.delete(f"{prefix}:webhook:update:5", f"{prefix}:webhook:failures:5")

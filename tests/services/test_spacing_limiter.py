@@ -135,3 +135,26 @@ async def test_chat_pacer_pause_holds_the_chat_and_is_not_forgotten() -> None:
     assert abs(pacer.delay(1) - 20.0) < 1e-9
     clock.now = 30.0
     assert pacer.delay(1) == 0.0
+
+
+async def test_chat_pacer_forgets_full_buckets_early_and_paces_as_before() -> None:
+    """A fan-out to 30,000 chats at 1,000/s, two sends each (one message after another): the pacer keeps
+    about the chats still refilling (a few thousand), not one bucket per chat, and every delay it
+    gives is the one a pacer that forgets nothing gives."""
+    from bot.delivery.limits import FORGET_ABOVE, ChatPacer
+
+    clock = FakeTime()
+    pacer = ChatPacer(rate=1.0, burst=1.0, monotonic=clock.monotonic)
+    keeper = ChatPacer(rate=1.0, burst=1.0, monotonic=clock.monotonic)
+    keeper._sweep_at = 10**9  # forgets nothing
+    kept = 0
+    for round_ in range(2):
+        for chat in range(30_000):
+            clock.now = round_ * 30.0 + chat / 1000 + (0.5 if chat % 7 == 0 else 0.0)
+            assert pacer.delay(chat) == keeper.delay(chat)
+            pacer.take(chat)
+            keeper.take(chat)
+            assert pacer.delay(chat) == keeper.delay(chat)
+            kept = max(kept, len(pacer.buckets))
+    assert kept <= 2 * FORGET_ABOVE + 1
+    assert len(keeper.buckets) == 30_000

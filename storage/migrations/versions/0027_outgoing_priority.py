@@ -1,7 +1,7 @@
 """Outgoing rows carry their priority and the member they are sent on behalf of
 
-Revision ID: 0025_outgoing_priority
-Revises: 0024_fsm_states
+Revision ID: 0027_outgoing_priority
+Revises: 0026_webhook_failures
 Create Date: 2026-12-01 15:10:00
 
 The claim takes relayed copies before broadcasts and bulk notices (`priority`: 1 relay, 2 bulk), and
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0025_outgoing_priority'
-down_revision: str | None = '0024_fsm_states'
+revision: str = '0027_outgoing_priority'
+down_revision: str | None = '0026_webhook_failures'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

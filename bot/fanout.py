@@ -1,0 +1,100 @@
+"""The common chat's big fan-outs, enqueued a page at a time (`RelayService.fan_out_page`).
+
+A common-chat message to more readers than a page (FAN_OUT_PAGE) is decided and recorded in the
+transaction that relays it, marked to be paged; once that commits, the relay batch (or the job that
+relayed it) kicks this runner, which enqueues its copies page after page, each page in a transaction
+of its own: SQLite's write lock is held for one page at a time, so other writers (members' messages,
+/join, the delivery worker's marks) go in between, and only one page is in memory. The messages are
+paged one at a time, oldest first, so every reader gets them in order. A page commits with the
+message's cursor and lease; a crashed or stopped instance's fan-out is resumed from the cursor by the
+`resume_fan_outs` job of any instance once its lease ran out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.relay import RelayService
+
+log = logging.getLogger(__name__)
+
+
+class FanOutRunner:
+    """One per process: pages what is to be paged, in a task of its own (`kick`), until nothing is left
+    that this instance may page."""
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        relay: Callable[[AsyncSession], RelayService],
+        owner: str,
+        lease: timedelta,
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.relay = relay
+        self.owner = owner  # who holds a message's lease while this instance pages it
+        self.lease = lease
+        self.pages = 0  # pages enqueued by this process (tests and the bench read it)
+        # Awaited after each page's commit, with the pages so far: a seam for tests (a crash, a writer
+        # between two pages).
+        self.after_page: Callable[[int], Awaitable[None]] | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._again = False
+
+    def kick(self) -> None:
+        """Something was marked to be paged and committed: page it (now, or right after the run on)."""
+        if self._task is not None and not self._task.done():
+            self._again = True
+            return
+        self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            self._again = False
+            try:
+                await self.run()
+            except Exception:
+                # The page rolled back; the lease runs out and `resume_fan_outs` takes it up again.
+                log.exception("paging a fan-out failed; it is resumed from its cursor by resume_fan_outs")
+                return
+            if not self._again:
+                return
+
+    async def run(self) -> int:
+        """Page until nothing is left that this instance may page (another may hold a lease); the pages
+        enqueued."""
+        done = 0
+        while True:
+            async with self.sessionmaker() as session, session.begin():
+                if not await self.relay(session).fan_out_page(self.owner, self.lease):
+                    return done
+            done += 1
+            self.pages += 1
+            if self.after_page is not None:
+                await self.after_page(self.pages)
+
+    async def resume(self) -> None:
+        """The `resume_fan_outs` job: page what is left (a crashed instance's once its lease ran out),
+        and wait until it is done."""
+        self.kick()
+        await self.wait_idle()
+
+    async def wait_idle(self) -> None:
+        """Until the runner has nothing left to do (tests); at once when called from the run itself
+        (`after_page`), which would otherwise wait for itself."""
+        while self._task is not None and not self._task.done() and asyncio.current_task() is not self._task:
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def stop(self) -> None:
+        """Stop paging (shutdown): the page under way rolls back; the lease runs out and any instance
+        resumes the fan-out from its cursor."""
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task

@@ -1,0 +1,138 @@
+"""A common-chat message to more readers than a page (FAN_OUT_PAGE, 3 here) is enqueued page by page,
+each page in a transaction of its own (bot/fanout.py, `RelayService.fan_out_page`): every reader gets
+it exactly once and in order with the next message, a crash mid-way is resumed from the cursor, and
+other writers go in between two pages."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from storage.models import Outgoing, RelayCopy, RelayMessage
+from tests.conftest import DbTarget
+from tests.e2e.harness import Harness, Person, count, restart_harness
+from tests.e2e.test_relay import members
+
+PAGE = 3
+NAMES = ("Alice", "Bob", "Carol", "Dan", "Eve", "Fay", "Gus", "Hal")  # 7 readers: pages of 3, 3 and 1
+
+
+@pytest.fixture
+def bot_settings() -> dict[str, object]:
+    return {"fan_out_page": PAGE}
+
+
+def got(person: Person, text: str) -> int:
+    """How many copies of `text` reached this person."""
+    return sum(1 for m in person.messages if (m.text or "").endswith(f"\n{text}"))
+
+
+def order(person: Person, *texts: str) -> list[str]:
+    return [t for m in person.messages for t in texts if (m.text or "").endswith(f"\n{t}")]
+
+
+async def paging(tg: Harness) -> list[int | None]:
+    """The cursors of the messages still being paged."""
+    async with tg.app.ctx.sessionmaker() as session:
+        return list(
+            await session.scalars(select(RelayMessage.fanout_cursor).where(RelayMessage.fanout_cursor.is_not(None)))
+        )
+
+
+async def test_fan_out_bigger_than_a_page_reaches_everyone_once_and_in_order(tg: Harness) -> None:
+    people = await members(tg, *NAMES)
+    alice, bob = people[0], people[1]
+    runner = tg.app.ctx.fan_out
+    assert runner is not None
+    seen_mid_way: list[list[int | None]] = []
+
+    async def after_page(pages: int) -> None:
+        if pages == 1:  # the first message is a page in: Bob's next message comes now
+            seen_mid_way.append(await paging(tg))
+            await bob.send("second")
+
+    runner.after_page = after_page
+    await alice.send("first")
+    assert seen_mid_way, "no page was enqueued"
+    assert seen_mid_way[0] != [], "the first message was not paged"
+    assert await paging(tg) == []
+    for person in people:
+        assert got(person, "first") == (0 if person is alice else 1), person.first_name
+        assert got(person, "second") == (0 if person is bob else 1), person.first_name
+        expected = [t for t, author in (("first", alice), ("second", bob)) if person is not author]
+        assert order(person, "first", "second") == expected, person.first_name
+    assert runner.pages >= 6  # two messages to 7 readers each, 3 a page
+
+
+async def test_a_crash_mid_fan_out_is_resumed_from_the_cursor_once_the_lease_ran_out(tg: Harness, db: DbTarget) -> None:
+    people = await members(tg, *NAMES)
+    alice = people[0]
+    runner = tg.app.ctx.fan_out
+    assert runner is not None
+
+    async def crash(pages: int) -> None:
+        runner.kick = lambda: None  # type: ignore[method-assign]  # dead: its jobs page nothing more
+        raise RuntimeError("the instance died after its first page")
+
+    runner.after_page = crash
+    await alice.send("first")
+    assert sum(got(p, "first") for p in people) == PAGE  # the first page only
+    assert len(await paging(tg)) == 1
+    await restart_harness(tg, db.url, db.schema, fan_out_page=PAGE)  # another instance: the lease is not its
+    await tg.run_jobs()
+    assert sum(got(p, "first") for p in people) == PAGE  # the lease has not run out yet
+    tg.clock.advance(seconds=tg.app.ctx.settings.delivery_lease_seconds + 1)
+    await tg.run_jobs()
+    for person in people:
+        assert got(person, "first") == (0 if person is alice else 1), person.first_name
+    assert await paging(tg) == []
+    assert await count(tg, RelayCopy) == len(people) - 1  # none written twice
+    assert await count(tg, Outgoing, Outgoing.status == "pending") == 0
+    await people[1].send("second")  # the chat goes on: the next message is paged and reaches everyone
+    assert all(order(p, "first", "second") == ["first", "second"] for p in people[2:])
+
+
+async def test_other_writers_go_in_between_two_pages_and_readers_are_those_of_the_moment(tg: Harness) -> None:
+    people = await members(tg, *NAMES)
+    alice, hal = people[0], people[-1]
+    zed = await tg.user("Zed").signed_in()  # not in the common chat yet
+    runner = tg.app.ctx.fan_out
+    assert runner is not None
+    between: list[tuple[bool, list[int | None]]] = []
+
+    async def after_page(pages: int) -> None:
+        if pages == 1:
+            tg.clock.advance(seconds=1)
+            await zed.send("/join")  # a writer: done while the fan-out is a page in
+            await hal.send("/leave")  # the last reader leaves before their page
+            between.append((zed.received("You're in the common chat"), await paging(tg)))
+
+    runner.after_page = after_page
+    await alice.send("first")
+    assert len(between) == 1
+    joined, cursors = between[0]
+    assert joined  # /join's transaction went in between two pages...
+    assert cursors != []  # ...while the first message was still being paged
+    assert got(zed, "first") == 0  # joined after it was sent
+    assert got(hal, "first") == 0  # left before their page
+    for person in people[1:-1]:
+        assert got(person, "first") == 1, person.first_name
+    assert await paging(tg) == []
+
+
+async def test_a_message_deleted_while_paged_reaches_no_one_more(tg: Harness) -> None:
+    people = await members(tg, *NAMES)
+    alice = people[0]
+    runner = tg.app.ctx.fan_out
+    assert runner is not None
+
+    async def after_page(pages: int) -> None:
+        if pages == 1:
+            original = next(m for m in tg.tg.chats[alice.id] if not m.from_bot and m.text == "first")
+            await alice.send("/delete", reply_to=original)
+
+    runner.after_page = after_page
+    await alice.send("first")
+    assert "Deleted for everyone: 3 copies." in alice.last_text()  # the first page's
+    assert [m for p in people for m in p.messages if (m.text or "").endswith("\nfirst") and not m.deleted] == []
+    assert await paging(tg) == []

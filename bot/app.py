@@ -126,7 +126,8 @@ def create_delivery_worker(
         bot,
         ctx.clock,
         SendLimits(
-            limiter=budget.lane(Priority.RELAY),  # after answers, before nothing else (see bot.budget)
+            limiter=budget.lane(Priority.RELAY),  # after answers, before bulk sends (see bot.budget)
+            bulk_limiter=budget.lane(Priority.BULK),  # broadcasts, bulk notifications: last
             pacer=budget.pacer,
             shared_pace=budget.shared_pace,
         ),
@@ -321,7 +322,11 @@ class BotApp:
         register_signin_jobs(ctx, scheduler)
         install_oauth(ctx, scheduler)
         bot = create_bot(settings)
-        register_gmfy_jobs(ctx, scheduler, QueuedMessages(ctx.clock, batch_key="gmfy-notifications", handoff=handoff))
+        register_gmfy_jobs(
+            ctx,
+            scheduler,
+            QueuedMessages(ctx.clock, batch_key="gmfy-notifications", handoff=handoff, priority=Priority.BULK),
+        )
         app = cls(ctx, bot, create_dispatcher(ctx, scheduler), scheduler)
         app.budget = create_budget(ctx)
         bot.session.middleware(BudgetMiddleware(app.budget))  # every send takes its turn (bot.budget)

@@ -33,7 +33,6 @@ import logging
 import math
 from collections.abc import Awaitable, Callable, Iterator
 from contextvars import ContextVar
-from enum import IntEnum
 from typing import Any
 
 from aiogram import Bot
@@ -44,14 +43,11 @@ from aiogram.methods.base import Response, TelegramType
 from redis.asyncio import Redis
 
 from bot.delivery.limits import ChatPacer, RateLimiter, RedisSpacingLimiter, SpacingLimiter
+from storage.models.delivery import Priority
 
 log = logging.getLogger(__name__)
 
-
-class Priority(IntEnum):
-    ANSWER = 0  # an answer to a person's own action: a command, a button, the error apology
-    RELAY = 1  # relayed copies, private relays
-    BULK = 2  # broadcasts, bulk notices
+__all__ = ["Budget", "BudgetMiddleware", "Lane", "Priority", "RedisChatPace", "build_budget", "sending_at"]
 
 
 SEND_PRIORITY: ContextVar[Priority] = ContextVar("send_priority", default=Priority.ANSWER)

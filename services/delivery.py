@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.clock import Clock
 from storage.models import Outgoing
+from storage.models.delivery import Priority
 from storage.repositories.delivery import Claimed, OutgoingRepo
 
 Markup = dict[str, Any]
@@ -90,6 +91,7 @@ class Outbox:
             "attempts": 0,
             "not_before": now,
             "created_at": now,
+            "priority": Priority.RELAY,
             **extra,
         }
 
@@ -114,18 +116,26 @@ class Outbox:
         reply_markup: Markup | None = None,
         reply_to: ReplyTo | None = None,
         batch_key: str | None = None,
+        priority: Priority = Priority.RELAY,
     ) -> Outgoing:
         payload: dict[str, Any] = {"text": text}
         if reply_markup:
             payload["reply_markup"] = reply_markup
         target = self._reply(payload, reply_to)
-        return await self.repo.add(self._row(chat_id, "text", payload, target_id=target, batch_key=batch_key))
+        return await self.repo.add(
+            self._row(chat_id, "text", payload, target_id=target, batch_key=batch_key, priority=priority)
+        )
 
-    async def send_texts(self, messages: list[tuple[int, str]], *, batch_key: str | None = None) -> None:
-        """Many plain texts at once (a broadcast, notices): one flush."""
+    async def send_texts(
+        self, messages: list[tuple[int, str]], *, batch_key: str | None = None, priority: Priority = Priority.BULK
+    ) -> None:
+        """Many plain texts at once (a broadcast): one flush; they go after relayed copies (`priority`)."""
         self._wake()
         await self.repo.add_many(
-            [self._values(chat_id, "text", {"text": text}, batch_key=batch_key) for chat_id, text in messages]
+            [
+                self._values(chat_id, "text", {"text": text}, batch_key=batch_key, priority=priority)
+                for chat_id, text in messages
+            ]
         )
 
     def text_row(
@@ -241,11 +251,19 @@ class QueuedMessages:
     """`services.outgoing.OutgoingMessages` on the delivery queue: the text is queued in the caller's
     transaction, so it is sent once the caller's bookkeeping commits (and never if it rolls back)."""
 
-    def __init__(self, clock: Clock, batch_key: str | None = None, handoff: Handoff | None = None) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        batch_key: str | None = None,
+        handoff: Handoff | None = None,
+        priority: Priority = Priority.RELAY,
+    ) -> None:
         self.clock = clock
         self.batch_key = batch_key
         self.handoff = handoff
+        self.priority = priority  # bulk notifications go after relayed copies
 
     async def send_text(self, session: AsyncSession, telegram_id: int, text: str) -> bool:
-        await Outbox(session, self.clock, self.handoff).send_text(telegram_id, text, batch_key=self.batch_key)
+        outbox = Outbox(session, self.clock, self.handoff)
+        await outbox.send_text(telegram_id, text, batch_key=self.batch_key, priority=self.priority)
         return True

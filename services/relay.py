@@ -686,6 +686,7 @@ class RelayService:
         kind = "album" if album is not None else message.kind
         markups: dict[str | None, dict[str, Any]] = {}
         sent = held = 0
+        first = len(rows)
         for recipient in recipients:
             if recipient.paused:
                 copies.append((message.id, recipient.id, None))
@@ -705,6 +706,8 @@ class RelayService:
             else:
                 rows.append(self._copy_row(recipient.telegram_id, message, header, plain, markup, reply))
             sent += 1
+        for row in rows[first:]:  # the claim takes turns between authors (OutgoingRepo.claim)
+            row["sender_id"] = author.id
         return sent, held
 
     async def _insert_copies(self, rows: list[Row], copies: list[tuple[int, int, int | None]]) -> None:

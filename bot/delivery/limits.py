@@ -279,3 +279,6 @@ class SendLimits:
     limiter: RateLimiter
     pacer: ChatPacer = field(default_factory=ChatPacer)
     shared_pace: SharedPace | None = None  # with Redis: every instance's pace for each chat
+    # The global rate as bulk rows (broadcasts) take it: after relayed copies waiting for it
+    # (bot.budget's BULK lane). None: the same as `limiter`.
+    bulk_limiter: RateLimiter | None = None

@@ -20,7 +20,7 @@ import math
 import random
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,6 +35,7 @@ from bot.delivery.express import ExpressLane
 from bot.delivery.limits import SendLimits
 from bot.delivery.outbox import Waker
 from services.clock import Clock
+from storage.models.delivery import Priority
 from storage.repositories.delivery import Claimed, Outcome, OutgoingRepo
 
 log = logging.getLogger(__name__)
@@ -117,12 +118,15 @@ class DeliveryWorker:
         waker: Waker | None = None,
         express: ExpressLane | None = None,
         on_outcomes: Callable[[list[Outcome]], None] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.sessionmaker = sessionmaker
+        self.sleep = sleep  # the chats' pace and the leases' heartbeat wait with it
         self.bot = bot
         self.clock = clock
         self.config = config = config or DeliveryConfig()
         self.limiter = limits.limiter
+        self.bulk_limiter = limits.bulk_limiter
         self.pacer = limits.pacer
         self.waker = waker or Waker()
         self.on_outcomes = on_outcomes
@@ -139,6 +143,13 @@ class DeliveryWorker:
         self._express_on_wire: set[int] = set()  # chats whose runner awaits a send's answer
         self._express_gate = asyncio.Semaphore(config.concurrency)
         self.marks = SentMarks(sessionmaker, clock, config.mark_interval)
+        # Rows this worker holds and has not recorded: row id -> (claim token, lease end as last written).
+        # A heartbeat renews them while they wait (a 429's pause can outlast the lease), and a row whose
+        # lease ran out is never sent (another worker may have claimed it).
+        self._leases: dict[int, tuple[str, datetime]] = {}
+        self._heartbeat: asyncio.Task[None] | None = None
+        self._renewing = False
+        self.renewals = 0  # heartbeats that renewed rows' leases
 
     # --- lifecycle -----------------------------------------------------------------------
     def start(self) -> None:
@@ -158,6 +169,10 @@ class DeliveryWorker:
             await self._task
             self._task = None
         await self._stop_express()
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            await asyncio.gather(self._heartbeat, return_exceptions=True)
+            self._heartbeat = None
         await self.api.close()
 
     async def _stop_express(self) -> None:
@@ -255,6 +270,12 @@ class DeliveryWorker:
         await self.marks.wait_idle()
 
     def _express_arrived(self, chat_ids: set[int]) -> None:
+        # The transaction that queued them leased them a moment ago, with the express lane's lease.
+        lease_until = self.clock.now() + self.express.lease - timedelta(seconds=1)
+        fresh = [
+            row for chat_id in chat_ids for row in self.express.queues.get(chat_id, ()) if row.id not in self._leases
+        ]
+        self._hold(fresh, self.express.token, lease_until)
         for chat_id in chat_ids:
             if chat_id not in self._express_runners:
                 self._express_runners[chat_id] = asyncio.create_task(self._express_chat(chat_id))
@@ -269,6 +290,8 @@ class DeliveryWorker:
                 item = queue[0]
                 async with self._express_gate:
                     await self._pace(chat_id)
+                    if not self._still_held(item.id):
+                        break  # its lease ran out while it waited: given back, never sent twice
                     # On the wire, a send is never cancelled (see _stop_express), so it is awaited here
                     # and not shielded in a task of its own.
                     self._express_on_wire.add(chat_id)
@@ -278,8 +301,11 @@ class DeliveryWorker:
                         self._express_on_wire.discard(chat_id)
                 queue.popleft()
                 self.express.size -= 1
-                if not await self._express_record(item, outcome):
-                    break
+                try:
+                    if not await self._express_record(item, outcome):
+                        break
+                finally:
+                    self._let_go((item.id,))
         except Exception:
             # Recording failed (the database): the row stays claimed until its lease runs out, then it is
             # claimed the usual way; the chat's other rows go back to the queue now.
@@ -288,7 +314,10 @@ class DeliveryWorker:
             del self._express_runners[chat_id]
             rest = self.express.take_back(chat_id)
             if rest:
-                await asyncio.shield(self._express_release(rest))
+                try:
+                    await asyncio.shield(self._express_release(rest))
+                finally:
+                    self._let_go(row.id for row in rest)
 
     async def _express_record(self, item: Claimed, outcome: Outcome) -> bool:
         """Record an express send's outcome; whether the chat's next rows may follow."""
@@ -311,6 +340,58 @@ class DeliveryWorker:
             log.exception("releasing %d express rows failed; their lease runs out instead", len(rows))
         self.waker.wake()  # the usual rounds send them now
 
+    # --- leases ----------------------------------------------------------------------------
+    def _hold(self, rows: Collection[Claimed], token: str, lease_until: datetime) -> None:
+        for row in rows:
+            self._leases[row.id] = (token, lease_until)
+        if self._leases and (self._heartbeat is None or self._heartbeat.done()):
+            self._heartbeat = asyncio.create_task(self._beat(), name="delivery-leases")
+
+    def _let_go(self, ids: Iterable[int]) -> None:
+        for oid in ids:
+            self._leases.pop(oid, None)
+        if not self._leases and self._heartbeat is not None and not self._renewing:
+            self._heartbeat.cancel()  # it only waits for its next beat
+            self._heartbeat = None
+
+    def _still_held(self, oid: int) -> bool:
+        """Whether the row's lease (as this worker last renewed it) leaves time to send and record it;
+        a row held past it may have been claimed by another worker meanwhile."""
+        held = self._leases.get(oid)
+        return held is None or self.clock.now() < held[1] - self.config.lease / 4
+
+    async def _beat(self) -> None:
+        """While this worker holds rows, renew their leases every quarter of the lease: a row waiting
+        long for its send (a 429 paused the global rate for longer than the lease) stays this worker's,
+        and no other instance claims it and sends it a second time."""
+        interval = self.config.lease.total_seconds() / 4
+        while self._leases:
+            await self.sleep(interval)
+            self._renewing = True
+            try:
+                await self._renew()
+            except Exception:
+                log.warning("renewing the leases of claimed rows failed", exc_info=True)
+            finally:
+                self._renewing = False
+
+    async def _renew(self) -> None:
+        by_token: dict[str, list[int]] = {}
+        for oid, (token, _) in self._leases.items():
+            by_token.setdefault(token, []).append(oid)
+        if not by_token:
+            return
+        now = self.clock.now()
+        lease_until = now + self.config.lease
+        async with self.sessionmaker() as session, session.begin():
+            repo = OutgoingRepo(session)
+            renewed = {token: await repo.renew(ids, token, lease_until) for token, ids in by_token.items()}
+        for token, ids in renewed.items():
+            for oid in ids:
+                if oid in self._leases:
+                    self._leases[oid] = (token, lease_until)
+        self.renewals += 1
+
     # --- one round -----------------------------------------------------------------------
     async def run_once(self, near_end: asyncio.Event | None = None) -> int:
         """Claim due rows, send them, record the outcomes; returns rows handled. `near_end` is set when
@@ -321,6 +402,7 @@ class DeliveryWorker:
             claimed = await OutgoingRepo(session).claim(now, self.config.batch_size, now + self.config.lease, token)
         if not claimed:
             return 0
+        self._hold(claimed, token, now + self.config.lease)
         outcomes: dict[int, Outcome] = {}
         inflight: set[asyncio.Future[None]] = set()
         gate = asyncio.Semaphore(self.config.concurrency)
@@ -334,8 +416,11 @@ class DeliveryWorker:
 
         async def one(item: Claimed) -> None:
             async with gate:
-                await self._pace(item.chat_id)  # at most one row per chat is in flight (head of its queue)
+                # At most one row per chat is in flight (head of its queue).
+                await self._pace(item.chat_id, item.priority)
                 passed_limiter()
+                if not self._still_held(item.id):
+                    return  # its lease ran out while it waited: released, never sent twice
                 future = asyncio.ensure_future(send(item))
                 inflight.add(future)
                 await asyncio.shield(future)  # once on the wire, a send is never cancelled
@@ -360,7 +445,10 @@ class DeliveryWorker:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            await asyncio.shield(self._settle(claimed, outcomes, inflight, marking, token))
+            try:
+                await asyncio.shield(self._settle(claimed, outcomes, inflight, marking, token))
+            finally:
+                self._let_go(c.id for c in claimed)
         return len(claimed)
 
     async def _settle(
@@ -396,19 +484,21 @@ class DeliveryWorker:
         for chat_id in blocked:
             await repo.drop_chat(chat_id, "blocked: bot was blocked by the user")
 
-    async def _pace(self, chat_id: int) -> None:
-        """Wait for the chat's pace and the global rate; the send to it leaves now."""
+    async def _pace(self, chat_id: int, priority: int = Priority.RELAY) -> None:
+        """Wait for the chat's pace and the global rate (bulk rows after the relays waiting for it); the
+        send to it leaves now."""
         if self.shared_pace is not None:  # every instance's pace for the chat (Redis)
             wait = await self.shared_pace.reserve(chat_id)
             if wait > 0:
-                await asyncio.sleep(wait)
+                await self.sleep(wait)
         delay = self.pacer.delay(chat_id)
         while delay > 0:  # an answer to the chat may take the token meanwhile: checked again
-            await asyncio.sleep(delay)
+            await self.sleep(delay)
             delay = self.pacer.delay(chat_id)
+        limiter = self.bulk_limiter if priority == Priority.BULK and self.bulk_limiter is not None else self.limiter
         self.pacer.hold(chat_id)
         try:
-            await self.limiter.acquire()
+            await limiter.acquire()
         except BaseException:
             self.pacer.unhold(chat_id)
             raise

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import IntEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text, text
+from sqlalchemy import JSON, BigInteger, Index, Integer, SmallInteger, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base, UTCDateTime
+
+
+class Priority(IntEnum):
+    """Who goes first in the one outgoing budget (bot.budget) and in the queue's claim."""
+
+    ANSWER = 0  # an answer to a person's own action: a command, a button, the error apology
+    RELAY = 1  # relayed copies, private relays, notices to one person
+    BULK = 2  # broadcasts, bulk notices: last
 
 
 def about_member(user_id: int) -> str:
@@ -59,3 +68,7 @@ class Outgoing(Base):
     # others that name one member (`about_member`): /forget_me finds those by it.
     batch_key: Mapped[str | None] = mapped_column(String(64), index=True)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # The claim takes relays before bulk sends (`Priority`), and takes turns between the members that
+    # relayed copies come from (`sender_id`, their users.id; None: a notice, a broadcast).
+    priority: Mapped[int] = mapped_column(SmallInteger, default=Priority.RELAY, server_default="1")
+    sender_id: Mapped[int | None] = mapped_column(BigInteger)

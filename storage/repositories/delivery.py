@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, case, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from storage.db import padded
 from storage.models import Outgoing, User
+from storage.models.delivery import Priority
 from storage.sqlite_fast import in_thread
 
 
@@ -25,6 +26,7 @@ class Claimed:
     attempts: int
     target_id: int | None
     target_message_id: int | None = None
+    priority: int = Priority.RELAY
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,8 @@ class Outcome:
 ADD_MANY_CHUNK = 2000  # rows per INSERT statement of `add_many`
 # Every column but the id: what `add_many` inserts.
 INSERTED = tuple(column.key for column in Outgoing.__table__.columns if column.key != "id")
+# What `add_many` puts in a column its row does not name (NULL otherwise).
+INSERT_DEFAULTS: dict[str, Any] = {"priority": Priority.RELAY}
 
 _TABLE = cast(Table, Outgoing.__table__)
 _ADD_RETURNING_IDS = insert(_TABLE).returning(_TABLE.c.id)
@@ -67,8 +71,16 @@ _WAITING = (
 _EARLIER = aliased(Outgoing)
 _TARGET = aliased(Outgoing)
 _FREE = or_(Outgoing.claimed_until.is_(None), Outgoing.claimed_until < bindparam("now"))
-_DUE = (
-    select(Outgoing.id)
+_HEADS = (  # the due head of each chat's queue, numbered per priority and sender (their turn)
+    select(
+        Outgoing.id,
+        Outgoing.priority,
+        # A row with no sender (a notice to one person) is a turn of its own.
+        case(
+            (Outgoing.sender_id.is_(None), 1),
+            else_=func.row_number().over(partition_by=(Outgoing.priority, Outgoing.sender_id), order_by=Outgoing.id),
+        ).label("turn"),
+    )
     .where(
         Outgoing.status == "pending",
         Outgoing.not_before <= bindparam("now"),
@@ -77,10 +89,27 @@ _DUE = (
         .where(_EARLIER.chat_id == Outgoing.chat_id, _EARLIER.status == "pending", _EARLIER.id < Outgoing.id)
         .exists(),
     )
-    .order_by(Outgoing.id)
-    .limit(bindparam("limit"))
+    .subquery("heads")
 )
-_DUE_LOCKED = _DUE.with_for_update(skip_locked=True, of=Outgoing)
+# Relays before bulk sends; among them, round-robin between senders (each sender's first due head, then
+# each one's second...), in id order within a turn: one author's fan-outs never hold up another's
+# message behind all of theirs. A chat's own rows still go in id order (only its head is due).
+_DUE = select(_HEADS.c.id).order_by(_HEADS.c.priority, _HEADS.c.turn, _HEADS.c.id).limit(bindparam("limit"))
+# PostgreSQL locks the rows themselves (a window's result cannot be locked), skipping those another claim
+# holds: of the first candidates, twice the batch (joining every head back cost more than the window).
+_CANDIDATES = (
+    select(_HEADS.c.id, _HEADS.c.priority, _HEADS.c.turn)
+    .order_by(_HEADS.c.priority, _HEADS.c.turn, _HEADS.c.id)
+    .limit(bindparam("candidates"))
+    .subquery("candidates")
+)
+_DUE_LOCKED = (
+    select(Outgoing.id)
+    .join(_CANDIDATES, _CANDIDATES.c.id == Outgoing.id)
+    .order_by(_CANDIDATES.c.priority, _CANDIDATES.c.turn, Outgoing.id)
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True, of=Outgoing)
+)
 _TAKE = (
     update(Outgoing)
     # Checked again: on SQLite the SELECT above holds no lock, and another round may have claimed, sent or
@@ -103,10 +132,10 @@ _TAKEN = (  # plain columns, not ORM objects: a batch is up to 1,000 rows
         Outgoing.attempts,
         Outgoing.target_id,
         _TARGET.message_id,
+        Outgoing.priority,
     )
     .outerjoin(_TARGET, _TARGET.id == Outgoing.target_id)
     .where(Outgoing.id.in_(bindparam("ids", expanding=True)), Outgoing.claim_token == bindparam("token"))
-    .order_by(Outgoing.id)
 )
 
 
@@ -130,7 +159,8 @@ class OutgoingRepo:
         for start in range(0, len(rows), ADD_MANY_CHUNK):
             # A chunk at a time: SQLAlchemy prepares the parameters of all the rows it is given at once
             # (payloads as JSON, dates), a second copy of a fan-out's rows held until the end.
-            values = [{key: row.get(key) for key in INSERTED} for row in rows[start : start + ADD_MANY_CHUNK]]
+            chunk = rows[start : start + ADD_MANY_CHUNK]
+            values = [{key: row.get(key, INSERT_DEFAULTS.get(key)) for key in INSERTED} for row in chunk]
             if sqlite:
                 # Asked to keep RETURNING in parameter order, SQLAlchemy sends SQLite one INSERT per row. A
                 # multi-row INSERT numbers its rows in order (rowid = max + 1; this transaction holds the
@@ -145,17 +175,21 @@ class OutgoingRepo:
         return set(await self.session.scalars(_WAITING, {"chats": padded(chat_ids), "token": token}))
 
     async def claim(self, now: datetime, limit: int, lease_until: datetime, token: str) -> list[Claimed]:
-        """Take the due head of each chat's queue (earlier rows of a chat go first: order per recipient).
+        """Take the due head of each chat's queue (earlier rows of a chat go first: order per recipient),
+        relays before bulk sends, taking turns between senders; returned in that order.
 
         Several workers share the queue: rows are locked with SKIP LOCKED (PostgreSQL) and leased.
         """
-        due = _DUE_LOCKED if self.session.get_bind().dialect.name == "postgresql" else _DUE
-        ids = list(await self.session.scalars(due, {"now": now, "limit": limit}))
+        if self.session.get_bind().dialect.name == "postgresql":
+            ids = list(await self.session.scalars(_DUE_LOCKED, {"now": now, "limit": limit, "candidates": 2 * limit}))
+        else:
+            ids = list(await self.session.scalars(_DUE, {"now": now, "limit": limit}))
         if not ids:
             return []
         await self.session.execute(_TAKE, {"ids": padded(ids), "now": now, "lease_until": lease_until, "token": token})
         rows = await self.session.execute(_TAKEN, {"ids": padded(ids), "token": token})
-        return [Claimed(*row) for row in rows.all()]
+        place = {oid: n for n, oid in enumerate(ids)}
+        return sorted((Claimed(*row) for row in rows.all()), key=lambda c: place[c.id])
 
     async def mark_sent(self, sent: Sequence[Outcome], now: datetime, token: str) -> None:
         """Rows sent (each with its Telegram message id), in one executemany (Core, not per-row ORM)."""
@@ -183,6 +217,21 @@ class OutgoingRepo:
                 .values(**values)
                 .execution_options(synchronize_session=False)
             )
+
+    async def renew(self, ids: Sequence[int], token: str, lease_until: datetime) -> list[int]:
+        """Extend the lease of rows still claimed with `token` and not sent; the ids renewed (a row
+        missing was recorded meanwhile, or its lease ran out and another worker claimed it)."""
+        if not ids:
+            return []
+        return list(
+            await self.session.scalars(
+                update(Outgoing)
+                .where(Outgoing.id.in_(padded(ids)), Outgoing.claim_token == token, Outgoing.status == "pending")
+                .values(claimed_until=lease_until)
+                .returning(Outgoing.id)
+                .execution_options(synchronize_session=False)
+            )
+        )
 
     async def release(self, ids: Sequence[int], token: str) -> None:
         if ids:

@@ -193,6 +193,8 @@ COLUMNS: dict[str, dict[str, str]] = {
         "target_id": NOT_PERSONAL,
         "batch_key": NOT_PERSONAL,
         "last_error": NOT_PERSONAL,
+        "priority": NOT_PERSONAL,
+        "sender_id": NOT_PERSONAL,  # a users.id, as relay_messages.author_id
     },
     "phone_codes": {
         "id": NOT_PERSONAL,

@@ -227,15 +227,20 @@ class SignInService:
 
     async def save_touches(self, touches: dict[int, dict[str, Any]]) -> None:
         """Write noted refreshes (users.id -> fields) in this session."""
+        users: list[User] = []
+        changes: list[dict[str, Any]] = []
         for user_id, fields in touches.items():
             user = await get_row(self.session, User, user_id)  # no query for a user the session holds
             if user is None:
                 continue
             if user.phone is None:  # signed out meanwhile: personal data is not kept
                 fields = {name: value for name, value in fields.items() if name not in ("username", "first_name")}
-            for name, value in fields.items():
-                if getattr(user, name) != value:
-                    setattr(user, name, value)
+            changed = {name: value for name, value in fields.items() if getattr(user, name) != value}
+            if changed:
+                users.append(user)
+                changes.append(changed)
+        if users:
+            await self.users.write_touches(users, changes)  # one statement for the lot, not one a user
 
     async def remember_invite_code(self, user: User, code: str) -> None:
         """Keep a deep-link invite code until sign-in finishes."""

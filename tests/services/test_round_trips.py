@@ -23,7 +23,7 @@ from services.events import EventRecorder, EventTypes
 from services.relay import Incoming, Limits, LimitsCache, PlainCopyStyle, RelayResult, RelayService, Submission
 from storage.models import Outgoing, User
 from storage.repositories.delivery import Outcome, OutgoingRepo
-from tests.services.helpers import record_statements, signed_in_user
+from tests.services.helpers import record_statements, services, signed_in_user
 
 _message_ids = itertools.count(1)
 
@@ -142,3 +142,27 @@ async def test_sent_marks_are_written_without_begin_on_postgres(
     async with sessionmaker() as session:
         rows = (await session.execute(select(Outgoing.status, Outgoing.message_id).order_by(Outgoing.id))).all()
     assert [tuple(row) for row in rows] == [("sent", 10 + i) for i in sorted(ids)]
+
+
+async def test_a_batch_of_touches_is_one_statement(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    """The relay batch writes its authors' refreshes (last seen, profile) together: one UPDATE for the
+    authors with the same columns to write (the ORM's flush sent one a row on PostgreSQL)."""
+    clock = FakeClock()
+    async with sessionmaker() as session:
+        people = [await signed_in_user(session, clock) for _ in range(4)]
+        await session.commit()
+    clock.advance(timedelta(minutes=5))
+    updates = record_statements(sessionmaker, lambda statement: statement.lstrip().upper().startswith("UPDATE USERS"))
+    async with sessionmaker() as session, session.begin():
+        signin, _, _ = services(session, clock)
+        touches: dict[int, dict[str, Any]] = {p.id: {"last_seen_at": clock.now()} for p in people[:3]}
+        touches[people[3].id] = {"last_seen_at": clock.now(), "first_name": "Renamed"}
+        await signin.save_touches(touches)
+        held = await session.get(User, people[3].id)
+        assert held is not None
+        assert held.first_name == "Renamed"  # the held row shows what was written
+    assert len(updates) == 2  # the three with last seen only, then the one with a new name too
+    async with sessionmaker() as session:
+        rows = {u.id: u for u in (await session.scalars(select(User).where(User.id.in_([p.id for p in people]))))}
+    assert all(rows[p.id].last_seen_at == clock.now() for p in people)
+    assert rows[people[3].id].first_name == "Renamed"

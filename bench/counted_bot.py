@@ -1,7 +1,8 @@
 """The bot (`python -m bot`) with its SQL statements counted, for `bench.webhook --count-statements`:
 every 2 s, and at exit, the counts so far (by the statement's first words; BEGIN, COMMIT and the
 pool's pings included; "(round trip)": what asyncpg and Redis actually sent) are written as JSON to
-the file named by BENCH_STATEMENTS_FILE. With BENCH_CPROFILE_FILE set, the process also runs under
+the file named by BENCH_STATEMENTS_FILE (with BENCH_STATEMENT_TEXT=KIND, e.g. "SELECT users", the
+statements of that kind are counted by their text too). With BENCH_CPROFILE_FILE set, the process also runs under
 cProfile timed by CPU time, written there too."""
 
 from __future__ import annotations
@@ -37,7 +38,10 @@ def _kind(statement: str) -> str:
 
 
 def _on_execute(_conn: Any, _cursor: Any, statement: str, _params: Any, _context: Any, many: bool) -> None:
-    COUNTS[_kind(statement) + (" (many)" if many else "")] += 1
+    kind = _kind(statement)
+    COUNTS[kind + (" (many)" if many else "")] += 1
+    if os.environ.get("BENCH_STATEMENT_TEXT") and kind.startswith(os.environ["BENCH_STATEMENT_TEXT"]):
+        COUNTS["text: " + " ".join(statement.split())[-160:]] += 1
 
 
 def _on_begin(_conn: Any) -> None:

@@ -42,6 +42,19 @@ def _on_execute(_conn: Any, _cursor: Any, statement: str, _params: Any, _context
     COUNTS[kind + (" (many)" if many else "")] += 1
     if os.environ.get("BENCH_STATEMENT_TEXT") and kind.startswith(os.environ["BENCH_STATEMENT_TEXT"]):
         COUNTS["text: " + " ".join(statement.split())[-160:]] += 1
+        if os.environ.get("BENCH_STATEMENT_STACK"):
+            import greenlet
+
+            parent = greenlet.getcurrent().parent  # SQLAlchemy runs the statement in a child greenlet
+            frame = parent.gr_frame if parent is not None else None
+            frames = []
+            while frame is not None:
+                name = frame.f_code.co_filename
+                if any(part in name for part in ("/bot/", "/services/", "/storage/", "/handlers/")):
+                    frames.append(f"{name.rsplit('/', 2)[-2]}/{name.rsplit('/', 1)[-1]}:{frame.f_lineno}")
+                frame = frame.f_back
+            frames.reverse()
+            COUNTS["stack: " + " < ".join(reversed(frames[-6:]))] += 1
 
 
 def _on_begin(_conn: Any) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -18,6 +18,7 @@ from storage.models import InviteCode, PhoneCode, Referral, User
 
 # Built once: the batched sender lookup runs on every update (see bot/user_loader.py).
 _BY_TELEGRAM_IDS = select(User).where(User.telegram_id.in_(bindparam("ids", expanding=True)))
+_BY_IDS = select(User).where(User.id.in_(bindparam("ids", expanding=True)))
 
 
 @functools.lru_cache(maxsize=16)
@@ -58,6 +59,21 @@ class UserRepo:
 
     async def by_telegram_ids(self, telegram_ids: list[int]) -> list[User]:
         return list((await self.session.scalars(_BY_TELEGRAM_IDS, {"ids": padded(telegram_ids)})).all())
+
+    async def held_or_read(self, user_ids: Collection[int]) -> dict[int, User]:
+        """These users: those the session holds (not expired) without a query, the rest in one."""
+        found: dict[int, User] = {}
+        missing: list[int] = []
+        for user_id in user_ids:
+            held = self.session.identity_map.get((User, (user_id,), None))
+            if held is not None and not inspect(held).expired:
+                found[user_id] = held
+            else:
+                missing.append(user_id)
+        if missing:
+            for user in await self.session.scalars(_BY_IDS, {"ids": padded(missing)}):
+                found[user.id] = user
+        return found
 
     def adopt(self, user: User) -> User:
         """A row read by another session (and detached from it), taken into this one without a query."""

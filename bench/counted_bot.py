@@ -1,7 +1,9 @@
 """The bot (`python -m bot`) with its SQL statements counted, for `bench.webhook --count-statements`:
 every 2 s, and at exit, the counts so far (by the statement's first words; BEGIN, COMMIT and the
-pool's pings included) are written as JSON to the file named by BENCH_STATEMENTS_FILE. With
-BENCH_CPROFILE_FILE set, the process also runs under cProfile timed by CPU time, written there too."""
+pool's pings included; "(round trip)": what asyncpg and Redis actually sent) are written as JSON to
+the file named by BENCH_STATEMENTS_FILE (with BENCH_STATEMENT_TEXT=KIND, e.g. "SELECT users", the
+statements of that kind are counted by their text too). With BENCH_CPROFILE_FILE set, the process also runs under
+cProfile timed by CPU time, written there too."""
 
 from __future__ import annotations
 
@@ -36,7 +38,23 @@ def _kind(statement: str) -> str:
 
 
 def _on_execute(_conn: Any, _cursor: Any, statement: str, _params: Any, _context: Any, many: bool) -> None:
-    COUNTS[_kind(statement) + (" (many)" if many else "")] += 1
+    kind = _kind(statement)
+    COUNTS[kind + (" (many)" if many else "")] += 1
+    if os.environ.get("BENCH_STATEMENT_TEXT") and kind.startswith(os.environ["BENCH_STATEMENT_TEXT"]):
+        COUNTS["text: " + " ".join(statement.split())[-160:]] += 1
+        if os.environ.get("BENCH_STATEMENT_STACK"):
+            import greenlet
+
+            parent = greenlet.getcurrent().parent  # SQLAlchemy runs the statement in a child greenlet
+            frame = parent.gr_frame if parent is not None else None
+            frames = []
+            while frame is not None:
+                name = frame.f_code.co_filename
+                if any(part in name for part in ("/bot/", "/services/", "/storage/", "/handlers/")):
+                    frames.append(f"{name.rsplit('/', 2)[-2]}/{name.rsplit('/', 1)[-1]}:{frame.f_lineno}")
+                frame = frame.f_back
+            frames.reverse()
+            COUNTS["stack: " + " < ".join(reversed(frames[-6:]))] += 1
 
 
 def _on_begin(_conn: Any) -> None:
@@ -92,8 +110,71 @@ def _count_prepares() -> None:
     asyncpg.connection.Connection.prepare = counted  # type: ignore[method-assign]
 
 
+def _count_round_trips() -> None:
+    """What goes over the wire, by driver: asyncpg's BEGIN and COMMIT (SQLAlchemy's begin and commit
+    events fire in autocommit too, where nothing is sent), and Redis commands (pipelines as one)."""
+    import asyncpg.transaction
+    from redis.asyncio.client import Pipeline, Redis
+
+    start, commit = asyncpg.transaction.Transaction.start, asyncpg.transaction.Transaction.commit
+
+    async def counted_start(self: Any) -> Any:
+        COUNTS["BEGIN (round trip)"] += 1
+        return await start(self)
+
+    async def counted_commit(self: Any) -> Any:
+        COUNTS["COMMIT (round trip)"] += 1
+        return await commit(self)
+
+    asyncpg.transaction.Transaction.start = counted_start  # type: ignore[method-assign]
+    asyncpg.transaction.Transaction.commit = counted_commit  # type: ignore[method-assign]
+    execute_command = Redis.execute_command
+    execute_pipeline = Pipeline.execute
+
+    async def counted_command(self: Any, *args: Any, **options: Any) -> Any:
+        COUNTS[f"redis {str(args[0]).upper()}"] += 1
+        COUNTS["redis (round trip)"] += 1
+        return await execute_command(self, *args, **options)
+
+    async def counted_pipeline(self: Any, *args: Any, **kwargs: Any) -> Any:
+        COUNTS["redis pipeline"] += 1
+        COUNTS["redis (round trip)"] += 1
+        return await execute_pipeline(self, *args, **kwargs)
+
+    Redis.execute_command = counted_command  # type: ignore[method-assign]
+    Pipeline.execute = counted_pipeline  # type: ignore[method-assign]
+
+
+def _time_sends() -> None:
+    """Milliseconds the express lane's sends spent in each step (summed; divide by the sends): waiting
+    for the chat's pace and the global rate, the request, recording it."""
+    import time
+
+    from bot.delivery.worker import DeliveryWorker, SentMarks
+
+    def timed(cls: Any, name: str, label: str) -> None:
+        original = getattr(cls, name)
+
+        async def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+            t0 = time.perf_counter()
+            try:
+                return await original(self, *args, **kwargs)
+            finally:
+                COUNTS[f"ms {label}"] += round((time.perf_counter() - t0) * 1000)
+                COUNTS[f"calls {label}"] += 1
+
+        setattr(cls, name, wrapper)
+
+    timed(DeliveryWorker, "_pace", "send: pace and rate")
+    timed(DeliveryWorker, "_send", "send: request")
+    timed(DeliveryWorker, "_express_record", "send: record")
+    timed(SentMarks, "_handle", "sent-marks write")
+
+
 if __name__ == "__main__":
     _count_prepares()
+    _count_round_trips()
+    _time_sends()
     event.listen(Engine, "before_cursor_execute", _on_execute)
     event.listen(Engine, "begin", _on_begin)
     event.listen(Engine, "commit", _on_commit)

@@ -79,6 +79,7 @@ def stats(fake: FakeTelegram, flood: FloodControl) -> dict[str, Any]:
                 per_chat[chat_id].append(record.text or "")
     return {
         "calls": len(fake.calls),
+        "methods": collections.Counter(c.method for c in fake.calls),
         "sends": len(sends),
         "rejected_429": flood.rejected,
         "rejected_global": flood.rejected_global,

@@ -42,7 +42,7 @@ from services.oauth import (
 )
 from services.panel import PanelAuth, PanelService
 from services.profile import ProfileService
-from services.relay import CopyStyle, Limits, PlainCopyStyle, RelayService
+from services.relay import CopyStyle, Limits, LimitsCache, PlainCopyStyle, RelayService
 from services.rooms import RoomService
 from services.signin import SignInService, SmsSender
 from services.users import UserDirectory
@@ -64,6 +64,7 @@ class AppContext:
     # More routes for the bot's HTTP server (method, path, handler), e.g. an OAuth callback.
     web_routes: list[tuple[str, str, Any]] = field(default_factory=list)
     copy_style: CopyStyle = field(default_factory=PlainCopyStyle)
+    relay_limits: LimitsCache = field(default_factory=LimitsCache)  # the message limit, read at most every 2 s
     # Seams the relay binds (per session): who wrote a relayed message, and deleting one everywhere.
     relay_lookup: LookupFactory = NoRelayedMessages
     message_remover: RemoverFactory = NoMessageRemover
@@ -106,6 +107,7 @@ class AppContext:
             max_file_bytes=int(s.max_file_mb * 1024 * 1024),
             scheduled_per_user=s.scheduled_per_user,
             fan_out_page=s.fan_out_page,
+            limits_cache=self.relay_limits,
         )
 
     def oauth(self, session: AsyncSession) -> OAuthService | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.batching import Coalescer
+from storage.db import without_begin
 from storage.models import User
 from storage.repositories.users import UserRepo
 
@@ -29,8 +30,10 @@ class UserLoader(Coalescer[int, User | None]):
         found: list[User | None] = [None] * len(requests)
         remaining = list(enumerate(requests))
         # The read ends with the block's commit (nothing to write: on SQLite no statement at all), so
-        # the session holds no connection when it closes (see storage.db.AppAsyncSession).
+        # the session holds no connection when it closes (see storage.db.AppAsyncSession). On
+        # PostgreSQL the read runs without BEGIN and COMMIT (`without_begin`): one round trip, not three.
         async with self.sessionmaker() as session, session.begin():
+            await without_begin(session)
             repo = UserRepo(session)
             while remaining:  # an account asked for twice gets two objects: each goes to its own session
                 first: dict[int, int] = {}

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Collection, Mapping, Sequence
+import time
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Protocol
@@ -106,6 +107,30 @@ class PlainCopyStyle:
 class Limits:
     per_period: int
     period: timedelta
+
+
+class LimitsCache:
+    """The message limit as last read from `runtime_settings`, shared by a process' relay services: the
+    relay batch takes from the limit for every batch, and reading the two settings was a statement
+    (a round trip on PostgreSQL) each time for values that change once in a blue moon. A value is
+    used for `ttl` seconds; a change made in this process (`/setlimit`, the panel) drops it at once,
+    one made by another instance is seen within `ttl`."""
+
+    def __init__(self, ttl: float = 2.0, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.ttl = ttl
+        self.monotonic = monotonic
+        self._value: tuple[Limits, float] | None = None  # the limits and when they were read
+
+    def get(self) -> Limits | None:
+        if self._value is None or self.monotonic() - self._value[1] >= self.ttl:
+            return None
+        return self._value[0]
+
+    def put(self, limits: Limits) -> None:
+        self._value = (limits, self.monotonic())
+
+    def drop(self) -> None:
+        self._value = None
 
 
 @dataclass(frozen=True)
@@ -253,8 +278,11 @@ class RelayService:
         max_file_bytes: int = 5 * 1024 * 1024,
         scheduled_per_user: int = 20,
         fan_out_page: int = 1000,
+        limits_cache: LimitsCache | None = None,
     ) -> None:
         self.session = session
+        self.limits_cache = limits_cache
+        self._limits_written = False  # this session changed the limits: its reads skip the cache
         self.clock = clock
         self.outbox = outbox
         self.events = events
@@ -405,10 +433,24 @@ class RelayService:
             or (period is not None and not 60 <= period.total_seconds() <= 86400 * 7)
         ):
             raise LimitValueInvalid()
+        self._limits_written = True
+        if self.limits_cache is not None:
+            self.limits_cache.drop()
         await self.repo.set_runtime(LIMIT_KEY, str(per_period))
         if period is not None:
             await self.repo.set_runtime(PERIOD_KEY, str(int(period.total_seconds())))
         return await self.limits()
+
+    async def _cached_limits(self) -> Limits:
+        """The limits for the relay's hot path: from the process' cache while it is fresh (see LimitsCache).
+        Not from a session that changed them (its own uncommitted values must not be shared)."""
+        cache = None if self._limits_written else self.limits_cache
+        limits = cache.get() if cache is not None else None
+        if limits is None:
+            limits = await self.limits()
+            if cache is not None:
+                cache.put(limits)
+        return limits
 
     async def usage(self, user: User) -> LimitUsage:
         limits = await self.limits()
@@ -420,7 +462,7 @@ class RelayService:
         """Count one message for each of these users (each once); the refusals of those at the limit."""
         if not user_ids:
             return {}
-        limits = await self.limits()
+        limits = await self._cached_limits()
         start = window_start(self.clock.now(), limits.period)
         taken = await self.repo.take_from_windows(user_ids, start, limits.per_period)
         refused = [user_id for user_id in user_ids if user_id not in taken]

@@ -34,7 +34,6 @@ from services.names import anonymous_name
 from services.phones import normalize_phone
 from services.privacy import PrivacyService
 from services.zones import guess_zone
-from storage.db import get_row
 from storage.models import InviteCode, PhoneCode, PhoneTakeover, User
 from storage.repositories.signin import PhoneTakeoverRepo, QuotaKind, SignInQuotaRepo
 from storage.repositories.users import InviteCodeRepo, PhoneCodeRepo, UserRepo
@@ -236,15 +235,25 @@ class SignInService:
 
     async def save_touches(self, touches: dict[int, dict[str, Any]]) -> None:
         """Write noted refreshes (users.id -> fields) in this session."""
+        if not touches:
+            return
+        # The relay batch's authors may be gone from the session's (weak) identity map once the relay
+        # is done with them: read again in one statement, not one a user.
+        held = await self.users.held_or_read(list(touches))
+        users: list[User] = []
+        changes: list[dict[str, Any]] = []
         for user_id, fields in touches.items():
-            user = await get_row(self.session, User, user_id)  # no query for a user the session holds
+            user = held.get(user_id)
             if user is None:
                 continue
             if user.phone is None:  # signed out meanwhile: personal data is not kept
                 fields = {name: value for name, value in fields.items() if name not in ("username", "first_name")}
-            for name, value in fields.items():
-                if getattr(user, name) != value:
-                    setattr(user, name, value)
+            changed = {name: value for name, value in fields.items() if getattr(user, name) != value}
+            if changed:
+                users.append(user)
+                changes.append(changed)
+        if users:
+            await self.users.write_touches(users, changes)  # one statement for the lot, not one a user
 
     async def remember_invite_code(self, user: User, code: str) -> None:
         """Keep a deep-link invite code until sign-in finishes."""

@@ -270,6 +270,17 @@ def create_sessionmaker(
     return async_sessionmaker(engine, class_=AppAsyncSession, expire_on_commit=False, sync_session_class=AppSession)
 
 
+async def without_begin(session: AsyncSession) -> None:
+    """On PostgreSQL, run this session's statements each in a transaction of its own (autocommit): no
+    BEGIN before them and no COMMIT after, two round trips fewer (asyncpg sends BEGIN as a statement
+    of its own). Only for a unit that runs one statement, or reads whose agreement with each other
+    does not matter (the batched user loader, the delivery's sent-marks). Call it before the
+    session's first statement; the connection goes back to the pool at its usual isolation level.
+    SQLite is left as it is (its statements run in the event loop's thread, where BEGIN costs nothing)."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
 ModelT = TypeVar("ModelT")
 
 

@@ -88,3 +88,27 @@ async def test_redis_pace_is_a_shared_token_bucket_per_chat_that_expires(redis: 
         assert await two.reserve(8) == pytest.approx(5.0, abs=0.05)  # a 429's pause holds every instance
     finally:
         await redis.delete(one.key(7), one.key(8))
+
+
+async def test_redis_pace_reservations_made_together_are_one_script_call(redis: Redis) -> None:
+    """Sends pacing at once reserve their chats' tokens in one round trip (one a send capped the sends
+    at the connections over the round-trip time); a chat twice in one call takes two tokens, in order."""
+    prefix = f"test:budget:{uuid.uuid4().hex}"
+    pace = RedisChatPace(redis, rate=1.0, burst=3, prefix=prefix, margin=1.0)
+    calls: list[int] = []
+    script = pace._script
+
+    async def counted(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        return await script(*args, **kwargs)  # type: ignore[arg-type]
+
+    pace._script = counted  # type: ignore[assignment]
+    try:
+        waits = await asyncio.gather(*(pace.reserve(chat) for chat in (7, 8, 7, 7, 7, 9)))
+        assert len(calls) == 1
+        assert waits[:3] == [0.0, 0.0, 0.0]
+        assert waits[3] == 0.0  # chat 7's burst of three...
+        assert waits[4] == pytest.approx(1.0, abs=0.05)  # ...then one a second
+        assert waits[5] == 0.0
+    finally:
+        await redis.delete(pace.key(7), pace.key(8), pace.key(9))

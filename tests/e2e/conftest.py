@@ -36,6 +36,20 @@ async def tg(db: DbTarget, bot_settings: dict[str, object]) -> AsyncIterator[Har
 
 
 @pytest.fixture
+async def live(db: DbTarget) -> AsyncIterator[Harness]:
+    """The background worker on (as in production) and updates handled concurrently. The bot spaces
+    its sends at 25/s under the fake's 30/s: the fake runs in the test's own event loop, and on a
+    loaded machine its clock sees sends that left evenly arrive bunched."""
+    harness = await start_harness(
+        db.url, db.schema, delivery_worker=True, handle_as_tasks=True, pace_answers=True, delivery_rate=25
+    )
+    try:
+        yield harness
+    finally:
+        await stop_harness(harness)
+
+
+@pytest.fixture
 async def web(tg: Harness) -> AsyncIterator[TestClient[Any, Any]]:
     """The bot's public web server (OAuth pages, the panel) for a test client. No shared cookie jar:
     each test's browser keeps its own cookies, as two people's browsers do."""

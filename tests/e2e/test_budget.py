@@ -22,20 +22,6 @@ NAMES = [f"M{n:02d}" for n in range(20)]
 
 
 @pytest.fixture
-async def live(db: DbTarget) -> AsyncIterator[Harness]:
-    """The background worker on (as in production) and updates handled concurrently."""
-    # The bot spaces its sends at 24/s under the fake's 30/s: the fake runs in the test's own event loop, and on a
-    # loaded machine its clock sees sends that left evenly arrive bunched.
-    harness = await start_harness(
-        db.url, db.schema, delivery_worker=True, handle_as_tasks=True, pace_answers=True, delivery_rate=25
-    )
-    try:
-        yield harness
-    finally:
-        await stop_harness(harness)
-
-
-@pytest.fixture
 async def paced(db: DbTarget) -> AsyncIterator[Harness]:
     """The usual harness (the queue drained after each update), answers keeping their chats' pace."""
     harness = await start_harness(db.url, db.schema, pace_answers=True)

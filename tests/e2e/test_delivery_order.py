@@ -32,19 +32,6 @@ def sends_to(tg: Harness, chats: set[int]) -> int:
     return sum(1 for c in tg.tg.calls if c.method == "sendMessage" and c.params.get("chat_id") in chats)
 
 
-@pytest.fixture
-async def live(db: DbTarget) -> AsyncIterator[Harness]:
-    """The background worker on (as in production), updates handled concurrently, the fake's 30/s under
-    the bot's 25/s."""
-    harness = await start_harness(
-        db.url, db.schema, delivery_worker=True, handle_as_tasks=True, pace_answers=True, delivery_rate=25
-    )
-    try:
-        yield harness
-    finally:
-        await stop_harness(harness)
-
-
 async def test_a_relayed_copy_goes_before_a_draining_broadcasts_remaining_copies(live: Harness) -> None:
     tg = live
     ann, bob, _ = await members(tg, "Ann", "Bob", "Cat")

@@ -146,8 +146,8 @@ async def test_sent_marks_are_written_without_begin_on_postgres(
 
 async def test_a_batch_of_touches_is_one_statement(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
     """The relay batch writes its authors' refreshes (last seen, profile) together: the rows read in one
-    statement if the session no longer holds them, one UPDATE for the authors with the same columns
-    to write (the ORM's flush sent one a row)."""
+    statement if the session no longer holds them, one UPDATE for all of them, also when their sets
+    of columns differ (the ORM's flush sent one a row)."""
     clock = FakeClock()
     async with sessionmaker() as session:
         people = [await signed_in_user(session, clock) for _ in range(4)]
@@ -163,8 +163,40 @@ async def test_a_batch_of_touches_is_one_statement(sessionmaker: async_sessionma
         touches[people[3].id] = {"last_seen_at": clock.now(), "first_name": "Renamed"}
         await signin.save_touches(touches)
         assert len(reads) == 1  # the users the session did not hold, in one statement (not one each)
-    assert len(updates) == 2  # the three with last seen only, then the one with a new name too
+    assert len(updates) == 1  # the three with last seen only and the one with a new name too
     async with sessionmaker() as session:
         rows = {u.id: u for u in (await session.scalars(select(User).where(User.id.in_([p.id for p in people]))))}
     assert all(rows[p.id].last_seen_at == clock.now() for p in people)
     assert rows[people[3].id].first_name == "Renamed"
+
+
+async def test_touches_are_written_in_id_order_in_one_statement(
+    sessionmaker: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two instances' relay batches touching A and B in opposite orders take the rows' locks in one
+    order (by id, in one statement), so they cannot deadlock; in arrival order, a statement per set
+    of columns, one could lock B then wait for A while the other locked A and waited for B."""
+    clock = FakeClock()
+    async with sessionmaker() as session:
+        people = [await signed_in_user(session, clock) for _ in range(3)]
+        await session.commit()
+    clock.advance(timedelta(minutes=5))
+    written: list[list[int]] = []
+    async with sessionmaker() as session, session.begin():
+        execute = session.execute
+
+        async def recording(statement: Any, parameters: Any = None, *args: Any, **kwargs: Any) -> Any:
+            if isinstance(parameters, list):  # an executemany: the rows it writes, in order
+                written.append([row["touched_id"] for row in parameters])
+            return await execute(statement, parameters, *args, **kwargs)
+
+        monkeypatch.setattr(session, "execute", recording)
+        signin, _, _ = services(session, clock)
+        touches: dict[int, dict[str, Any]] = {p.id: {"last_seen_at": clock.now()} for p in reversed(people)}
+        touches[people[0].id]["first_name"] = "Renamed"  # another set of columns, and arriving last
+        await signin.save_touches(touches)
+    assert written == [sorted(p.id for p in people)]
+    async with sessionmaker() as session:
+        rows = {u.id: u for u in (await session.scalars(select(User).where(User.id.in_([p.id for p in people]))))}
+    assert all(rows[p.id].last_seen_at == clock.now() for p in people)
+    assert [rows[p.id].first_name == "Renamed" for p in people] == [True, False, False]

@@ -86,6 +86,42 @@ async def test_the_limit_is_read_once_per_ttl_and_a_change_here_is_seen_at_once(
     assert isinstance(await send(people[2], other_instance), LimitReached)  # ...until the ttl is over
 
 
+async def test_a_limit_read_while_setlimit_commits_is_not_served_after_it(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """/setlimit drops the process' cached limit before its transaction commits; a relay batch of the
+    process reading meanwhile sees the old committed limit. That value must not be served after the
+    commit: neither one the batch put before the commit, nor one it read before and put after."""
+    clock = FakeClock()
+    cache = LimitsCache(ttl=2.0, monotonic=Monotonic())  # the clock never moves: only drops refresh it
+
+    async def batch_limit() -> int:
+        async with sessionmaker() as session, session.begin():
+            return (await relay_service(session, clock, cache)._cached_limits()).per_period
+
+    assert await batch_limit() == 100
+    async with sessionmaker() as session:  # /setlimit 5; a batch reads and puts before the commit
+        await relay_service(session, clock, cache).set_limits(5, None)
+        assert await batch_limit() == 100  # the old committed value, and put back in the cache
+        await session.commit()
+    assert await batch_limit() == 5
+
+    async with sessionmaker() as session:  # /setlimit 7; a batch reads before the commit, puts after it
+        await relay_service(session, clock, cache).set_limits(7, None)
+        async with sessionmaker() as reading, reading.begin():
+            relay = relay_service(reading, clock, cache)
+            read = relay.repo.runtime_many
+
+            async def read_then_commit(keys: Any) -> Any:
+                values = await read(keys)
+                await session.commit()
+                return values
+
+            relay.repo.runtime_many = read_then_commit  # type: ignore[method-assign]
+            assert (await relay._cached_limits()).per_period == 5
+    assert await batch_limit() == 7
+
+
 @pytest.fixture
 def begins(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """BEGINs asyncpg sends (SQLAlchemy's begin event fires in autocommit too, where nothing is sent)."""

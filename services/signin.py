@@ -456,9 +456,10 @@ class SignInService:
         an OAuth provider proved the phone, not Telegram for this very account) an account bound to
         another Telegram account is never taken: raises _PhoneTaken, and its owner is asked. The caller
         read the phone's owner before, but another account's binding may have committed since (READ
-        COMMITTED shows it to this read)."""
+        COMMITTED shows it to this read). Its row is locked and read afresh: the caller may have read it
+        when no Telegram account had it, and another may have taken it since."""
         now = self.clock.now()
-        owner = await self.users.by_phone(phone)
+        owner = await self.users.by_phone(phone, lock=proven)
         if owner is not None and owner.id == user.id:
             return SignInResult(user=user, first_time=False, code=await self.invites.current_code(user))
         if owner is not None:

@@ -103,8 +103,13 @@ class UserRepo:
         self.session.add(user)
         return user
 
-    async def by_phone(self, phone: str) -> User | None:
-        return await self.session.scalar(select(User).where(User.phone == phone))
+    async def by_phone(self, phone: str, *, lock: bool = False) -> User | None:
+        """The account with this phone. `lock`: its row locked until the transaction ends (PostgreSQL;
+        one waits for a transaction writing it), and read as now committed even if the session holds it."""
+        statement = select(User).where(User.phone == phone)
+        if lock:
+            statement = statement.with_for_update().execution_options(populate_existing=True)
+        return await self.session.scalar(statement)
 
     async def by_username(self, username: str) -> User | None:
         return await self.session.scalar(select(User).where(func.lower(User.username) == username.lower()))

@@ -387,22 +387,27 @@ async def test_one_proven_phone_bound_by_two_accounts_at_once_asks_the_winner(
     assert await count(sessionmaker, User, User.phone == "+79161234568") == 1
 
 
+@pytest.mark.parametrize("unbound_row", [False, True], ids=["nobody's", "an unbound row's"])
 async def test_a_proven_phone_bound_between_the_two_reads_asks_the_winner(
-    sessionmaker: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
+    sessionmaker: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch, unbound_row: bool
 ) -> None:
-    """A code- or OAuth-proven phone read as nobody's, then bound by another account that commits before
-    the bind reads it again (READ COMMITTED shows that binding): the winner is asked, never taken over."""
+    """A code- or OAuth-proven phone read as nobody's (or as an account no Telegram account has), then
+    bound by another Telegram account that commits before the bind reads it again (READ COMMITTED shows
+    that binding): the winner is asked, never taken over."""
     clock = FakeClock(NOW)
     phone = "+79161234569"
     async with sessionmaker() as session, session.begin():
         signin, _, _ = services(session, clock)
-        accounts = [await signin.ensure_user(TelegramProfile(7_720_000 + n)) for n in range(2)]
+        accounts = [await signin.ensure_user(TelegramProfile(7_720_000 + n)) for n in range(3)]
+        if unbound_row:  # an account whose Telegram account took over another one since
+            await signin.sign_in_with_contact(accounts[2], 7_720_002, phone)
+            accounts[2].telegram_id = None
     read = UserRepo.by_phone
     armed = True
 
-    async def by_phone(repo: UserRepo, wanted: str) -> User | None:
+    async def by_phone(repo: UserRepo, wanted: str, **kwargs: Any) -> User | None:
         nonlocal armed
-        found = await read(repo, wanted)
+        found = await read(repo, wanted, **kwargs)
         if armed:  # the proven path's first read: the other account binds the phone and commits now
             armed = False
             async with sessionmaker() as other, other.begin():
@@ -423,4 +428,4 @@ async def test_a_proven_phone_bound_between_the_two_reads_asks_the_winner(
     async with sessionmaker() as session:
         owner = await session.scalar(select(User).where(User.phone == phone))
         assert owner is not None
-        assert (owner.id, owner.telegram_id) == (accounts[1].id, 7_720_001)
+        assert (owner.id, owner.telegram_id) == (accounts[2 if unbound_row else 1].id, 7_720_001)

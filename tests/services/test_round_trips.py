@@ -221,10 +221,10 @@ async def test_touches_are_written_in_id_order_in_one_statement(
     async with sessionmaker() as session, session.begin():
         execute = session.execute
 
-        async def recording(statement: Any, parameters: Any = None, *args: Any, **kwargs: Any) -> Any:
-            if isinstance(parameters, list):  # an executemany: the rows it writes, in order
-                written.append([row["touched_id"] for row in parameters])
-            return await execute(statement, parameters, *args, **kwargs)
+        async def recording(statement: Any, params: Any = None, **kwargs: Any) -> Any:
+            if isinstance(params, list):  # an executemany: the rows it writes, in order
+                written.append([row["touched_id"] for row in params])
+            return await execute(statement, params, **kwargs)
 
         monkeypatch.setattr(session, "execute", recording)
         signin, _, _ = services(session, clock)

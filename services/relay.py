@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Protocol
 
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from services import durations
 from services.clock import Clock
@@ -114,23 +116,32 @@ class LimitsCache:
     relay batch takes from the limit for every batch, and reading the two settings was a statement
     (a round trip on PostgreSQL) each time for values that change once in a blue moon. A value is
     used for `ttl` seconds; a change made in this process (`/setlimit`, the panel) drops it at once,
-    one made by another instance is seen within `ttl`."""
+    one made by another instance is seen within `ttl`.
+
+    The change drops it twice, when written and once committed: meanwhile another relay batch of the
+    process reads the old committed value, which must not outlive the commit. A value read before a
+    drop is not put (`generation`): a batch that read the old value before the commit and puts it after
+    the commit's drop would otherwise serve it for another `ttl`."""
 
     def __init__(self, ttl: float = 2.0, monotonic: Callable[[], float] = time.monotonic) -> None:
         self.ttl = ttl
         self.monotonic = monotonic
         self._value: tuple[Limits, float] | None = None  # the limits and when they were read
+        self.generation = 0  # drops so far: taken before a read, given to `put`
 
     def get(self) -> Limits | None:
         if self._value is None or self.monotonic() - self._value[1] >= self.ttl:
             return None
         return self._value[0]
 
-    def put(self, limits: Limits) -> None:
-        self._value = (limits, self.monotonic())
+    def put(self, limits: Limits, generation: int) -> None:
+        """Keep limits read when `generation` was taken, unless dropped since (they may be old)."""
+        if generation == self.generation:
+            self._value = (limits, self.monotonic())
 
     def drop(self) -> None:
         self._value = None
+        self.generation += 1
 
 
 @dataclass(frozen=True)
@@ -433,13 +444,20 @@ class RelayService:
             or (period is not None and not 60 <= period.total_seconds() <= 86400 * 7)
         ):
             raise LimitValueInvalid()
-        self._limits_written = True
         if self.limits_cache is not None:
+            if not self._limits_written:
+                event.listen(self.session.sync_session, "after_commit", self._drop_committed_limits)
             self.limits_cache.drop()
+        self._limits_written = True
         await self.repo.set_runtime(LIMIT_KEY, str(per_period))
         if period is not None:
             await self.repo.set_runtime(PERIOD_KEY, str(int(period.total_seconds())))
         return await self.limits()
+
+    def _drop_committed_limits(self, session: Session) -> None:
+        """After this session's commit (not a savepoint's release): the new limits are visible to others."""
+        if self.limits_cache is not None and not session.in_nested_transaction():
+            self.limits_cache.drop()
 
     async def _cached_limits(self) -> Limits:
         """The limits for the relay's hot path: from the process' cache while it is fresh (see LimitsCache).
@@ -447,9 +465,10 @@ class RelayService:
         cache = None if self._limits_written else self.limits_cache
         limits = cache.get() if cache is not None else None
         if limits is None:
+            generation = cache.generation if cache is not None else 0
             limits = await self.limits()
             if cache is not None:
-                cache.put(limits)
+                cache.put(limits, generation)
         return limits
 
     async def usage(self, user: User) -> LimitUsage:

@@ -126,7 +126,8 @@ def _language(language_code: str | None) -> str | None:
 
 
 class _PhoneTaken(Exception):
-    """Another account bound the phone between our read and our write (`_bind_phone`)."""
+    """Another account bound the phone between our read and our write (`_bind_phone`), or, for a proven
+    phone, since the caller's read: the caller takes that account over (contact) or asks it (code, OAuth)."""
 
     def __init__(self, owner: User) -> None:
         super().__init__()
@@ -423,8 +424,8 @@ class SignInService:
         Telegram itself has verified that phone, and that takes the account over at once."""
         owner = await self.users.by_phone(phone)
         if owner is None or owner.id == user.id or owner.telegram_id is None:
-            try:
-                return await self._bind_phone(user, phone)  # nobody else's Telegram account would lose it
+            try:  # nobody else's Telegram account would lose it
+                return await self._bind_phone(user, phone, proven=True)
             except _PhoneTaken:  # another account bound it meanwhile: that account is asked, as a moment later
                 return await self._bind_proven_phone(user, phone)
         assert user.telegram_id is not None
@@ -450,12 +451,20 @@ class SignInService:
             expires_in=self.takeover_confirm,
         )
 
-    async def _bind_phone(self, user: User, phone: str) -> SignInResult:
+    async def _bind_phone(self, user: User, phone: str, *, proven: bool = False) -> SignInResult:
+        """Bind the phone to this account, or take over the account that has it. With `proven` (a code or
+        an OAuth provider proved the phone, not Telegram for this very account) an account bound to
+        another Telegram account is never taken: raises _PhoneTaken, and its owner is asked. The caller
+        read the phone's owner before, but another account's binding may have committed since (READ
+        COMMITTED shows it to this read). Its row is locked and read afresh: the caller may have read it
+        when no Telegram account had it, and another may have taken it since."""
         now = self.clock.now()
-        owner = await self.users.by_phone(phone)
+        owner = await self.users.by_phone(phone, lock=proven)
         if owner is not None and owner.id == user.id:
             return SignInResult(user=user, first_time=False, code=await self.invites.current_code(user))
         if owner is not None:
+            if proven and owner.telegram_id is not None and owner.telegram_id != user.telegram_id:
+                raise _PhoneTaken(owner)
             return await self._take_over(user, owner)
         first_time = user.signed_in_at is None
         try:

@@ -10,7 +10,8 @@ switches, blocks, /mod, runtime settings) and test_concurrent_writes.py (first c
   once (one automatic ban), a user card's Warn pressed twice at once (one warning), a /link finished
   twice at once (one link row, no key error), one GMFY event recorded twice at once (one row), one
   phone's contact shared by two accounts at once (one binds it, the other takes that account over;
-  with a phone proven by a code or OAuth, the winner is asked instead);
+  with a phone proven by a code or OAuth, the winner is asked instead, also when its binding commits
+  between the proven path's two reads);
 - already safe, shown: invite redemption (savepoint, the loser gets AlreadyRedeemed), invite issue
   (savepoint, the loser returns the winner's code), relay limit windows (INSERT .. ON CONFLICT DO
   UPDATE), FSM state rows (ON CONFLICT DO UPDATE), job leases (savepoint), webhook update claims
@@ -35,7 +36,7 @@ from services.errors import AlreadyBanned, AlreadyRedeemed, CardOutdated
 from services.events import EventRecorder, EventTypes
 from services.moderation import ModerationService
 from services.oauth import OAuthConfig, OAuthService, TokenKeys, Tokens
-from services.signin import TelegramProfile
+from services.signin import TakeoverRequested, TelegramProfile
 from storage.models import (
     Ban,
     FsmState,
@@ -55,6 +56,7 @@ from storage.repositories.gmfy import NotificationRepo
 from storage.repositories.jobs import JobLeaseRepo
 from storage.repositories.relay import RelayRepo
 from storage.repositories.signin import SignInQuotaRepo
+from storage.repositories.users import UserRepo
 from tests.services.helpers import services
 from tests.services.test_insert_races import count, twice_at_once, users
 
@@ -383,3 +385,47 @@ async def test_one_proven_phone_bound_by_two_accounts_at_once_asks_the_winner(
     results = await twice_at_once(sessionmaker, bind)
     assert sorted(type(r).__name__ for r in results) == ["SignInResult", "TakeoverRequested"]
     assert await count(sessionmaker, User, User.phone == "+79161234568") == 1
+
+
+@pytest.mark.parametrize("unbound_row", [False, True], ids=["nobody's", "an unbound row's"])
+async def test_a_proven_phone_bound_between_the_two_reads_asks_the_winner(
+    sessionmaker: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch, unbound_row: bool
+) -> None:
+    """A code- or OAuth-proven phone read as nobody's (or as an account no Telegram account has), then
+    bound by another Telegram account that commits before the bind reads it again (READ COMMITTED shows
+    that binding): the winner is asked, never taken over."""
+    clock = FakeClock(NOW)
+    phone = "+79161234569"
+    async with sessionmaker() as session, session.begin():
+        signin, _, _ = services(session, clock)
+        accounts = [await signin.ensure_user(TelegramProfile(7_720_000 + n)) for n in range(3)]
+        if unbound_row:  # an account whose Telegram account took over another one since
+            await signin.sign_in_with_contact(accounts[2], 7_720_002, phone)
+            accounts[2].telegram_id = None
+    read = UserRepo.by_phone
+    armed = True
+
+    async def by_phone(repo: UserRepo, wanted: str, **kwargs: Any) -> User | None:
+        nonlocal armed
+        found = await read(repo, wanted, **kwargs)
+        if armed:  # the proven path's first read: the other account binds the phone and commits now
+            armed = False
+            async with sessionmaker() as other, other.begin():
+                other_signin, _, _ = services(other, clock)
+                winner = await other.get(User, accounts[1].id)
+                assert winner is not None
+                await other_signin.sign_in_with_contact(winner, 7_720_001, phone)
+        return found
+
+    monkeypatch.setattr(UserRepo, "by_phone", by_phone)
+    async with sessionmaker() as session, session.begin():
+        signin, _, _ = services(session, clock)
+        user = await session.get(User, accounts[0].id)
+        assert user is not None
+        result = await signin.sign_in_with_verified_phone(user, phone)
+    assert isinstance(result, TakeoverRequested)
+    assert result.owner_telegram_id == 7_720_001
+    async with sessionmaker() as session:
+        owner = await session.scalar(select(User).where(User.phone == phone))
+        assert owner is not None
+        assert (owner.id, owner.telegram_id) == (accounts[2 if unbound_row else 1].id, 7_720_001)

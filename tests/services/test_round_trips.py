@@ -86,6 +86,42 @@ async def test_the_limit_is_read_once_per_ttl_and_a_change_here_is_seen_at_once(
     assert isinstance(await send(people[2], other_instance), LimitReached)  # ...until the ttl is over
 
 
+async def test_a_limit_read_while_setlimit_commits_is_not_served_after_it(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """/setlimit drops the process' cached limit before its transaction commits; a relay batch of the
+    process reading meanwhile sees the old committed limit. That value must not be served after the
+    commit: neither one the batch put before the commit, nor one it read before and put after."""
+    clock = FakeClock()
+    cache = LimitsCache(ttl=2.0, monotonic=Monotonic())  # the clock never moves: only drops refresh it
+
+    async def batch_limit() -> int:
+        async with sessionmaker() as session, session.begin():
+            return (await relay_service(session, clock, cache)._cached_limits()).per_period
+
+    assert await batch_limit() == 100
+    async with sessionmaker() as session:  # /setlimit 5; a batch reads and puts before the commit
+        await relay_service(session, clock, cache).set_limits(5, None)
+        assert await batch_limit() == 100  # the old committed value, and put back in the cache
+        await session.commit()
+    assert await batch_limit() == 5
+
+    async with sessionmaker() as session:  # /setlimit 7; a batch reads before the commit, puts after it
+        await relay_service(session, clock, cache).set_limits(7, None)
+        async with sessionmaker() as reading, reading.begin():
+            relay = relay_service(reading, clock, cache)
+            read = relay.repo.runtime_many
+
+            async def read_then_commit(keys: Any) -> Any:
+                values = await read(keys)
+                await session.commit()
+                return values
+
+            relay.repo.runtime_many = read_then_commit  # type: ignore[method-assign]
+            assert (await relay._cached_limits()).per_period == 5
+    assert await batch_limit() == 7
+
+
 @pytest.fixture
 def begins(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """BEGINs asyncpg sends (SQLAlchemy's begin event fires in autocommit too, where nothing is sent)."""
@@ -146,8 +182,8 @@ async def test_sent_marks_are_written_without_begin_on_postgres(
 
 async def test_a_batch_of_touches_is_one_statement(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
     """The relay batch writes its authors' refreshes (last seen, profile) together: the rows read in one
-    statement if the session no longer holds them, one UPDATE for the authors with the same columns
-    to write (the ORM's flush sent one a row)."""
+    statement if the session no longer holds them, one UPDATE for all of them, also when their sets
+    of columns differ (the ORM's flush sent one a row)."""
     clock = FakeClock()
     async with sessionmaker() as session:
         people = [await signed_in_user(session, clock) for _ in range(4)]
@@ -163,8 +199,40 @@ async def test_a_batch_of_touches_is_one_statement(sessionmaker: async_sessionma
         touches[people[3].id] = {"last_seen_at": clock.now(), "first_name": "Renamed"}
         await signin.save_touches(touches)
         assert len(reads) == 1  # the users the session did not hold, in one statement (not one each)
-    assert len(updates) == 2  # the three with last seen only, then the one with a new name too
+    assert len(updates) == 1  # the three with last seen only and the one with a new name too
     async with sessionmaker() as session:
         rows = {u.id: u for u in (await session.scalars(select(User).where(User.id.in_([p.id for p in people]))))}
     assert all(rows[p.id].last_seen_at == clock.now() for p in people)
     assert rows[people[3].id].first_name == "Renamed"
+
+
+async def test_touches_are_written_in_id_order_in_one_statement(
+    sessionmaker: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two instances' relay batches touching A and B in opposite orders take the rows' locks in one
+    order (by id, in one statement), so they cannot deadlock; in arrival order, a statement per set
+    of columns, one could lock B then wait for A while the other locked A and waited for B."""
+    clock = FakeClock()
+    async with sessionmaker() as session:
+        people = [await signed_in_user(session, clock) for _ in range(3)]
+        await session.commit()
+    clock.advance(timedelta(minutes=5))
+    written: list[list[int]] = []
+    async with sessionmaker() as session, session.begin():
+        execute = session.execute
+
+        async def recording(statement: Any, params: Any = None, **kwargs: Any) -> Any:
+            if isinstance(params, list):  # an executemany: the rows it writes, in order
+                written.append([row["touched_id"] for row in params])
+            return await execute(statement, params, **kwargs)
+
+        monkeypatch.setattr(session, "execute", recording)
+        signin, _, _ = services(session, clock)
+        touches: dict[int, dict[str, Any]] = {p.id: {"last_seen_at": clock.now()} for p in reversed(people)}
+        touches[people[0].id]["first_name"] = "Renamed"  # another set of columns, and arriving last
+        await signin.save_touches(touches)
+    assert written == [sorted(p.id for p in people)]
+    async with sessionmaker() as session:
+        rows = {u.id: u for u in (await session.scalars(select(User).where(User.id.in_([p.id for p in people]))))}
+    assert all(rows[p.id].last_seen_at == clock.now() for p in people)
+    assert [rows[p.id].first_name == "Renamed" for p in people] == [True, False, False]

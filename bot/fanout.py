@@ -67,7 +67,7 @@ class FanOutRunner:
             try:
                 await self.run()
             except Exception:
-                # The page rolled back; the lease runs out and `resume_fan_outs` takes it up again.
+                # The page rolled back (its failure counted): `resume_fan_outs` tries it again.
                 log.exception("paging a fan-out failed; it is resumed from its cursor by resume_fan_outs")
                 return
             if not self._again:
@@ -83,34 +83,37 @@ class FanOutRunner:
                 async with self.sessionmaker() as session, session.begin():
                     relay = self.relay(session)
                     if not await relay.fan_out_page(self.owner, self.lease):
+                        # Nothing left, or another instance holds the lease of the fan-out under way:
+                        # that one goes on with it and the messages behind it (its run ends only when
+                        # it finds nothing left, or when it loses to a third); the next message here
+                        # would break the order, so this run ends.
                         return done
             except Exception:
-                if relay is not None and relay.paging is not None:
-                    await self._failed(relay.paging)
-                raise
+                if relay is None or relay.paging is None or not await self._failed(relay.paging):
+                    raise  # tried again by resume_fan_outs
+                log.exception(
+                    "fan-out of relayed message %s given up after %s failed attempts at one page: the "
+                    "readers past its cursor get no copy; the common chat's next messages go on",
+                    relay.paging,
+                    GIVE_UP_AFTER,
+                )
+                if self.metrics is not None:
+                    self.metrics.fan_outs_given_up.inc()
+                continue
             done += 1
             self.pages += 1
             if self.after_page is not None:
                 await self.after_page(self.pages)
 
-    async def _failed(self, message_id: int) -> None:
-        """A page of this message failed and rolled back: count it, in a transaction of its own; give the
-        fan-out up after GIVE_UP_AFTER failures running (logged with the message's id only)."""
+    async def _failed(self, message_id: int) -> bool:
+        """A page of this message failed and rolled back: count it, in a transaction of its own; True
+        when its fan-out is given up (GIVE_UP_AFTER failures at one page running)."""
         try:
             async with self.sessionmaker() as session, session.begin():
-                given_up = await self.relay(session).fan_out_failed(message_id, GIVE_UP_AFTER)
+                return await self.relay(session).fan_out_failed(message_id, GIVE_UP_AFTER)
         except Exception:
-            log.exception("counting a failed page of relayed message %s failed", message_id)
-            return
-        if given_up:
-            log.error(
-                "fan-out of relayed message %s given up after %s failed attempts at one page: the readers "
-                "past its cursor get no copy; the common chat's next messages go on",
-                message_id,
-                GIVE_UP_AFTER,
-            )
-            if self.metrics is not None:
-                self.metrics.fan_outs_given_up.inc()
+            log.warning("counting a failed page of relayed message %s failed", message_id, exc_info=True)
+            return False
 
     async def resume(self) -> None:
         """The `resume_fan_outs` job: page what is left (a crashed instance's once its lease ran out),

@@ -155,7 +155,7 @@ async def test_a_delete_while_a_page_is_written_deletes_that_pages_copies_too(tg
     ctx = tg.app.ctx
     runner = ctx.fan_out
     assert runner is not None
-    deleted: list[int] = []
+    deleted: list[bool] = []
 
     async def delete(session: Any, message_id: int) -> None:
         deleted.append(await ctx.relay(session).delete_everywhere(message_id))
@@ -177,7 +177,8 @@ async def test_a_delete_while_a_page_is_written_deletes_that_pages_copies_too(tg
 
     runner.after_page = after_page
     await alice.send("first")
-    assert deleted == [2 * PAGE]  # the copies of both pages written before it
+    assert deleted == [True]
+    assert await count(tg, Outgoing, Outgoing.kind == "delete") == 2 * PAGE  # both pages' copies, not the third's
     assert [m for p in people for m in p.messages if (m.text or "").endswith("\nfirst") and not m.deleted] == []
     assert await paging(tg) == []
 
@@ -201,7 +202,9 @@ async def test_a_page_that_always_fails_is_given_up_and_the_chat_goes_on(
     await alice.send("poison")  # paged: its first page fails, and is tried again by resume_fan_outs
     await bob.send("second")  # waits behind it
     assert len(attempts) == 2  # once when sent, once when the second one was kicked
-    for _ in range(GIVE_UP_AFTER - 2):
+    for _ in range(GIVE_UP_AFTER):  # the jobs kick the runner (once or more a round)
+        if len(attempts) >= GIVE_UP_AFTER:
+            break
         assert all(got(p, "second") == 0 for p in people)
         assert len(await paging(tg)) == 2
         tg.clock.advance(seconds=tg.app.ctx.settings.delivery_lease_seconds + 1)

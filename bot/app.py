@@ -314,7 +314,7 @@ class BotApp:
         ctx.message_remover = ctx.relay
         holder = instance_name()  # of this process' job leases and fan-out leases
         ctx.fan_out = FanOutRunner(
-            ctx.sessionmaker, ctx.relay, holder, timedelta(seconds=settings.delivery_lease_seconds)
+            ctx.sessionmaker, ctx.relay, holder, timedelta(seconds=settings.delivery_lease_seconds), ctx.metrics
         )
         scheduler = Scheduler(lease=database_lease(ctx.sessionmaker, clock, holder))
         register_relay_jobs(ctx, scheduler)

@@ -7,7 +7,9 @@ of its own: SQLite's write lock is held for one page at a time, so other writers
 /join, the delivery worker's marks) go in between, and only one page is in memory. The messages are
 paged one at a time, oldest first, so every reader gets them in order. A page commits with the
 message's cursor and lease; a crashed or stopped instance's fan-out is resumed from the cursor by the
-`resume_fan_outs` job of any instance once its lease ran out.
+`resume_fan_outs` job of any instance once its lease ran out. A page that fails is tried again by that
+job; one that failed GIVE_UP_AFTER times running is given up (`RelayService.fan_out_failed`), so one
+message that cannot be paged does not hold up the common chat's next ones for ever.
 """
 
 from __future__ import annotations
@@ -20,9 +22,12 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.metrics import Metrics
 from services.relay import RelayService
 
 log = logging.getLogger(__name__)
+
+GIVE_UP_AFTER = 5  # failed attempts at one page before its fan-out is given up
 
 
 class FanOutRunner:
@@ -35,11 +40,13 @@ class FanOutRunner:
         relay: Callable[[AsyncSession], RelayService],
         owner: str,
         lease: timedelta,
+        metrics: Metrics | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.relay = relay
         self.owner = owner  # who holds a message's lease while this instance pages it
         self.lease = lease
+        self.metrics = metrics
         self.pages = 0  # pages enqueued by this process (tests and the bench read it)
         # Awaited after each page's commit, with the pages so far: a seam for tests (a crash, a writer
         # between two pages).
@@ -60,7 +67,7 @@ class FanOutRunner:
             try:
                 await self.run()
             except Exception:
-                # The page rolled back; the lease runs out and `resume_fan_outs` takes it up again.
+                # The page rolled back (its failure counted): `resume_fan_outs` tries it again.
                 log.exception("paging a fan-out failed; it is resumed from its cursor by resume_fan_outs")
                 return
             if not self._again:
@@ -71,13 +78,42 @@ class FanOutRunner:
         enqueued."""
         done = 0
         while True:
-            async with self.sessionmaker() as session, session.begin():
-                if not await self.relay(session).fan_out_page(self.owner, self.lease):
-                    return done
+            relay: RelayService | None = None
+            try:
+                async with self.sessionmaker() as session, session.begin():
+                    relay = self.relay(session)
+                    if not await relay.fan_out_page(self.owner, self.lease):
+                        # Nothing left, or another instance holds the lease of the fan-out under way:
+                        # that one goes on with it and the messages behind it (its run ends only when
+                        # it finds nothing left, or when it loses to a third); the next message here
+                        # would break the order, so this run ends.
+                        return done
+            except Exception:
+                if relay is None or relay.paging is None or not await self._failed(relay.paging):
+                    raise  # tried again by resume_fan_outs
+                log.exception(
+                    "fan-out of relayed message %s given up after %s failed attempts at one page: the "
+                    "readers past its cursor get no copy; the common chat's next messages go on",
+                    relay.paging,
+                    GIVE_UP_AFTER,
+                )
+                if self.metrics is not None:
+                    self.metrics.fan_outs_given_up.inc()
+                continue
             done += 1
             self.pages += 1
             if self.after_page is not None:
                 await self.after_page(self.pages)
+
+    async def _failed(self, message_id: int) -> bool:
+        """A page of this message failed and rolled back: count it, in a transaction of its own; True
+        when its fan-out is given up (GIVE_UP_AFTER failures at one page running)."""
+        try:
+            async with self.sessionmaker() as session, session.begin():
+                return await self.relay(session).fan_out_failed(message_id, GIVE_UP_AFTER)
+        except Exception:
+            log.warning("counting a failed page of relayed message %s failed", message_id, exc_info=True)
+            return False
 
     async def resume(self) -> None:
         """The `resume_fan_outs` job: page what is left (a crashed instance's once its lease ran out),

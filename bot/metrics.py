@@ -58,6 +58,11 @@ class Metrics:
             "Webhook updates answered 200 unhandled after failing outside the error router (bot/server.py)",
             registry=self.registry,
         )
+        self.fan_outs_given_up = Counter(
+            "bot_fan_outs_given_up",
+            "Paged common-chat fan-outs given up after their page kept failing (bot/fanout.py)",
+            registry=self.registry,
+        )
         self.throttled = Counter("bot_throttled_updates", "Updates dropped by flood control", registry=self.registry)
         self.queue_depth = Gauge("bot_delivery_queue_depth", "Outgoing messages waiting", registry=self.registry)
         self.queue_oldest = Gauge(

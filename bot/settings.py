@@ -96,7 +96,8 @@ class Settings(BaseSettings):
     message_ttl_seconds: int | None = Field(None, gt=0)  # delete relayed messages older than this (off: unset)
     album_settle_seconds: float = Field(1.0, gt=0)  # an album goes out this long after its last part
     # A common-chat message to more readers is enqueued this many readers at a time, a transaction each (bot/fanout.py)
-    fan_out_page: int = Field(1000, ge=1)
+    # (at most 10,000: a page's reply lookup binds one variable per reader, SQLite allows 32,766)
+    fan_out_page: int = Field(1000, ge=1, le=10_000)
     who_window_minutes: int = Field(15, gt=0)  # /who lists members seen within this
 
     # Outgoing delivery (SPEC 8)

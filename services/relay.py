@@ -304,6 +304,7 @@ class RelayService:
         self.scheduled_per_user = scheduled_per_user
         self.page_size = fan_out_page  # a common-chat message to more readers is enqueued page by page
         self.repo = RelayRepo(session)
+        self.paging: int | None = None  # the message `fan_out_page` is paging (its failures are counted)
 
     # --- membership -------------------------------------------------------------------------
     async def join(self, user: User) -> list[tuple[RelayMessage, User]]:
@@ -798,6 +799,7 @@ class RelayService:
         message = await self.repo.next_paged()
         if message is None or message.fanout_cursor is None:
             return False
+        self.paging = message.id
         now = self.clock.now()
         cursor = message.fanout_cursor
         if not await self.repo.take_fan_out(message.id, cursor, owner, now, now + lease):
@@ -818,6 +820,17 @@ class RelayService:
         await self._insert_copies(rows, copies)
         done = len(readers) < self.page_size
         await self.repo.advance_fan_out(message.id, None if done else readers[-1].id)
+        return True
+
+    async def fan_out_failed(self, message_id: int, give_up_after: int) -> bool:
+        """A page of this message failed and rolled back (`paging` tells which message): count the
+        failure, in the caller's transaction; after `give_up_after` failed attempts at the same page,
+        give the fan-out up (the readers past its cursor get no copy), so the common chat's next
+        messages, which wait behind it, go on. True when given up."""
+        failures = await self.repo.fan_out_failed(message_id)
+        if failures is None or failures < give_up_after:
+            return False
+        await self.repo.advance_fan_out(message_id, None)
         return True
 
     async def _room_title(self, message: RelayMessage) -> str | None:
@@ -937,14 +950,19 @@ class RelayService:
         return await self._delete_everywhere(message)
 
     async def _delete_everywhere(self, message: RelayMessage) -> int:
+        # Marked deleted first, and written at once: on PostgreSQL the UPDATE waits for a page of its
+        # fan-out under way (`fan_out_page` holds the row from `take_fan_out` to its commit), so the
+        # copies read below include that page's, and every later page sees it deleted and stops.
+        # Read before it, the copies would miss that page's, whose readers would keep the message.
+        message.deleted_at = self.clock.now()
+        message.text = None
+        await self.session.flush()
         count = 0
         for copy, chat_id in await self.repo.copies(message.id):
             copy.read = True
             if copy.outgoing_id is not None and chat_id is not None:
                 await self.outbox.delete(chat_id, copy.outgoing_id)
                 count += 1
-        message.deleted_at = self.clock.now()
-        message.text = None
         return count
 
     async def expire(self, ttl: timedelta) -> int:

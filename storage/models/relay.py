@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base, UTCDateTime
@@ -61,6 +61,9 @@ class RelayMessage(Base):
     fanout_cursor: Mapped[int | None] = mapped_column(Integer)
     fanout_owner: Mapped[str | None] = mapped_column(String(128))
     fanout_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Failed attempts at its current page (a page that commits resets it): given up after a few
+    # (`RelayService.fan_out_failed`), so one page that always fails does not stall the common chat.
+    fanout_failures: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
 
 
 class RelayCopy(Base):

@@ -6,7 +6,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Result, Table, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import Result, Table, bindparam, delete, func, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
@@ -72,7 +72,17 @@ _AUTHORS_AND_PEERS = (
     )
 )
 _PAGING = select(RelayMessage.id).where(RelayMessage.fanout_cursor.is_not(None)).limit(1)
-_NEXT_PAGED = select(RelayMessage).where(RelayMessage.fanout_cursor.is_not(None)).order_by(RelayMessage.id).limit(1)
+# The fan-out under way first (a page of it is out), then the oldest: ids are not commit order on
+# PostgreSQL (a message with a lower id may commit after one above it began to be paged), and one
+# message's pages must not be interleaved with another's, or readers would get the two in different
+# orders (docs/PERFORMANCE.md, "Paged fan-outs").
+_NEXT_PAGED = (
+    select(RelayMessage)
+    .where(RelayMessage.fanout_cursor.is_not(None))
+    .order_by((RelayMessage.fanout_cursor > 0).desc(), RelayMessage.id)
+    .limit(1)
+)
+_PAGING_LOCK = text("SELECT pg_advisory_xact_lock(hashtext('bot-fan-out:' || coalesce(current_schema(), '')))")
 ADD_COPIES_CHUNK = 5000  # copies per INSERT statement of `add_copies`
 _RUNTIME = select(RuntimeSetting).where(RuntimeSetting.key.in_(bindparam("keys", expanding=True)))
 
@@ -285,7 +295,14 @@ class RelayRepo:
         return await self.session.scalar(_PAGING) is not None
 
     async def next_paged(self) -> RelayMessage | None:
-        """The oldest message still being paged: the only one paged (one fan-out at a time)."""
+        """The message to page next (one fan-out at a time): the one under way, else the oldest. Run
+        first in a page's transaction: on PostgreSQL it waits for any other instance's page to commit
+        (an advisory lock per schema, held to the end of the transaction), so it sees that page's
+        cursor, and two instances never start two messages' first pages side by side (their readers
+        would get the two in different orders). SQLite lets one writer in at a time, and only one
+        process pages a file."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            await self.session.execute(_PAGING_LOCK)
         return await self.session.scalar(_NEXT_PAGED, execution_options={"populate_existing": True})
 
     async def take_fan_out(self, message_id: int, cursor: int, owner: str, now: datetime, until: datetime) -> bool:
@@ -310,14 +327,25 @@ class RelayRepo:
 
     async def advance_fan_out(self, message_id: int, cursor: int | None) -> None:
         """A page done (its lease taken by `take_fan_out` in this transaction): the cursor moves on; None:
-        the fan-out is done, and its lease goes."""
-        values: dict[str, Any] = {"fanout_cursor": cursor}
+        the fan-out is done, and its lease goes. Failed attempts count again from nought."""
+        values: dict[str, Any] = {"fanout_cursor": cursor, "fanout_failures": 0}
         if cursor is None:
             values.update(fanout_owner=None, fanout_until=None)
         await self.session.execute(
             update(RelayMessage)
             .where(RelayMessage.id == message_id)
             .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def fan_out_failed(self, message_id: int) -> int | None:
+        """A page of this message failed (its transaction rolled back): the failed attempts at its
+        current page so far, counted in the caller's transaction; None if it is no longer paged."""
+        return await self.session.scalar(
+            update(RelayMessage)
+            .where(RelayMessage.id == message_id, RelayMessage.fanout_cursor.is_not(None))
+            .values(fanout_failures=RelayMessage.fanout_failures + 1)
+            .returning(RelayMessage.fanout_failures)
             .execution_options(synchronize_session=False)
         )
 

@@ -1,17 +1,24 @@
 """A common-chat message to more readers than a page (FAN_OUT_PAGE, 3 here) is enqueued page by page,
 each page in a transaction of its own (bot/fanout.py, `RelayService.fan_out_page`): every reader gets
 it exactly once and in order with the next message, a crash mid-way is resumed from the cursor, and
-other writers go in between two pages."""
+other writers go in between two pages, a delete reaches a page written meanwhile, and a page that
+always fails is given up after a few attempts."""
 
 from __future__ import annotations
+
+import asyncio
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from bot.fanout import GIVE_UP_AFTER
+from services.relay import RelayService
 from storage.models import Outgoing, RelayCopy, RelayMessage
 from tests.conftest import DbTarget
 from tests.e2e.harness import Harness, Person, count, restart_harness
 from tests.e2e.test_relay import members
+from tests.services.helpers import backend_pid, wait_for_lock
 
 PAGE = 3
 NAMES = ("Alice", "Bob", "Carol", "Dan", "Eve", "Fay", "Gus", "Hal")  # 7 readers: pages of 3, 3 and 1
@@ -136,3 +143,79 @@ async def test_a_message_deleted_while_paged_reaches_no_one_more(tg: Harness) ->
     assert "Deleted for everyone: 3 copies." in alice.last_text()  # the first page's
     assert [m for p in people for m in p.messages if (m.text or "").endswith("\nfirst") and not m.deleted] == []
     assert await paging(tg) == []
+
+
+async def test_a_delete_while_a_page_is_written_deletes_that_pages_copies_too(tg: Harness, db: DbTarget) -> None:
+    """PostgreSQL: the delete (another instance, or this one's admin path) waits for the page under way
+    to commit, then deletes its copies as well; read before it, they would be missed."""
+    if db.kind == "sqlite":
+        pytest.skip("SQLite lets one writer in at a time: a delete and a page are never at once")
+    people = await members(tg, *NAMES)
+    alice = people[0]
+    ctx = tg.app.ctx
+    runner = ctx.fan_out
+    assert runner is not None
+    deleted: list[bool] = []
+
+    async def delete(session: Any, message_id: int) -> None:
+        deleted.append(await ctx.relay(session).delete_everywhere(message_id))
+        await session.commit()
+
+    async def after_page(pages: int) -> None:
+        if pages != 1:
+            return
+        runner.after_page = None
+        async with ctx.sessionmaker() as page, ctx.sessionmaker() as deleting:
+            relay = ctx.relay(page)
+            assert await relay.fan_out_page(runner.owner, runner.lease)  # the second page, not committed
+            assert relay.paging is not None
+            pid = await backend_pid(deleting)
+            task = asyncio.create_task(delete(deleting, relay.paging))
+            assert await wait_for_lock(ctx.sessionmaker, pid, task)  # the delete waits for the page
+            await page.commit()
+            await task
+
+    runner.after_page = after_page
+    await alice.send("first")
+    assert deleted == [True]
+    assert await count(tg, Outgoing, Outgoing.kind == "delete") == 2 * PAGE  # both pages' copies, not the third's
+    assert [m for p in people for m in p.messages if (m.text or "").endswith("\nfirst") and not m.deleted] == []
+    assert await paging(tg) == []
+
+
+async def test_a_page_that_always_fails_is_given_up_and_the_chat_goes_on(
+    tg: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    people = await members(tg, *NAMES)
+    alice, bob = people[0], people[1]
+    attempts: list[int] = []
+    build_copies = RelayService._build_copies
+
+    async def failing(self: RelayService, author: Any, message: RelayMessage, plain: str | None, *args: Any,
+                      **kwargs: Any) -> tuple[int, int]:  # fmt: skip
+        if plain == "poison" and kwargs.get("page"):
+            attempts.append(message.id)
+            raise RuntimeError("this page cannot be written")
+        return await build_copies(self, author, message, plain, *args, **kwargs)
+
+    monkeypatch.setattr(RelayService, "_build_copies", failing)
+    await alice.send("poison")  # paged: its first page fails, and is tried again by resume_fan_outs
+    await bob.send("second")  # waits behind it
+    assert len(attempts) == 2  # once when sent, once when the second one was kicked
+    for _ in range(GIVE_UP_AFTER):  # the jobs kick the runner (once or more a round)
+        if len(attempts) >= GIVE_UP_AFTER:
+            break
+        assert all(got(p, "second") == 0 for p in people)
+        assert len(await paging(tg)) == 2
+        tg.clock.advance(seconds=tg.app.ctx.settings.delivery_lease_seconds + 1)
+        await tg.run_jobs()
+    assert len(attempts) == GIVE_UP_AFTER
+    assert len(set(attempts)) == 1
+    for person in people:
+        assert got(person, "poison") == 0, person.first_name  # given up: no page of it was written
+        assert got(person, "second") == (0 if person is bob else 1), person.first_name
+    assert await paging(tg) == []
+    assert tg.app.ctx.metrics.registry.get_sample_value("bot_fan_outs_given_up_total") == 1
+    tg.clock.advance(seconds=tg.app.ctx.settings.delivery_lease_seconds + 1)
+    await tg.run_jobs()
+    assert len(attempts) == GIVE_UP_AFTER  # not tried again

@@ -255,6 +255,7 @@ COLUMNS: dict[str, dict[str, str]] = {
         "fanout_cursor": NOT_PERSONAL,  # a users.id: how far a paged fan-out got
         "fanout_owner": NOT_PERSONAL,  # the instance paging it (host, process)
         "fanout_until": TIME_ONLY,
+        "fanout_failures": NOT_PERSONAL,  # failed attempts at a page
     },
     "relay_scheduled": {
         "id": NOT_PERSONAL,

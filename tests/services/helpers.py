@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.sms import LogSmsSender
@@ -63,3 +64,25 @@ def record_statements(
 
     event.listen(bind.sync_engine, "before_cursor_execute", before)
     return seen
+
+
+async def wait_for_lock(sessionmaker: async_sessionmaker[AsyncSession], pid: int, task: asyncio.Task[Any]) -> bool:
+    """PostgreSQL: until the connection `pid` waits for a lock (True), or `task` ended without waiting
+    (False); polled from a connection of its own, a transaction per look (pg_stat_activity is read once
+    per transaction), for at most about 10 s."""
+    for _ in range(1000):
+        if task.done():
+            return False
+        async with sessionmaker() as watcher, watcher.begin():
+            waiting = await watcher.scalar(
+                text("SELECT wait_event_type FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}
+            )
+        if waiting == "Lock":
+            return True
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"connection {pid} neither waited for a lock nor finished")
+
+
+async def backend_pid(session: AsyncSession) -> int:
+    """PostgreSQL: the server process of this session's connection (its transaction begins)."""
+    return int(await session.scalar(text("SELECT pg_backend_pid()")) or 0)

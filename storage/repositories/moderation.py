@@ -131,6 +131,9 @@ _ACTIVE_AMONG = (
 # The first key of the PostgreSQL advisory lock that `BanRepo.hold` takes (the second is the user id).
 _MODERATION_LOCK = 0x6D6F64  # "mod"
 _HOLD = text("SELECT pg_advisory_xact_lock(:space, :user_id)")
+# SQLite: a write that changes nothing takes the database's one write lock before the reads (SQLAlchemy's
+# stock adapter, SQLITE_DRIVER=stock, begins a transaction only at the first write).
+_HOLD_SQLITE = update(User).where(User.id == bindparam("user_id")).values(id=User.id)
 
 
 class BanRepo:
@@ -141,9 +144,12 @@ class BanRepo:
         """Until this transaction ends, no other transaction moderates this user: two staff members
         (or two reports) at once on two instances would both read "not banned" or "two warnings" and
         both ban. On PostgreSQL an advisory lock (a lock of its own: no row is locked, so it waits on
-        nothing else); SQLite lets one writer at a time in, and only one process shares a file."""
+        nothing else). SQLite lets one writer at a time in: the transaction takes the write lock here,
+        before its reads, so a second one reads after the first committed."""
         if self.session.get_bind().dialect.name == "postgresql":
             await self.session.execute(_HOLD, {"space": _MODERATION_LOCK, "user_id": user_id})
+        else:
+            await self.session.execute(_HOLD_SQLITE.execution_options(synchronize_session=False), {"user_id": user_id})
 
     async def add(self, ban: Ban) -> Ban:
         self.session.add(ban)

@@ -131,7 +131,8 @@ class RedisChatPace:
             if tokens < 1 then wait = (1 - tokens) / rate end
             tokens = tokens - 1
         end
-        redis.call('HSET', key, 'tokens', tostring(tokens), 'at', tostring(now))
+        -- tostring keeps 14 digits: a time of day in seconds would lose its last 100 microseconds
+        redis.call('HSET', key, 'tokens', string.format('%.17g', tokens), 'at', string.format('%.6f', now))
         redis.call('PEXPIRE', key, math.ceil((burst - tokens) / rate * 1000) + 1000)
         waits[i] = tostring(wait)
     end

@@ -171,7 +171,30 @@ def _time_sends() -> None:
     timed(SentMarks, "_handle", "sent-marks write")
 
 
+def _time_gc() -> None:
+    """The garbage collector's pauses, by generation: collections, milliseconds summed, and the
+    longest pause (ms, not per update)."""
+    import gc
+    import time
+
+    started: list[float] = [0.0]
+
+    def callback(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+            return
+        pause = (time.perf_counter() - started[0]) * 1000
+        generation = info["generation"]
+        COUNTS[f"gc gen{generation} collections"] += 1
+        COUNTS[f"gc gen{generation} ms"] += round(pause)
+        longest = f"gc gen{generation} longest pause ms (not per update)"
+        COUNTS[longest] = max(COUNTS[longest], round(pause))
+
+    gc.callbacks.append(callback)
+
+
 if __name__ == "__main__":
+    _time_gc()
     _count_prepares()
     _count_round_trips()
     _time_sends()

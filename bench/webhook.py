@@ -247,9 +247,7 @@ async def run(args: argparse.Namespace, instances: int, log: IO[bytes]) -> None:
             measured = [n for n in sorted(arrivals) if n >= warmup]
             first = [(first_sends[n] - arrivals[n]) * 1000 for n in measured if n in first_sends]
             ordered = first
-            tenths = [
-                percentile(ordered[k * len(ordered) // 10 : (k + 1) * len(ordered) // 10], 0.5) for k in range(10)
-            ]
+            parts = [ordered[k * len(ordered) // 10 : (k + 1) * len(ordered) // 10] for k in range(10)]
             load = f"rate={args.rate:.0f}/s " if args.rate else "closed loop (64 in flight) "
             load += f"after {warmup} warm-up updates " if warmup else ""
             print(
@@ -262,11 +260,21 @@ async def run(args: argparse.Namespace, instances: int, log: IO[bytes]) -> None:
                 f"p99={percentile(latencies, 0.99):.1f}ms",
                 flush=True,
             )
-            print("  first send p50 by tenth of the run: " + " ".join(f"{t:.0f}" for t in tenths) + " ms", flush=True)
+            for name, q in (("p50", 0.5), ("p99", 0.99)):
+                shown_tenths = " ".join(f"{percentile(part, q):.0f}" for part in parts)
+                print(f"  first send {name} by tenth of the run: {shown_tenths} ms", flush=True)
             if count_dir:
-                per_update = {k: (v - before.get(k, 0)) / (warmup + updates) for k, v in counted.items()}
+                per_update = {
+                    k: (v - before.get(k, 0)) / (warmup + updates) for k, v in counted.items() if "(not per" not in k
+                }
                 shown = sorted(((v, k) for k, v in per_update.items() if v >= 0.01), reverse=True)
                 print("  per update: " + ", ".join(f"{k} {v:.2f}" for v, k in shown), flush=True)
+                longest = [
+                    f"{k.split(' (not per')[0]} {before.get(k, 0)} at start-up, {v} at the end"
+                    for k, v in sorted(counted.items())
+                    if "(not per" in k
+                ]
+                print("  maxima (summed over instances): " + ", ".join(longest), flush=True)
     finally:
         for process in processes:
             process.terminate()

@@ -59,7 +59,7 @@ from services.clock import Clock, SystemClock
 from services.container import RelayQueue
 from services.delivery import QueuedMessages
 from services.signin import SmsSender
-from storage.db import create_engine, create_sessionmaker, upgrade_to_head
+from storage.db import create_engine, create_sessionmaker, open_pool, upgrade_to_head
 from storage.repositories.delivery import OutgoingRepo
 from storage.repositories.gmfy import OutboxSenderRepo
 
@@ -356,12 +356,20 @@ class BotApp:
             await self.delivery.stop()
         await self.rate_limits.stop()
 
+    async def open_connections(self) -> None:
+        """The database pool's connections and a Redis connection opened before the first update
+        (see storage.db.open_pool): the first second of traffic otherwise pays for them."""
+        await open_pool(self.ctx.engine)
+        if self.ctx.redis is not None:
+            await self.ctx.redis.ping()
+
     async def run(self) -> None:
         """Webhook mode when WEBHOOK_URL is set, else long polling. The public HTTP server (the webhook,
         the OAuth callback) listens on WEB_HOST:WEB_PORT unless WEB_PORT is 0; /healthz and /metrics
         on METRICS_HOST:METRICS_PORT unless METRICS_PORT is 0. SIGTERM/SIGINT stop it gracefully: no
         new updates, the accepted ones finish, the delivery round in progress ends."""
         s = self.ctx.settings
+        await self.open_connections()
         freeze_startup_heap()
         web_app, webhook = create_web_app(self)
         runner = web.AppRunner(web_app, access_log=None)

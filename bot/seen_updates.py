@@ -17,7 +17,9 @@ first claims its update id:
   would let a duplicate that arrives meanwhile run in parallel.
 
 Kept in Redis (`SET NX` with a TTL) when REDIS_URL is set, else in the `webhook_updates` table
-(rows purged by the scheduler), which holds across instances sharing PostgreSQL.
+(rows purged by the scheduler), which holds across instances sharing PostgreSQL. In Redis the
+claims (and the "done" marks) of concurrent updates go together in one pipeline: one round trip
+for the lot instead of one per update (bot/batching.py).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from typing import Protocol
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.batching import Coalescer
 from services.clock import Clock
 from storage.repositories.webhook import SeenUpdateRepo
 
@@ -64,6 +67,8 @@ class RedisSeenUpdates:
         self.redis = redis
         self.prefix = prefix
         self.remember = remember
+        self._claims = _RedisClaims(self)
+        self._finishes = _RedisFinishes(self)
 
     def _key(self, update_id: int) -> str:
         return f"{self.prefix}:webhook:update:{update_id}"
@@ -72,14 +77,10 @@ class RedisSeenUpdates:
         return f"{self.prefix}:webhook:failures:{update_id}"
 
     async def claim(self, update_id: int) -> Claim:
-        key = self._key(update_id)
-        if await self.redis.set(key, b"busy", nx=True, ex=CLAIM_SECONDS):
-            return Claim.TAKEN
-        state = await self.redis.get(key)
-        return Claim.DONE if state == b"done" else Claim.BUSY  # gone meanwhile: let Telegram ask again
+        return await self._claims.submit(update_id)
 
     async def finish(self, update_id: int) -> None:
-        await self.redis.set(self._key(update_id), b"done", ex=self.remember)
+        await self._finishes.submit(update_id)
 
     async def fail(self, update_id: int) -> int:
         failures = self._failures_key(update_id)
@@ -92,6 +93,49 @@ class RedisSeenUpdates:
 
     async def release(self, update_id: int) -> None:
         await self.redis.delete(self._key(update_id))
+
+
+class _RedisClaims(Coalescer[int, Claim]):
+    """Concurrent updates' claims in one pipeline (`SET NX` each, in arrival order: of one id claimed
+    twice in a batch, the first takes it), and the states of those already claimed in a second."""
+
+    def __init__(self, seen: RedisSeenUpdates) -> None:
+        super().__init__(max_batch=500)
+        self.seen = seen
+
+    async def _handle(self, requests: list[int]) -> list[Claim]:
+        keys = [self.seen._key(update_id) for update_id in requests]
+        async with self.seen.redis.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.set(key, b"busy", nx=True, ex=CLAIM_SECONDS)
+            taken = await pipe.execute()
+        refused = [key for key, ok in zip(keys, taken, strict=True) if not ok]
+        states: dict[str, bytes | None] = {}
+        if refused:
+            async with self.seen.redis.pipeline(transaction=False) as pipe:
+                for key in refused:
+                    pipe.get(key)
+                states = dict(zip(refused, await pipe.execute(), strict=True))
+        # A refused id whose key is gone meanwhile is BUSY: let Telegram ask again.
+        return [
+            Claim.TAKEN if ok else Claim.DONE if states[key] == b"done" else Claim.BUSY
+            for key, ok in zip(keys, taken, strict=True)
+        ]
+
+
+class _RedisFinishes(Coalescer[int, None]):
+    """Concurrent updates' "done" marks in one pipeline."""
+
+    def __init__(self, seen: RedisSeenUpdates) -> None:
+        super().__init__(max_batch=500)
+        self.seen = seen
+
+    async def _handle(self, requests: list[int]) -> list[None]:
+        async with self.seen.redis.pipeline(transaction=False) as pipe:
+            for update_id in requests:
+                pipe.set(self.seen._key(update_id), b"done", ex=self.seen.remember)
+            await pipe.execute()
+        return [None] * len(requests)
 
 
 class DatabaseSeenUpdates:

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import QueryableAttribute, Session, SessionTransaction
 from sqlalchemy.orm.attributes import instance_state
+from sqlalchemy.pool import QueuePool
 from sqlalchemy.sql.base import Executable
 
 from storage.sqlite_fast import one_hop_dbapi
@@ -282,6 +283,22 @@ async def without_begin(session: AsyncSession) -> None:
 
 
 ModelT = TypeVar("ModelT")
+
+
+async def open_pool(engine: AsyncEngine) -> int:
+    """Open the pool's connections now, all at once, rather than one by one under the first updates:
+    each is a connect, an authentication and the driver's set-up (round trips and CPU the first
+    second of traffic would otherwise pay). SQLite has no pool to fill. Returns how many were opened."""
+    pool = engine.sync_engine.pool
+    size = pool.size() if isinstance(pool, QueuePool) and engine.dialect.name != "sqlite" else 0
+    connections = [await engine.connect() for _ in range(size)]
+    try:
+        for connection in connections:
+            await connection.exec_driver_sql("select 1")
+    finally:
+        for connection in connections:
+            await connection.close()
+    return size
 
 
 async def get_row(session: AsyncSession, model: type[ModelT], key: Any) -> ModelT | None:

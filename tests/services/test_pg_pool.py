@@ -3,16 +3,17 @@ three round trips on asyncpg), one that sat idle is, and one found dead then is 
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage.db import create_engine
+from storage.db import create_engine, open_pool
 from tests.conftest import POSTGRES_SKIP_REASON, _make_schema
 
 
@@ -78,3 +79,37 @@ async def test_an_idle_connection_found_dead_is_replaced(
     finally:
         await engine.dispose()
         await other.dispose()
+
+
+async def test_the_pool_is_opened_before_the_first_update(pg_url: tuple[str, str]) -> None:
+    """At start the pool's connections are opened at once and kept: the first updates find them."""
+    url, schema = pg_url
+    engine = create_engine(url, search_path=schema)
+    try:
+        pool = engine.sync_engine.pool
+        assert pool.checkedin() == 0
+        opened = await open_pool(engine)
+        assert opened == pool.size() == pool.checkedin() == 5
+        connects: list[int] = []
+        event.listen(engine.sync_engine, "connect", lambda *_: connects.append(1))
+        async with asyncio.TaskGroup() as group:  # five updates at once: no new connection
+            for _ in range(5):
+                group.create_task(backend_pid_held(engine))
+        assert connects == []
+    finally:
+        await engine.dispose()
+
+
+async def backend_pid_held(engine: AsyncEngine) -> int:
+    async with engine.connect() as conn:
+        pid = int((await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+        await asyncio.sleep(0)  # hold it while the others take theirs
+        return pid
+
+
+async def test_sqlite_has_no_pool_to_open(tmp_path: Any) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/bot.db")
+    try:
+        assert await open_pool(engine) == 0
+    finally:
+        await engine.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import timedelta
 
@@ -95,3 +96,23 @@ async def test_redis_counts_failed_attempts(redis: Redis) -> None:
         assert 0 < await redis.ttl(f"{prefix}:webhook:failures:5") <= DAY.total_seconds()
     finally:
         await redis.delete(f"{prefix}:webhook:update:5", f"{prefix}:webhook:failures:5")
+
+
+async def test_redis_claims_of_concurrent_updates_go_together(redis: Redis) -> None:
+    """Many updates at once: their claims are one pipeline, not a round trip each, and of an id
+    delivered twice at the same moment only one delivery takes it."""
+    prefix = f"test-{uuid.uuid4().hex[:12]}"
+    one = RedisSeenUpdates(redis, prefix, DAY)
+    ids = [*range(100, 150), 100, 101]
+    try:
+        await one.finish(149)
+        claims = await asyncio.gather(*(one.claim(update_id) for update_id in ids))
+        assert claims[:49] == [Claim.TAKEN] * 49
+        assert claims[49:] == [Claim.DONE, Claim.BUSY, Claim.BUSY]
+        assert one._claims.batches <= 2  # the first alone, the rest together
+        await asyncio.gather(*(one.finish(update_id) for update_id in range(100, 149)))
+        assert one._finishes.batches <= 3
+        assert await RedisSeenUpdates(redis, prefix, DAY).claim(120) is Claim.DONE
+        assert await redis.ttl(f"{prefix}:webhook:update:120") > CLAIM_SECONDS
+    finally:
+        await redis.delete(*(f"{prefix}:webhook:update:{n}" for n in range(100, 150)))

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import os
 import random
 import time
 import uuid
@@ -28,6 +29,7 @@ from sqlalchemy import func, select
 from bench.common import add_members, database, fake_api, fake_stats, make_bot, percentile
 from bot.budget import BudgetMiddleware, Priority, build_budget
 from bot.delivery import DeliveryConfig, DeliveryWorker, SendLimits
+from bot.event_loop import run
 from services.clock import SystemClock
 from services.delivery import Outbox
 from storage.models import Outgoing
@@ -128,4 +130,5 @@ if __name__ == "__main__":
     parser.add_argument("--instances", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     args = parser.parse_args()
-    asyncio.run(main(args.members, args.rate, args.instances, args.redis_url))
+    loop = "asyncio" if os.environ.get("EVENT_LOOP") == "asyncio" else "uvloop"  # the bot's own, by default
+    run(main(args.members, args.rate, args.instances, args.redis_url), loop)

@@ -39,6 +39,7 @@ from bench.common import NoLimit, add_members, database, fake_api, fake_stats, m
 from bot.app import freeze_startup_heap
 from bot.delivery.limits import ChatPacer, SendLimits, SpacingLimiter
 from bot.delivery.worker import DeliveryConfig, DeliveryWorker
+from bot.event_loop import run
 from bot.fanout import FanOutRunner
 from services.clock import SystemClock
 from services.delivery import Outbox
@@ -241,4 +242,4 @@ if __name__ == "__main__":
     parser.add_argument(
         "--page", type=int, default=1000, help="FAN_OUT_PAGE: readers a page (more than --members: one transaction)"
     )
-    asyncio.run(main(parser.parse_args()))
+    run(main(parser.parse_args()), "asyncio" if os.environ.get("EVENT_LOOP") == "asyncio" else "uvloop")

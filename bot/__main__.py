@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import sys
 
@@ -67,16 +66,17 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         return database_command(args[0], args[1])
     try:
-        Settings()
+        settings = Settings()
     except ValidationError as exc:
         print(settings_error_line(exc), file=sys.stderr)
         return 2
     # Only now aiogram (about 2.5 s of CPU to import its types): a wrong setting is told at once.
+    from bot.event_loop import run
     from bot.startup import TelegramUnreachable, TokenRefused
 
     try:
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(_run())
+            run(_run(), settings.event_loop)
     except TokenRefused as exc:
         print(exc, file=sys.stderr)
         return 2

@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     # SQLite only: "fast" (storage/sqlite_fast.py) or "stock" (SQLAlchemy's own aiosqlite adapter, slower;
     # the way back if an aiosqlite or SQLAlchemy release breaks the fast one).
     sqlite_driver: Literal["fast", "stock"] = "fast"
+    # The event loop (bot/event_loop.py): uvloop (faster; asyncio's own where it is not installed) or asyncio.
+    event_loop: Literal["uvloop", "asyncio"] = "uvloop"
     redis_url: str | None = None
     redis_prefix: str = "bot"  # keys in Redis start with this (several bots or test runs on one Redis)
     admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)

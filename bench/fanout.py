@@ -97,11 +97,7 @@ async def enqueue(
     runner = FanOutRunner(
         sessionmaker, lambda session: relay_service(session, clock, page), "bench", timedelta(minutes=1)
     )
-    async with sessionmaker() as session:
-        author = await session.get(User, author_id)
-        assert author is not None
-        assert author.telegram_id is not None
-        telegram_id = author.telegram_id
+    telegram_id = await telegram_id_of(sessionmaker, author_id)
     for n in range(messages):
         async with sessionmaker() as session, session.begin():
             relay = relay_service(session, clock, page)
@@ -109,6 +105,14 @@ async def enqueue(
         runner.kick()
     await runner.wait_idle()
     return runner.pages
+
+
+async def telegram_id_of(sessionmaker: async_sessionmaker[AsyncSession], user_id: int) -> int:
+    async with sessionmaker() as session:
+        user = await session.get(User, user_id)
+        assert user is not None
+        assert user.telegram_id is not None
+        return user.telegram_id
 
 
 class WriterProbe:
@@ -148,6 +152,7 @@ async def run_case(
     fake_args: list[str],
     writer_probe: bool = False,
     page: int = 1000,
+    edit: bool = False,
 ) -> None:
     async with fake_api(*fake_args) as url:
         sessionmaker = await database()
@@ -187,6 +192,7 @@ async def run_case(
                     break
                 await asyncio.sleep(0.1)  # rows waiting out a retry_after
         wall = time.perf_counter() - started
+        edited = await edit_first(sessionmaker, ids[0], clock, page) if edit else ""
         await worker.api.close()
         await bot.session.close()
         stats = await fake_stats(url)
@@ -215,21 +221,35 @@ async def run_case(
         f"lost={lost} duplicated={duplicated} out_of_order={out_of_order} "
         f"enqueue={enqueue_seconds:.2f}s pages={pages} send_wall={wall:.2f}s peak_rss={peak_rss:.0f}MB "
         f"rss_setup={rss_setup:.0f}MB rss_enqueue={during_enqueue.peak:.0f}MB rss_send={during_send.peak:.0f}MB"
-        f"{probed}",
+        f"{probed}{edited}",
         flush=True,
     )
+
+
+async def edit_first(
+    sessionmaker: async_sessionmaker[AsyncSession], author_id: int, clock: SystemClock, page: int
+) -> str:
+    """The author edits the first message: its edit queued for every reader's copy, in one transaction."""
+    telegram_id = await telegram_id_of(sessionmaker, author_id)
+    began = time.perf_counter()
+    async with RssPeak().sampling() as during_edit, sessionmaker() as session, session.begin():
+        relay = relay_service(session, clock, page)
+        edit = Submission(author_id, Incoming("text", telegram_id, 0, html="m0, edited"), edit=True)
+        (result,) = await relay.submit([edit])
+    copies = getattr(result, "recipients", 0)
+    return f" edit={time.perf_counter() - began:.2f}s (of {copies} copies) rss_edit={during_edit.peak:.0f}MB"
 
 
 async def main(args: argparse.Namespace) -> None:
     members, messages, probe, page = args.members, args.messages, args.writer_probe, args.page
     if "slow" in args.cases:
         slow = ["--global-rate", "30", "--per-chat-rate", "1"]
-        await run_case("telegram-like 30/s", args.slow_members, messages, 30, slow, probe, page)
+        await run_case("telegram-like 30/s", args.slow_members, messages, 30, slow, probe, page, args.edit)
     if "fast" in args.cases:
         fast = ["--global-rate", "1000", "--per-chat-rate", "1"]
-        await run_case("telegram-like 1000/s", members, messages, 1000, fast, probe, page)
+        await run_case("telegram-like 1000/s", members, messages, 1000, fast, probe, page, args.edit)
     if "none" in args.cases:
-        await run_case("no limit", members, messages, None, [], probe, page)
+        await run_case("no limit", members, messages, None, [], probe, page, args.edit)
 
 
 if __name__ == "__main__":
@@ -239,6 +259,7 @@ if __name__ == "__main__":
     parser.add_argument("--messages", type=int, default=2)
     parser.add_argument("--cases", nargs="+", choices=["slow", "fast", "none"], default=["slow", "fast", "none"])
     parser.add_argument("--writer-probe", action="store_true", help="time another writer during the enqueue")
+    parser.add_argument("--edit", action="store_true", help="then time the author's edit of the first message")
     parser.add_argument(
         "--page", type=int, default=1000, help="FAN_OUT_PAGE: readers a page (more than --members: one transaction)"
     )

@@ -219,19 +219,27 @@ class Outbox:
                 behind.add(row["chat_id"])
         return chosen
 
-    async def edit_text(self, chat_id: int, target_outgoing_id: int, text: str, reply_markup: Markup | None) -> None:
-        payload: dict[str, Any] = {"text": text}
-        if reply_markup:
-            payload["reply_markup"] = reply_markup
-        await self.repo.add(self._row(chat_id, "edit_text", payload, target_id=target_outgoing_id))
+    async def edit_copies(self, kind: str, edits: Sequence[tuple[int, int, str, Markup | None]]) -> None:
+        """Edit queued copies: `kind` "edit_text" or "edit_caption", each edit (chat id, the copy's outgoing
+        id, the new text or caption, the markup). One statement for many: an edit to the common chat
+        reaches every reader's copy."""
+        field = "text" if kind == "edit_text" else "caption"
+        rows = []
+        for chat_id, target_outgoing_id, content, reply_markup in edits:
+            payload: dict[str, Any] = {field: content}
+            if reply_markup:
+                payload["reply_markup"] = reply_markup
+            rows.append(self._values(chat_id, kind, payload, target_id=target_outgoing_id))
+        await self._queue(rows)
 
-    async def edit_caption(
-        self, chat_id: int, target_outgoing_id: int, caption: str, reply_markup: Markup | None
-    ) -> None:
-        payload: dict[str, Any] = {"caption": caption}
-        if reply_markup:
-            payload["reply_markup"] = reply_markup
-        await self.repo.add(self._row(chat_id, "edit_caption", payload, target_id=target_outgoing_id))
+    async def delete_copies(self, targets: Sequence[tuple[int, int]]) -> None:
+        """Delete queued copies, each (chat id, the copy's outgoing id), in one statement for many."""
+        await self._queue([self._values(chat_id, "delete", {}, target_id=target) for chat_id, target in targets])
+
+    async def _queue(self, rows: list[Row]) -> None:
+        if rows:
+            self._wake()
+            await self.repo.add_many(rows)
 
     async def edit_known(self, chat_id: int, message_id: int, text: str, reply_markup: Markup | None = None) -> None:
         """Edit a message whose Telegram id is known (one the bot sent directly, e.g. an answer)."""

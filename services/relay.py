@@ -7,7 +7,7 @@ from __future__ import annotations
 import html
 import re
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Protocol
@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from services import durations
 from services.clock import Clock
-from services.delivery import Outbox, ReplyTo, Row
+from services.delivery import Markup, Outbox, ReplyTo, Row
 from services.errors import (
     Banned,
     ButtonNotForYou,
@@ -48,12 +48,13 @@ from services.moderation import Notice, RelayedMessage
 from storage.db import get_row
 from storage.models import Member, RelayMessage, Room, ScheduledMessage, User
 from storage.repositories.moderation import BanRepo
-from storage.repositories.relay import Recipient, RelayRepo
+from storage.repositories.relay import CopyTarget, Recipient, RelayRepo
 from storage.repositories.rooms import RoomRepo
 
 # Telegram limits (TELEGRAM.md)
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
+COPY_PAGE = 1000  # copies an edit or a delete reads at a time (`_copy_pages`)
 DELETE_WINDOW = timedelta(hours=48)
 CAPTIONED_KINDS = {"photo", "video", "audio", "document", "animation", "voice"}
 UNCAPTIONED_KINDS = {"sticker", "video_note", "location", "venue", "poll", "contact", "dice"}
@@ -916,26 +917,22 @@ class RelayService:
         if message.kind not in CAPTIONED_KINDS and message.kind != "text":
             return RelayResult(message.id, 0, 0, message.chat)
         header = self.style.header(user, message.chat, await self._room_title(message))
+        if message.kind == "text":
+            kind, content = "edit_text", self._compose(header, incoming.html, incoming.plain, TEXT_LIMIT)
+        else:
+            kind, content = "edit_caption", self._compose(header, incoming.html, incoming.plain, CAPTION_LIMIT)
+        markups: dict[str | None, Markup | None] = {}  # the buttons differ only by the reader's language
         count = 0
-        for copy, chat_id in await self.repo.copies(message.id):
-            if copy.outgoing_id is None or chat_id is None:
-                continue
-            recipient = await self.session.get(User, copy.recipient_id)
-            markup = self.style.markup(
-                message.id, user, message.chat, recipient.language if recipient else None, message.kind
+        async for page in self._copy_pages(message.id):
+            for target in page:
+                if target.language not in markups:
+                    markups[target.language] = self.style.markup(
+                        message.id, user, message.chat, target.language, message.kind
+                    )
+            await self.outbox.edit_copies(
+                kind, [(t.chat_id, t.outgoing_id, content, markups[t.language]) for t in page]
             )
-            if message.kind == "text":
-                await self.outbox.edit_text(
-                    chat_id, copy.outgoing_id, self._compose(header, incoming.html, incoming.plain, TEXT_LIMIT), markup
-                )
-            else:
-                await self.outbox.edit_caption(
-                    chat_id,
-                    copy.outgoing_id,
-                    self._compose(header, incoming.html, incoming.plain, CAPTION_LIMIT),
-                    markup,
-                )
-            count += 1
+            count += len(page)
         return RelayResult(message.id, count, 0, message.chat)
 
     async def delete_own(self, user: User, reply_to_message_id: int | None) -> int:
@@ -957,13 +954,20 @@ class RelayService:
         message.deleted_at = self.clock.now()
         message.text = None
         await self.session.flush()
+        await self.repo.mark_copies_read(message.id)
         count = 0
-        for copy, chat_id in await self.repo.copies(message.id):
-            copy.read = True
-            if copy.outgoing_id is not None and chat_id is not None:
-                await self.outbox.delete(chat_id, copy.outgoing_id)
-                count += 1
+        async for page in self._copy_pages(message.id):
+            await self.outbox.delete_copies([(target.chat_id, target.outgoing_id) for target in page])
+            count += len(page)
         return count
+
+    async def _copy_pages(self, message_id: int) -> AsyncIterator[list[CopyTarget]]:
+        """A message's queued copies, COPY_PAGE at a time (an edit or a delete reaches each of them):
+        memory and each statement stay the size of a page, whatever the number of readers."""
+        after = 0
+        while page := await self.repo.copy_targets(message_id, after, COPY_PAGE):
+            yield page
+            after = page[-1].copy_id
 
     async def expire(self, ttl: timedelta) -> int:
         """Scheduler: messages older than the TTL are deleted from every copy and from history."""

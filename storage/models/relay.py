@@ -71,7 +71,7 @@ class RelayCopy(Base):
 
     __tablename__ = "relay_copies"
     __table_args__ = (
-        Index("ix_relay_copies_message", "message_id"),
+        Index("ix_relay_copies_message", "message_id", "id"),  # a message's copies a page at a time
         Index("ix_relay_copies_unread", "recipient_id", "read"),
         Index("ix_relay_copies_outgoing", "outgoing_id"),
     )

@@ -84,6 +84,23 @@ _NEXT_PAGED = (
 )
 _PAGING_LOCK = text("SELECT pg_advisory_xact_lock(hashtext('bot-fan-out:' || coalesce(current_schema(), '')))")
 ADD_COPIES_CHUNK = 5000  # copies per INSERT statement of `add_copies`
+_COPY_TARGETS = (
+    select(RelayCopy.id, User.telegram_id, User.language, RelayCopy.outgoing_id)
+    .join(User, User.id == RelayCopy.recipient_id)
+    .where(
+        RelayCopy.message_id == bindparam("message_id"),
+        RelayCopy.id > bindparam("after"),
+        RelayCopy.outgoing_id.is_not(None),
+        User.telegram_id.is_not(None),
+    )
+    .order_by(RelayCopy.id)
+    .limit(bindparam("limit"))
+)
+_COPIES_READ = (
+    update(cast(Table, RelayCopy.__table__))
+    .where(cast(Table, RelayCopy.__table__).c.message_id == bindparam("of_message"))
+    .values(read=True)
+)
 _RUNTIME = select(RuntimeSetting).where(RuntimeSetting.key.in_(bindparam("keys", expanding=True)))
 
 
@@ -117,6 +134,13 @@ _EXISTING_ORIGINS = PairsQuery(
 _BLOCKED_PAIRS = PairsQuery(
     lambda count: select(Block.blocker_id, Block.blocked_id).where(pairs_in(Block.blocker_id, Block.blocked_id, count))
 )
+
+
+class CopyTarget(NamedTuple):
+    copy_id: int
+    chat_id: int
+    language: str | None
+    outgoing_id: int
 
 
 class RelayRepo:
@@ -265,14 +289,19 @@ class RelayRepo:
         )
         return found is not None
 
-    async def copies(self, message_id: int) -> list[tuple[RelayCopy, int | None]]:
-        """Every copy of a message with the recipient's Telegram chat id."""
-        rows = await self.session.execute(
-            select(RelayCopy, User.telegram_id)
-            .join(User, User.id == RelayCopy.recipient_id)
-            .where(RelayCopy.message_id == message_id)
-        )
-        return [(copy, chat) for copy, chat in rows.all()]
+    async def copy_targets(self, message_id: int, after: int, limit: int) -> list[CopyTarget]:
+        """Up to `limit` of a message's queued copies with an id above `after`, in id order: where each
+        went (the reader's chat, their language, the copy's outgoing row). Plain rows, no objects: a
+        common-chat message has a copy for every reader."""
+        rows = await self.session.execute(_COPY_TARGETS, {"message_id": message_id, "after": after, "limit": limit})
+        return [
+            CopyTarget(copy_id, chat_id or 0, language, outgoing_id or 0)
+            for copy_id, chat_id, language, outgoing_id in rows
+        ]
+
+    async def mark_copies_read(self, message_id: int) -> None:
+        """Every copy of the message read (it is gone: nothing of it stays unread), in one statement."""
+        await self.session.execute(_COPIES_READ, {"of_message": message_id})
 
     async def copies_for(self, message_id: int, recipient_ids: Collection[int] | None = None) -> dict[int, int]:
         """recipient users.id -> outgoing id of their copy (of these recipients only, if given: a page)."""

@@ -13,8 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.sms import LogSmsSender
 from services.clock import FakeClock
+from services.delivery import Outbox
 from services.events import EventRecorder, EventTypes
 from services.invites import InviteService, generate_code
+from services.relay import Limits, PlainCopyStyle, RelayService
 from services.signin import SignInService, TelegramProfile
 from storage.models import User
 
@@ -42,6 +44,19 @@ def services(
         code_key=TEST_CODE_KEY,
     )
     return signin, invites, sms
+
+
+def relay_service(session: AsyncSession, clock: FakeClock, per_period: int = 100, **options: Any) -> RelayService:
+    """The relay on a session, with plain copies, events recorded and `per_period` messages an hour."""
+    return RelayService(
+        session,
+        clock,
+        Outbox(session, clock),
+        EventRecorder(session, clock, enabled=True, types=EventTypes()),
+        PlainCopyStyle(),
+        limits=Limits(per_period, timedelta(hours=1)),
+        **options,
+    )
 
 
 async def signed_in_user(session: AsyncSession, clock: FakeClock, generate: Callable[[], str] = generate_code) -> User:

@@ -6,32 +6,22 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from datetime import timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.clock import FakeClock
-from services.delivery import Outbox
 from services.errors import FileTooLarge, LimitReached, NotInChat, PrivateBlocked, UnsupportedMessage
-from services.events import EventRecorder, EventTypes
-from services.relay import Incoming, Limits, PlainCopyStyle, RelayOutcome, RelayResult, RelayService, Submission
+from services.relay import Incoming, RelayOutcome, RelayResult, RelayService, Submission
 from storage.models import Outgoing, RelayCopy, RelayMessage, User
+from tests.services import helpers
 from tests.services.helpers import record_statements, signed_in_user
 
 _message_ids = itertools.count(1)
 
 
 def relay_service(session: AsyncSession, clock: FakeClock, per_period: int = 2) -> RelayService:
-    return RelayService(
-        session,
-        clock,
-        Outbox(session, clock),
-        EventRecorder(session, clock, enabled=True, types=EventTypes()),
-        PlainCopyStyle(),
-        limits=Limits(per_period, timedelta(hours=1)),
-        max_file_bytes=1000,
-    )
+    return helpers.relay_service(session, clock, per_period, max_file_bytes=1000)
 
 
 async def members(relay: RelayService, count: int) -> list[User]:

@@ -19,10 +19,10 @@ from bot.user_loader import UserLoader
 from services.clock import FakeClock
 from services.delivery import Outbox
 from services.errors import LimitReached
-from services.events import EventRecorder, EventTypes
-from services.relay import Incoming, Limits, LimitsCache, PlainCopyStyle, RelayResult, RelayService, Submission
+from services.relay import Incoming, LimitsCache, RelayResult, RelayService, Submission
 from storage.models import Outgoing, User
 from storage.repositories.delivery import Outcome, OutgoingRepo
+from tests.services import helpers
 from tests.services.helpers import record_statements, services, signed_in_user
 
 _message_ids = itertools.count(1)
@@ -37,15 +37,7 @@ class Monotonic:
 
 
 def relay_service(session: AsyncSession, clock: FakeClock, cache: LimitsCache) -> RelayService:
-    return RelayService(
-        session,
-        clock,
-        Outbox(session, clock),
-        EventRecorder(session, clock, enabled=True, types=EventTypes()),
-        PlainCopyStyle(),
-        limits=Limits(100, timedelta(hours=1)),
-        limits_cache=cache,
-    )
+    return helpers.relay_service(session, clock, limits_cache=cache)
 
 
 def text(user: User) -> Incoming:

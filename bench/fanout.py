@@ -42,9 +42,7 @@ from bot.delivery.worker import DeliveryConfig, DeliveryWorker
 from bot.event_loop import run
 from bot.fanout import FanOutRunner
 from services.clock import SystemClock
-from services.delivery import Outbox
-from services.events import EventRecorder, EventTypes
-from services.relay import Incoming, Limits, PlainCopyStyle, RelayService, Submission
+from services.relay import Incoming, RelayService, Submission, plain_relay
 from storage.models import Outgoing, User
 
 
@@ -78,15 +76,7 @@ class RssPeak:
 
 
 def relay_service(session: AsyncSession, clock: SystemClock, page: int) -> RelayService:
-    return RelayService(
-        session,
-        clock,
-        Outbox(session, clock),
-        EventRecorder(session, clock, enabled=False, types=EventTypes()),
-        PlainCopyStyle(),
-        limits=Limits(10**9, timedelta(hours=1)),
-        fan_out_page=page,
-    )
+    return plain_relay(session, clock, 10**9, events=False, fan_out_page=page)
 
 
 async def enqueue(

@@ -43,7 +43,7 @@ from services.errors import (
     TooOldToDelete,
     UnsupportedMessage,
 )
-from services.events import EventRecorder
+from services.events import EventRecorder, EventTypes
 from services.moderation import Notice, RelayedMessage
 from storage.db import get_row
 from storage.models import Member, RelayMessage, Room, ScheduledMessage, User
@@ -1137,3 +1137,19 @@ class RelayService:
             origin_message_id=message.origin_message_id,
             excerpt=html.unescape(excerpt) if excerpt else None,
         )
+
+
+def plain_relay(
+    session: AsyncSession, clock: Clock, per_period: int = 100, *, events: bool = True, **options: Any
+) -> RelayService:
+    """A relay with plain copies (`PlainCopyStyle`), an outbox of its own and `per_period` messages an
+    hour: for service tests and benchmarks (the bot builds its relay in bot/context.py)."""
+    return RelayService(
+        session,
+        clock,
+        Outbox(session, clock),
+        EventRecorder(session, clock, enabled=events, types=EventTypes()),
+        PlainCopyStyle(),
+        limits=Limits(per_period, timedelta(hours=1)),
+        **options,
+    )

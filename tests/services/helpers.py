@@ -13,10 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.sms import LogSmsSender
 from services.clock import FakeClock
-from services.delivery import Outbox
 from services.events import EventRecorder, EventTypes
 from services.invites import InviteService, generate_code
-from services.relay import Limits, PlainCopyStyle, RelayService
+from services.relay import plain_relay
 from services.signin import SignInService, TelegramProfile
 from storage.models import User
 
@@ -46,17 +45,7 @@ def services(
     return signin, invites, sms
 
 
-def relay_service(session: AsyncSession, clock: FakeClock, per_period: int = 100, **options: Any) -> RelayService:
-    """The relay on a session, with plain copies, events recorded and `per_period` messages an hour."""
-    return RelayService(
-        session,
-        clock,
-        Outbox(session, clock),
-        EventRecorder(session, clock, enabled=True, types=EventTypes()),
-        PlainCopyStyle(),
-        limits=Limits(per_period, timedelta(hours=1)),
-        **options,
-    )
+relay_service = plain_relay  # the relay on a session, with plain copies and events recorded
 
 
 async def signed_in_user(session: AsyncSession, clock: FakeClock, generate: Callable[[], str] = generate_code) -> User:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
-import os
 import random
 import time
 import uuid
@@ -26,7 +25,7 @@ import uuid
 from redis.asyncio import Redis
 from sqlalchemy import func, select
 
-from bench.common import add_members, database, fake_api, fake_stats, make_bot, percentile
+from bench.common import add_members, database, event_loop, fake_api, fake_stats, make_bot, percentile
 from bot.budget import BudgetMiddleware, Priority, build_budget
 from bot.delivery import DeliveryConfig, DeliveryWorker, SendLimits
 from bot.event_loop import run
@@ -130,5 +129,4 @@ if __name__ == "__main__":
     parser.add_argument("--instances", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     args = parser.parse_args()
-    loop = "asyncio" if os.environ.get("EVENT_LOOP") == "asyncio" else "uvloop"  # the bot's own, by default
-    run(main(args.members, args.rate, args.instances, args.redis_url), loop)
+    run(main(args.members, args.rate, args.instances, args.redis_url), event_loop())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import socket
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from aiogram.enums import ParseMode
 from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.event_loop import LoopName
 from storage.db import create_engine, create_sessionmaker, upgrade_to_head
 from storage.models import Member, User
 from tests.fakes.telegram import TOKEN
@@ -133,3 +135,8 @@ class NoLimit:
 
     def pause(self, seconds: float) -> None:
         return None
+
+
+def event_loop() -> LoopName:
+    """The loop a bench runs the bot's parts on: the bot's own default (uvloop), or EVENT_LOOP=asyncio."""
+    return "asyncio" if os.environ.get("EVENT_LOOP") == "asyncio" else "uvloop"

@@ -35,7 +35,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bench.common import NoLimit, add_members, database, fake_api, fake_stats, make_bot
+from bench.common import NoLimit, add_members, database, event_loop, fake_api, fake_stats, make_bot
 from bot.app import freeze_startup_heap
 from bot.delivery.limits import ChatPacer, SendLimits, SpacingLimiter
 from bot.delivery.worker import DeliveryConfig, DeliveryWorker
@@ -253,4 +253,4 @@ if __name__ == "__main__":
     parser.add_argument(
         "--page", type=int, default=1000, help="FAN_OUT_PAGE: readers a page (more than --members: one transaction)"
     )
-    run(main(parser.parse_args()), "asyncio" if os.environ.get("EVENT_LOOP") == "asyncio" else "uvloop")
+    run(main(parser.parse_args()), event_loop())

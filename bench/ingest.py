@@ -33,9 +33,10 @@ from datetime import UTC, datetime
 
 from aiogram.types import Update
 
-from bench.common import NoLimit, add_members, fake_api, fake_stats, pair_up, percentile
+from bench.common import NoLimit, add_members, event_loop, fake_api, fake_stats, pair_up, percentile
 from bot.app import BotApp, freeze_startup_heap
 from bot.delivery.limits import TELEGRAM_MAX_RATE
+from bot.event_loop import run
 from bot.settings import Settings
 from tests.fakes.telegram import TOKEN
 
@@ -194,7 +195,7 @@ if __name__ == "__main__":
         help="messages sent first the same way and left out of the figures (connections, caches, statements)",
     )
     args = parser.parse_args()
-    asyncio.run(
+    run(
         main(
             args.messages,
             args.members,
@@ -204,5 +205,6 @@ if __name__ == "__main__":
             args.rate,
             args.delivery_rate,
             args.warmup,
-        )
+        ),
+        event_loop(),
     )

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import sys
@@ -206,11 +207,20 @@ async def run(args: argparse.Namespace, instances: int, log: IO[bytes]) -> None:
                             await asyncio.sleep(0.05)
                         answer.raise_for_status()
 
+                # The client's own garbage collections are not the bots' latency: with --instances 1 2 the
+                # second run's client held the first run's objects, and a full collection stopped its
+                # posting for ~200 ms mid-run (every update then "waited" that long from its scheduled
+                # arrival). So no collection while posting.
+                gc.collect()
+                gc.disable()
                 began = time.perf_counter()
-                if args.rate:
-                    await arrive(post, warmup + updates, args.rate)
-                else:
-                    await asyncio.gather(*(post(n) for n in range(warmup + updates)))
+                try:
+                    if args.rate:
+                        await arrive(post, warmup + updates, args.rate)
+                    else:
+                        await asyncio.gather(*(post(n) for n in range(warmup + updates)))
+                finally:
+                    gc.enable()
                 posted = time.perf_counter() - began
                 while True:
                     async with sessionmaker() as session:
@@ -260,6 +270,15 @@ async def run(args: argparse.Namespace, instances: int, log: IO[bytes]) -> None:
                 f"p99={percentile(latencies, 0.99):.1f}ms",
                 flush=True,
             )
+            if args.timeline:
+                t0 = min(arrivals.values())
+                buckets: dict[tuple[int, int], list[float]] = {}
+                for n in measured:
+                    if n in first_sends:
+                        key = (int((arrivals[n] - t0) * 4), n % instances)
+                        buckets.setdefault(key, []).append((first_sends[n] - arrivals[n]) * 1000)
+                for (q, inst), vals in sorted(buckets.items()):
+                    print(f"  t={q / 4:.2f}s inst{inst} p50={percentile(vals, 0.5):.0f} max={max(vals):.0f}")
             for name, q in (("p50", 0.5), ("p99", 0.99)):
                 shown_tenths = " ".join(f"{percentile(part, q):.0f}" for part in parts)
                 print(f"  first send {name} by tenth of the run: {shown_tenths} ms", flush=True)
@@ -336,6 +355,9 @@ if __name__ == "__main__":
     parser.add_argument("--rate", type=float, default=None, help="updates posted at this rate (open loop)")
     parser.add_argument(
         "--warmup", type=int, default=0, help="updates posted first and left out of the figures (latency, accepted)"
+    )
+    parser.add_argument(
+        "--timeline", action="store_true", help="first-send p50 and max per quarter second of the run and instance"
     )
     parser.add_argument("--count-statements", action="store_true", help="count the instances' SQL per update")
     asyncio.run(main(parser.parse_args()))

@@ -121,7 +121,7 @@ class RoomService:
         return JoinRequest(room, owner, existing)
 
     async def decide(self, owner: User, request_id: int, approve: bool) -> Decision:
-        request = await self.repo.request(request_id)
+        request = await self.repo.request(request_id, for_update=True)
         if request is None:
             raise RoomNotFound()
         room = await self._owned(owner, request.room_id)

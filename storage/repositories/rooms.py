@@ -32,8 +32,11 @@ class RoomRepo:
             select(RoomMember).where(RoomMember.room_id == room_id, RoomMember.user_id == user_id)
         )
 
-    async def request(self, request_id: int) -> RoomMember | None:
-        return await self.session.get(RoomMember, request_id)
+    async def request(self, request_id: int, for_update: bool = False) -> RoomMember | None:
+        """A join request; `for_update`: locked until the transaction ends (PostgreSQL), so two decisions
+        on it at once (an owner's double tap reaching two instances) come one after the other, and the
+        second sees the first's."""
+        return await self.session.get(RoomMember, request_id, with_for_update=for_update or None)
 
     async def add_member(self, member: RoomMember) -> RoomMember:
         self.session.add(member)

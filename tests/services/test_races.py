@@ -11,7 +11,8 @@ switches, blocks, /mod, runtime settings) and test_concurrent_writes.py (first c
   twice at once (one link row, no key error), one GMFY event recorded twice at once (one row), one
   phone's contact shared by two accounts at once (one binds it, the other takes that account over;
   with a phone proven by a code or OAuth, the winner is asked instead, also when its binding commits
-  between the proven path's two reads);
+  between the proven path's two reads), a room join request decided twice at once (one decision,
+  the other told it was handled: the request is read FOR UPDATE);
 - already safe, shown: invite redemption (savepoint, the loser gets AlreadyRedeemed), invite issue
   (savepoint, the loser returns the winner's code), relay limit windows (INSERT .. ON CONFLICT DO
   UPDATE), FSM state rows (ON CONFLICT DO UPDATE), job leases (savepoint), webhook update claims
@@ -32,10 +33,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.seen_updates import Claim, DatabaseSeenUpdates
 from services.clock import FakeClock
-from services.errors import AlreadyBanned, AlreadyRedeemed, CardOutdated
+from services.errors import AlreadyBanned, AlreadyRedeemed, CardOutdated, RoomRequestHandled
 from services.events import EventRecorder, EventTypes
 from services.moderation import ModerationService
 from services.oauth import OAuthConfig, OAuthService, TokenKeys, Tokens
+from services.rooms import RoomService
 from services.signin import TakeoverRequested, TelegramProfile
 from storage.models import (
     Ban,
@@ -429,3 +431,30 @@ async def test_a_proven_phone_bound_between_the_two_reads_asks_the_winner(
         owner = await session.scalar(select(User).where(User.phone == phone))
         assert owner is not None
         assert (owner.id, owner.telegram_id) == (accounts[2 if unbound_row else 1].id, 7_720_001)
+
+
+async def test_a_join_request_decided_twice_at_once_is_decided_once(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """The owner's Approve and Decline (or a double tap) reaching two instances at once: one decision
+    stands, the other is told the request was handled; the member joined once, one GMFY event."""
+    owner, guest = await users(sessionmaker, 2)
+    clock = FakeClock(NOW)
+
+    def rooms(session: AsyncSession) -> RoomService:
+        return RoomService(session, clock, EventRecorder(session, clock, enabled=True, types=EventTypes()))
+
+    async with sessionmaker() as session, session.begin():
+        room = await rooms(session).create(owner, "Book club")
+        request = await rooms(session).request_join(guest, RoomService.link_payload(room))
+    request_id = request.request.id
+
+    async def decide(session: AsyncSession, n: int) -> Any:
+        me = await session.get(User, owner.id)
+        assert me is not None
+        return await rooms(session).decide(me, request_id, approve=True)
+
+    results = await twice_at_once(sessionmaker, decide)
+    assert refused_or(results, RoomRequestHandled) == ["done", "refused"]
+    joined = GmfyEvent.type == "room_joined"
+    assert await count(sessionmaker, GmfyEvent, joined) == 1

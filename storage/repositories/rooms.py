@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import upsert
 from storage.models import Member, Room, RoomMember, User
 from storage.repositories.relay import RECIPIENT_COLUMNS, Recipient, reachable_except, recipients_of
+
+# SQLite has no FOR UPDATE: a write that changes nothing takes its write lock before the read.
+_LOCK_REQUEST_SQLITE = (
+    update(RoomMember)
+    .where(RoomMember.id == bindparam("request_id"))
+    .values(id=RoomMember.id)
+    .execution_options(synchronize_session=False)
+)
 
 
 class RoomRepo:
@@ -33,10 +41,14 @@ class RoomRepo:
         )
 
     async def request(self, request_id: int, for_update: bool = False) -> RoomMember | None:
-        """A join request; `for_update`: locked until the transaction ends (PostgreSQL), so two decisions
-        on it at once (an owner's double tap reaching two instances) come one after the other, and the
-        second sees the first's."""
-        return await self.session.get(RoomMember, request_id, with_for_update=for_update or None)
+        """A join request; `for_update`: locked until the transaction ends, so two decisions on it at
+        once (an owner's double tap reaching two instances) come one after the other, and the second
+        reads the first's (FOR UPDATE on PostgreSQL; on SQLite the write lock, taken before the read)."""
+        if not for_update:
+            return await self.session.get(RoomMember, request_id)
+        if self.session.get_bind().dialect.name == "sqlite":
+            await self.session.execute(_LOCK_REQUEST_SQLITE, {"request_id": request_id})
+        return await self.session.get(RoomMember, request_id, with_for_update=True, populate_existing=True)
 
     async def add_member(self, member: RoomMember) -> RoomMember:
         self.session.add(member)

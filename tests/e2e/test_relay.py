@@ -60,11 +60,14 @@ async def test_reply_maps_to_each_recipients_own_copy(tg: Harness) -> None:
 async def test_edit_mirrored_and_delete_everywhere(tg: Harness) -> None:
     alice, bob, carol = await members(tg, "Alice", "Bob", "Carol")
     original = await alice.send("tpyo")
+    buttons = {id(person): person.last().buttons for person in (bob, carol)}
     await alice.edit(original, "typo fixed")
     for person in (bob, carol):
         assert person.last().text is not None
         assert person.last().text.endswith("typo fixed")
         assert person.last().edits == 1
+        assert person.last().buttons == buttons[id(person)]  # the edit keeps each copy's buttons
+        assert person.last().buttons
     copies = [bob.last(), carol.last()]
     await alice.send("/delete", reply_to=original)
     assert "Deleted for everyone: 2 copies." in alice.last_text()

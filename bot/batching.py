@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,11 @@ class Coalescer(Generic[RequestT, ResultT]):
         self._batch: list[tuple[RequestT, asyncio.Future[ResultT]]] = []  # being handled
         self._drain: asyncio.Task[None] | None = None
         self.batches = 0  # how many batches were handled (bench and tests read it)
+
+    @property
+    def name(self) -> str:
+        """What the logs call it."""
+        return type(self).__name__
 
     async def _handle(self, requests: list[RequestT]) -> list[ResultT]:
         raise NotImplementedError
@@ -59,7 +65,7 @@ class Coalescer(Generic[RequestT, ResultT]):
                 if len(batch) == 1:
                     _fail(batch[0][1], exc)
                     continue
-                log.exception("%s: a batch of %d failed; handling them one by one", type(self).__name__, len(batch))
+                log.exception("%s: a batch of %d failed; handling them one by one", self.name, len(batch))
                 for request, future in batch:
                     try:
                         (result,) = await self._counted([request])
@@ -83,12 +89,27 @@ class Coalescer(Generic[RequestT, ResultT]):
             return
         leftovers, self._batch, self._queue = [*self._batch, *self._queue], [], []
         for _, future in leftovers:
-            _fail(future, RuntimeError(f"{type(self).__name__} stopped before this request was handled"))
+            _fail(future, RuntimeError(f"{self.name} stopped before this request was handled"))
 
     async def wait_idle(self) -> None:
         """Until the batch being handled (and those queued behind it) are done: before the engine closes."""
         if self._drain is not None:
             await asyncio.gather(self._drain, return_exceptions=True)
+
+
+class Batched(Coalescer[RequestT, ResultT]):
+    """A Coalescer whose batches go to a function (one result per request, in order)."""
+
+    def __init__(self, handle: Callable[[list[RequestT]], Awaitable[list[ResultT]]], max_batch: int = 200) -> None:
+        super().__init__(max_batch)
+        self.handle = handle
+
+    @property
+    def name(self) -> str:
+        return getattr(self.handle, "__qualname__", type(self).__name__)
+
+    async def _handle(self, requests: list[RequestT]) -> list[ResultT]:
+        return await self.handle(requests)
 
 
 # A request's future is done already only if its caller was cancelled meanwhile: its outcome is dropped.

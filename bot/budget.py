@@ -42,7 +42,7 @@ from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 from redis.asyncio import Redis
 
-from bot.batching import Coalescer
+from bot.batching import Batched
 from bot.delivery.limits import ChatPacer, RateLimiter, RedisSpacingLimiter, SpacingLimiter
 from storage.models.delivery import Priority
 
@@ -154,7 +154,7 @@ class RedisChatPace:
         self.prefix = prefix
         self._script = redis.register_script(self.SCRIPT)
         self._pushes: set[asyncio.Future[Any]] = set()
-        self._reservations = _Reservations(self)  # one batch on its way at a time
+        self._reservations = Batched(self._reserve_many, max_batch=500)  # one batch on its way at a time
         # Pauses (after a 429) go alone, through a few connections: the client's pool is left to the rest.
         self._gate = asyncio.Semaphore(connections)
         self.failures = 0
@@ -188,17 +188,6 @@ class RedisChatPace:
                 await self._script(keys=[self.key(chat_id)], args=[self.rate, self.burst, seconds])
         except Exception:
             log.warning("could not share a chat's 429 pause through Redis", exc_info=True)
-
-
-class _Reservations(Coalescer[int, float]):
-    """RedisChatPace's reservations asked for meanwhile, in one script call."""
-
-    def __init__(self, pace: RedisChatPace) -> None:
-        super().__init__(max_batch=500)
-        self.pace = pace
-
-    async def _handle(self, requests: list[int]) -> list[float]:
-        return await self.pace._reserve_many(requests)
 
 
 class Budget:

@@ -31,7 +31,7 @@ from typing import Protocol
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.batching import Coalescer
+from bot.batching import Batched
 from services.clock import Clock
 from storage.repositories.webhook import SeenUpdateRepo
 
@@ -67,8 +67,8 @@ class RedisSeenUpdates:
         self.redis = redis
         self.prefix = prefix
         self.remember = remember
-        self._claims = _RedisClaims(self)
-        self._finishes = _RedisFinishes(self)
+        self._claims = Batched(self._claim_many, max_batch=500)
+        self._finishes = Batched(self._finish_many, max_batch=500)
 
     def _key(self, update_id: int) -> str:
         return f"{self.prefix}:webhook:update:{update_id}"
@@ -82,6 +82,35 @@ class RedisSeenUpdates:
     async def finish(self, update_id: int) -> None:
         await self._finishes.submit(update_id)
 
+    async def _claim_many(self, update_ids: list[int]) -> list[Claim]:
+        """Concurrent updates' claims in one pipeline (`SET NX` each, in arrival order: of one id claimed
+        twice in a batch, the first takes it), and the states of those already claimed in a second."""
+        keys = [self._key(update_id) for update_id in update_ids]
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.set(key, b"busy", nx=True, ex=CLAIM_SECONDS)
+            taken = await pipe.execute()
+        refused = [key for key, ok in zip(keys, taken, strict=True) if not ok]
+        states: dict[str, bytes | None] = {}
+        if refused:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for key in refused:
+                    pipe.get(key)
+                states = dict(zip(refused, await pipe.execute(), strict=True))
+        # A refused id whose key is gone meanwhile is BUSY: let Telegram ask again.
+        return [
+            Claim.TAKEN if ok else Claim.DONE if states[key] == b"done" else Claim.BUSY
+            for key, ok in zip(keys, taken, strict=True)
+        ]
+
+    async def _finish_many(self, update_ids: list[int]) -> list[None]:
+        """Concurrent updates' "done" marks in one pipeline."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for update_id in update_ids:
+                pipe.set(self._key(update_id), b"done", ex=self.remember)
+            await pipe.execute()
+        return [None] * len(update_ids)
+
     async def fail(self, update_id: int) -> int:
         failures = self._failures_key(update_id)
         async with self.redis.pipeline(transaction=True) as pipe:
@@ -93,49 +122,6 @@ class RedisSeenUpdates:
 
     async def release(self, update_id: int) -> None:
         await self.redis.delete(self._key(update_id))
-
-
-class _RedisClaims(Coalescer[int, Claim]):
-    """Concurrent updates' claims in one pipeline (`SET NX` each, in arrival order: of one id claimed
-    twice in a batch, the first takes it), and the states of those already claimed in a second."""
-
-    def __init__(self, seen: RedisSeenUpdates) -> None:
-        super().__init__(max_batch=500)
-        self.seen = seen
-
-    async def _handle(self, requests: list[int]) -> list[Claim]:
-        keys = [self.seen._key(update_id) for update_id in requests]
-        async with self.seen.redis.pipeline(transaction=False) as pipe:
-            for key in keys:
-                pipe.set(key, b"busy", nx=True, ex=CLAIM_SECONDS)
-            taken = await pipe.execute()
-        refused = [key for key, ok in zip(keys, taken, strict=True) if not ok]
-        states: dict[str, bytes | None] = {}
-        if refused:
-            async with self.seen.redis.pipeline(transaction=False) as pipe:
-                for key in refused:
-                    pipe.get(key)
-                states = dict(zip(refused, await pipe.execute(), strict=True))
-        # A refused id whose key is gone meanwhile is BUSY: let Telegram ask again.
-        return [
-            Claim.TAKEN if ok else Claim.DONE if states[key] == b"done" else Claim.BUSY
-            for key, ok in zip(keys, taken, strict=True)
-        ]
-
-
-class _RedisFinishes(Coalescer[int, None]):
-    """Concurrent updates' "done" marks in one pipeline."""
-
-    def __init__(self, seen: RedisSeenUpdates) -> None:
-        super().__init__(max_batch=500)
-        self.seen = seen
-
-    async def _handle(self, requests: list[int]) -> list[None]:
-        async with self.seen.redis.pipeline(transaction=False) as pipe:
-            for update_id in requests:
-                pipe.set(self.seen._key(update_id), b"done", ex=self.seen.remember)
-            await pipe.execute()
-        return [None] * len(requests)
 
 
 class DatabaseSeenUpdates:

@@ -130,8 +130,7 @@ class Outbox:
         self, messages: list[tuple[int, str]], *, batch_key: str | None = None, priority: Priority = Priority.BULK
     ) -> None:
         """Many plain texts at once (a broadcast): one flush; they go after relayed copies (`priority`)."""
-        self._wake()
-        await self.repo.add_many(
+        await self._queue(
             [
                 self._values(chat_id, "text", {"text": text}, batch_key=batch_key, priority=priority)
                 for chat_id, text in messages

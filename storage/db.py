@@ -6,11 +6,11 @@ import functools
 import time
 from collections.abc import Callable, Collection
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import ColumnElement, Table, and_, bindparam, event, exc, or_, text
+from sqlalchemy import ColumnElement, Table, and_, bindparam, event, exc, or_, text, update
 from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
@@ -283,6 +283,17 @@ async def without_begin(session: AsyncSession) -> None:
 
 
 ModelT = TypeVar("ModelT")
+
+
+async def sqlite_write_lock_first(session: AsyncSession, model: type[Any], key: int) -> None:
+    """On SQLite, take the database's one write lock now, before this transaction's reads, by a write
+    that changes nothing (row `key` of `model`): a second transaction doing the same reads only after
+    this one committed. SQLAlchemy's stock adapter (SQLITE_DRIVER=stock) begins a transaction only at
+    its first write, so without it two check-then-write units both read before either wrote. Elsewhere
+    nothing (PostgreSQL locks rows or takes advisory locks)."""
+    if session.get_bind().dialect.name == "sqlite":
+        table = cast(Table, model.__table__)
+        await session.execute(update(table).where(table.c.id == key).values(id=table.c.id))
 
 
 async def open_pool(engine: AsyncEngine) -> int:

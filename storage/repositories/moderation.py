@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.db import padded, upsert
+from storage.db import padded, sqlite_write_lock_first, upsert
 from storage.models import AuditEntry, Ban, Moderator, Report, User, WarningEntry
 from storage.sqlite_fast import in_thread
 
@@ -131,9 +131,6 @@ _ACTIVE_AMONG = (
 # The first key of the PostgreSQL advisory lock that `BanRepo.hold` takes (the second is the user id).
 _MODERATION_LOCK = 0x6D6F64  # "mod"
 _HOLD = text("SELECT pg_advisory_xact_lock(:space, :user_id)")
-# SQLite: a write that changes nothing takes the database's one write lock before the reads (SQLAlchemy's
-# stock adapter, SQLITE_DRIVER=stock, begins a transaction only at the first write).
-_HOLD_SQLITE = update(User).where(User.id == bindparam("user_id")).values(id=User.id)
 
 
 class BanRepo:
@@ -149,7 +146,7 @@ class BanRepo:
         if self.session.get_bind().dialect.name == "postgresql":
             await self.session.execute(_HOLD, {"space": _MODERATION_LOCK, "user_id": user_id})
         else:
-            await self.session.execute(_HOLD_SQLITE.execution_options(synchronize_session=False), {"user_id": user_id})
+            await sqlite_write_lock_first(self.session, User, user_id)
 
     async def add(self, ban: Ban) -> Ban:
         self.session.add(ban)

@@ -4,20 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.db import upsert
+from storage.db import sqlite_write_lock_first, upsert
 from storage.models import Member, Room, RoomMember, User
 from storage.repositories.relay import RECIPIENT_COLUMNS, Recipient, reachable_except, recipients_of
-
-# SQLite has no FOR UPDATE: a write that changes nothing takes its write lock before the read.
-_LOCK_REQUEST_SQLITE = (
-    update(RoomMember)
-    .where(RoomMember.id == bindparam("request_id"))
-    .values(id=RoomMember.id)
-    .execution_options(synchronize_session=False)
-)
 
 
 class RoomRepo:
@@ -46,8 +38,7 @@ class RoomRepo:
         reads the first's (FOR UPDATE on PostgreSQL; on SQLite the write lock, taken before the read)."""
         if not for_update:
             return await self.session.get(RoomMember, request_id)
-        if self.session.get_bind().dialect.name == "sqlite":
-            await self.session.execute(_LOCK_REQUEST_SQLITE, {"request_id": request_id})
+        await sqlite_write_lock_first(self.session, RoomMember, request_id)  # SQLite has no FOR UPDATE
         return await self.session.get(RoomMember, request_id, with_for_update=True, populate_existing=True)
 
     async def add_member(self, member: RoomMember) -> RoomMember:

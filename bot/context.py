@@ -73,7 +73,7 @@ class AppContext:
     fan_out: FanOutRunner | None = None  # pages the common chat's big fan-outs (bot/fanout.py)
 
     def kick_fan_out(self) -> None:
-        """A transaction that marked a message to be paged committed: page it."""
+        """A transaction that left a fan-out, an edit or a delete to page committed: page it."""
         if self.fan_out is not None:
             self.fan_out.kick()
 
@@ -108,6 +108,7 @@ class AppContext:
             scheduled_per_user=s.scheduled_per_user,
             fan_out_page=s.fan_out_page,
             limits_cache=self.relay_limits,
+            kick=self.kick_fan_out,
         )
 
     def oauth(self, session: AsyncSession) -> OAuthService | None:

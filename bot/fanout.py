@@ -10,6 +10,10 @@ message's cursor and lease; a crashed or stopped instance's fan-out is resumed f
 `resume_fan_outs` job of any instance once its lease ran out. A page that fails is tried again by that
 job; one that failed GIVE_UP_AFTER times running is given up (`RelayService.fan_out_failed`), so one
 message that cannot be paged does not hold up the common chat's next ones for ever.
+
+An edit or a delete of a message with more copies than a page reaches the first page in its own
+transaction, and the rest here, a page per transaction, after the fan-outs (`RelayService.copies_page`;
+no lease: a page locks the message's row, so two instances take its pages in turn).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -28,6 +33,17 @@ from services.relay import RelayService
 log = logging.getLogger(__name__)
 
 GIVE_UP_AFTER = 5  # failed attempts at one page before its fan-out is given up
+
+
+@dataclass(frozen=True)
+class _Kind:
+    """What is paged: a page of it, the message whose page is under way, counting a failed page."""
+
+    name: str
+    page: Callable[[RelayService, FanOutRunner], Awaitable[bool]]
+    current: Callable[[RelayService], int | None]
+    failed: Callable[[RelayService, int], Awaitable[bool]]
+    given_up: str  # what is lost, for the log
 
 
 class FanOutRunner:
@@ -74,28 +90,34 @@ class FanOutRunner:
                 return
 
     async def run(self) -> int:
-        """Page until nothing is left that this instance may page (another may hold a lease); the pages
-        enqueued."""
+        """Page until nothing is left that this instance may page (another may hold a fan-out's lease):
+        the fan-outs first, then the edits and deletes still reaching big messages' copies; the pages
+        done."""
+        return await self._pages(_FAN_OUTS) + await self._pages(_COPIES)
+
+    async def _pages(self, kind: _Kind) -> int:
         done = 0
         while True:
             relay: RelayService | None = None
             try:
                 async with self.sessionmaker() as session, session.begin():
                     relay = self.relay(session)
-                    if not await relay.fan_out_page(self.owner, self.lease):
+                    if not await kind.page(relay, self):
                         # Nothing left, or another instance holds the lease of the fan-out under way:
                         # that one goes on with it and the messages behind it (its run ends only when
                         # it finds nothing left, or when it loses to a third); the next message here
                         # would break the order, so this run ends.
                         return done
             except Exception:
-                if relay is None or relay.paging is None or not await self._failed(relay.paging):
+                message_id = kind.current(relay) if relay is not None else None
+                if message_id is None or not await self._failed(kind, message_id):
                     raise  # tried again by resume_fan_outs
                 log.exception(
-                    "fan-out of relayed message %s given up after %s failed attempts at one page: the "
-                    "readers past its cursor get no copy; the common chat's next messages go on",
-                    relay.paging,
+                    "%s of relayed message %s given up after %s failed attempts at one page: %s",
+                    kind.name,
+                    message_id,
                     GIVE_UP_AFTER,
+                    kind.given_up,
                 )
                 if self.metrics is not None:
                     self.metrics.fan_outs_given_up.inc()
@@ -105,12 +127,12 @@ class FanOutRunner:
             if self.after_page is not None:
                 await self.after_page(self.pages)
 
-    async def _failed(self, message_id: int) -> bool:
+    async def _failed(self, kind: _Kind, message_id: int) -> bool:
         """A page of this message failed and rolled back: count it, in a transaction of its own; True
-        when its fan-out is given up (GIVE_UP_AFTER failures at one page running)."""
+        when the rest is given up (GIVE_UP_AFTER failures at one page running)."""
         try:
             async with self.sessionmaker() as session, session.begin():
-                return await self.relay(session).fan_out_failed(message_id, GIVE_UP_AFTER)
+                return await kind.failed(self.relay(session), message_id)
         except Exception:
             log.warning("counting a failed page of relayed message %s failed", message_id, exc_info=True)
             return False
@@ -134,3 +156,19 @@ class FanOutRunner:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+
+
+_FAN_OUTS = _Kind(
+    "fan-out",
+    lambda relay, runner: relay.fan_out_page(runner.owner, runner.lease),
+    lambda relay: relay.paging,
+    lambda relay, message_id: relay.fan_out_failed(message_id, GIVE_UP_AFTER),
+    "the readers past its cursor get no copy; the common chat's next messages go on",
+)
+_COPIES = _Kind(
+    "edit or delete",
+    lambda relay, runner: relay.copies_page(),
+    lambda relay: relay.reaching,
+    lambda relay, message_id: relay.copies_failed(message_id, GIVE_UP_AFTER),
+    "the copies past its cursor keep the message as it was",
+)

@@ -9,7 +9,7 @@ worker through its `Handoff` once the transaction commits (a wake-up, the expres
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
@@ -68,6 +68,10 @@ class Handoff(Protocol):
         """The transaction of `session` queued these rows claimed for the express lane (in id order)."""
         ...
 
+    def after_commit(self, session: AsyncSession, callback: Callable[[], None]) -> None:
+        """Call `callback` once the transaction of `session` commits (never if it rolls back)."""
+        ...
+
 
 class Outbox:
     def __init__(self, session: AsyncSession, clock: Clock, handoff: Handoff | None = None) -> None:
@@ -80,6 +84,12 @@ class Outbox:
     def _wake(self) -> None:
         if self.handoff is not None:
             self.handoff.queued(self.session)
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Call `callback` once this transaction commits: e.g. start paging what it left to page. Without
+        a handoff (service tests) it is never called."""
+        if self.handoff is not None:
+            self.handoff.after_commit(self.session, callback)
 
     def _values(self, chat_id: int, kind: str, payload: dict[str, Any], **extra: Any) -> Row:
         now = self.clock.now()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import html
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Protocol
@@ -48,13 +48,12 @@ from services.moderation import Notice, RelayedMessage
 from storage.db import get_row
 from storage.models import Member, RelayMessage, Room, ScheduledMessage, User
 from storage.repositories.moderation import BanRepo
-from storage.repositories.relay import CopyTarget, Recipient, RelayRepo
+from storage.repositories.relay import Recipient, RelayRepo
 from storage.repositories.rooms import RoomRepo
 
 # Telegram limits (TELEGRAM.md)
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
-COPY_PAGE = 1000  # copies an edit or a delete reads at a time (`_copy_pages`)
 DELETE_WINDOW = timedelta(hours=48)
 CAPTIONED_KINDS = {"photo", "video", "audio", "document", "animation", "voice"}
 UNCAPTIONED_KINDS = {"sticker", "video_note", "location", "venue", "poll", "contact", "dice"}
@@ -276,6 +275,11 @@ def parse_when(text: str, now: datetime, zone: tzinfo = UTC) -> tuple[datetime, 
     raise ScheduleInvalid()
 
 
+def _plain(body_html: str | None) -> str | None:
+    """A stored message's HTML as plain text (what `_compose` cuts when the copy is too long)."""
+    return html.unescape(re.sub(r"<[^>]+>", "", body_html)) if body_html else None
+
+
 class RelayService:
     def __init__(
         self,
@@ -291,6 +295,7 @@ class RelayService:
         scheduled_per_user: int = 20,
         fan_out_page: int = 1000,
         limits_cache: LimitsCache | None = None,
+        kick: Callable[[], None] | None = None,
     ) -> None:
         self.session = session
         self.limits_cache = limits_cache
@@ -303,9 +308,13 @@ class RelayService:
         self.history_size = history_size
         self.max_file_bytes = max_file_bytes
         self.scheduled_per_user = scheduled_per_user
-        self.page_size = fan_out_page  # a common-chat message to more readers is enqueued page by page
+        # A common-chat message to more readers is enqueued page by page, and an edit or a delete
+        # reaches more copies page by page.
+        self.page_size = fan_out_page
+        self.kick = kick  # starts the paging of what a committed transaction left to page (bot/fanout.py)
         self.repo = RelayRepo(session)
         self.paging: int | None = None  # the message `fan_out_page` is paging (its failures are counted)
+        self.reaching: int | None = None  # the message whose copies `copies_page` is reaching (the same)
 
     # --- membership -------------------------------------------------------------------------
     async def join(self, user: User) -> list[tuple[RelayMessage, User]]:
@@ -814,7 +823,7 @@ class RelayService:
         album = None
         if message.media_group_id:
             album = [part.origin_message_id or 0 for part in await self.repo.album(message.media_group_id)]
-        plain = html.unescape(re.sub(r"<[^>]+>", "", message.text)) if message.text else None
+        plain = _plain(message.text)
         rows: list[Row] = []
         copies: list[tuple[int, int, int | None]] = []
         await self._build_copies(author, message, plain, album, readers, rows, copies, page=True)
@@ -908,7 +917,7 @@ class RelayService:
     # --- edits and deletes ------------------------------------------------------------------
     async def _edit(self, user: User, incoming: Incoming) -> RelayResult:
         """Mirror an edited original on every copy (`submit` with `edit`); the result counts the copies
-        that get the edit."""
+        that get the edit in this transaction (a page: `_reach_copies`)."""
         message = await self.repo.by_origin(incoming.origin_chat_id, incoming.origin_message_id)
         if message is None or message.author_id != user.id or message.deleted_at is not None:
             return RelayResult(None, 0, 0, "common")
@@ -916,23 +925,8 @@ class RelayService:
         message.edited_at = self.clock.now()
         if message.kind not in CAPTIONED_KINDS and message.kind != "text":
             return RelayResult(message.id, 0, 0, message.chat)
-        header = self.style.header(user, message.chat, await self._room_title(message))
-        if message.kind == "text":
-            kind, content = "edit_text", self._compose(header, incoming.html, incoming.plain, TEXT_LIMIT)
-        else:
-            kind, content = "edit_caption", self._compose(header, incoming.html, incoming.plain, CAPTION_LIMIT)
-        markups: dict[str | None, Markup | None] = {}  # the buttons differ only by the reader's language
-        count = 0
-        async for page in self._copy_pages(message.id):
-            for target in page:
-                if target.language not in markups:
-                    markups[target.language] = self.style.markup(
-                        message.id, user, message.chat, target.language, message.kind
-                    )
-            await self.outbox.edit_copies(
-                kind, [(t.chat_id, t.outgoing_id, content, markups[t.language]) for t in page]
-            )
-            count += len(page)
+        await self.session.flush()  # the row first: see `_delete_everywhere`
+        count = await self._reach_copies(message, user, 0)  # from the first copy: an earlier edit's rest is this one's
         return RelayResult(message.id, count, 0, message.chat)
 
     async def delete_own(self, user: User, reply_to_message_id: int | None) -> int:
@@ -947,6 +941,7 @@ class RelayService:
         return await self._delete_everywhere(message)
 
     async def _delete_everywhere(self, message: RelayMessage) -> int:
+        """Delete a message from every copy; the copies it reaches, now or page by page."""
         # Marked deleted first, and written at once: on PostgreSQL the UPDATE waits for a page of its
         # fan-out under way (`fan_out_page` holds the row from `take_fan_out` to its commit), so the
         # copies read below include that page's, and every later page sees it deleted and stops.
@@ -954,20 +949,76 @@ class RelayService:
         message.deleted_at = self.clock.now()
         message.text = None
         await self.session.flush()
-        await self.repo.mark_copies_read(message.id)
-        count = 0
-        async for page in self._copy_pages(message.id):
-            await self.outbox.delete_copies([(target.chat_id, target.outgoing_id) for target in page])
-            count += len(page)
-        return count
+        reached = await self._reach_copies(message, None, 0)
+        if message.copies_cursor is None:
+            return reached
+        return await self.repo.count_copy_targets(message.id)
 
-    async def _copy_pages(self, message_id: int) -> AsyncIterator[list[CopyTarget]]:
-        """A message's queued copies, COPY_PAGE at a time (an edit or a delete reaches each of them):
-        memory and each statement stay the size of a page, whatever the number of readers."""
-        after = 0
-        while page := await self.repo.copy_targets(message_id, after, COPY_PAGE):
-            yield page
-            after = page[-1].copy_id
+    async def _reach_copies(self, message: RelayMessage, author: User | None, after: int) -> int:
+        """A page of the message's copies past copy id `after` get its delete (`deleted_at` set) or its
+        edit (its text now, under `author`'s header), in this transaction: memory and each statement stay
+        the size of a page, whatever the number of readers. A full page leaves the rest to
+        `copies_page`, a page per transaction from `copies_cursor` (bot/fanout.py, kicked once this
+        transaction commits), so SQLite's write lock is never held for a hundred thousand copies. The
+        copies reached."""
+        page = await self.repo.copy_targets(message.id, after, self.page_size)
+        full = len(page) == self.page_size
+        upto = page[-1].copy_id if full else None
+        if message.deleted_at is not None:
+            await self.repo.mark_copies_read(message.id, after, upto)
+            await self.outbox.delete_copies([(target.chat_id, target.outgoing_id) for target in page])
+        elif page and author is not None:
+            header = self.style.header(author, message.chat, await self._room_title(message))
+            plain = _plain(message.text)
+            if message.kind == "text":
+                kind, content = "edit_text", self._compose(header, message.text, plain, TEXT_LIMIT)
+            else:
+                kind, content = "edit_caption", self._compose(header, message.text, plain, CAPTION_LIMIT)
+            markups: dict[str | None, Markup | None] = {}  # the buttons differ only by the reader's language
+            for target in page:
+                if target.language not in markups:
+                    markups[target.language] = self.style.markup(
+                        message.id, author, message.chat, target.language, message.kind
+                    )
+            await self.outbox.edit_copies(
+                kind, [(t.chat_id, t.outgoing_id, content, markups[t.language]) for t in page]
+            )
+        message.copies_cursor = upto
+        message.copies_failures = 0
+        if upto is not None and self.kick is not None:
+            self.outbox.after_commit(self.kick)
+        return len(page)
+
+    async def copies_page(self) -> bool:
+        """The next page of an edit or a delete still reaching a big message's copies (`_reach_copies`),
+        in the caller's transaction, which should hold nothing else; any instance may run it (a crashed
+        one's page is simply done again: it did not commit). False when none is left."""
+        message_id = await self.repo.next_copies_job()
+        if message_id is None:
+            return False
+        self.reaching = message_id
+        cursor = await self.repo.take_copies_job(message_id)  # the row locked, the cursor as now
+        if cursor is None:
+            return True  # done meanwhile
+        message = await self.session.get(RelayMessage, message_id, populate_existing=True)
+        if message is None:
+            return True
+        author = await get_row(self.session, User, message.author_id)
+        if author is None and message.deleted_at is None:
+            await self.repo.give_up_copies(message_id)  # the author is gone: no header to edit under
+            return True
+        await self._reach_copies(message, author, cursor)
+        return True
+
+    async def copies_failed(self, message_id: int, give_up_after: int) -> bool:
+        """A page of this message's edit or delete failed and rolled back (`reaching` tells which): count
+        the failure, in the caller's transaction; after `give_up_after` at the same page, give the rest
+        up. True when given up."""
+        failures = await self.repo.copies_failed(message_id)
+        if failures is None or failures < give_up_after:
+            return False
+        await self.repo.give_up_copies(message_id)
+        return True
 
     async def expire(self, ttl: timedelta) -> int:
         """Scheduler: messages older than the TTL are deleted from every copy and from history."""

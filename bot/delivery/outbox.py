@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,6 +41,7 @@ class _Queued:
     wake: bool = False  # rows the usual way: the worker is woken on commit
     # Express rows, each batch with the innermost savepoint it was queued in (None: outside any).
     express: list[tuple[SessionTransaction | None, Sequence[Claimed]]] = field(default_factory=list)
+    then: list[Callable[[], None]] = field(default_factory=list)  # called after the commit
 
 
 class CommitHandoff:
@@ -70,6 +71,11 @@ class CommitHandoff:
     def queued_express(self, session: AsyncSession, rows: Sequence[Claimed]) -> None:
         self._of(session).express.append((session.sync_session.get_nested_transaction(), rows))
 
+    def after_commit(self, session: AsyncSession, callback: Callable[[], None]) -> None:
+        then = self._of(session).then
+        if callback not in then:
+            then.append(callback)
+
     # --- the session's hooks ---------------------------------------------------------------
     def committed(self, session: Session) -> None:
         """After a commit: a savepoint's release changes nothing (the transaction goes on); the whole
@@ -83,6 +89,8 @@ class CommitHandoff:
             self.waker.wake()
         if queued.express and self._express is not None:
             self._express.hand_over([row for _, rows in queued.express for row in rows])
+        for callback in queued.then:
+            callback()
 
     def rolled_back(self, session: Session, transaction: SessionTransaction) -> None:
         """After a rollback: the whole transaction's forgets everything it queued; a savepoint's, the

@@ -38,6 +38,13 @@ class RelayMessage(Base):
             sqlite_where=text("fanout_cursor IS NOT NULL"),
             postgresql_where=text("fanout_cursor IS NOT NULL"),
         ),
+        # The edits and deletes still reaching a big message's copies (migration 0030): as few.
+        Index(
+            "ix_relay_messages_copies",
+            "id",
+            sqlite_where=text("copies_cursor IS NOT NULL"),
+            postgresql_where=text("copies_cursor IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -64,6 +71,11 @@ class RelayMessage(Base):
     # Failed attempts at its current page (a page that commits resets it): given up after a few
     # (`RelayService.fan_out_failed`), so one page that always fails does not stall the common chat.
     fanout_failures: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
+    # An edit or a delete of a message with more copies than a page reaches them a page at a time, each
+    # page a transaction of its own (`RelayService.copies_page`): the last relay_copies.id reached (None:
+    # none left to reach); which of the two by `deleted_at`. Failed attempts at its current page as above.
+    copies_cursor: Mapped[int | None] = mapped_column(Integer)
+    copies_failures: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
 
 
 class RelayCopy(Base):

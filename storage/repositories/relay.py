@@ -96,11 +96,24 @@ _COPY_TARGETS = (
     .order_by(RelayCopy.id)
     .limit(bindparam("limit"))
 )
+_COPY_COLUMNS = cast(Table, RelayCopy.__table__).c
 _COPIES_READ = (
     update(cast(Table, RelayCopy.__table__))
-    .where(cast(Table, RelayCopy.__table__).c.message_id == bindparam("of_message"))
+    .where(_COPY_COLUMNS.message_id == bindparam("of_message"), _COPY_COLUMNS.id > bindparam("after"))
     .values(read=True)
 )
+_COPIES_READ_UPTO = _COPIES_READ.where(_COPY_COLUMNS.id <= bindparam("upto"))
+_COPY_TARGETS_COUNT = (
+    select(func.count())
+    .select_from(RelayCopy)
+    .join(User, User.id == RelayCopy.recipient_id)
+    .where(
+        RelayCopy.message_id == bindparam("message_id"),
+        RelayCopy.outgoing_id.is_not(None),
+        User.telegram_id.is_not(None),
+    )
+)
+_NEXT_COPIES = select(RelayMessage.id).where(RelayMessage.copies_cursor.is_not(None)).order_by(RelayMessage.id).limit(1)
 _RUNTIME = select(RuntimeSetting).where(RuntimeSetting.key.in_(bindparam("keys", expanding=True)))
 
 
@@ -299,9 +312,54 @@ class RelayRepo:
             for copy_id, chat_id, language, outgoing_id in rows
         ]
 
-    async def mark_copies_read(self, message_id: int) -> None:
-        """Every copy of the message read (it is gone: nothing of it stays unread), in one statement."""
-        await self.session.execute(_COPIES_READ, {"of_message": message_id})
+    async def count_copy_targets(self, message_id: int) -> int:
+        """How many queued copies `copy_targets` would page through."""
+        return int(await self.session.scalar(_COPY_TARGETS_COUNT, {"message_id": message_id}) or 0)
+
+    async def mark_copies_read(self, message_id: int, after: int, upto: int | None) -> None:
+        """The message's copies with an id above `after` and up to `upto` (None: all of them) read (it is
+        gone: nothing of it stays unread), in one statement."""
+        if upto is None:
+            await self.session.execute(_COPIES_READ, {"of_message": message_id, "after": after})
+        else:
+            await self.session.execute(_COPIES_READ_UPTO, {"of_message": message_id, "after": after, "upto": upto})
+
+    # edits and deletes reaching a big message's copies (services/relay.py `copies_page`)
+    async def next_copies_job(self) -> int | None:
+        """A message whose edit or delete still has copies to reach (the oldest), if any."""
+        return await self.session.scalar(_NEXT_COPIES)
+
+    async def take_copies_job(self, message_id: int) -> int | None:
+        """Lock the message if its copies are still being reached, and return its cursor as it is now:
+        on PostgreSQL this waits for a page of it under way elsewhere to commit (so two instances never
+        reach one page twice); on SQLite the transaction holds the write lock from here on. None when
+        nothing is left to reach."""
+        return await self.session.scalar(
+            update(RelayMessage)
+            .where(RelayMessage.id == message_id, RelayMessage.copies_cursor.is_not(None))
+            .values(copies_cursor=RelayMessage.copies_cursor)
+            .returning(RelayMessage.copies_cursor)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def copies_failed(self, message_id: int) -> int | None:
+        """A page of this message's edit or delete failed (rolled back): the failed attempts at it so far,
+        counted in the caller's transaction; None if nothing is left to reach."""
+        return await self.session.scalar(
+            update(RelayMessage)
+            .where(RelayMessage.id == message_id, RelayMessage.copies_cursor.is_not(None))
+            .values(copies_failures=RelayMessage.copies_failures + 1)
+            .returning(RelayMessage.copies_failures)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def give_up_copies(self, message_id: int) -> None:
+        await self.session.execute(
+            update(RelayMessage)
+            .where(RelayMessage.id == message_id)
+            .values(copies_cursor=None, copies_failures=0)
+            .execution_options(synchronize_session=False)
+        )
 
     async def copies_for(self, message_id: int, recipient_ids: Collection[int] | None = None) -> dict[int, int]:
         """recipient users.id -> outgoing id of their copy (of these recipients only, if given: a page)."""

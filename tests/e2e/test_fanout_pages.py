@@ -219,3 +219,45 @@ async def test_a_page_that_always_fails_is_given_up_and_the_chat_goes_on(
     tg.clock.advance(seconds=tg.app.ctx.settings.delivery_lease_seconds + 1)
     await tg.run_jobs()
     assert len(attempts) == GIVE_UP_AFTER  # not tried again
+
+
+async def reaching(tg: Harness) -> list[int | None]:
+    """The cursors of the edits and deletes still reaching a message's copies."""
+    async with tg.app.ctx.sessionmaker() as session:
+        return list(
+            await session.scalars(select(RelayMessage.copies_cursor).where(RelayMessage.copies_cursor.is_not(None)))
+        )
+
+
+async def test_an_edit_and_a_delete_reach_every_copy_a_page_per_transaction(tg: Harness) -> None:
+    """An edit (and a delete) of a message with more copies than a page reaches the first page in its
+    own transaction and the rest a page per transaction: another writer commits in between."""
+    people = await members(tg, *NAMES)
+    alice, hal = people[0], people[-1]
+    runner = tg.app.ctx.fan_out
+    assert runner is not None
+    original = await alice.send("tpyo")
+    readers = people[1:]
+    assert all(got(p, "tpyo") == 1 for p in readers)
+    between: list[list[int | None]] = []
+
+    async def after_page(pages: int) -> None:
+        if not between:  # the edit's second page committed: a writer goes in before the third
+            between.append(await reaching(tg))
+            await hal.send("/pause")
+
+    runner.after_page = after_page
+    await alice.edit(original, "typo fixed")
+    runner.after_page = None
+    assert len(between) == 1
+    assert between[0] != [], "the edit was not paged"
+    assert "paused" in hal.last_text().lower()
+    assert await reaching(tg) == []
+    for person in readers:
+        copy = next(m for m in person.messages if (m.text or "").endswith(("\ntpyo", "\ntypo fixed")))
+        assert (copy.text or "").endswith("\ntypo fixed"), person.first_name
+        assert copy.edits == 1, person.first_name  # once each
+    await alice.send("/delete", reply_to=original)
+    assert "Deleted for everyone: 7 copies." in alice.last_text()  # every copy, not the first page's 3
+    assert [m for p in readers for m in p.messages if (m.text or "").endswith("\ntypo fixed") and not m.deleted] == []
+    assert await reaching(tg) == []

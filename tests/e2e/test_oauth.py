@@ -330,7 +330,8 @@ async def test_takeover_through_oauth_waits_for_a_yes(
     await eve.press_data(yes, eve.last())  # someone else's button, forged into Eve's chat
     assert eve.last_answer is not None
     assert "expired" in eve.last_answer["text"]
-    await eve.press_data(OAuthConfirm(nonce=nonce[:-1] + ("B" if nonce.endswith("A") else "A"), yes=True).pack(), eve.last())
+    other = nonce[:-1] + ("B" if nonce.endswith("A") else "A")  # always another nonce
+    await eve.press_data(OAuthConfirm(nonce=other, yes=True).pack(), eve.last())
     await mallory.press_data(OAuthConfirm(nonce="ü" * 5, yes=True).pack(), ask)  # not even ASCII
     assert mallory.last_answer is not None
     assert "expired" in mallory.last_answer["text"]

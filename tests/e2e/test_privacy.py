@@ -256,6 +256,8 @@ COLUMNS: dict[str, dict[str, str]] = {
         "fanout_owner": NOT_PERSONAL,  # the instance paging it (host, process)
         "fanout_until": TIME_ONLY,
         "fanout_failures": NOT_PERSONAL,  # failed attempts at a page
+        "copies_cursor": NOT_PERSONAL,  # a relay_copies.id: how far an edit or a delete got
+        "copies_failures": NOT_PERSONAL,  # failed attempts at a page
     },
     "relay_scheduled": {
         "id": NOT_PERSONAL,

@@ -81,7 +81,8 @@ else
   if warned == 0 then warn = 1 end
   warned = 1
 end
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(at), 'warned', warned)
+-- tostring keeps 14 digits: a time of day in seconds would lose its last 100 microseconds
+redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens), 'at', string.format('%.6f', at), 'warned', warned)
 redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
 return {allowed, warn}
 """

@@ -122,7 +122,9 @@ class RedisSpacingLimiter:
     local count = tonumber(ARGV[2])
     local nxt = tonumber(redis.call('GET', KEYS[1]) or '0')
     if nxt < now then nxt = now end
-    redis.call('SET', KEYS[1], tostring(nxt + interval * count), 'PX', 60000 + math.ceil((nxt - now) * 1000))
+    -- tostring keeps 14 digits: a time of day in seconds would lose its last 100 microseconds
+    local expire = 60000 + math.ceil((nxt - now) * 1000)
+    redis.call('SET', KEYS[1], string.format('%.6f', nxt + interval * count), 'PX', expire)
     return {tostring(nxt - now), tostring(interval)}
     """
 
@@ -133,7 +135,7 @@ class RedisSpacingLimiter:
     local pause = tonumber(ARGV[1])
     local nxt = tonumber(redis.call('GET', KEYS[1]) or '0')
     if nxt < now + pause then
-        redis.call('SET', KEYS[1], tostring(now + pause), 'PX', 60000 + math.ceil(pause * 1000))
+        redis.call('SET', KEYS[1], string.format('%.6f', now + pause), 'PX', 60000 + math.ceil(pause * 1000))
     end
     return 1
     """

@@ -11,6 +11,7 @@ import pytest
 from redis.asyncio import Redis
 
 from bot.delivery.limits import RedisSpacingLimiter
+from bot.throttle import RedisFloodGate
 
 
 async def test_two_instances_take_slots_from_one_sequence(redis: Redis) -> None:
@@ -88,3 +89,31 @@ async def test_a_send_woken_a_few_ms_late_keeps_its_slot(redis: Redis) -> None:
         await redis.delete(key)
     assert reservations > 0
     assert len(sleeps) <= 3 * limiter.block  # at most one wait a send: no slot given up
+
+
+async def test_the_shared_next_slot_and_a_pause_keep_their_microseconds(redis: Redis) -> None:
+    """Lua's tostring keeps 14 digits: a time in seconds since 1970 lost its last 100 microseconds, a
+    tenth of a slot at 1,000 a second. The scripts store six decimals."""
+    key = f"test:limiter:{uuid.uuid4().hex}"
+    limiter = RedisSpacingLimiter(redis, rate=30, key=key)
+    try:
+        await limiter.acquire()
+        stored = (await redis.get(key) or b"").decode()
+        assert len(stored.split(".")[1]) == 6, stored
+        await limiter._push(3.0)  # a 429's pause, pushed to every instance
+        stored = (await redis.get(key) or b"").decode()
+        assert len(stored.split(".")[1]) == 6, stored
+    finally:
+        await redis.delete(key)
+
+
+async def test_the_flood_gates_bucket_keeps_its_time_to_the_microsecond(redis: Redis) -> None:
+    prefix = f"test:flood:{uuid.uuid4().hex}"
+    now = 1_764_621_234.123456
+    gate = RedisFloodGate(redis, prefix, rate=1.0, burst=3.0, now=lambda: now)
+    try:
+        assert await gate.admit(7) == (True, False)
+        at = float(await redis.hget(f"{prefix}:flood:7", "at") or 0)
+        assert at == pytest.approx(now, abs=1e-6)  # tostring kept 1764621234.1235
+    finally:
+        await redis.delete(f"{prefix}:flood:7")

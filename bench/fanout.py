@@ -134,6 +134,31 @@ class WriterProbe:
             await self.task
 
 
+@contextlib.asynccontextmanager
+async def probing(
+    sessionmaker: async_sessionmaker[AsyncSession], user_id: int, on: bool
+) -> AsyncIterator[WriterProbe | None]:
+    """A WriterProbe running through the block (None if not `on`), up to the write that waited behind it."""
+    if not on:
+        yield None
+        return
+    probe = WriterProbe(sessionmaker, user_id)
+    await probe.next_write()  # it is running
+    probe.waits.clear()
+    try:
+        yield probe
+    finally:
+        await probe.next_write()  # the write that waited behind the block, if any
+        await probe.next_write()
+        await probe.stop()
+
+
+def waited(probe: WriterProbe | None, label: str) -> str:
+    if probe is None:
+        return ""
+    return f" {label}={max(probe.waits) * 1000:.0f}ms (of {len(probe.waits)} writes)"
+
+
 async def run_case(
     name: str,
     members: int,
@@ -149,21 +174,14 @@ async def run_case(
         ids = await add_members(sessionmaker, members)
         rss_setup = rss_mb()
         clock = SystemClock()
-        probe = WriterProbe(sessionmaker, ids[-1]) if writer_probe else None
-        if probe is not None:
-            await probe.next_write()  # it is running
-            probe.waits.clear()
         # Frozen before the enqueue, as BotApp.run does before the first update: unfrozen, the enqueue's
         # full collections walked the set-up's heap (~200 ms each, the gate held meanwhile).
         freeze_startup_heap()
-        enqueue_started = time.perf_counter()
-        async with RssPeak().sampling() as during_enqueue:
-            pages = await enqueue(sessionmaker, ids[0], messages, clock, page)
-        enqueue_seconds = time.perf_counter() - enqueue_started
-        if probe is not None:
-            await probe.next_write()  # the write that waited behind the enqueue, if any
-            await probe.next_write()
-            await probe.stop()
+        async with probing(sessionmaker, ids[-1], writer_probe) as probe:
+            enqueue_started = time.perf_counter()
+            async with RssPeak().sampling() as during_enqueue:
+                pages = await enqueue(sessionmaker, ids[0], messages, clock, page)
+            enqueue_seconds = time.perf_counter() - enqueue_started
         bot = make_bot(url)
         worker = DeliveryWorker(
             sessionmaker,
@@ -184,7 +202,11 @@ async def run_case(
                     break
                 await asyncio.sleep(0.1)  # rows waiting out a retry_after
         wall = time.perf_counter() - started
-        edited = await edit_first(sessionmaker, ids[0], clock, page) if edit else ""
+        edited = ""
+        if edit:
+            async with probing(sessionmaker, ids[-1], writer_probe) as edit_probe:
+                edited = await edit_first(sessionmaker, ids[0], clock, page)
+            edited += waited(edit_probe, "edit_writer_wait_max")
         await worker.api.close()
         await bot.session.close()
         stats = await fake_stats(url)
@@ -201,9 +223,7 @@ async def run_case(
     span = (max(walls) - min(walls)) if len(walls) > 1 else wall
     achieved = sends / span if span > 0 else float("nan")
     peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    probed = ""
-    if probe is not None:
-        probed = f" writer_wait_max={max(probe.waits) * 1000:.0f}ms (of {len(probe.waits)} writes)"
+    probed = waited(probe, "writer_wait_max")
     limit_text = f"{rate:.0f}/s" if rate else "none"
     fraction = f"{achieved / rate:.3f}" if rate else "—"
     print(

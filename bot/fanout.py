@@ -12,8 +12,9 @@ job; one that failed GIVE_UP_AFTER times running is given up (`RelayService.fan_
 message that cannot be paged does not hold up the common chat's next ones for ever.
 
 An edit or a delete of a message with more copies than a page reaches the first page in its own
-transaction, and the rest here, a page per transaction, after the fan-outs (`RelayService.copies_page`;
-no lease: a page locks the message's row, so two instances take its pages in turn).
+transaction, and the rest here, a page per transaction, taking turns with the fan-outs' pages
+(`RelayService.copies_page`; no lease: a page locks the message's row, so two instances take its
+pages in turn).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.metrics import Metrics
@@ -44,6 +46,7 @@ class _Kind:
     current: Callable[[RelayService], int | None]
     failed: Callable[[RelayService, int], Awaitable[bool]]
     given_up: str  # what is lost, for the log
+    counter: Callable[[Metrics], Counter]  # counts the messages given up
 
 
 class FanOutRunner:
@@ -91,41 +94,49 @@ class FanOutRunner:
 
     async def run(self) -> int:
         """Page until nothing is left that this instance may page (another may hold a fan-out's lease):
-        the fan-outs first, then the edits and deletes still reaching big messages' copies; the pages
-        done."""
-        return await self._pages(_FAN_OUTS) + await self._pages(_COPIES)
-
-    async def _pages(self, kind: _Kind) -> int:
+        the fan-outs' pages and those of the edits and deletes still reaching big messages' copies take
+        turns, so a busy common chat's fan-outs never hold a delete up for long; the pages done."""
         done = 0
-        while True:
-            relay: RelayService | None = None
-            try:
-                async with self.sessionmaker() as session, session.begin():
-                    relay = self.relay(session)
-                    if not await kind.page(relay, self):
-                        # Nothing left, or another instance holds the lease of the fan-out under way:
-                        # that one goes on with it and the messages behind it (its run ends only when
-                        # it finds nothing left, or when it loses to a third); the next message here
-                        # would break the order, so this run ends.
-                        return done
-            except Exception:
-                message_id = kind.current(relay) if relay is not None else None
-                if message_id is None or not await self._failed(kind, message_id):
-                    raise  # tried again by resume_fan_outs
-                log.exception(
-                    "%s of relayed message %s given up after %s failed attempts at one page: %s",
-                    kind.name,
-                    message_id,
-                    GIVE_UP_AFTER,
-                    kind.given_up,
-                )
-                if self.metrics is not None:
-                    self.metrics.fan_outs_given_up.inc()
-                continue
-            done += 1
-            self.pages += 1
-            if self.after_page is not None:
-                await self.after_page(self.pages)
+        kinds = [_FAN_OUTS, _COPIES]
+        while kinds:
+            for kind in list(kinds):
+                if await self._page(kind):
+                    done += 1
+                else:
+                    kinds.remove(kind)
+        return done
+
+    async def _page(self, kind: _Kind) -> bool:
+        """One page of `kind` in a transaction of its own; False when none is left. A page that fails
+        is counted, and raised unless its message is given up (then True)."""
+        relay: RelayService | None = None
+        try:
+            async with self.sessionmaker() as session, session.begin():
+                relay = self.relay(session)
+                if not await kind.page(relay, self):
+                    # Nothing left, or another instance holds the lease of the fan-out under way: that
+                    # one goes on with it and the messages behind it (its run ends only when it finds
+                    # nothing left, or when it loses to a third); the next message here would break the
+                    # order, so these pages end.
+                    return False
+        except Exception:
+            message_id = kind.current(relay) if relay is not None else None
+            if message_id is None or not await self._failed(kind, message_id):
+                raise  # tried again by resume_fan_outs
+            log.exception(
+                "%s of relayed message %s given up after %s failed attempts at one page: %s",
+                kind.name,
+                message_id,
+                GIVE_UP_AFTER,
+                kind.given_up,
+            )
+            if self.metrics is not None:
+                kind.counter(self.metrics).inc()
+            return True
+        self.pages += 1
+        if self.after_page is not None:
+            await self.after_page(self.pages)
+        return True
 
     async def _failed(self, kind: _Kind, message_id: int) -> bool:
         """A page of this message failed and rolled back: count it, in a transaction of its own; True
@@ -164,6 +175,7 @@ _FAN_OUTS = _Kind(
     lambda relay: relay.paging,
     lambda relay, message_id: relay.fan_out_failed(message_id, GIVE_UP_AFTER),
     "the readers past its cursor get no copy; the common chat's next messages go on",
+    lambda metrics: metrics.fan_outs_given_up,
 )
 _COPIES = _Kind(
     "edit or delete",
@@ -171,4 +183,5 @@ _COPIES = _Kind(
     lambda relay: relay.reaching,
     lambda relay, message_id: relay.copies_failed(message_id, GIVE_UP_AFTER),
     "the copies past its cursor keep the message as it was",
+    lambda metrics: metrics.copies_given_up,
 )

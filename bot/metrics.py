@@ -63,6 +63,11 @@ class Metrics:
             "Paged common-chat fan-outs given up after their page kept failing (bot/fanout.py)",
             registry=self.registry,
         )
+        self.copies_given_up = Counter(
+            "bot_copies_given_up",
+            "Edits or deletes of big messages given up after their page of copies kept failing (bot/fanout.py)",
+            registry=self.registry,
+        )
         self.throttled = Counter("bot_throttled_updates", "Updates dropped by flood control", registry=self.registry)
         self.queue_depth = Gauge("bot_delivery_queue_depth", "Outgoing messages waiting", registry=self.registry)
         self.queue_oldest = Gauge(

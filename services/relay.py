@@ -918,14 +918,16 @@ class RelayService:
     async def _edit(self, user: User, incoming: Incoming) -> RelayResult:
         """Mirror an edited original on every copy (`submit` with `edit`); the result counts the copies
         that get the edit in this transaction (a page: `_reach_copies`)."""
-        message = await self.repo.by_origin(incoming.origin_chat_id, incoming.origin_message_id)
-        if message is None or message.author_id != user.id or message.deleted_at is not None:
+        found = await self.repo.by_origin(incoming.origin_chat_id, incoming.origin_message_id)
+        if found is None or found.author_id != user.id:
+            return RelayResult(None, 0, 0, "common")
+        message = await self.repo.locked(found.id)  # as it is now: a delete may have come meanwhile
+        if message is None or message.deleted_at is not None:
             return RelayResult(None, 0, 0, "common")
         message.text = incoming.html
         message.edited_at = self.clock.now()
         if message.kind not in CAPTIONED_KINDS and message.kind != "text":
             return RelayResult(message.id, 0, 0, message.chat)
-        await self.session.flush()  # the row first: see `_delete_everywhere`
         count = await self._reach_copies(message, user, 0)  # from the first copy: an earlier edit's rest is this one's
         return RelayResult(message.id, count, 0, message.chat)
 
@@ -941,18 +943,21 @@ class RelayService:
         return await self._delete_everywhere(message)
 
     async def _delete_everywhere(self, message: RelayMessage) -> int:
-        """Delete a message from every copy; the copies it reaches, now or page by page."""
-        # Marked deleted first, and written at once: on PostgreSQL the UPDATE waits for a page of its
-        # fan-out under way (`fan_out_page` holds the row from `take_fan_out` to its commit), so the
-        # copies read below include that page's, and every later page sees it deleted and stops.
-        # Read before it, the copies would miss that page's, whose readers would keep the message.
-        message.deleted_at = self.clock.now()
-        message.text = None
-        await self.session.flush()
-        reached = await self._reach_copies(message, None, 0)
-        if message.copies_cursor is None:
+        """Delete a message from every copy; the copies it reaches, now or page by page (0 if another
+        transaction deleted it meanwhile)."""
+        # The row locked first (`RelayRepo.locked`): on PostgreSQL that waits for a page of its fan-out
+        # under way (`fan_out_page` holds the row from `take_fan_out` to its commit), or of an edit's
+        # (`copies_page`), so the copies read below include that page's, and every later page sees it
+        # deleted and stops. Read before it, the copies would miss that page's.
+        locked = await self.repo.locked(message.id)
+        if locked is None or locked.deleted_at is not None:
+            return 0
+        locked.deleted_at = self.clock.now()
+        locked.text = None
+        reached = await self._reach_copies(locked, None, 0)
+        if locked.copies_cursor is None:
             return reached
-        return await self.repo.count_copy_targets(message.id)
+        return await self.repo.count_copy_targets(locked.id)
 
     async def _reach_copies(self, message: RelayMessage, author: User | None, after: int) -> int:
         """A page of the message's copies past copy id `after` get its delete (`deleted_at` set) or its
@@ -961,10 +966,16 @@ class RelayService:
         `copies_page`, a page per transaction from `copies_cursor` (bot/fanout.py, kicked once this
         transaction commits), so SQLite's write lock is never held for a hundred thousand copies. The
         copies reached."""
-        page = await self.repo.copy_targets(message.id, after, self.page_size)
-        full = len(page) == self.page_size
-        upto = page[-1].copy_id if full else None
-        if message.deleted_at is not None:
+        editing = message.deleted_at is None
+        until = message.copies_until if editing and after else None  # a page past an edit's first
+        page = await self.repo.copy_targets(message.id, after, self.page_size, until)
+        upto = page[-1].copy_id if len(page) == self.page_size else None  # None: the last page
+        if upto is not None and editing:
+            if not after:  # the edit's first page: it goes up to the copies there are now
+                message.copies_until = await self.repo.last_copy_id(message.id)
+            if message.copies_until is not None and upto >= message.copies_until:
+                upto = None
+        if not editing:
             await self.repo.mark_copies_read(message.id, after, upto)
             await self.outbox.delete_copies([(target.chat_id, target.outgoing_id) for target in page])
         elif page and author is not None:
@@ -1004,8 +1015,8 @@ class RelayService:
         if message is None:
             return True
         author = await get_row(self.session, User, message.author_id)
-        if author is None and message.deleted_at is None:
-            await self.repo.give_up_copies(message_id)  # the author is gone: no header to edit under
+        if message.deleted_at is None and (author is None or message.text is None):
+            await self.repo.give_up_copies(message_id)  # the author is gone, or forgot their texts
             return True
         await self._reach_copies(message, author, cursor)
         return True
@@ -1027,8 +1038,8 @@ class RelayService:
         for message in expired:
             if now - message.created_at <= DELETE_WINDOW:
                 await self._delete_everywhere(message)
-            else:
-                message.deleted_at, message.text = now, None
+            else:  # too old for Telegram to delete: gone from history only, and no edit goes on
+                message.deleted_at, message.text, message.copies_cursor = now, None, None
         return len(expired)
 
     # --- unread, status, who ----------------------------------------------------------------

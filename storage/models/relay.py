@@ -73,8 +73,10 @@ class RelayMessage(Base):
     fanout_failures: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
     # An edit or a delete of a message with more copies than a page reaches them a page at a time, each
     # page a transaction of its own (`RelayService.copies_page`): the last relay_copies.id reached (None:
-    # none left to reach); which of the two by `deleted_at`. Failed attempts at its current page as above.
+    # none left to reach); which of the two by `deleted_at`. An edit goes up to the copies there were
+    # when it was made. Failed attempts at its current page as above.
     copies_cursor: Mapped[int | None] = mapped_column(Integer)
+    copies_until: Mapped[int | None] = mapped_column(Integer)  # an edit's last copy: later ones carry its text
     copies_failures: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
 
 

@@ -38,7 +38,7 @@ class ErasureRepo:
 
     async def forget_texts(self, author_id: int) -> None:
         """The author's relayed messages stay (replies and reports point at them), without their text; one
-        still being paged stops there."""
+        still being paged, or an edit of one still reaching its copies, stops there."""
         await self.session.execute(
             update(RelayMessage)
             .where(RelayMessage.author_id == author_id, RelayMessage.text.is_not(None))
@@ -49,6 +49,16 @@ class ErasureRepo:
             update(RelayMessage)
             .where(RelayMessage.author_id == author_id, RelayMessage.fanout_cursor.is_not(None))
             .values(fanout_cursor=None, fanout_owner=None, fanout_until=None)
+        )
+        # An edit of theirs still reaching copies stops too (their deletes go on: a delete shows no text).
+        await self.session.execute(
+            update(RelayMessage)
+            .where(
+                RelayMessage.author_id == author_id,
+                RelayMessage.copies_cursor.is_not(None),
+                RelayMessage.deleted_at.is_(None),
+            )
+            .values(copies_cursor=None)
         )
 
     async def cancel_scheduled(self, author_id: int) -> None:

@@ -11,7 +11,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
-from storage.db import PairsQuery, Prebuilt, dialect_insert, get_row, padded, pairs_in, upsert
+from storage.db import (
+    PairsQuery,
+    Prebuilt,
+    dialect_insert,
+    get_row,
+    padded,
+    pairs_in,
+    sqlite_write_lock_first,
+    upsert,
+)
 from storage.models import (
     Block,
     LimitWindow,
@@ -90,12 +99,15 @@ _COPY_TARGETS = (
     .where(
         RelayCopy.message_id == bindparam("message_id"),
         RelayCopy.id > bindparam("after"),
+        RelayCopy.id <= bindparam("upto"),
         RelayCopy.outgoing_id.is_not(None),
         User.telegram_id.is_not(None),
     )
     .order_by(RelayCopy.id)
     .limit(bindparam("limit"))
 )
+_LAST_COPY = select(func.max(RelayCopy.id)).where(RelayCopy.message_id == bindparam("message_id"))
+MAX_ID = 2**31 - 1  # the highest id an Integer column holds (PostgreSQL's int4)
 _COPY_COLUMNS = cast(Table, RelayCopy.__table__).c
 _COPIES_READ = (
     update(cast(Table, RelayCopy.__table__))
@@ -302,11 +314,12 @@ class RelayRepo:
         )
         return found is not None
 
-    async def copy_targets(self, message_id: int, after: int, limit: int) -> list[CopyTarget]:
-        """Up to `limit` of a message's queued copies with an id above `after`, in id order: where each
-        went (the reader's chat, their language, the copy's outgoing row). Plain rows, no objects: a
-        common-chat message has a copy for every reader."""
-        rows = await self.session.execute(_COPY_TARGETS, {"message_id": message_id, "after": after, "limit": limit})
+    async def copy_targets(self, message_id: int, after: int, limit: int, upto: int | None = None) -> list[CopyTarget]:
+        """Up to `limit` of a message's queued copies with an id above `after` (and up to `upto`), in id
+        order: where each went (the reader's chat, their language, the copy's outgoing row). Plain rows,
+        no objects: a common-chat message has a copy for every reader."""
+        bounds = {"message_id": message_id, "after": after, "upto": MAX_ID if upto is None else upto}
+        rows = await self.session.execute(_COPY_TARGETS, {**bounds, "limit": limit})
         return [
             CopyTarget(copy_id, chat_id or 0, language, outgoing_id or 0)
             for copy_id, chat_id, language, outgoing_id in rows
@@ -325,6 +338,18 @@ class RelayRepo:
             await self.session.execute(_COPIES_READ_UPTO, {"of_message": message_id, "after": after, "upto": upto})
 
     # edits and deletes reaching a big message's copies (services/relay.py `copies_page`)
+    async def locked(self, message_id: int) -> RelayMessage | None:
+        """The message, locked until the transaction ends and read as it is now (FOR UPDATE on
+        PostgreSQL, which waits for a page of it under way elsewhere; on SQLite the write lock, taken
+        before the read). Lock before changing it: changed first, a write would overwrite what a
+        transaction it waited for committed."""
+        await sqlite_write_lock_first(self.session, RelayMessage, message_id)
+        return await self.session.get(RelayMessage, message_id, with_for_update=True, populate_existing=True)
+
+    async def last_copy_id(self, message_id: int) -> int | None:
+        """The message's newest copy (an edit reaches the copies up to it: later ones carry its text)."""
+        return await self.session.scalar(_LAST_COPY, {"message_id": message_id})
+
     async def next_copies_job(self) -> int | None:
         """A message whose edit or delete still has copies to reach (the oldest), if any."""
         return await self.session.scalar(_NEXT_COPIES)

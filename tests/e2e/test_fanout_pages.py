@@ -261,3 +261,60 @@ async def test_an_edit_and_a_delete_reach_every_copy_a_page_per_transaction(tg: 
     assert "Deleted for everyone: 7 copies." in alice.last_text()  # every copy, not the first page's 3
     assert [m for p in readers for m in p.messages if (m.text or "").endswith("\ntypo fixed") and not m.deleted] == []
     assert await reaching(tg) == []
+
+
+async def test_an_edit_while_the_message_is_still_paged_edits_only_the_copies_written_before_it(tg: Harness) -> None:
+    """The fan-out's later pages carry the new text: editing them too would be a Bot API call each for
+    nothing (at 100,000 readers, up to a second round of the whole chat). Here the fan-out's next page
+    is written before the edit's rest would be (as on another instance)."""
+    people = await members(tg, *NAMES)
+    alice = people[0]
+    readers = people[1:]
+    runner = tg.app.ctx.fan_out
+    assert runner is not None
+
+    async def after_page(pages: int) -> None:
+        if pages == 1:  # the fan-out's first page is in: the author edits now
+            runner.after_page = None
+            original = next(m for m in tg.tg.chats[alice.id] if not m.from_bot and m.text == "tpyo")
+            await alice.edit(original, "typo fixed")
+            async with tg.app.ctx.sessionmaker() as session, session.begin():  # the next page comes first
+                assert await tg.app.ctx.relay(session).fan_out_page(runner.owner, runner.lease)
+
+    runner.after_page = after_page
+    await alice.send("tpyo")
+    await tg.deliver()
+    assert await reaching(tg) == []
+    assert await paging(tg) == []
+    for person in readers:
+        copy = next(m for m in person.messages if (m.text or "").endswith(("\ntpyo", "\ntypo fixed")))
+        assert (copy.text or "").endswith("\ntypo fixed"), person.first_name
+    assert sum(m.edits for p in readers for m in p.messages) == PAGE  # the first page's copies only
+    assert await count(tg, Outgoing, Outgoing.kind == "edit_text") == PAGE  # and no call refused as "not modified"
+
+
+async def test_a_delete_takes_turns_with_a_fan_out_under_way(tg: Harness) -> None:
+    """The rest of a delete is not held up until the fan-outs are done (a busy common chat's never are)."""
+    people = await members(tg, *NAMES)
+    alice, bob = people[0], people[1]
+    await alice.send("first")
+    assert await paging(tg) == []
+    runner = tg.app.ctx.fan_out
+    assert runner is not None
+    seen: list[tuple[bool, bool]] = []  # after each page: (a delete left to page, a fan-out left to page)
+
+    async def after_page(pages: int) -> None:
+        if not seen:  # the first page of Bob's message is in: Alice deletes hers, bigger than a page
+            original = next(m for m in tg.tg.chats[alice.id] if not m.from_bot and m.text == "first")
+            await alice.send("/delete", reply_to=original)
+        seen.append((await reaching(tg) != [], await paging(tg) != []))
+
+    runner.after_page = after_page
+    await bob.send("second")
+    runner.after_page = None
+    assert alice.received("Deleted for everyone: 7 copies.")
+    assert seen[0] == (True, True)
+    assert (False, True) in seen  # the delete was done while Bob's message was still being paged
+    assert seen[-1] == (False, False)
+    assert [m for p in people for m in p.messages if (m.text or "").endswith("\nfirst") and not m.deleted] == []
+    assert all(got(p, "second") == (0 if p is bob else 1) for p in people)

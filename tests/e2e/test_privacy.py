@@ -257,6 +257,7 @@ COLUMNS: dict[str, dict[str, str]] = {
         "fanout_until": TIME_ONLY,
         "fanout_failures": NOT_PERSONAL,  # failed attempts at a page
         "copies_cursor": NOT_PERSONAL,  # a relay_copies.id: how far an edit or a delete got
+        "copies_until": NOT_PERSONAL,  # a relay_copies.id: where an edit stops
         "copies_failures": NOT_PERSONAL,  # failed attempts at a page
     },
     "relay_scheduled": {

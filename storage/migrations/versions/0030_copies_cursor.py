@@ -8,8 +8,9 @@ An edit or a delete of a common-chat message queued an edit (or a delete) for ev
 the transaction that made it: at 100,000 readers about 1.6 s holding SQLite's write lock, with every
 other writer waiting. Now the transaction reaches the first page of copies, and the rest go a page per
 transaction (bot/fanout.py, `RelayService.copies_page`) from `copies_cursor`, the last copy reached; a
-crashed instance's are resumed by any. `copies_failures` counts failed attempts at one page, as
-`fanout_failures` does.
+crashed instance's are resumed by any. An edit goes up to `copies_until`, the last copy when it was
+made (a fan-out still paged meanwhile writes later copies with the new text). `copies_failures` counts
+failed attempts at one page, as `fanout_failures` does.
 """
 
 from collections.abc import Sequence
@@ -26,6 +27,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table('relay_messages', schema=None) as batch_op:
         batch_op.add_column(sa.Column('copies_cursor', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('copies_until', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('copies_failures', sa.SmallInteger(), server_default='0', nullable=False))
         batch_op.create_index(
             'ix_relay_messages_copies',
@@ -44,4 +46,5 @@ def downgrade() -> None:
             postgresql_where=sa.text('copies_cursor IS NOT NULL'),
         )
         batch_op.drop_column('copies_failures')
+        batch_op.drop_column('copies_until')
         batch_op.drop_column('copies_cursor')

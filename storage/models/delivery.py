@@ -48,6 +48,16 @@ class Outgoing(Base):
             sqlite_where=text("sent_at IS NOT NULL"),
             postgresql_where=text("sent_at IS NOT NULL"),
         ),
+        # The due heads of one sender's queue in id order (the SQLite claim: `OutgoingRepo.claim`); only
+        # chats' heads (`head`) are in it. PostgreSQL keeps `head` NULL (no triggers there).
+        Index(
+            "ix_outgoing_heads",
+            "priority",
+            "sender_id",
+            "id",
+            sqlite_where=text("status = 'pending' AND head = 1"),
+            postgresql_where=text("status = 'pending' AND head = 1"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -72,3 +82,7 @@ class Outgoing(Base):
     # relayed copies come from (`sender_id`, their users.id; None: a notice, a broadcast).
     priority: Mapped[int] = mapped_column(SmallInteger, default=Priority.RELAY, server_default="1")
     sender_id: Mapped[int | None] = mapped_column(BigInteger)
+    # On SQLite, 1 on a pending row that is its chat's first pending row (the head of the chat's queue),
+    # kept so by SQLite triggers (migration 0031); a row that leaves `pending` may keep its
+    # 1 (every reader asks for status 'pending' too). NULL on PostgreSQL, whose claim does not read it.
+    head: Mapped[int | None] = mapped_column(SmallInteger)

@@ -195,6 +195,7 @@ COLUMNS: dict[str, dict[str, str]] = {
         "last_error": NOT_PERSONAL,
         "priority": NOT_PERSONAL,
         "sender_id": NOT_PERSONAL,  # a users.id, as relay_messages.author_id
+        "head": NOT_PERSONAL,  # 1 on a chat's first pending row (SQLite)
     },
     "phone_codes": {
         "id": NOT_PERSONAL,

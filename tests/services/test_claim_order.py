@@ -99,9 +99,9 @@ async def test_the_heads_are_each_chats_first_pending_row(
     rng = random.Random(42)
     for _ in range(40):
         async with sessionmaker() as session, session.begin():
-            await change_at_random(session, rng)
             if session.get_bind().dialect.name != "sqlite":
-                return  # PostgreSQL keeps no heads
+                pytest.skip("PostgreSQL keeps no heads: its claim locks the ranked rows themselves")
+            await change_at_random(session, rng)
             rows = (await session.execute(select(Outgoing.id, Outgoing.chat_id, Outgoing.status, Outgoing.head))).all()
             first: dict[int, int] = {}
             for oid, chat, status, _ in sorted(rows):

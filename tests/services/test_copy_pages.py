@@ -153,16 +153,25 @@ async def test_a_deletes_count_is_every_copy_not_only_the_first_page(
     assert len(await queued(sessionmaker, "delete")) == PAGE  # the rest a page per transaction
 
 
+async def edited_on_postgresql(
+    sessionmaker: async_sessionmaker[AsyncSession], db: DbTarget, clock: FakeClock
+) -> tuple[int, int, dict[int, int]]:
+    """`common_message`, edited: its first page of copies reached, the rest left to `copies_page`. For
+    races between two transactions: PostgreSQL only."""
+    if db.kind == "sqlite":
+        pytest.skip("SQLite lets one writer in at a time")
+    author_id, author_chat, copies = await common_message(sessionmaker, clock)
+    await edit(sessionmaker, clock, (author_id, author_chat), "first edit")
+    return author_id, author_chat, copies
+
+
 async def test_two_instances_take_one_messages_pages_in_turn(
     sessionmaker: async_sessionmaker[AsyncSession], db: DbTarget
 ) -> None:
     """PostgreSQL: a page locks the message's row, so a second instance's page waits for the first to
     commit and goes on from its cursor: no copy reached twice, none skipped."""
-    if db.kind == "sqlite":
-        pytest.skip("SQLite lets one writer in at a time")
     clock = FakeClock()
-    author_id, author_chat, copies = await common_message(sessionmaker, clock)
-    await edit(sessionmaker, clock, (author_id, author_chat), "edited")
+    _author_id, _author_chat, copies = await edited_on_postgresql(sessionmaker, db, clock)
     async with sessionmaker() as first, sessionmaker() as second:
         await first.begin()
         assert await relay(first, clock).copies_page()  # the second page, not committed
@@ -204,11 +213,8 @@ async def test_a_delete_or_an_edit_waiting_for_a_page_under_way_still_reaches_ev
     another edit) comes on another: it waits for the page, then starts from the first copy and writes
     its own cursor. Changed before it locked the row, the ORM left an unchanged-looking cursor out of
     its UPDATE, the page's cursor stayed, and the copies between were skipped."""
-    if db.kind == "sqlite":
-        pytest.skip("SQLite lets one writer in at a time")
     clock = FakeClock()
-    author_id, author_chat, copies = await common_message(sessionmaker, clock)
-    await edit(sessionmaker, clock, (author_id, author_chat), "first edit")
+    author_id, author_chat, copies = await edited_on_postgresql(sessionmaker, db, clock)
     async with sessionmaker() as paging, sessionmaker() as other:
         await paging.begin()
         assert await relay(paging, clock).copies_page()  # the second page, not committed

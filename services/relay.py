@@ -1008,17 +1008,16 @@ class RelayService:
         if message_id is None:
             return False
         self.reaching = message_id
-        cursor = await self.repo.take_copies_job(message_id)  # the row locked, the cursor as now
-        if cursor is None:
+        # Locked and read as it is now: on PostgreSQL this waits for a page of it under way elsewhere,
+        # so two instances never reach one page twice.
+        message = await self.repo.locked(message_id)
+        if message is None or message.copies_cursor is None:
             return True  # done meanwhile
-        message = await self.session.get(RelayMessage, message_id, populate_existing=True)
-        if message is None:
-            return True
         author = await get_row(self.session, User, message.author_id)
         if message.deleted_at is None and (author is None or message.text is None):
             await self.repo.give_up_copies(message_id)  # the author is gone, or forgot their texts
             return True
-        await self._reach_copies(message, author, cursor)
+        await self._reach_copies(message, author, message.copies_cursor)
         return True
 
     async def copies_failed(self, message_id: int, give_up_after: int) -> bool:

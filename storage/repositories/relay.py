@@ -354,19 +354,6 @@ class RelayRepo:
         """A message whose edit or delete still has copies to reach (the oldest), if any."""
         return await self.session.scalar(_NEXT_COPIES)
 
-    async def take_copies_job(self, message_id: int) -> int | None:
-        """Lock the message if its copies are still being reached, and return its cursor as it is now:
-        on PostgreSQL this waits for a page of it under way elsewhere to commit (so two instances never
-        reach one page twice); on SQLite the transaction holds the write lock from here on. None when
-        nothing is left to reach."""
-        return await self.session.scalar(
-            update(RelayMessage)
-            .where(RelayMessage.id == message_id, RelayMessage.copies_cursor.is_not(None))
-            .values(copies_cursor=RelayMessage.copies_cursor)
-            .returning(RelayMessage.copies_cursor)
-            .execution_options(synchronize_session=False)
-        )
-
     async def copies_failed(self, message_id: int) -> int | None:
         """A page of this message's edit or delete failed (rolled back): the failed attempts at it so far,
         counted in the caller's transaction; None if nothing is left to reach."""

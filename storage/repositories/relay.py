@@ -8,7 +8,7 @@ from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Result, Table, bindparam, delete, func, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import InstrumentedAttribute, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from storage.db import (
@@ -357,13 +357,7 @@ class RelayRepo:
     async def copies_failed(self, message_id: int) -> int | None:
         """A page of this message's edit or delete failed (rolled back): the failed attempts at it so far,
         counted in the caller's transaction; None if nothing is left to reach."""
-        return await self.session.scalar(
-            update(RelayMessage)
-            .where(RelayMessage.id == message_id, RelayMessage.copies_cursor.is_not(None))
-            .values(copies_failures=RelayMessage.copies_failures + 1)
-            .returning(RelayMessage.copies_failures)
-            .execution_options(synchronize_session=False)
-        )
+        return await self._page_failed(message_id, RelayMessage.copies_cursor, RelayMessage.copies_failures)
 
     async def give_up_copies(self, message_id: int) -> None:
         await self.session.execute(
@@ -440,11 +434,17 @@ class RelayRepo:
     async def fan_out_failed(self, message_id: int) -> int | None:
         """A page of this message failed (its transaction rolled back): the failed attempts at its
         current page so far, counted in the caller's transaction; None if it is no longer paged."""
+        return await self._page_failed(message_id, RelayMessage.fanout_cursor, RelayMessage.fanout_failures)
+
+    async def _page_failed(
+        self, message_id: int, cursor: InstrumentedAttribute[int | None], failures: InstrumentedAttribute[int]
+    ) -> int | None:
+        """One more failed attempt in the `failures` column, while `cursor` says a page is still to do."""
         return await self.session.scalar(
             update(RelayMessage)
-            .where(RelayMessage.id == message_id, RelayMessage.fanout_cursor.is_not(None))
-            .values(fanout_failures=RelayMessage.fanout_failures + 1)
-            .returning(RelayMessage.fanout_failures)
+            .where(RelayMessage.id == message_id, cursor.is_not(None))
+            .values({failures: failures + 1})
+            .returning(failures)
             .execution_options(synchronize_session=False)
         )
 

@@ -251,3 +251,22 @@ async def test_a_delete_or_an_edit_waiting_for_a_page_under_way_still_reaches_ev
             last[row.target_id or 0] = row.payload["text"]
         assert sorted(last) == sorted(copies.values())
         assert all(text.endswith("last") for text in last.values())
+
+
+async def test_a_page_that_keeps_failing_is_given_up_after_the_set_attempts(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    clock = FakeClock()
+    author_id, author_chat, _copies = await common_message(sessionmaker, clock)
+    await edit(sessionmaker, clock, (author_id, author_chat), "edited")
+    async with sessionmaker() as session:
+        message_id = await session.scalar(select(RelayMessage.id))
+    assert message_id is not None
+    given_up = []
+    for _ in range(3):
+        async with sessionmaker() as session, session.begin():
+            given_up.append(await relay(session, clock).copies_failed(message_id, 3))
+    assert given_up == [False, False, True]
+    assert await cursor(sessionmaker) is None  # the rest is given up
+    async with sessionmaker() as session, session.begin():
+        assert await relay(session, clock).copies_failed(message_id, 3) is False  # nothing left to count
